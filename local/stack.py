@@ -1,0 +1,402 @@
+#!/usr/bin/env python3
+"""The local stack's AWS side, driven by template.yaml (the one source of truth).
+
+  stack.py provision [--env-file F]   create the template's tables and queues on the engine at
+                                      AWS_ENDPOINT_URL and write the functions' environment
+  stack.py pollers --lambda-url URL   run the template's event sources: poll each SQS queue and
+                                      DynamoDB stream and invoke the function it feeds, the way
+                                      Lambda's event source mappings do
+
+Functions are invoked through the Lambda Invoke API that `cargo lambda watch` serves.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import boto3
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("local-stack")
+
+# Failed SQS messages come back after this many seconds instead of the queue's visibility
+# timeout, so that retries and the dead-letter queue can be watched locally without waiting.
+SQS_RETRY_DELAY = int(os.environ.get("LOCAL_SQS_RETRY_DELAY", "2"))
+
+
+class Tagged(dict):
+    """A CloudFormation intrinsic such as !Ref or !GetAtt, kept as {"Ref": value}."""
+
+
+def _intrinsic(loader, tag_suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if name == "Fn::GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return Tagged({name: value})
+
+
+class TemplateLoader(yaml.SafeLoader):
+    pass
+
+
+TemplateLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path=ROOT / "template.yaml"):
+    with open(path) as handle:
+        return yaml.load(handle, Loader=TemplateLoader)
+
+
+def resources_of(template, kind):
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def get_att(value):
+    """(logical id, attribute) of a !GetAtt, else None."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return logical_id, attribute
+    return None
+
+
+class Engine:
+    def __init__(self):
+        self.dynamodb = boto3.client("dynamodb")
+        self.streams = boto3.client("dynamodbstreams")
+        self.sqs = boto3.client("sqs")
+
+    def queue_url(self, name):
+        return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+
+    def queue_arn(self, name):
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url(name), AttributeNames=["QueueArn"])
+        return attributes["Attributes"]["QueueArn"]
+
+
+# --- provision -------------------------------------------------------------------------------
+
+def provision(template, engine):
+    """Creates every table and queue of the template (locally named by logical id)."""
+    queues = resources_of(template, "AWS::SQS::Queue")
+    for name, resource in queues.items():
+        props = resource.get("Properties", {})
+        attributes = {
+            key: str(props[key])
+            for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
+            if key in props
+        }
+        engine.sqs.create_queue(QueueName=name, Attributes=attributes)
+    for name, resource in queues.items():
+        redrive = resource.get("Properties", {}).get("RedrivePolicy")
+        if redrive:
+            target, _ = get_att(redrive["deadLetterTargetArn"])
+            policy = {"deadLetterTargetArn": engine.queue_arn(target), "maxReceiveCount": int(redrive["maxReceiveCount"])}
+            engine.sqs.set_queue_attributes(
+                QueueUrl=engine.queue_url(name), Attributes={"RedrivePolicy": json.dumps(policy)}
+            )
+
+    existing = set(engine.dynamodb.list_tables()["TableNames"])
+    for name, resource in resources_of(template, "AWS::DynamoDB::Table").items():
+        if name in existing:
+            continue
+        props = dict(resource["Properties"])
+        request = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if "GlobalSecondaryIndexes" in props:
+            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if "StreamSpecification" in props:
+            request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        engine.dynamodb.create_table(**request)
+        engine.dynamodb.get_waiter("table_exists").wait(TableName=name)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            engine.dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
+            )
+
+
+def function_environment(template, engine):
+    """The environment every function gets, with !Ref resolved to local names and URLs."""
+    parameters = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+    resources = template["Resources"]
+    env = {}
+    sections = [template.get("Globals", {}).get("Function", {})]
+    sections += [r.get("Properties", {}) for r in resources_of(template, "AWS::Serverless::Function").values()]
+    for section in sections:
+        for key, value in section.get("Environment", {}).get("Variables", {}).items():
+            if isinstance(value, dict) and "Ref" in value:
+                ref = value["Ref"]
+                if ref in parameters:
+                    value = parameters[ref]
+                elif resources[ref]["Type"] == "AWS::SQS::Queue":
+                    value = engine.queue_url(ref)
+                else:
+                    value = ref
+            env[key] = str(value)
+    return env
+
+
+# --- event sources ---------------------------------------------------------------------------
+
+class FunctionError(Exception):
+    pass
+
+
+def invoke(lambda_url, function, event):
+    """Invokes a function through the Lambda Invoke API; returns its JSON response."""
+    request = urllib.request.Request(
+        f"{lambda_url}/2015-03-31/functions/{function}/invocations",
+        data=json.dumps(event).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            body = response.read()
+            function_error = response.headers.get("X-Amz-Function-Error")
+    except urllib.error.HTTPError as error:
+        raise FunctionError(f"{function}: HTTP {error.code}: {error.read()[:500]!r}") from error
+    except (urllib.error.URLError, OSError) as error:
+        raise FunctionError(f"{function}: {error}") from error
+    result = json.loads(body) if body.strip() else {}
+    if function_error or (isinstance(result, dict) and "errorType" in result):
+        raise FunctionError(f"{function}: {result}")
+    return result
+
+
+def event_sources(template):
+    """(function binary, event type, properties) for every SQS and DynamoDB event source."""
+    for resource in resources_of(template, "AWS::Serverless::Function").values():
+        binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] in ("SQS", "DynamoDB"):
+                yield binary, event["Type"], event["Properties"]
+
+
+def sqs_poller(engine, lambda_url, function, props, stop):
+    """Lambda's SQS event source mapping: batches, partial batch failures, redrive to the DLQ."""
+    queue, _ = get_att(props["Queue"])
+    url, arn = engine.queue_url(queue), engine.queue_arn(queue)
+    batch_size = min(int(props.get("BatchSize", 10)), 10)
+    log.info("polling queue %s for %s", queue, function)
+    while not stop.is_set():
+        messages = engine.sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=batch_size,
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            continue
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {
+                        "stringValue": a.get("StringValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": a["DataType"],
+                    }
+                    for name, a in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": engine.sqs.meta.region_name,
+            }
+            for m in messages
+        ]
+        try:
+            result = invoke(lambda_url, function, {"Records": records})
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        except FunctionError as error:
+            log.warning("%s failed on a batch of %d: %s", function, len(messages), error)
+            failed = {m["MessageId"] for m in messages}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            engine.sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+            )
+        for m in messages:
+            if m["MessageId"] in failed:
+                engine.sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=SQS_RETRY_DELAY
+                )
+
+
+def stream_record(record, stream_arn):
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        change["ApproximateCreationDateTime"] = created.timestamp()
+    change.setdefault("SizeBytes", 0)
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", "us-east-1"),
+        "dynamodb": change,
+        "eventSourceARN": stream_arn,
+    }
+
+
+class StreamDelivery:
+    """Lambda's DynamoDB stream event source: in-order batches, retry from the first failed
+    record, bisect a failing batch, and hand a record that keeps failing to the on-failure
+    destination so that it cannot block the shard."""
+
+    def __init__(self, engine, lambda_url, function, props, stream_arn):
+        self.engine, self.lambda_url, self.function = engine, lambda_url, function
+        self.stream_arn = stream_arn
+        self.max_retries = int(props.get("MaximumRetryAttempts", 10))
+        self.bisect = bool(props.get("BisectBatchOnFunctionError", False))
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        self.failure_queue = get_att(destination)[0] if destination else None
+
+    def deliver(self, records, stop):
+        attempts = 0
+        while records and not stop.is_set():
+            try:
+                result = invoke(self.lambda_url, self.function, {"Records": records})
+                failures = [f.get("itemIdentifier") for f in result.get("batchItemFailures", [])]
+                if not failures:
+                    return
+                numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+                first = min((numbers.index(f) for f in failures if f in numbers), default=0)
+                records = records[first:]  # checkpoint: everything before it is done
+                log.warning("%s reported a failure at %s; retrying from there", self.function, numbers[first])
+            except FunctionError as error:
+                log.warning("%s failed on a batch of %d: %s", self.function, len(records), error)
+                if self.bisect and len(records) > 1:
+                    half = len(records) // 2
+                    self.deliver(records[:half], stop)
+                    self.deliver(records[half:], stop)
+                    return
+            attempts += 1
+            if attempts > self.max_retries:
+                self.give_up(records[:1])
+                records, attempts = records[1:], 0
+                continue
+            time.sleep(min(0.25 * 2 ** attempts, 4))
+
+    def give_up(self, records):
+        record = records[0]
+        log.error("%s gave up on stream record %s", self.function, record["dynamodb"]["SequenceNumber"])
+        if self.failure_queue:
+            info = {
+                "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self.function},
+                "DDBStreamBatchInfo": {
+                    "streamArn": self.stream_arn,
+                    "startSequenceNumber": record["dynamodb"]["SequenceNumber"],
+                    "endSequenceNumber": record["dynamodb"]["SequenceNumber"],
+                    "batchSize": 1,
+                },
+            }
+            self.engine.sqs.send_message(QueueUrl=self.engine.queue_url(self.failure_queue), MessageBody=json.dumps(info))
+
+
+def stream_poller(engine, lambda_url, function, props, stop):
+    table, _ = get_att(props["Stream"])
+    stream_arn = engine.dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    delivery = StreamDelivery(engine, lambda_url, function, props, stream_arn)
+    batch_size = int(props.get("BatchSize", 100))
+    log.info("polling the stream of %s for %s", table, function)
+    iterators = {}
+    while not stop.is_set():
+        for shard in engine.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in iterators:
+                iterators[shard_id] = engine.streams.get_shard_iterator(
+                    StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType=props.get("StartingPosition", "TRIM_HORIZON")
+                )["ShardIterator"]
+        busy = False
+        for shard_id, iterator in list(iterators.items()):
+            if iterator is None:
+                continue
+            output = engine.streams.get_records(ShardIterator=iterator, Limit=batch_size)
+            iterators[shard_id] = output.get("NextShardIterator")
+            records = [stream_record(r, stream_arn) for r in output.get("Records", [])]
+            if records:
+                busy = True
+                delivery.deliver(records, stop)
+        if not busy:
+            stop.wait(0.2)
+
+
+def run_pollers(template, engine, lambda_url):
+    stop = threading.Event()
+    threads = []
+    for function, kind, props in event_sources(template):
+        target = sqs_poller if kind == "SQS" else stream_poller
+
+        def loop(target=target, function=function, props=props):
+            while not stop.is_set():
+                try:
+                    target(engine, lambda_url, function, props, stop)
+                except Exception:  # keep polling through a passing engine error, as Lambda does
+                    log.exception("poller for %s failed; restarting", function)
+                    stop.wait(1)
+
+        thread = threading.Thread(target=loop, name=function, daemon=True)
+        thread.start()
+        threads.append(thread)
+    try:
+        while all(t.is_alive() for t in threads):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    stop.set()
+
+
+def main():
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s local-stack %(levelname)s %(message)s")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    prov = commands.add_parser("provision")
+    prov.add_argument("--env-file", help="write the functions' environment here (KEY=VALUE lines)")
+    poll = commands.add_parser("pollers")
+    poll.add_argument("--lambda-url", default="http://127.0.0.1:9000")
+    args = parser.parse_args()
+
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        sys.exit("AWS_ENDPOINT_URL must point at the local engine (e.g. http://127.0.0.1:5000)")
+    template, engine = load_template(), Engine()
+    if args.command == "provision":
+        provision(template, engine)
+        env = function_environment(template, engine)
+        lines = "".join(f"{key}={value}\n" for key, value in sorted(env.items()))
+        if args.env_file:
+            Path(args.env_file).write_text(lines)
+        else:
+            sys.stdout.write(lines)
+    else:
+        run_pollers(template, engine, args.lambda_url.rstrip("/"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The whole system on this machine, no Docker and no AWS account:
+#   moto server (DynamoDB + SQS)  ->  tables and queues from template.yaml, sample catalogue
+#   cargo lambda watch            ->  every function, the API on http://127.0.0.1:$API_PORT
+#   local/stack.py pollers        ->  the stream and queue event sources of template.yaml
+#
+#   scripts/stack.sh run     in the foreground; Ctrl-C stops everything it started (make dev)
+#   scripts/stack.sh start   in the background, for tests; prints nothing but errors
+#   scripts/stack.sh stop    stops what `start` started, by the PIDs it recorded
+#
+# AWS_ENDPOINT_URL set: use that engine (moto, DynamoDB Local + an SQS, LocalStack) as it is.
+set -euo pipefail
+source "$(dirname "$0")/tools.sh"
+
+API_PORT="${API_PORT:-9000}"
+MOTO_PORT="${MOTO_PORT:-5000}"
+STATE="${STACK_STATE:-$ROOT/.local/stack-$API_PORT}"
+mkdir -p "$STATE"
+
+stop() {
+  local pidfile pid
+  for pidfile in "$STATE"/*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    # Each process was started in its own session: stop its whole group (watch's children too).
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+}
+
+spawn() { # name command... : runs in a new session, logs to $STATE/name.log
+  local name=$1
+  shift
+  setsid "$@" >"$STATE/$name.log" 2>&1 < /dev/null &
+  echo $! >"$STATE/$name.pid"
+}
+
+start() {
+  ensure_tools
+  stop
+  trap 'echo "==> start failed; logs in $STATE" >&2; stop' ERR
+  if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+    if ! port_open 127.0.0.1 "$MOTO_PORT"; then
+      spawn moto moto_server -H 127.0.0.1 -p "$MOTO_PORT"
+      wait_for_port 127.0.0.1 "$MOTO_PORT" 30
+    fi
+  fi
+  echo "==> engine: $AWS_ENDPOINT_URL" >&2
+
+  echo "==> building the functions" >&2
+  (cd "$ROOT" && cargo build --workspace --quiet)
+
+  echo "==> creating tables and queues from template.yaml" >&2
+  python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env"
+  {
+    echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+    echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
+    echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
+    echo "AWS_REGION=$AWS_REGION"
+  } >>"$STATE/functions.env"
+  (set -a && source "$STATE/functions.env" && "$ROOT/target/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
+
+  echo "==> starting the functions on http://127.0.0.1:$API_PORT" >&2
+  spawn watch cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" \
+    --env-file "$STATE/functions.env" --quiet
+  wait_for_port 127.0.0.1 "$API_PORT" 120
+  spawn pollers python "$ROOT/local/stack.py" pollers --lambda-url "http://127.0.0.1:$API_PORT"
+}
+
+case "${1:-}" in
+  start)
+    start
+    ;;
+  stop)
+    stop
+    ;;
+  run)
+    trap 'echo; echo "==> stopping"; stop; exit 0' INT TERM
+    start
+    cat >&2 <<MSG
+
+  The shop's API is up at http://localhost:$API_PORT  (engine: $AWS_ENDPOINT_URL)
+    curl http://localhost:$API_PORT/products
+    curl -X POST http://localhost:$API_PORT/orders -H 'Content-Type: application/json' \\
+      -d '{"customerId":"550e8400-e29b-41d4-a716-446655440000","items":[{"productId":"c0ffee00-c0de-f00d-baad-f00dc0ffee00","quantity":1}]}'
+    curl http://localhost:$API_PORT/customers/550e8400-e29b-41d4-a716-446655440000/orders
+  Logs: $STATE/*.log     Ctrl-C stops everything.
+
+MSG
+    tail -n +1 -F "$STATE/watch.log" "$STATE/pollers.log" &
+    echo $! >"$STATE/tail.pid"
+    while true; do
+      for name in watch pollers; do
+        if ! kill -0 "$(cat "$STATE/$name.pid" 2>/dev/null)" 2>/dev/null; then
+          echo "==> $name stopped; see $STATE/$name.log" >&2
+          stop
+          exit 1
+        fi
+      done
+      sleep 1
+    done
+    ;;
+  *)
+    echo "usage: $0 run|start|stop" >&2
+    exit 2
+    ;;
+esac

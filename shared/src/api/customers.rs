@@ -1,0 +1,156 @@
+use lambda_http::Request;
+use lambda_http::http::{Method, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::customers::Customers;
+use crate::domain::{CustomerId, Email, ProfileUpdate, ShippingAddress};
+use crate::error::ApiError;
+use crate::http::{HttpResult, expect_method, json_object, json_response, path_id};
+
+const MAX_TEXT_CHARS: usize = 200;
+
+/// `GET /customers/{id}/orders`: the customer's order statistics.
+pub async fn get_customer_stats(customers: &Customers, request: Request) -> HttpResult {
+    expect_method(&request, Method::GET)?;
+    let customer = path_id(&request, "id", CustomerId::parse)?;
+    match customers
+        .stats(&customer)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Some(stats) => json_response(StatusCode::OK, &stats),
+        None => Err(ApiError::not_found("Customer not found")),
+    }
+}
+
+/// `PATCH /customers/{id}`: changes name, e-mail and/or shipping address.
+pub async fn update_customer(customers: &Customers, request: Request) -> HttpResult {
+    expect_method(&request, Method::PATCH)?;
+    let customer = path_id(&request, "id", CustomerId::parse)?;
+    let update = parse_profile_update(&json_object(&request)?).map_err(ApiError::validation)?;
+    match customers
+        .update_profile(&customer, &update)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Some(profile) => json_response(StatusCode::OK, &profile),
+        None => Err(ApiError::not_found("Customer not found")),
+    }
+}
+
+/// Validates a profile update, listing every problem found.
+pub fn parse_profile_update(body: &Map<String, Value>) -> Result<ProfileUpdate, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut update = ProfileUpdate::default();
+    if let Some(name) = body.get("name") {
+        update.name = text(name, "name", &mut errors);
+    }
+    if let Some(email) = body.get("email") {
+        update.email = email.as_str().and_then(Email::parse);
+        if update.email.is_none() {
+            errors.push("email must be an email".into());
+        }
+    }
+    if let Some(address) = body.get("shippingAddress") {
+        match address.as_object() {
+            Some(address) => {
+                let street = text_field(address, "shippingAddress.street", "street", &mut errors);
+                let city = text_field(address, "shippingAddress.city", "city", &mut errors);
+                let zip_code =
+                    text_field(address, "shippingAddress.zipCode", "zipCode", &mut errors);
+                if let (Some(street), Some(city), Some(zip_code)) = (street, city, zip_code) {
+                    update.shipping_address = Some(ShippingAddress {
+                        street,
+                        city,
+                        zip_code,
+                    });
+                }
+            }
+            None => errors
+                .push("shippingAddress must be an object with street, city and zipCode".into()),
+        }
+    }
+    if errors.is_empty() && update.is_empty() {
+        errors.push("at least one of name, email or shippingAddress must be given".into());
+    }
+    if errors.is_empty() {
+        Ok(update)
+    } else {
+        Err(errors)
+    }
+}
+
+fn text_field(
+    object: &Map<String, Value>,
+    label: &str,
+    key: &str,
+    errors: &mut Vec<String>,
+) -> Option<String> {
+    match object.get(key) {
+        Some(value) => text(value, label, errors),
+        None => {
+            errors.push(format!("{label} is required"));
+            None
+        }
+    }
+}
+
+fn text(value: &Value, label: &str, errors: &mut Vec<String>) -> Option<String> {
+    match value.as_str().map(str::trim) {
+        Some(text) if !text.is_empty() && text.chars().count() <= MAX_TEXT_CHARS => {
+            Some(text.to_owned())
+        }
+        Some(text) if !text.is_empty() => {
+            errors.push(format!(
+                "{label} must be at most {MAX_TEXT_CHARS} characters"
+            ));
+            None
+        }
+        _ => {
+            errors.push(format!("{label} must be a non-empty string"));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(body: Value) -> Result<ProfileUpdate, Vec<String>> {
+        parse_profile_update(body.as_object().unwrap())
+    }
+
+    #[test]
+    fn accepts_the_seed_example() {
+        let update = parse(json!({"email": "updated@example.com", "shippingAddress": {"street": "456 Oak Ave", "city": "Los Angeles", "zipCode": "90001"}})).unwrap();
+        assert_eq!(update.email.unwrap().as_str(), "updated@example.com");
+        assert_eq!(update.shipping_address.unwrap().zip_code, "90001");
+        assert!(update.name.is_none());
+    }
+
+    #[test]
+    fn lists_every_problem() {
+        let errors =
+            parse(json!({"email": "nope", "shippingAddress": {"street": "", "zipCode": 5}}))
+                .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                "email must be an email",
+                "shippingAddress.street must be a non-empty string",
+                "shippingAddress.city is required",
+                "shippingAddress.zipCode must be a non-empty string"
+            ]
+        );
+        assert_eq!(
+            parse(json!({})).unwrap_err(),
+            vec!["at least one of name, email or shippingAddress must be given"]
+        );
+        assert_eq!(
+            parse(json!({"name": null})).unwrap_err(),
+            vec!["name must be a non-empty string"]
+        );
+    }
+}

@@ -1,0 +1,244 @@
+use std::collections::BTreeMap;
+
+use lambda_http::Request;
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use serde_json::{Map, Value};
+
+use crate::domain::{
+    CustomerId, MAX_LINES_PER_ORDER, MAX_QUANTITY, OrderRequest, ProductId, Quantity,
+};
+use crate::error::ApiError;
+use crate::http::{HttpResult, expect_method, json_object, json_response, query_param};
+use crate::paging::PageRequest;
+use crate::store::{PlaceOrderError, Store, StoreError};
+
+/// `POST /orders`: prices the order from the catalogue and reserves its stock atomically.
+pub async fn create_order(store: &Store, request: Request) -> HttpResult {
+    expect_method(&request, Method::POST)?;
+    let order_request =
+        parse_order_request(&json_object(&request)?).map_err(ApiError::validation)?;
+    let order = store.place_order(&order_request).await.map_err(|error| match error {
+        PlaceOrderError::UnknownProducts(ids) => {
+            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            ApiError::not_found(format!("Product not found: {}", ids.join(", ")))
+        }
+        PlaceOrderError::InsufficientStock { product_id, name, requested, available } => ApiError::conflict(format!(
+            "Insufficient stock for product {product_id} ({name}). Requested: {requested}, Available: {available}"
+        )),
+        PlaceOrderError::Contended => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The products are in high demand, please retry")
+        }
+        PlaceOrderError::Store(error) => ApiError::internal(error),
+    })?;
+    tracing::info!(order_id = %order.id, customer_id = %order.customer_id, total = %order.total, "order placed");
+    let mut response = json_response(StatusCode::CREATED, &order)?;
+    if let Ok(location) = HeaderValue::from_str(&format!("/orders/{}", order.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `GET /orders?page=&limit=&cursor=&customerId=`: orders, newest first.
+pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
+    expect_method(&request, Method::GET)?;
+    let paging = PageRequest::parse(
+        query_param(&request, "page"),
+        query_param(&request, "limit"),
+        query_param(&request, "cursor"),
+    );
+    let customer =
+        query_param(&request, "customerId").map(|text| CustomerId::parse(text).ok_or(text));
+    let (paging, customer) = match (paging, customer) {
+        (Ok(paging), None) => (paging, None),
+        (Ok(paging), Some(Ok(customer))) => (paging, Some(customer)),
+        (paging, customer) => {
+            let mut errors = paging.err().unwrap_or_default();
+            if let Some(Err(_)) = customer {
+                errors.push("customerId must be a UUID".into());
+            }
+            return Err(ApiError::validation(errors));
+        }
+    };
+    let page = store
+        .orders(customer, &paging)
+        .await
+        .map_err(|error| match error {
+            StoreError::InvalidCursor => ApiError::validation(vec!["cursor is invalid".into()]),
+            error => ApiError::internal(error),
+        })?;
+    json_response(StatusCode::OK, &page)
+}
+
+/// Validates `{customerId, items: [{productId, quantity}]}`, listing every problem found.
+/// A product named twice is merged into one line; a client-sent price is ignored.
+pub fn parse_order_request(body: &Map<String, Value>) -> Result<OrderRequest, Vec<String>> {
+    let mut errors = Vec::new();
+    let customer_id = body
+        .get("customerId")
+        .and_then(Value::as_str)
+        .and_then(CustomerId::parse);
+    if customer_id.is_none() {
+        errors.push("customerId must be a UUID".to_owned());
+    }
+    let mut merged: BTreeMap<ProductId, u32> = BTreeMap::new();
+    let mut first_seen: Vec<ProductId> = Vec::new();
+    match body.get("items").and_then(Value::as_array) {
+        Some(items) if items.is_empty() => {
+            errors.push("items must contain at least 1 product".into())
+        }
+        Some(items) if items.len() > MAX_LINES_PER_ORDER => {
+            errors.push(format!(
+                "items must contain at most {MAX_LINES_PER_ORDER} products"
+            ));
+        }
+        Some(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let Some(item) = item.as_object() else {
+                    errors.push(format!("items.{index} must be an object"));
+                    continue;
+                };
+                let product_id = item
+                    .get("productId")
+                    .and_then(Value::as_str)
+                    .and_then(ProductId::parse);
+                if product_id.is_none() {
+                    errors.push(format!("items.{index}.productId must be a UUID"));
+                }
+                let quantity = item
+                    .get("quantity")
+                    .and_then(Value::as_u64)
+                    .filter(|quantity| *quantity >= 1);
+                let quantity = match quantity {
+                    None => {
+                        errors.push(format!("items.{index}.quantity must be a positive integer"));
+                        None
+                    }
+                    Some(quantity) if quantity > u64::from(MAX_QUANTITY) => {
+                        errors.push(format!(
+                            "items.{index}.quantity must not be greater than {MAX_QUANTITY}"
+                        ));
+                        None
+                    }
+                    Some(quantity) => Some(quantity),
+                };
+                if let (Some(product_id), Some(quantity)) = (product_id, quantity) {
+                    let entry = merged.entry(product_id).or_insert_with(|| {
+                        first_seen.push(product_id);
+                        0
+                    });
+                    *entry = entry.saturating_add(u32::try_from(quantity).unwrap_or(u32::MAX));
+                }
+            }
+        }
+        None => errors.push("items must be an array of {productId, quantity}".into()),
+    }
+    let mut lines = Vec::with_capacity(first_seen.len());
+    for product_id in first_seen {
+        match Quantity::new(merged[&product_id]) {
+            Some(quantity) => lines.push((product_id, quantity)),
+            None => errors.push(format!(
+                "total quantity of product {product_id} must not be greater than {MAX_QUANTITY}"
+            )),
+        }
+    }
+    match customer_id {
+        Some(customer_id) if errors.is_empty() => Ok(OrderRequest { customer_id, lines }),
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const PRODUCT: &str = "c0ffee00-c0de-f00d-baad-f00dc0ffee00";
+    const CUSTOMER: &str = "550e8400-e29b-41d4-a716-446655440000";
+
+    fn parse(body: Value) -> Result<OrderRequest, Vec<String>> {
+        parse_order_request(body.as_object().unwrap())
+    }
+
+    #[test]
+    fn accepts_the_seed_example_and_ignores_client_prices() {
+        let request = parse(json!({"customerId": CUSTOMER, "items": [{"productId": PRODUCT, "quantity": 1, "price": 0.01}]})).unwrap();
+        assert_eq!(request.customer_id.to_string(), CUSTOMER);
+        assert_eq!(request.lines.len(), 1);
+        assert_eq!(request.lines[0].1.get(), 1);
+    }
+
+    #[test]
+    fn merges_a_product_named_twice() {
+        let request = parse(json!({"customerId": CUSTOMER, "items": [
+            {"productId": PRODUCT, "quantity": 2},
+            {"productId": "11111111-1111-4111-8111-111111111111", "quantity": 1},
+            {"productId": PRODUCT, "quantity": 3}
+        ]}))
+        .unwrap();
+        assert_eq!(request.lines.len(), 2);
+        assert_eq!(request.lines[0].0.to_string(), PRODUCT);
+        assert_eq!(request.lines[0].1.get(), 5);
+    }
+
+    #[test]
+    fn merged_quantities_respect_the_maximum() {
+        let errors = parse(json!({"customerId": CUSTOMER, "items": [
+            {"productId": PRODUCT, "quantity": MAX_QUANTITY},
+            {"productId": PRODUCT, "quantity": 1}
+        ]}))
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![format!(
+                "total quantity of product {PRODUCT} must not be greater than {MAX_QUANTITY}"
+            )]
+        );
+    }
+
+    #[test]
+    fn lists_every_problem_found() {
+        let errors = parse(json!({"customerId": "nope", "items": [
+            {"productId": "x", "quantity": 0},
+            {"productId": PRODUCT, "quantity": 1.5},
+            {"productId": PRODUCT, "quantity": -2},
+            {"productId": PRODUCT, "quantity": "3"},
+            {"productId": PRODUCT, "quantity": MAX_QUANTITY + 1},
+            7
+        ]}))
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                "customerId must be a UUID".to_owned(),
+                "items.0.productId must be a UUID".into(),
+                "items.0.quantity must be a positive integer".into(),
+                "items.1.quantity must be a positive integer".into(),
+                "items.2.quantity must be a positive integer".into(),
+                "items.3.quantity must be a positive integer".into(),
+                format!("items.4.quantity must not be greater than {MAX_QUANTITY}"),
+                "items.5 must be an object".into(),
+            ]
+        );
+    }
+
+    #[test]
+    fn items_must_be_a_bounded_non_empty_array() {
+        assert_eq!(
+            parse(json!({"customerId": CUSTOMER})).unwrap_err(),
+            vec!["items must be an array of {productId, quantity}"]
+        );
+        assert_eq!(
+            parse(json!({"customerId": CUSTOMER, "items": []})).unwrap_err(),
+            vec!["items must contain at least 1 product"]
+        );
+        let many: Vec<Value> = (0..=MAX_LINES_PER_ORDER)
+            .map(|_| json!({"productId": PRODUCT, "quantity": 1}))
+            .collect();
+        assert_eq!(
+            parse(json!({"customerId": CUSTOMER, "items": many})).unwrap_err(),
+            vec![format!(
+                "items must contain at most {MAX_LINES_PER_ORDER} products"
+            )]
+        );
+    }
+}

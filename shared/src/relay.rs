@@ -1,0 +1,142 @@
+//! The outbox relay: turns each order the Product service's table stream reports as inserted
+//! into an `order_created` event on the queue. `POST /orders` never talks to the queue, so an
+//! order that was written always yields its event, even if the API function dies right after.
+//!
+//! A record that cannot be published is reported as a batch item failure: the stream event
+//! source retries from that record on (earlier ones are never sent twice by that retry), then
+//! bisects the batch and finally hands the record to the on-failure destination.
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+use crate::events::OrderCreated;
+use crate::store::OrderItem;
+
+/// SQS takes at most ten messages per batch call.
+const SQS_BATCH_LIMIT: usize = 10;
+
+pub struct EventQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl EventQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+struct Outgoing {
+    sequence_number: String,
+    body: Result<String, String>,
+}
+
+pub async fn relay_order_events(queue: &EventQueue, event: Event) -> DynamoDbEventResponse {
+    let outgoing: Vec<Outgoing> = event
+        .records
+        .into_iter()
+        .filter(|record| record.event_name == "INSERT")
+        .filter(|record| {
+            let pk = record.change.keys.get("pk").cloned().map(serde_dynamo::from_attribute_value::<_, String>);
+            matches!(pk, Some(Ok(pk)) if OrderItem::is_order(&pk))
+        })
+        .map(|record| Outgoing {
+            sequence_number: record.change.sequence_number.clone().unwrap_or_default(),
+            body: serde_dynamo::from_item::<_, OrderItem>(record.change.new_image)
+                .map_err(|error| error.to_string())
+                .and_then(|item| item.into_order().map_err(|error| error.to_string()))
+                .map(|order| {
+                    tracing::info!(order_id = %order.id, customer_id = %order.customer_id, "relaying order_created");
+                    OrderCreated::new(&order).to_json()
+                }),
+        })
+        .collect();
+
+    let mut response = DynamoDbEventResponse::default();
+    // Records are sent in stream order; the first failure ends the batch, because the event
+    // source resumes from the lowest failed sequence number anyway.
+    for chunk in outgoing.chunks(SQS_BATCH_LIMIT) {
+        if let Some(failed) = send_chunk(queue, chunk).await {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(failed);
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
+}
+
+/// Sends one chunk; returns the sequence number of the first record not sent, if any.
+async fn send_chunk(queue: &EventQueue, chunk: &[Outgoing]) -> Option<String> {
+    let mut entries = Vec::with_capacity(chunk.len());
+    for (index, outgoing) in chunk.iter().enumerate() {
+        let body = match &outgoing.body {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(sequence_number = %outgoing.sequence_number, %error, "order in the stream is malformed");
+                return Some(first_unsent(chunk, index, &entries, queue).await);
+            }
+        };
+        let entry = SendMessageBatchRequestEntry::builder()
+            .id(index.to_string())
+            .message_body(body)
+            .build();
+        match entry {
+            Ok(entry) => entries.push(entry),
+            Err(error) => {
+                tracing::error!(%error, "could not build an SQS entry");
+                return Some(outgoing.sequence_number.clone());
+            }
+        }
+    }
+    send_entries(queue, chunk, entries).await
+}
+
+/// Sends the entries built before a malformed record, then names that record as failed.
+async fn first_unsent(
+    chunk: &[Outgoing],
+    index: usize,
+    entries: &[SendMessageBatchRequestEntry],
+    queue: &EventQueue,
+) -> String {
+    match send_entries(queue, chunk, entries.to_vec()).await {
+        Some(earlier) => earlier,
+        None => chunk[index].sequence_number.clone(),
+    }
+}
+
+async fn send_entries(
+    queue: &EventQueue,
+    chunk: &[Outgoing],
+    entries: Vec<SendMessageBatchRequestEntry>,
+) -> Option<String> {
+    if entries.is_empty() {
+        return None;
+    }
+    let result = queue
+        .client
+        .send_message_batch()
+        .queue_url(&queue.queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await;
+    match result {
+        Ok(output) => output
+            .failed
+            .iter()
+            .filter_map(|failed| failed.id.parse::<usize>().ok())
+            .min()
+            .map(|index| {
+                tracing::warn!(sequence_number = %chunk[index].sequence_number, "queue refused an event; it will be retried");
+                chunk[index].sequence_number.clone()
+            }),
+        Err(error) => {
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "could not reach the queue; the batch will be retried");
+            Some(chunk[0].sequence_number.clone())
+        }
+    }
+}

@@ -1,0 +1,767 @@
+//! The Product service's table (`STORE_TABLE`): the catalogue and the orders.
+//!
+//! Layout (one table, generic key names):
+//!
+//! | item    | pk             | sk        | gsi1pk / gsi1sk            | gsi2pk / gsi2sk                    |
+//! |---------|----------------|-----------|----------------------------|------------------------------------|
+//! | product | `PRODUCT#<id>` | `PRODUCT` | `PRODUCT` / `<name>#<id>`  |                                    |
+//! | order   | `ORDER#<id>`   | `ORDER`   | `ORDER` / `<createdAt>#<id>` | `CUSTOMER#<id>` / `<createdAt>#<id>` |
+//!
+//! An order and its stock reservations are written in one transaction, so stock can never be
+//! oversold and an order never exists without its stock. The table's stream is the outbox:
+//! the relay function turns each new order into an `order_created` event.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, Select,
+    TransactWriteItem, Update,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    CustomerId, Order, OrderId, OrderLine, OrderRequest, OrderStatus, OrderSummary, Product,
+    ProductId, Quantity, Timestamp,
+};
+use crate::money::Money;
+use crate::paging::{Cursor, Page, PageRequest, PageStart};
+
+/// Items of one kind (`PRODUCT` or `ORDER`), by name or newest first.
+pub const BY_KIND_INDEX: &str = "gsi1";
+/// One customer's orders, newest first.
+pub const BY_CUSTOMER_INDEX: &str = "gsi2";
+const PRODUCTS_PARTITION: &str = "PRODUCT";
+const ORDERS_PARTITION: &str = "ORDER";
+/// How often an order is retried when another transaction touched the same product.
+const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB request failed: {0}")]
+    Dynamo(String),
+    #[error("the paging cursor is invalid")]
+    InvalidCursor,
+    #[error("stored item is malformed: {0}")]
+    Malformed(#[from] serde_dynamo::Error),
+}
+
+impl<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>
+    From<aws_sdk_dynamodb::error::SdkError<E, R>> for StoreError
+{
+    fn from(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
+        StoreError::Dynamo(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+    }
+}
+
+impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
+    fn from(error: aws_sdk_dynamodb::error::BuildError) -> Self {
+        StoreError::Dynamo(error.to_string())
+    }
+}
+
+/// Why an order was not placed. Nothing was written in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    #[error("unknown products: {0:?}")]
+    UnknownProducts(Vec<ProductId>),
+    #[error("insufficient stock for {product_id}")]
+    InsufficientStock {
+        product_id: ProductId,
+        name: String,
+        requested: u32,
+        available: u32,
+    },
+    #[error("the products were being changed by other orders; gave up after retrying")]
+    Contended,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A product as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProductItem {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    id: ProductId,
+    name: String,
+    price_cents: i64,
+    stock: u32,
+    category: String,
+}
+
+impl ProductItem {
+    fn from_product(product: &Product) -> Self {
+        Self {
+            pk: product_pk(&product.id),
+            sk: PRODUCTS_PARTITION.into(),
+            gsi1pk: PRODUCTS_PARTITION.into(),
+            gsi1sk: format!("{}#{}", product.name, product.id),
+            id: product.id,
+            name: product.name.clone(),
+            price_cents: product.price.cents(),
+            stock: product.stock,
+            category: product.category.clone(),
+        }
+    }
+
+    fn into_product(self) -> Result<Product, StoreError> {
+        Ok(Product {
+            id: self.id,
+            name: self.name,
+            price: money(self.price_cents)?,
+            stock: self.stock,
+            category: self.category,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderLineItem {
+    product_id: ProductId,
+    name: String,
+    quantity: u32,
+    price_cents: i64,
+    line_total_cents: i64,
+}
+
+/// An order as stored; also what the relay reads from the table's stream.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderItem {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    gsi2pk: String,
+    gsi2sk: String,
+    id: OrderId,
+    customer_id: CustomerId,
+    items: Vec<OrderLineItem>,
+    total_cents: i64,
+    status: OrderStatus,
+    created_at: Timestamp,
+}
+
+impl OrderItem {
+    fn from_order(order: &Order) -> Self {
+        let sort_key = format!("{}#{}", order.created_at, order.id);
+        Self {
+            pk: order_pk(&order.id),
+            sk: ORDERS_PARTITION.into(),
+            gsi1pk: ORDERS_PARTITION.into(),
+            gsi1sk: sort_key.clone(),
+            gsi2pk: customer_orders_pk(&order.customer_id),
+            gsi2sk: sort_key,
+            id: order.id,
+            customer_id: order.customer_id,
+            items: order
+                .items
+                .iter()
+                .map(|line| OrderLineItem {
+                    product_id: line.product_id,
+                    name: line.name.clone(),
+                    quantity: line.quantity,
+                    price_cents: line.price.cents(),
+                    line_total_cents: line.line_total.cents(),
+                })
+                .collect(),
+            total_cents: order.total.cents(),
+            status: order.status,
+            created_at: order.created_at,
+        }
+    }
+
+    pub fn into_order(self) -> Result<Order, StoreError> {
+        let items = self
+            .items
+            .into_iter()
+            .map(|line| {
+                Ok(OrderLine {
+                    product_id: line.product_id,
+                    name: line.name,
+                    quantity: line.quantity,
+                    price: money(line.price_cents)?,
+                    line_total: money(line.line_total_cents)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Order {
+            id: self.id,
+            customer_id: self.customer_id,
+            items,
+            total: money(self.total_cents)?,
+            status: self.status,
+            created_at: self.created_at,
+        })
+    }
+
+    /// Whether a stored item (e.g. from the stream) is an order rather than a product.
+    pub fn is_order(item_pk: &str) -> bool {
+        item_pk.starts_with("ORDER#")
+    }
+}
+
+/// Only the fields `GET /orders` returns, read with a projection.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderSummaryItem {
+    id: OrderId,
+    customer_id: CustomerId,
+    total_cents: i64,
+    status: OrderStatus,
+    created_at: Timestamp,
+}
+
+fn money(cents: i64) -> Result<Money, StoreError> {
+    Money::from_cents(cents)
+        .map_err(|error| StoreError::Dynamo(format!("stored amount {cents}: {error}")))
+}
+
+fn product_pk(id: &ProductId) -> String {
+    format!("PRODUCT#{id}")
+}
+
+fn order_pk(id: &OrderId) -> String {
+    format!("ORDER#{id}")
+}
+
+fn customer_orders_pk(id: &CustomerId) -> String {
+    format!("CUSTOMER#{id}")
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+fn string(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn number(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The Product service's table.
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Adds or replaces a catalogue product (used to load the catalogue).
+    pub async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
+        let item = serde_dynamo::to_item(ProductItem::from_product(product))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// One product, read consistently (`None` when it does not exist).
+    pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(product_pk(id), PRODUCTS_PARTITION)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item::<_, ProductItem>(item)?.into_product())
+            .transpose()
+    }
+
+    /// The whole catalogue, ordered by name.
+    pub async fn products(&self) -> Result<Vec<Product>, StoreError> {
+        let mut products = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_KIND_INDEX)
+                .key_condition_expression("gsi1pk = :partition")
+                .expression_attribute_values(":partition", string(PRODUCTS_PARTITION))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in output.items.unwrap_or_default() {
+                products.push(serde_dynamo::from_item::<_, ProductItem>(item)?.into_product()?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(products);
+            }
+        }
+    }
+
+    /// Places an order: prices and names come from the catalogue, and the order is written
+    /// together with every stock decrement in one transaction, or not at all.
+    pub async fn place_order(&self, request: &OrderRequest) -> Result<Order, PlaceOrderError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let catalogue = self
+                .products_by_id(request.lines.iter().map(|(id, _)| *id))
+                .await?;
+            let order = price_order(request, &catalogue)?;
+            match self.write_order(&order, &request.lines).await? {
+                WriteOutcome::Written => return Ok(order),
+                WriteOutcome::StockShort { index, available } => {
+                    let (product_id, quantity) = request.lines[index];
+                    return Err(PlaceOrderError::InsufficientStock {
+                        product_id,
+                        name: catalogue[&product_id].name.clone(),
+                        requested: quantity.get(),
+                        available,
+                    });
+                }
+                // A price changed or another order held a product: price the order again.
+                WriteOutcome::Retry if attempt < MAX_TRANSACTION_ATTEMPTS => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                WriteOutcome::Retry => return Err(PlaceOrderError::Contended),
+            }
+        }
+    }
+
+    async fn products_by_id(
+        &self,
+        ids: impl Iterator<Item = ProductId>,
+    ) -> Result<HashMap<ProductId, Product>, StoreError> {
+        let keys: Vec<Item> = ids
+            .map(|id| key(product_pk(&id), PRODUCTS_PARTITION))
+            .collect();
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()?;
+        let mut products = HashMap::new();
+        let mut attempt = 0;
+        loop {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await?;
+            for item in output
+                .responses
+                .and_then(|mut tables| tables.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let product = serde_dynamo::from_item::<_, ProductItem>(item)?.into_product()?;
+                products.insert(product.id, product);
+            }
+            match output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&self.table))
+            {
+                Some(rest) if !rest.keys.is_empty() => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                    request = rest;
+                }
+                _ => return Ok(products),
+            }
+        }
+    }
+
+    async fn write_order(
+        &self,
+        order: &Order,
+        lines: &[(ProductId, Quantity)],
+    ) -> Result<WriteOutcome, StoreError> {
+        let put_order = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(serde_dynamo::to_item(OrderItem::from_order(order))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        let mut actions = vec![TransactWriteItem::builder().put(put_order).build()];
+        for (line, (product_id, quantity)) in order.items.iter().zip(lines) {
+            let reserve_stock = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(product_pk(product_id), PRODUCTS_PARTITION)))
+                .update_expression("SET stock = stock - :quantity")
+                // The price condition makes sure the customer pays the price we just read.
+                .condition_expression("stock >= :quantity AND priceCents = :price")
+                .expression_attribute_values(":quantity", number(quantity.get()))
+                .expression_attribute_values(":price", number(line.price.cents()))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()?;
+            actions.push(TransactWriteItem::builder().update(reserve_stock).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(WriteOutcome::Written),
+            Err(error) => error,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        else {
+            return Err(error.into());
+        };
+        let reasons = cancelled.cancellation_reasons();
+        // reasons[0] is the order Put, reasons[1..] the products, in request order.
+        for (index, reason) in reasons.iter().enumerate().skip(1) {
+            if reason.code() != Some("ConditionalCheckFailed") {
+                continue;
+            }
+            let (_, quantity) = lines[index - 1];
+            let available = reason
+                .item()
+                .and_then(|item| item.get("stock"))
+                .and_then(|stock| stock.as_n().ok())
+                .and_then(|stock| stock.parse::<u32>().ok());
+            match available {
+                Some(available) if available < quantity.get() => {
+                    return Ok(WriteOutcome::StockShort {
+                        index: index - 1,
+                        available,
+                    });
+                }
+                // Enough stock but the condition failed: the price changed. Engines that do
+                // not return the old item make us re-read, which finds the shortage too.
+                _ => return Ok(WriteOutcome::Retry),
+            }
+        }
+        if reasons.iter().any(|reason| {
+            matches!(
+                reason.code(),
+                Some("TransactionConflict") | Some("ThrottlingError")
+            )
+        }) {
+            return Ok(WriteOutcome::Retry);
+        }
+        Err(error.into())
+    }
+
+    /// One page of orders, newest first, optionally one customer's only, with the total count.
+    pub async fn orders(
+        &self,
+        customer: Option<CustomerId>,
+        request: &PageRequest,
+    ) -> Result<Page<OrderSummary>, StoreError> {
+        let (index, partition) = match customer {
+            Some(customer) => (BY_CUSTOMER_INDEX, customer_orders_pk(&customer)),
+            None => (BY_KIND_INDEX, ORDERS_PARTITION.to_owned()),
+        };
+        let partition_key = format!("{index}pk");
+        let (page_number, start) = match &request.start {
+            PageStart::Cursor(cursor) => (
+                cursor.page,
+                Some(cursor.key_for(&partition_key, &partition)?),
+            ),
+            PageStart::Number(1) => (1, None),
+            PageStart::Number(page) => {
+                let skip = (page - 1) * u32::from(request.limit);
+                (
+                    *page,
+                    self.skip_orders(index, &partition_key, &partition, skip)
+                        .await?,
+                )
+            }
+        };
+        let exhausted =
+            matches!(request.start, PageStart::Number(page) if page > 1) && start.is_none();
+        let (items, total) = tokio::try_join!(
+            async {
+                if exhausted {
+                    return Ok((Vec::new(), None));
+                }
+                self.query_orders(index, &partition_key, &partition, request.limit, start)
+                    .await
+            },
+            self.count_orders(index, &partition_key, &partition),
+        )?;
+        let (items, last_key) = items;
+        let data = items
+            .into_iter()
+            .map(|item| {
+                let summary: OrderSummaryItem = serde_dynamo::from_item(item)?;
+                Ok(OrderSummary {
+                    id: summary.id,
+                    customer_id: summary.customer_id,
+                    total: money(summary.total_cents)?,
+                    status: summary.status,
+                    created_at: summary.created_at,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let next_cursor = last_key.map(|key| Cursor::new(page_number + 1, key).encode());
+        Ok(Page {
+            data,
+            total,
+            page: page_number,
+            limit: request.limit,
+            next_cursor,
+        })
+    }
+
+    async fn query_orders(
+        &self,
+        index: &str,
+        partition_key: &str,
+        partition: &str,
+        limit: u8,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#partition = :partition")
+            .expression_attribute_names("#partition", partition_key)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":partition", string(partition))
+            .projection_expression("id, customerId, totalCents, #status, createdAt")
+            .scan_index_forward(false)
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+    }
+
+    /// The key to start after, to begin at the `skip`-th order; `None` when there are fewer.
+    async fn skip_orders(
+        &self,
+        index: &str,
+        partition_key: &str,
+        partition: &str,
+        skip: u32,
+    ) -> Result<Option<Item>, StoreError> {
+        let mut remaining = skip;
+        let mut start = None;
+        while remaining > 0 {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#partition = :partition")
+                .expression_attribute_names("#partition", partition_key)
+                .expression_attribute_values(":partition", string(partition))
+                .projection_expression("pk")
+                .scan_index_forward(false)
+                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            remaining = remaining.saturating_sub(u32::try_from(output.count).unwrap_or(0));
+            match output.last_evaluated_key {
+                Some(key) if remaining == 0 => return Ok(Some(key)),
+                Some(key) => start = Some(key),
+                None => return Ok(None),
+            }
+        }
+        Ok(start)
+    }
+
+    async fn count_orders(
+        &self,
+        index: &str,
+        partition_key: &str,
+        partition: &str,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut total = 0u64;
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#partition = :partition")
+                .expression_attribute_names("#partition", partition_key)
+                .expression_attribute_values(":partition", string(partition))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            total += u64::try_from(output.count).unwrap_or(0);
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(Some(total));
+            }
+        }
+    }
+}
+
+enum WriteOutcome {
+    Written,
+    StockShort { index: usize, available: u32 },
+    Retry,
+}
+
+fn backoff(attempt: u32) -> Duration {
+    // 10, 20, 40, 80 ms... plus up to 10 ms of jitter from the clock, so that contending
+    // functions do not retry in lockstep.
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_micros())
+            % 10_000,
+    );
+    Duration::from_millis(10 << attempt.min(6)) + Duration::from_micros(jitter)
+}
+
+/// Prices an order from the catalogue, checking that every product exists and has the stock.
+fn price_order(
+    request: &OrderRequest,
+    catalogue: &HashMap<ProductId, Product>,
+) -> Result<Order, PlaceOrderError> {
+    let unknown: Vec<ProductId> = request
+        .lines
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !catalogue.contains_key(id))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(PlaceOrderError::UnknownProducts(unknown));
+    }
+    let mut items = Vec::with_capacity(request.lines.len());
+    let mut total = Money::ZERO;
+    for (product_id, quantity) in &request.lines {
+        let product = &catalogue[product_id];
+        if product.stock < quantity.get() {
+            return Err(PlaceOrderError::InsufficientStock {
+                product_id: *product_id,
+                name: product.name.clone(),
+                requested: quantity.get(),
+                available: product.stock,
+            });
+        }
+        let overflow = || StoreError::Dynamo("order total overflows".into());
+        let line_total = product
+            .price
+            .checked_mul(quantity.get())
+            .ok_or_else(overflow)?;
+        total = total.checked_add(line_total).ok_or_else(overflow)?;
+        items.push(OrderLine {
+            product_id: *product_id,
+            name: product.name.clone(),
+            quantity: quantity.get(),
+            price: product.price,
+            line_total,
+        });
+    }
+    Ok(Order {
+        id: OrderId::new(),
+        customer_id: request.customer_id,
+        items,
+        total,
+        status: OrderStatus::Created,
+        created_at: Timestamp::now(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product(name: &str, price: &str, stock: u32) -> Product {
+        Product {
+            id: ProductId::new(),
+            name: name.into(),
+            price: price.parse().unwrap(),
+            stock,
+            category: "Test".into(),
+        }
+    }
+
+    #[test]
+    fn prices_come_from_the_catalogue_and_total_is_exact() {
+        let (a, b) = (product("A", "19.99", 10), product("B", "0.10", 10));
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![
+                (a.id, Quantity::new(3).unwrap()),
+                (b.id, Quantity::new(7).unwrap()),
+            ],
+        };
+        let catalogue = HashMap::from([(a.id, a.clone()), (b.id, b.clone())]);
+        let order = price_order(&request, &catalogue).unwrap();
+        assert_eq!(order.items[0].line_total.to_string(), "59.97");
+        assert_eq!(order.items[1].line_total.to_string(), "0.70");
+        assert_eq!(order.total.to_string(), "60.67");
+        assert_eq!(order.items[0].name, "A");
+    }
+
+    #[test]
+    fn unknown_products_and_short_stock_are_refused() {
+        let a = product("A", "1.00", 2);
+        let missing = ProductId::new();
+        let catalogue = HashMap::from([(a.id, a.clone())]);
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![
+                (a.id, Quantity::new(1).unwrap()),
+                (missing, Quantity::new(1).unwrap()),
+            ],
+        };
+        assert!(
+            matches!(price_order(&request, &catalogue), Err(PlaceOrderError::UnknownProducts(ids)) if ids == vec![missing])
+        );
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![(a.id, Quantity::new(3).unwrap())],
+        };
+        assert!(matches!(
+            price_order(&request, &catalogue),
+            Err(PlaceOrderError::InsufficientStock {
+                requested: 3,
+                available: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn stored_orders_round_trip() {
+        let a = product("A", "19.99", 10);
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![(a.id, Quantity::new(3).unwrap())],
+        };
+        let order = price_order(&request, &HashMap::from([(a.id, a)])).unwrap();
+        let item: Item = serde_dynamo::to_item(OrderItem::from_order(&order)).unwrap();
+        assert_eq!(item["totalCents"], AttributeValue::N("5997".into()));
+        let back: OrderItem = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back.into_order().unwrap(), order);
+    }
+}

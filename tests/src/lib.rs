@@ -1,0 +1,1 @@
+//! Black-box tests of the running local stack live in tests/.
