@@ -1,0 +1,142 @@
+"""Checks that template.yaml, the `cargo lambda watch` router and the function crates agree,
+and that the local event-source emulation behaves as Lambda's does. Run by `make test`."""
+
+import sys
+import tomllib
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stack  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ROUTE = "unknown-route"
+
+
+def template_routes(template):
+    """{(path, method): binary} from the HttpApi events, and the $default route's binary."""
+    routes, default = {}, None
+    for resource in stack.resources_of(template, "AWS::Serverless::Function").values():
+        binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            props = event.get("Properties", {})
+            if "Path" not in props:
+                default = binary
+            else:
+                routes[(props["Path"], props["Method"])] = binary
+    return routes, default
+
+
+def watch_routes():
+    cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+    routes, catch_all = {}, None
+    for path, target in router.items():
+        if isinstance(target, str):
+            catch_all = target if path.startswith("/{*") else catch_all
+            continue
+        for route in target:
+            routes[(path, route["method"])] = route["function"]
+    return routes, catch_all
+
+
+class DeploymentAgreement(unittest.TestCase):
+    def setUp(self):
+        self.template = stack.load_template()
+
+    def test_every_function_crate_is_in_the_template_and_back(self):
+        crates = {p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml")}
+        binaries = {
+            r["Metadata"]["BuildProperties"]["Binary"]
+            for r in stack.resources_of(self.template, "AWS::Serverless::Function").values()
+        }
+        self.assertEqual(crates, binaries)
+        for resource in stack.resources_of(self.template, "AWS::Serverless::Function").values():
+            self.assertEqual(resource["Metadata"]["BuildMethod"], "rust-cargolambda")
+
+    def test_the_watch_router_serves_the_template_routes(self):
+        api, default = template_routes(self.template)
+        watch, catch_all = watch_routes()
+        served = {key: fn for key, fn in watch.items() if fn != DEFAULT_ROUTE}
+        self.assertEqual(api, served)
+        self.assertEqual(default, DEFAULT_ROUTE)
+        self.assertEqual(catch_all, DEFAULT_ROUTE)
+        # Every other method of a served path goes to the default route, as API Gateway does.
+        for path in {path for path, _ in api}:
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                self.assertIn((path, method), watch, f"{method} {path} is not routed under watch")
+
+    def test_queues_have_a_dlq_after_three_receives(self):
+        queue = self.template["Resources"]["OrderEventsQueue"]["Properties"]
+        self.assertEqual(queue["RedrivePolicy"]["maxReceiveCount"], 3)
+        consumer = self.template["Resources"]["OrderCreatedConsumerFunction"]["Properties"]
+        self.assertEqual(consumer["Events"]["OrderCreated"]["Properties"]["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+
+
+class StreamDeliveryEmulation(unittest.TestCase):
+    """The stream poller's retry rules, with the function replaced by a scripted invoke."""
+
+    def delivery(self, script, **props):
+        calls, sent = [], []
+
+        class Sqs:
+            def send_message(self, QueueUrl, MessageBody):
+                sent.append(MessageBody)
+
+        class Engine:
+            sqs = Sqs()
+
+            def queue_url(self, name):
+                return name
+
+        def fake_invoke(url, function, event):
+            numbers = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+            calls.append(numbers)
+            return script(numbers)
+
+        delivery = stack.StreamDelivery(Engine(), "", "relay", {"MaximumRetryAttempts": 2, **props}, "arn")
+        original, stack.invoke = stack.invoke, fake_invoke
+        original_sleep, stack.time.sleep = stack.time.sleep, lambda s: None
+        try:
+            records = [{"dynamodb": {"SequenceNumber": str(n)}} for n in range(1, 5)]
+            delivery.deliver(records, stack.threading.Event())
+        finally:
+            stack.invoke, stack.time.sleep = original, original_sleep
+        return calls, sent
+
+    def test_retries_from_the_first_reported_failure(self):
+        failures = iter([["2"], []])
+
+        def script(numbers):
+            return {"batchItemFailures": [{"itemIdentifier": n} for n in next(failures)]}
+
+        calls, sent = self.delivery(script)
+        self.assertEqual(calls, [["1", "2", "3", "4"], ["2", "3", "4"]])
+        self.assertEqual(sent, [])
+
+    def test_a_record_that_keeps_failing_goes_to_the_on_failure_destination(self):
+        def script(numbers):
+            return {"batchItemFailures": [{"itemIdentifier": "3"}] if "3" in numbers else []}
+
+        calls, sent = self.delivery(
+            script, DestinationConfig={"OnFailure": {"Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}}
+        )
+        self.assertEqual(len(sent), 1)
+        self.assertIn('"startSequenceNumber": "3"', sent[0])
+        self.assertEqual(calls[-1], ["4"], "the shard moves on past the poison record")
+
+    def test_bisects_a_batch_when_the_function_fails(self):
+        def script(numbers):
+            if "4" in numbers and len(numbers) > 1:
+                raise stack.FunctionError("boom")
+            return {}
+
+        calls, _ = self.delivery(script, BisectBatchOnFunctionError=True)
+        self.assertEqual(calls[:3], [["1", "2", "3", "4"], ["1", "2"], ["3", "4"]])
+        self.assertIn(["4"], calls)
+
+
+if __name__ == "__main__":
+    unittest.main()

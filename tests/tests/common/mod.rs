@@ -1,0 +1,181 @@
+//! The test harness: talks to the running local stack (`make test` starts it) over HTTP, and to
+//! the same engine through the project's own repositories to set up and inspect data.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::customers::Customers;
+use shared::domain::{CustomerId, Product, ProductId};
+use shared::store::Store;
+
+pub const SEED_CUSTOMER: &str = "550e8400-e29b-41d4-a716-446655440000";
+pub const SEED_PRODUCT: &str = "c0ffee00-c0de-f00d-baad-f00dc0ffee00";
+
+pub struct Shop {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub store: Store,
+    pub customers: Customers,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+/// A response: status, headers and the body both as text (to check exact number formatting)
+/// and as JSON.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Shop {
+    pub async fn connect() -> Shop {
+        let base = std::env::var("SHOP_API_URL")
+            .expect("SHOP_API_URL is not set: run the integration tests through `make test`, which starts the local stack");
+        let aws = shared::config::aws().await;
+        Shop {
+            http: reqwest::Client::new(),
+            base,
+            store: Store::from_env(&aws).expect("STORE_TABLE"),
+            customers: Customers::from_env(&aws).expect("CUSTOMERS_TABLE"),
+            sqs: aws_sdk_sqs::Client::new(&aws),
+            queue_url: std::env::var("ORDER_EVENTS_QUEUE_URL").expect("ORDER_EVENTS_QUEUE_URL"),
+        }
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("the local API answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    pub async fn order(&self, customer: &CustomerId, items: &[(&ProductId, u32)]) -> Reply {
+        let items: Vec<Value> = items
+            .iter()
+            .map(|(id, quantity)| json!({"productId": id.to_string(), "quantity": quantity}))
+            .collect();
+        self.post_json(
+            "/orders",
+            &json!({"customerId": customer.to_string(), "items": items}),
+        )
+        .await
+    }
+
+    /// A fresh catalogue product of this test's own, so tests never share stock.
+    pub async fn new_product(&self, price: &str, stock: u32) -> Product {
+        let id = ProductId::new();
+        let product = Product {
+            id,
+            name: format!("Test product {id}"),
+            price: price.parse().expect("a price"),
+            stock,
+            category: "Test".into(),
+        };
+        self.store
+            .put_product(&product)
+            .await
+            .expect("product stored");
+        product
+    }
+
+    pub async fn stock_of(&self, product: &ProductId) -> u32 {
+        self.store
+            .product(product)
+            .await
+            .expect("read")
+            .expect("product exists")
+            .stock
+    }
+
+    /// GET /customers/{id}/orders until `done` accepts it (events travel asynchronously).
+    pub async fn stats_when(&self, customer: &CustomerId, done: impl Fn(&Value) -> bool) -> Reply {
+        eventually(Duration::from_secs(45), || async {
+            let reply = self.get(&format!("/customers/{customer}/orders")).await;
+            (reply.status == 200 && done(&reply.json)).then_some(reply)
+        })
+        .await
+        .unwrap_or_else(|| panic!("statistics of {customer} never reached the expected state"))
+    }
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, or gives up after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, check: F) -> Option<T>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Asserts the seed's error shape and returns the `errors` list (empty when absent).
+pub fn assert_seed_error(reply: &Reply, status: u16) -> Vec<String> {
+    assert_eq!(reply.status, status, "body: {}", reply.text);
+    assert_eq!(reply.json["statusCode"], status, "body: {}", reply.text);
+    assert!(reply.json["message"].is_string(), "body: {}", reply.text);
+    let allowed = ["statusCode", "message", "errors"];
+    let object = reply.json.as_object().expect("an object");
+    assert!(
+        object.keys().all(|key| allowed.contains(&key.as_str())),
+        "body: {}",
+        reply.text
+    );
+    object
+        .get("errors")
+        .map(|errors| {
+            errors
+                .as_array()
+                .expect("errors is a list")
+                .iter()
+                .map(|e| e.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The exact text of the first top-level-or-nested JSON number field `name` in `text`, as the
+/// server wrote it (serde_json::Value would turn `12.50` into the float 12.5).
+pub fn raw_number<'a>(text: &'a str, name: &str) -> &'a str {
+    let key = format!("\"{name}\":");
+    let start = text
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        + key.len();
+    let rest = &text[start..];
+    let end = rest.find([',', '}', ']']).unwrap_or(rest.len());
+    &rest[..end]
+}
