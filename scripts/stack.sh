@@ -42,7 +42,7 @@ start() {
   if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
     export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
     if ! port_open 127.0.0.1 "$MOTO_PORT"; then
-      spawn moto moto_server -H 127.0.0.1 -p "$MOTO_PORT"
+      spawn moto python "$ROOT/local/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT"
       wait_for_port 127.0.0.1 "$MOTO_PORT" 30
     fi
   fi
@@ -63,7 +63,7 @@ start() {
 
   echo "==> starting the functions on http://127.0.0.1:$API_PORT" >&2
   spawn watch cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" \
-    --env-file "$STATE/functions.env" --quiet
+    --env-file "$STATE/functions.env" --concurrency 4 --quiet
   wait_for_port 127.0.0.1 "$API_PORT" 120
   spawn pollers python "$ROOT/local/stack.py" pollers --lambda-url "http://127.0.0.1:$API_PORT"
 }

@@ -192,7 +192,7 @@ pub struct OrderLine {
     pub line_total: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: OrderId,
@@ -219,6 +219,43 @@ pub struct OrderSummary {
 pub struct OrderRequest {
     pub customer_id: CustomerId,
     pub lines: Vec<(ProductId, Quantity)>,
+}
+
+impl OrderRequest {
+    /// A digest of what is asked for, to tell a retry from a different request under the
+    /// same idempotency key.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.customer_id.to_string());
+        for (product, quantity) in &self.lines {
+            hasher.update(format!("|{product}:{}", quantity.get()));
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+/// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_LEN: usize = 255;
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid = !text.is_empty()
+            && text.len() <= Self::MAX_LEN
+            && text.bytes().all(|b| b.is_ascii_graphic());
+        valid.then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// What the Customer service keeps per customer, as `GET /customers/{id}/orders` returns it.
@@ -296,6 +333,30 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_none(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii() {
+        assert!(IdempotencyKey::parse("order-2026-11-21-0001").is_some());
+        assert!(IdempotencyKey::parse("").is_none());
+        assert!(IdempotencyKey::parse("has space").is_none());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_none());
+    }
+
+    #[test]
+    fn fingerprints_tell_requests_apart() {
+        let customer = CustomerId::new();
+        let product = ProductId::new();
+        let one = OrderRequest {
+            customer_id: customer,
+            lines: vec![(product, Quantity::new(1).unwrap())],
+        };
+        let two = OrderRequest {
+            customer_id: customer,
+            lines: vec![(product, Quantity::new(2).unwrap())],
+        };
+        assert_eq!(one.fingerprint(), one.clone().fingerprint());
+        assert_ne!(one.fingerprint(), two.fingerprint());
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! |---------|----------------|-----------|----------------------------|------------------------------------|
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `PRODUCT` / `<name>#<id>`  |                                    |
 //! | order   | `ORDER#<id>`   | `ORDER`   | `ORDER` / `<createdAt>#<id>` | `CUSTOMER#<id>` / `<createdAt>#<id>` |
+//! | idempotency key | `IDEMPOTENCY#<key>` | `IDEMPOTENCY` | | |
+//!
+//! Idempotency keys expire through the table's TTL attribute `expiresAt` (epoch seconds).
 //!
 //! An order and its stock reservations are written in one transaction, so stock can never be
 //! oversold and an order never exists without its stock. The table's stream is the outbox:
@@ -23,8 +26,8 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CustomerId, Order, OrderId, OrderLine, OrderRequest, OrderStatus, OrderSummary, Product,
-    ProductId, Quantity, Timestamp,
+    CustomerId, IdempotencyKey, Order, OrderId, OrderLine, OrderRequest, OrderStatus, OrderSummary,
+    Product, ProductId, Quantity, Timestamp,
 };
 use crate::money::Money;
 use crate::paging::{Cursor, Page, PageRequest, PageStart};
@@ -37,6 +40,9 @@ const PRODUCTS_PARTITION: &str = "PRODUCT";
 const ORDERS_PARTITION: &str = "ORDER";
 /// How often an order is retried when another transaction touched the same product.
 const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
+const IDEMPOTENCY: &str = "IDEMPOTENCY";
+/// How long a client's `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -78,6 +84,8 @@ pub enum PlaceOrderError {
     },
     #[error("the products were being changed by other orders; gave up after retrying")]
     Contended,
+    #[error("the idempotency key was used for a different request")]
+    IdempotencyKeyReused,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -221,6 +229,36 @@ struct OrderSummaryItem {
     created_at: Timestamp,
 }
 
+/// A remembered `Idempotency-Key`: what was asked, and the order it produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdempotencyItem {
+    pk: String,
+    sk: String,
+    fingerprint: String,
+    /// The order as first returned (JSON), so that a retry gets the very same response.
+    order: String,
+    expires_at: i64,
+}
+
+fn idempotency_pk(key: &IdempotencyKey) -> String {
+    format!("IDEMPOTENCY#{}", key.as_str())
+}
+
+fn epoch_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The result of `POST /orders`: a new order, or the one an earlier request with the same
+/// idempotency key placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderPlacement {
+    pub order: Order,
+    pub replayed: bool,
+}
+
 fn money(cents: i64) -> Result<Money, StoreError> {
     Money::from_cents(cents)
         .map_err(|error| StoreError::Dynamo(format!("stored amount {cents}: {error}")))
@@ -322,17 +360,40 @@ impl Store {
     }
 
     /// Places an order: prices and names come from the catalogue, and the order is written
-    /// together with every stock decrement in one transaction, or not at all.
-    pub async fn place_order(&self, request: &OrderRequest) -> Result<Order, PlaceOrderError> {
+    /// together with every stock decrement (and the idempotency key, if any) in one
+    /// transaction, or not at all. Two DynamoDB calls: one read, one transaction.
+    pub async fn place_order(
+        &self,
+        request: &OrderRequest,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<OrderPlacement, PlaceOrderError> {
+        let remember = key.map(|key| (key, request.fingerprint()));
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let catalogue = self
-                .products_by_id(request.lines.iter().map(|(id, _)| *id))
-                .await?;
+            let (catalogue, remembered) = self.read_for_order(request, key).await?;
+            if let (Some(remembered), Some((_, fingerprint))) = (remembered, &remember) {
+                if &remembered.fingerprint != fingerprint {
+                    return Err(PlaceOrderError::IdempotencyKeyReused);
+                }
+                let order = serde_json::from_str(&remembered.order)
+                    .map_err(|error| StoreError::Dynamo(format!("remembered order: {error}")))?;
+                return Ok(OrderPlacement {
+                    order,
+                    replayed: true,
+                });
+            }
             let order = price_order(request, &catalogue)?;
-            match self.write_order(&order, &request.lines).await? {
-                WriteOutcome::Written => return Ok(order),
+            match self
+                .write_order(&order, &request.lines, remember.as_ref())
+                .await?
+            {
+                WriteOutcome::Written => {
+                    return Ok(OrderPlacement {
+                        order,
+                        replayed: false,
+                    });
+                }
                 WriteOutcome::StockShort { index, available } => {
                     let (product_id, quantity) = request.lines[index];
                     return Err(PlaceOrderError::InsufficientStock {
@@ -342,7 +403,8 @@ impl Store {
                         available,
                     });
                 }
-                // A price changed or another order held a product: price the order again.
+                // A price changed, another order held a product, or a concurrent request
+                // with the same idempotency key won: read and price the order again.
                 WriteOutcome::Retry if attempt < MAX_TRANSACTION_ATTEMPTS => {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
@@ -351,18 +413,45 @@ impl Store {
         }
     }
 
-    async fn products_by_id(
+    /// The ordered products and, if a key was given, its unexpired record, in one call.
+    async fn read_for_order(
         &self,
-        ids: impl Iterator<Item = ProductId>,
-    ) -> Result<HashMap<ProductId, Product>, StoreError> {
-        let keys: Vec<Item> = ids
-            .map(|id| key(product_pk(&id), PRODUCTS_PARTITION))
+        request: &OrderRequest,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<(HashMap<ProductId, Product>, Option<IdempotencyItem>), StoreError> {
+        let mut keys: Vec<Item> = request
+            .lines
+            .iter()
+            .map(|(id, _)| self::key(product_pk(id), PRODUCTS_PARTITION))
             .collect();
+        if let Some(key) = key {
+            keys.push(self::key(idempotency_pk(key), IDEMPOTENCY));
+        }
+        let mut products = HashMap::new();
+        let mut remembered = None;
+        for item in self.batch_get(keys).await? {
+            let is_product =
+                matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk == PRODUCTS_PARTITION);
+            if is_product {
+                let product = serde_dynamo::from_item::<_, ProductItem>(item)?.into_product()?;
+                products.insert(product.id, product);
+            } else {
+                let record: IdempotencyItem = serde_dynamo::from_item(item)?;
+                // Expired keys may linger until DynamoDB's TTL sweep removes them.
+                if record.expires_at > epoch_seconds() {
+                    remembered = Some(record);
+                }
+            }
+        }
+        Ok((products, remembered))
+    }
+
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         let mut request = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .consistent_read(true)
             .build()?;
-        let mut products = HashMap::new();
+        let mut items = Vec::new();
         let mut attempt = 0;
         loop {
             let output = self
@@ -371,14 +460,12 @@ impl Store {
                 .request_items(&self.table, request)
                 .send()
                 .await?;
-            for item in output
-                .responses
-                .and_then(|mut tables| tables.remove(&self.table))
-                .unwrap_or_default()
-            {
-                let product = serde_dynamo::from_item::<_, ProductItem>(item)?.into_product()?;
-                products.insert(product.id, product);
-            }
+            items.extend(
+                output
+                    .responses
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .unwrap_or_default(),
+            );
             match output
                 .unprocessed_keys
                 .and_then(|mut tables| tables.remove(&self.table))
@@ -388,7 +475,7 @@ impl Store {
                     tokio::time::sleep(backoff(attempt)).await;
                     request = rest;
                 }
-                _ => return Ok(products),
+                _ => return Ok(items),
             }
         }
     }
@@ -397,6 +484,7 @@ impl Store {
         &self,
         order: &Order,
         lines: &[(ProductId, Quantity)],
+        remember: Option<&(&IdempotencyKey, String)>,
     ) -> Result<WriteOutcome, StoreError> {
         let put_order = Put::builder()
             .table_name(&self.table)
@@ -419,6 +507,24 @@ impl Store {
                 .build()?;
             actions.push(TransactWriteItem::builder().update(reserve_stock).build());
         }
+        if let Some((key, fingerprint)) = remember {
+            let now = epoch_seconds();
+            let record = IdempotencyItem {
+                pk: idempotency_pk(key),
+                sk: IDEMPOTENCY.into(),
+                fingerprint: fingerprint.clone(),
+                order: serde_json::to_string(order)
+                    .map_err(|error| StoreError::Dynamo(error.to_string()))?,
+                expires_at: now + IDEMPOTENCY_KEY_LIFETIME.as_secs() as i64,
+            };
+            let put_key = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(serde_dynamo::to_item(record)?))
+                .condition_expression("attribute_not_exists(pk) OR expiresAt < :now")
+                .expression_attribute_values(":now", number(now))
+                .build()?;
+            actions.push(TransactWriteItem::builder().put(put_key).build());
+        }
         let result = self
             .client
             .transact_write_items()
@@ -435,10 +541,14 @@ impl Store {
             return Err(error.into());
         };
         let reasons = cancelled.cancellation_reasons();
-        // reasons[0] is the order Put, reasons[1..] the products, in request order.
+        // reasons[0] is the order Put, reasons[1..=n] the products in request order, and
+        // reasons[n + 1] the idempotency key.
         for (index, reason) in reasons.iter().enumerate().skip(1) {
             if reason.code() != Some("ConditionalCheckFailed") {
                 continue;
+            }
+            if index > lines.len() {
+                return Ok(WriteOutcome::Retry); // the key was just taken: the retry replays it
             }
             let (_, quantity) = lines[index - 1];
             let available = reason

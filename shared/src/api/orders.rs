@@ -5,19 +5,32 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Map, Value};
 
 use crate::domain::{
-    CustomerId, MAX_LINES_PER_ORDER, MAX_QUANTITY, OrderRequest, ProductId, Quantity,
+    CustomerId, IdempotencyKey, MAX_LINES_PER_ORDER, MAX_QUANTITY, OrderRequest, ProductId,
+    Quantity,
 };
 use crate::error::ApiError;
 use crate::http::{HttpResult, expect_method, json_object, json_response, query_param};
 use crate::paging::PageRequest;
 use crate::store::{PlaceOrderError, Store, StoreError};
 
+/// The header a client sets to make `POST /orders` safe to retry.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
 /// `POST /orders`: prices the order from the catalogue and reserves its stock atomically.
+/// With an `Idempotency-Key`, a retry of the same request returns the first response.
 pub async fn create_order(store: &Store, request: Request) -> HttpResult {
     expect_method(&request, Method::POST)?;
-    let order_request =
-        parse_order_request(&json_object(&request)?).map_err(ApiError::validation)?;
-    let order = store.place_order(&order_request).await.map_err(|error| match error {
+    let key = idempotency_key(&request);
+    let body = parse_order_request(&json_object(&request)?);
+    let (order_request, key) = match (body, key) {
+        (Ok(order_request), Ok(key)) => (order_request, key),
+        (body, key) => {
+            let mut errors = key.err().into_iter().collect::<Vec<_>>();
+            errors.extend(body.err().unwrap_or_default());
+            return Err(ApiError::validation(errors));
+        }
+    };
+    let placement = store.place_order(&order_request, key.as_ref()).await.map_err(|error| match error {
         PlaceOrderError::UnknownProducts(ids) => {
             let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
             ApiError::not_found(format!("Product not found: {}", ids.join(", ")))
@@ -25,17 +38,44 @@ pub async fn create_order(store: &Store, request: Request) -> HttpResult {
         PlaceOrderError::InsufficientStock { product_id, name, requested, available } => ApiError::conflict(format!(
             "Insufficient stock for product {product_id} ({name}). Requested: {requested}, Available: {available}"
         )),
+        PlaceOrderError::IdempotencyKeyReused => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Idempotency-Key has already been used for a different request",
+        ),
         PlaceOrderError::Contended => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The products are in high demand, please retry")
         }
         PlaceOrderError::Store(error) => ApiError::internal(error),
     })?;
-    tracing::info!(order_id = %order.id, customer_id = %order.customer_id, total = %order.total, "order placed");
-    let mut response = json_response(StatusCode::CREATED, &order)?;
+    let order = &placement.order;
+    tracing::info!(order_id = %order.id, customer_id = %order.customer_id, total = %order.total, replayed = placement.replayed, "order placed");
+    let mut response = json_response(StatusCode::CREATED, order)?;
     if let Ok(location) = HeaderValue::from_str(&format!("/orders/{}", order.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
+    if placement.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
     Ok(response)
+}
+
+fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, String> {
+    let Some(value) = request.headers().get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(IdempotencyKey::parse)
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "Idempotency-Key must be 1 to {} visible ASCII characters",
+                IdempotencyKey::MAX_LEN
+            )
+        })
 }
 
 /// `GET /orders?page=&limit=&cursor=&customerId=`: orders, newest first.

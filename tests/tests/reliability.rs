@@ -1,0 +1,355 @@
+//! Nothing lost, nothing counted twice: concurrency, retries and faults against the real engine.
+
+mod common;
+
+use std::collections::HashMap;
+
+use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use common::{Shop, assert_seed_error};
+use futures::future::join_all;
+use serde_json::json;
+use shared::consumer::handle_order_created_batch;
+use shared::customers::{PlacedOrder, Recorded};
+use shared::domain::{CustomerId, OrderId, OrderRequest, Quantity, Timestamp};
+use shared::events::decode_order_created;
+use shared::money::Money;
+use shared::relay::{EventQueue, relay_order_events};
+use shared::store::PlaceOrderError;
+
+#[tokio::test]
+async fn concurrent_orders_for_the_last_units_never_oversell() {
+    let shop = Shop::connect().await;
+    let product = shop.new_product("4.99", 5).await;
+    let attempts = (0..20).map(|_| {
+        let shop = &shop;
+        let product = product.id;
+        async move {
+            shop.order(&CustomerId::new(), &[(&product, 1)])
+                .await
+                .status
+        }
+    });
+    let statuses = join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        15,
+        "{statuses:?}"
+    );
+    assert_eq!(shop.stock_of(&product.id).await, 0);
+}
+
+#[tokio::test]
+async fn concurrent_multi_item_orders_reserve_all_or_nothing() {
+    let shop = Shop::connect().await;
+    let (a, b) = (
+        shop.new_product("1.00", 7).await,
+        shop.new_product("2.00", 9).await,
+    );
+    let attempts = (0..30u32).map(|i| {
+        let store = &shop.store;
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![
+                (a.id, Quantity::new(1 + i % 2).unwrap()),
+                (b.id, Quantity::new(1).unwrap()),
+            ],
+        };
+        async move { (request.clone(), store.place_order(&request, None).await) }
+    });
+    let results = join_all(attempts).await;
+    let (mut sold_a, mut sold_b) = (0, 0);
+    for (request, result) in &results {
+        match result {
+            Ok(placement) => {
+                sold_a += request.lines[0].1.get();
+                sold_b += request.lines[1].1.get();
+                assert!(!placement.replayed);
+            }
+            Err(PlaceOrderError::InsufficientStock { .. } | PlaceOrderError::Contended) => {}
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    let (left_a, left_b) = (shop.stock_of(&a.id).await, shop.stock_of(&b.id).await);
+    assert_eq!(sold_a + left_a, 7, "every unit of A is sold or in stock");
+    assert_eq!(sold_b + left_b, 9, "every unit of B is sold or in stock");
+    assert!(sold_a > 0);
+}
+
+#[tokio::test]
+async fn a_retried_post_with_the_same_idempotency_key_returns_the_first_order() {
+    let shop = Shop::connect().await;
+    let product = shop.new_product("10.00", 10).await;
+    let customer = CustomerId::new();
+    let key = format!("checkout-{}", OrderId::new());
+    let body = json!({"customerId": customer.to_string(), "items": [{"productId": product.id.to_string(), "quantity": 2}]});
+    let post = |body: serde_json::Value, key: String| {
+        let shop = &shop;
+        async move {
+            shop.send(
+                shop.http
+                    .post(format!("{}/orders", shop.base))
+                    .header("idempotency-key", key)
+                    .json(&body),
+            )
+            .await
+        }
+    };
+
+    let first = post(body.clone(), key.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let retries = join_all((0..4).map(|_| post(body.clone(), key.clone()))).await;
+    for retry in &retries {
+        assert_eq!(retry.status, 201, "{}", retry.text);
+        assert_eq!(retry.json, first.json, "the same order, not a new one");
+        assert_eq!(retry.headers["idempotent-replayed"], "true");
+    }
+    assert_eq!(
+        shop.stock_of(&product.id).await,
+        8,
+        "stock was reserved once"
+    );
+
+    let changed = json!({"customerId": customer.to_string(), "items": [{"productId": product.id.to_string(), "quantity": 3}]});
+    let misuse = post(changed, key.clone()).await;
+    assert_seed_error(&misuse, 422);
+    assert_eq!(shop.stock_of(&product.id).await, 8);
+
+    let orders = shop.get(&format!("/orders?customerId={customer}")).await;
+    assert_eq!(orders.json["meta"]["total"], 1, "{}", orders.text);
+
+    let bad_key = post(body.clone(), "has spaces in it".into()).await;
+    assert_seed_error(&bad_key, 400);
+}
+
+#[tokio::test]
+async fn bounds_are_enforced_and_nothing_is_written() {
+    let shop = Shop::connect().await;
+    let product = shop.new_product("1.00", 5000).await;
+    let customer = CustomerId::new();
+    let too_many: Vec<_> = (0..51)
+        .map(|_| json!({"productId": product.id.to_string(), "quantity": 1}))
+        .collect();
+    for items in [
+        json!(too_many),
+        json!([{"productId": product.id.to_string(), "quantity": 1001}]),
+    ] {
+        let reply = shop
+            .post_json(
+                "/orders",
+                &json!({"customerId": customer.to_string(), "items": items}),
+            )
+            .await;
+        assert_eq!(assert_seed_error(&reply, 400).len(), 1, "{}", reply.text);
+    }
+    assert_eq!(shop.stock_of(&product.id).await, 5000);
+    let orders = shop.get(&format!("/orders?customerId={customer}")).await;
+    assert_eq!(orders.json["meta"]["total"], 0);
+}
+
+fn sqs_batch(bodies: &[String]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    for (index, body) in bodies.iter().enumerate() {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(format!("message-{index}"));
+        message.body = Some(body.clone());
+        event.records.push(message);
+    }
+    event
+}
+
+fn order_event(order: &PlacedOrder) -> String {
+    format!(
+        r#"{{"pattern":"order_created","version":1,"data":{{"id":"{}","customerId":"{}","items":[],"total":{},"createdAt":"{}"}}}}"#,
+        order.order_id, order.customer_id, order.total, order.created_at
+    )
+}
+
+#[tokio::test]
+async fn one_event_delivered_to_two_consumers_at_once_is_counted_once() {
+    let shop = Shop::connect().await;
+    let order = PlacedOrder {
+        order_id: OrderId::new(),
+        customer_id: CustomerId::new(),
+        total: Money::parse_exact("12.34").unwrap(),
+        created_at: Timestamp::now(),
+    };
+    let outcomes = join_all((0..4).map(|_| shop.customers.record_order(&order))).await;
+    let counted = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Ok(Recorded::Counted)))
+        .count();
+    assert_eq!(counted, 1, "{outcomes:?}");
+    let stats = shop
+        .customers
+        .stats(&order.customer_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stats.total_orders, 1);
+    assert_eq!(stats.total_spent, order.total);
+}
+
+#[tokio::test]
+async fn shuffled_duplicates_delivered_concurrently_are_counted_once_each() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let start = Timestamp::parse("2026-01-01T00:00:00Z")
+        .unwrap()
+        .to_string();
+    let prices = ["19.99", "0.10", "599.99", "0.01", "5.55"];
+    let orders: Vec<PlacedOrder> = (0..40)
+        .map(|i| PlacedOrder {
+            order_id: OrderId::new(),
+            customer_id: customer,
+            total: Money::parse_exact(prices[i % prices.len()]).unwrap(),
+            created_at: Timestamp::parse(
+                &start.replace("01T00:00", &format!("{:02}T00:00", 1 + i % 28)),
+            )
+            .unwrap(),
+        })
+        .collect();
+    // Each order 1 to 3 times, in a scrambled order (a fixed permutation: reproducible).
+    let mut deliveries: Vec<String> = Vec::new();
+    for (i, order) in orders.iter().enumerate() {
+        for _ in 0..=(i % 3) {
+            deliveries.push(order_event(order));
+        }
+    }
+    let n = deliveries.len();
+    let shuffled: Vec<String> = (0..n)
+        .map(|i| deliveries[(i * 37 + 11) % n].clone())
+        .collect();
+    assert_eq!(shuffled.len(), n);
+    let batches: Vec<SqsEvent> = shuffled.chunks(10).map(sqs_batch).collect();
+    let responses = join_all(
+        batches
+            .into_iter()
+            .map(|batch| handle_order_created_batch(&shop.customers, batch)),
+    )
+    .await;
+    for response in responses {
+        assert!(response.batch_item_failures.is_empty());
+    }
+
+    let expected_cents: i64 = orders.iter().map(|order| order.total.cents()).sum();
+    let stats = shop.customers.stats(&customer).await.unwrap().unwrap();
+    assert_eq!(stats.total_orders, 40);
+    assert_eq!(stats.total_spent.cents(), expected_cents);
+    assert_eq!(
+        stats.last_order_date,
+        orders.iter().map(|order| order.created_at).max()
+    );
+}
+
+#[tokio::test]
+async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retry() {
+    let shop = Shop::connect().await;
+    let product = shop.new_product("3.33", 10).await;
+    let customer = CustomerId::new();
+    let mut order_ids = Vec::new();
+    for _ in 0..3 {
+        let reply = shop.order(&customer, &[(&product.id, 1)]).await;
+        order_ids.push(reply.json["id"].as_str().unwrap().to_owned());
+    }
+    let event = stream_event_of(&order_ids).await;
+
+    // SQS unreachable: the relay names the first record, so the event source retries from it.
+    let aws = shared::config::aws().await;
+    let down = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&aws)
+            .endpoint_url("http://127.0.0.1:9")
+            .build(),
+    );
+    let failed = relay_order_events(
+        &EventQueue::new(down, "http://127.0.0.1:9/000000000000/gone"),
+        event.clone(),
+    )
+    .await;
+    assert_eq!(failed.batch_item_failures.len(), 1);
+    assert_eq!(
+        failed.batch_item_failures[0].item_identifier.as_deref(),
+        Some("1")
+    );
+
+    // SQS back: the retried batch is delivered whole, to a queue of this test's own.
+    let queue_url = shop
+        .sqs
+        .create_queue()
+        .queue_name(format!("relay-test-{}", OrderId::new()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let delivered = relay_order_events(&EventQueue::new(shop.sqs.clone(), &queue_url), event).await;
+    assert!(delivered.batch_item_failures.is_empty());
+    let mut received = Vec::new();
+    while received.len() < 3 {
+        let output = shop
+            .sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for message in output.messages.unwrap_or_default() {
+            let placed = decode_order_created(message.body.as_deref().unwrap())
+                .expect("a valid order_created");
+            assert_eq!(placed.customer_id, customer);
+            received.push(placed.order_id.to_string());
+        }
+    }
+    received.sort();
+    order_ids.sort();
+    assert_eq!(received, order_ids);
+    shop.sqs
+        .delete_queue()
+        .queue_url(&queue_url)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A DynamoDB stream event of the given stored orders, as Lambda delivers it.
+async fn stream_event_of(order_ids: &[String]) -> StreamEvent {
+    let table = std::env::var("STORE_TABLE").unwrap();
+    let aws = shared::config::aws().await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let mut event = StreamEvent::default();
+    for (index, id) in order_ids.iter().enumerate() {
+        let key = HashMap::from([
+            (
+                "pk".to_owned(),
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("ORDER#{id}")),
+            ),
+            (
+                "sk".to_owned(),
+                aws_sdk_dynamodb::types::AttributeValue::S("ORDER".into()),
+            ),
+        ]);
+        let item = dynamo
+            .get_item()
+            .table_name(&table)
+            .set_key(Some(key.clone()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        let mut record = EventRecord::default();
+        record.event_name = "INSERT".into();
+        record.change.keys = serde_dynamo::Item::from(key);
+        record.change.new_image = serde_dynamo::Item::from(item);
+        record.change.sequence_number = Some((index + 1).to_string());
+        event.records.push(record);
+    }
+    event
+}

@@ -1,0 +1,72 @@
+//! Every function accepts its sample event in events/ (the files `cargo lambda invoke
+//! --data-file` and `sam local invoke -e` take), invoked through the Lambda Invoke API that
+//! `cargo lambda watch` serves.
+
+mod common;
+
+use common::Shop;
+use serde_json::Value;
+
+async fn invoke(shop: &Shop, function: &str) -> Value {
+    let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
+    let event = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path} exists"));
+    let url = format!("{}/2015-03-31/functions/{function}/invocations", shop.base);
+    let reply = shop
+        .send(
+            shop.http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(event),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{function}: {}", reply.text);
+    assert!(
+        reply.json.get("errorType").is_none(),
+        "{function} failed: {}",
+        reply.text
+    );
+    reply.json
+}
+
+fn http_status(response: &Value) -> u64 {
+    response["statusCode"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("an HTTP response: {response}"))
+}
+
+#[tokio::test]
+async fn every_function_accepts_its_sample_event() {
+    let shop = Shop::connect().await;
+    let functions: Vec<String> =
+        std::fs::read_dir(format!("{}/../functions", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+    for function in &functions {
+        let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            std::path::Path::new(&path).exists(),
+            "{function} has no sample event"
+        );
+    }
+
+    assert_eq!(http_status(&invoke(&shop, "create-order").await), 201);
+    assert_eq!(http_status(&invoke(&shop, "list-orders").await), 200);
+    assert_eq!(http_status(&invoke(&shop, "list-products").await), 200);
+    assert_eq!(http_status(&invoke(&shop, "unknown-route").await), 404);
+    let relayed = invoke(&shop, "order-events-relay").await;
+    assert_eq!(
+        relayed["batchItemFailures"],
+        serde_json::json!([]),
+        "{relayed}"
+    );
+    let consumed = invoke(&shop, "order-created-consumer").await;
+    assert_eq!(
+        consumed["batchItemFailures"],
+        serde_json::json!([]),
+        "{consumed}"
+    );
+    // The consumer's sample created the seed customer's record, so both customer routes answer.
+    assert_eq!(http_status(&invoke(&shop, "get-customer-stats").await), 200);
+    assert_eq!(http_status(&invoke(&shop, "update-customer").await), 200);
+}
