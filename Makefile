@@ -1,5 +1,5 @@
 # The two commands a newcomer needs; everything they use is installed into the repository.
-.PHONY: dev test unit stop fmt
+.PHONY: dev test unit dlq redrive load stop fmt
 
 ## Run the whole system locally: API on http://localhost:9000 (Ctrl-C stops it).
 dev:
@@ -12,6 +12,17 @@ test:
 ## Unit tests only (no engine needed).
 unit:
 	cargo test --workspace --exclude integration-tests
+
+## Show the order_created dead-letter queue of the local stack; `make redrive` moves it back.
+dlq:
+	scripts/stack.sh dlq
+
+redrive:
+	scripts/stack.sh dlq --redrive
+
+## Load run: 1,000 orders from 20 concurrent clients; prints figures and what it checked.
+load:
+	scripts/load.sh
 
 ## Stop a stack left running by `scripts/stack.sh start`.
 stop:

@@ -6,6 +6,8 @@
   stack.py pollers --lambda-url URL   run the template's event sources: poll each SQS queue and
                                       DynamoDB stream and invoke the function it feeds, the way
                                       Lambda's event source mappings do
+  stack.py dlq [--redrive]            show the messages in the order_created dead-letter queue,
+                                      or move them back to the queue to be consumed again
 
 Functions are invoked through the Lambda Invoke API that `cargo lambda watch` serves.
 """
@@ -326,24 +328,25 @@ def stream_poller(engine, lambda_url, function, props, stop):
     delivery = StreamDelivery(engine, lambda_url, function, props, stream_arn)
     batch_size = int(props.get("BatchSize", 100))
     log.info("polling the stream of %s for %s", table, function)
-    iterators = {}
+    # Like Lambda, remember how far each shard was delivered (its checkpoint) and read on
+    # from there; a fresh iterator per poll never goes stale.
+    checkpoints = {}
     while not stop.is_set():
+        busy = False
         for shard in engine.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
             shard_id = shard["ShardId"]
-            if shard_id not in iterators:
-                iterators[shard_id] = engine.streams.get_shard_iterator(
-                    StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType=props.get("StartingPosition", "TRIM_HORIZON")
-                )["ShardIterator"]
-        busy = False
-        for shard_id, iterator in list(iterators.items()):
-            if iterator is None:
-                continue
-            output = engine.streams.get_records(ShardIterator=iterator, Limit=batch_size)
-            iterators[shard_id] = output.get("NextShardIterator")
+            position = {"ShardIteratorType": props.get("StartingPosition", "TRIM_HORIZON")}
+            if shard_id in checkpoints:
+                position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoints[shard_id]}
+            iterator = engine.streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **position)
+            output = engine.streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=batch_size)
             records = [stream_record(r, stream_arn) for r in output.get("Records", [])]
             if records:
                 busy = True
+                log.debug("%s: %d stream records, %s..%s", function, len(records),
+                          records[0]["dynamodb"]["SequenceNumber"], records[-1]["dynamodb"]["SequenceNumber"])
                 delivery.deliver(records, stop)
+                checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         if not busy:
             stop.wait(0.2)
 
@@ -373,14 +376,47 @@ def run_pollers(template, engine, lambda_url):
     stop.set()
 
 
+# --- dead-letter queue -----------------------------------------------------------------------
+
+def dead_letter_queue(engine, queue):
+    policy = engine.sqs.get_queue_attributes(QueueUrl=engine.queue_url(queue), AttributeNames=["RedrivePolicy"])
+    arn = json.loads(policy["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+    return engine.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+
+
+def show_or_redrive(engine, queue, redrive):
+    """Prints every message of the queue's DLQ; with redrive, sends each back and deletes it."""
+    dlq, source = dead_letter_queue(engine, queue), engine.queue_url(queue)
+    seen, moved = set(), 0
+    while True:
+        messages = engine.sqs.receive_message(
+            QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=30 if redrive else 5, AttributeNames=["All"]
+        ).get("Messages", [])
+        fresh = [m for m in messages if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        for message in fresh:
+            seen.add(message["MessageId"])
+            print(json.dumps({"messageId": message["MessageId"], "body": message["Body"]}))
+            if redrive:
+                engine.sqs.send_message(QueueUrl=source, MessageBody=message["Body"])
+                engine.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+    print(f"{len(seen)} message(s) in the dead-letter queue of {queue}" + (f"; {moved} moved back" if redrive else ""), file=sys.stderr)
+
+
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s local-stack %(levelname)s %(message)s")
+    log.setLevel(os.environ.get("LOCAL_STACK_LOG", "INFO"))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     prov = commands.add_parser("provision")
     prov.add_argument("--env-file", help="write the functions' environment here (KEY=VALUE lines)")
     poll = commands.add_parser("pollers")
     poll.add_argument("--lambda-url", default="http://127.0.0.1:9000")
+    dlq = commands.add_parser("dlq")
+    dlq.add_argument("--queue", default="OrderEventsQueue", help="the queue whose DLQ to read")
+    dlq.add_argument("--redrive", action="store_true", help="move the messages back to the queue")
     args = parser.parse_args()
 
     if not os.environ.get("AWS_ENDPOINT_URL"):
@@ -394,6 +430,8 @@ def main():
             Path(args.env_file).write_text(lines)
         else:
             sys.stdout.write(lines)
+    elif args.command == "dlq":
+        show_or_redrive(engine, args.queue, args.redrive)
     else:
         run_pollers(template, engine, args.lambda_url.rstrip("/"))
 

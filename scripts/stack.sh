@@ -7,6 +7,7 @@
 #   scripts/stack.sh run     in the foreground; Ctrl-C stops everything it started (make dev)
 #   scripts/stack.sh start   in the background, for tests; prints nothing but errors
 #   scripts/stack.sh stop    stops what `start` started, by the PIDs it recorded
+#   scripts/stack.sh dlq [--redrive]   show (or move back) the order_created dead letters
 #
 # AWS_ENDPOINT_URL set: use that engine (moto, DynamoDB Local + an SQS, LocalStack) as it is.
 set -euo pipefail
@@ -75,6 +76,12 @@ case "${1:-}" in
   stop)
     stop
     ;;
+  dlq)
+    ensure_tools
+    export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$MOTO_PORT}"
+    shift
+    python "$ROOT/local/stack.py" dlq "$@"
+    ;;
   run)
     trap 'echo; echo "==> stopping"; stop; exit 0' INT TERM
     start
@@ -102,7 +109,7 @@ MSG
     done
     ;;
   *)
-    echo "usage: $0 run|start|stop" >&2
+    echo "usage: $0 run|start|stop|dlq [--redrive]" >&2
     exit 2
     ;;
 esac

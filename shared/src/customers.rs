@@ -7,7 +7,8 @@
 //! | counted | `CUSTOMER#<id>` | `ORDER#<order>` |
 //!
 //! Counting an order writes its marker (only if absent) and adds to the statistics in one
-//! transaction, so a redelivered or concurrently delivered event is counted exactly once.
+//! transaction, so a redelivered or concurrently delivered event is counted exactly once, and
+//! the statistics are never seen half-updated.
 
 use std::collections::HashMap;
 
@@ -25,7 +26,7 @@ use crate::money::Money;
 use crate::store::StoreError;
 
 const PROFILE: &str = "PROFILE";
-const MAX_TRANSACTION_ATTEMPTS: u32 = 4;
+const MAX_TRANSACTION_ATTEMPTS: u32 = 8;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -94,32 +95,36 @@ impl Customers {
         }
     }
 
-    /// Counts an order in its customer's statistics, exactly once per order id. Creates the
+    /// Counts an order in its customer's statistics, exactly once per order id, and moves
+    /// `lastOrderDate` forward (never back: events may arrive out of order). Creates the
     /// customer's record with their first order.
     pub async fn record_order(&self, order: &PlacedOrder) -> Result<Recorded, StoreError> {
         let mut attempt = 0;
-        let recorded = loop {
+        loop {
             attempt += 1;
             match self.count_once(order).await? {
-                Some(recorded) => break recorded,
+                Some(recorded) => return Ok(recorded),
                 None if attempt < MAX_TRANSACTION_ATTEMPTS => {
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                    tokio::time::sleep(crate::store::backoff(attempt)).await;
                 }
                 None => {
                     return Err(StoreError::Dynamo(
-                        "transaction conflict persisted; the message will be retried".into(),
+                        "the customer's record kept changing; the message will be retried".into(),
                     ));
                 }
             }
-        };
-        // Runs on redelivery too, so a crash between the two writes heals itself.
-        self.advance_last_order_date(&order.customer_id, order.created_at)
-            .await?;
-        Ok(recorded)
+        }
     }
 
-    /// `None` when a concurrent transaction on the same customer got in the way.
+    /// One optimistic attempt: reads the current `lastOrderDate`, then writes the marker (only
+    /// if absent) and the new statistics in one transaction that also checks `lastOrderDate`
+    /// is still what was read. `None` when another write got in between.
     async fn count_once(&self, order: &PlacedOrder) -> Result<Option<Recorded>, StoreError> {
+        let last_seen = self
+            .profile_item(&order.customer_id)
+            .await?
+            .and_then(|profile| profile.last_order_date);
+        let newest = last_seen.map_or(order.created_at, |last| last.max(order.created_at));
         let marker = CountedOrderItem {
             pk: customer_pk(&order.customer_id),
             sk: format!("ORDER#{}", order.order_id),
@@ -132,24 +137,31 @@ impl Customers {
             .set_item(Some(serde_dynamo::to_item(marker)?))
             .condition_expression("attribute_not_exists(pk)")
             .build()?;
-        let add_to_stats = Update::builder()
+        let mut add_to_stats = Update::builder()
             .table_name(&self.table)
             .set_key(Some(profile_key(&order.customer_id)))
             .update_expression(
-                "SET id = if_not_exists(id, :id) ADD totalOrders :one, totalSpentCents :cents",
+                "SET id = if_not_exists(id, :id), lastOrderDate = :newest ADD totalOrders :one, totalSpentCents :cents",
             )
             .expression_attribute_values(":id", AttributeValue::S(order.customer_id.to_string()))
+            .expression_attribute_values(":newest", AttributeValue::S(newest.to_string()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(
-                ":cents",
-                AttributeValue::N(order.total.cents().to_string()),
-            )
-            .build()?;
+            .expression_attribute_values(":cents", AttributeValue::N(order.total.cents().to_string()));
+        add_to_stats = match last_seen {
+            Some(last) => add_to_stats
+                .condition_expression("lastOrderDate = :last")
+                .expression_attribute_values(":last", AttributeValue::S(last.to_string())),
+            None => add_to_stats.condition_expression("attribute_not_exists(lastOrderDate)"),
+        };
         let result = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put_marker).build())
-            .transact_items(TransactWriteItem::builder().update(add_to_stats).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(add_to_stats.build()?)
+                    .build(),
+            )
             .send()
             .await;
         let error = match result {
@@ -169,42 +181,12 @@ impl Customers {
             }
             if codes
                 .iter()
-                .any(|code| matches!(code, Some("TransactionConflict")))
+                .any(|code| matches!(code, Some("ConditionalCheckFailed" | "TransactionConflict")))
             {
                 return Ok(None);
             }
         }
         Err(error.into())
-    }
-
-    /// `lastOrderDate = max(lastOrderDate, at)`: events may arrive out of order.
-    async fn advance_last_order_date(
-        &self,
-        customer: &CustomerId,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(profile_key(customer)))
-            .update_expression("SET lastOrderDate = :at")
-            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(lastOrderDate) OR lastOrderDate < :at)")
-            .expression_attribute_values(":at", AttributeValue::S(at.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(error.into()),
-        }
     }
 
     /// The customer's order statistics; `None` when the customer has no record yet.
@@ -235,6 +217,7 @@ impl Customers {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(profile_key(customer)))
+            .consistent_read(true)
             .send()
             .await?;
         Ok(output.item.map(serde_dynamo::from_item).transpose()?)

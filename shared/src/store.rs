@@ -738,7 +738,7 @@ enum WriteOutcome {
     Retry,
 }
 
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     // 10, 20, 40, 80 ms... plus up to 10 ms of jitter from the clock, so that contending
     // functions do not retry in lockstep.
     let jitter = u64::from(

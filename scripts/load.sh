@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The load run of the reliability section: a local stack of its own (ports 5200/9200), then
+# `load-run` against it (1,000 orders from 20 concurrent clients by default), then stops it.
+#   scripts/load.sh [orders] [clients]
+set -euo pipefail
+source "$(dirname "$0")/tools.sh"
+cd "$ROOT"
+export API_PORT="${LOAD_API_PORT:-9200}" MOTO_PORT="${LOAD_MOTO_PORT:-5200}"
+export STACK_STATE="$ROOT/.local/load-stack"
+trap 'scripts/stack.sh stop' EXIT
+scripts/stack.sh start
+set -a
+source "$STACK_STATE/functions.env"
+set +a
+SHOP_API_URL="http://127.0.0.1:$API_PORT" "$ROOT/target/debug/load-run" "$@"
