@@ -13,6 +13,7 @@ const MAX_TEXT_CHARS: usize = 200;
 pub async fn get_customer_stats(customers: &Customers, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
     let customer = path_id(&request, "id", CustomerId::parse)?;
+    // Authorization goes here: the bearer token's subject must be `customer`, or an admin.
     match customers
         .stats(&customer)
         .await
@@ -27,6 +28,7 @@ pub async fn get_customer_stats(customers: &Customers, request: Request) -> Http
 pub async fn update_customer(customers: &Customers, request: Request) -> HttpResult {
     expect_method(&request, Method::PATCH)?;
     let customer = path_id(&request, "id", CustomerId::parse)?;
+    // Authorization goes here: the bearer token's subject must be `customer`, or an admin.
     let update = parse_profile_update(&json_object(&request)?).map_err(ApiError::validation)?;
     match customers
         .update_profile(&customer, &update)

@@ -30,6 +30,7 @@ pub async fn create_order(store: &Store, request: Request) -> HttpResult {
             return Err(ApiError::validation(errors));
         }
     };
+    // Authorization goes here: `order_request.customer_id` must be the token's subject.
     let placement = store.place_order(&order_request, key.as_ref()).await.map_err(|error| match error {
         PlaceOrderError::UnknownProducts(ids) => {
             let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
@@ -99,6 +100,7 @@ pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
             return Err(ApiError::validation(errors));
         }
     };
+    // Authorization goes here: a customer lists only their own orders; an admin, any.
     let page = store
         .orders(customer, &paging)
         .await
