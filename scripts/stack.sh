@@ -55,6 +55,7 @@ start() {
   echo "==> creating tables and queues from template.yaml" >&2
   python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env"
   {
+    env | grep '^AWS_ENDPOINT_URL_' || true # per-service engines, e.g. DynamoDB Local for DynamoDB
     echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
     echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
     echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
