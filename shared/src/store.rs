@@ -340,12 +340,7 @@ impl Store {
         let mut start = None;
         loop {
             let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_KIND_INDEX)
-                .key_condition_expression("gsi1pk = :partition")
-                .expression_attribute_values(":partition", string(PRODUCTS_PARTITION))
+                .partition_query(BY_KIND_INDEX, PRODUCTS_PARTITION)
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
@@ -579,6 +574,21 @@ impl Store {
         Err(error.into())
     }
 
+    /// A query of one partition of an index (`gsi1pk`/`gsi2pk` = `partition`).
+    fn partition_query(
+        &self,
+        index: &str,
+        partition: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#partition = :partition")
+            .expression_attribute_names("#partition", format!("{index}pk"))
+            .expression_attribute_values(":partition", string(partition))
+    }
+
     /// One page of orders, newest first, optionally one customer's only, with the total count.
     pub async fn orders(
         &self,
@@ -598,11 +608,7 @@ impl Store {
             PageStart::Number(1) => (1, None),
             PageStart::Number(page) => {
                 let skip = (page - 1) * u32::from(request.limit);
-                (
-                    *page,
-                    self.skip_orders(index, &partition_key, &partition, skip)
-                        .await?,
-                )
+                (*page, self.skip_orders(index, &partition, skip).await?)
             }
         };
         let exhausted =
@@ -612,10 +618,10 @@ impl Store {
                 if exhausted {
                     return Ok((Vec::new(), None));
                 }
-                self.query_orders(index, &partition_key, &partition, request.limit, start)
+                self.query_orders(index, &partition, request.limit, start)
                     .await
             },
-            self.count_orders(index, &partition_key, &partition),
+            self.count_orders(index, &partition),
         )?;
         let (items, last_key) = items;
         let data = items
@@ -644,20 +650,13 @@ impl Store {
     async fn query_orders(
         &self,
         index: &str,
-        partition_key: &str,
         partition: &str,
         limit: u8,
         start: Option<Item>,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#partition = :partition")
-            .expression_attribute_names("#partition", partition_key)
+            .partition_query(index, partition)
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":partition", string(partition))
             .projection_expression("id, customerId, totalCents, #status, createdAt")
             .scan_index_forward(false)
             .limit(i32::from(limit))
@@ -671,7 +670,6 @@ impl Store {
     async fn skip_orders(
         &self,
         index: &str,
-        partition_key: &str,
         partition: &str,
         skip: u32,
     ) -> Result<Option<Item>, StoreError> {
@@ -679,13 +677,7 @@ impl Store {
         let mut start = None;
         while remaining > 0 {
             let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#partition = :partition")
-                .expression_attribute_names("#partition", partition_key)
-                .expression_attribute_values(":partition", string(partition))
+                .partition_query(index, partition)
                 .projection_expression("pk")
                 .scan_index_forward(false)
                 .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
@@ -702,23 +694,12 @@ impl Store {
         Ok(start)
     }
 
-    async fn count_orders(
-        &self,
-        index: &str,
-        partition_key: &str,
-        partition: &str,
-    ) -> Result<Option<u64>, StoreError> {
+    async fn count_orders(&self, index: &str, partition: &str) -> Result<Option<u64>, StoreError> {
         let mut total = 0u64;
         let mut start = None;
         loop {
             let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#partition = :partition")
-                .expression_attribute_names("#partition", partition_key)
-                .expression_attribute_values(":partition", string(partition))
+                .partition_query(index, partition)
                 .select(Select::Count)
                 .set_exclusive_start_key(start)
                 .send()

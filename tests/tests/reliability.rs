@@ -321,16 +321,7 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
     assert!(delivered.batch_item_failures.is_empty());
     let mut received = Vec::new();
     while received.len() < 3 {
-        let output = shop
-            .sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for message in output.messages.unwrap_or_default() {
+        for message in shop.receive(&queue_url).await {
             let placed = decode_order_created(message.body.as_deref().unwrap())
                 .expect("a valid order_created");
             assert_eq!(placed.customer_id, customer);

@@ -87,6 +87,20 @@ impl Shop {
         .await
     }
 
+    /// Up to ten messages from a queue, waiting at most a second for the first.
+    pub async fn receive(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let output = self
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("the queue answers");
+        output.messages.unwrap_or_default()
+    }
+
     /// A fresh catalogue product of this test's own, so tests never share stock.
     pub async fn new_product(&self, price: &str, stock: u32) -> Product {
         let id = ProductId::new();
