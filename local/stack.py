@@ -145,6 +145,8 @@ def function_environment(template, engine):
     sections += [r.get("Properties", {}) for r in resources_of(template, "AWS::Serverless::Function").values()]
     for section in sections:
         for key, value in section.get("Environment", {}).get("Variables", {}).items():
+            if isinstance(value, dict) and "Ref" not in value:
+                continue  # a condition (such as AWS_ENDPOINT_URL for sam local): the stack sets its own
             if isinstance(value, dict) and "Ref" in value:
                 ref = value["Ref"]
                 if ref in parameters:

@@ -75,6 +75,39 @@ class DeploymentAgreement(unittest.TestCase):
         self.assertEqual(consumer["Events"]["OrderCreated"]["Properties"]["FunctionResponseTypes"], ["ReportBatchItemFailures"])
 
 
+class LeastPrivilege(unittest.TestCase):
+    """Each function has a role of its own, naming only the actions and resources it uses."""
+
+    def setUp(self):
+        self.template = stack.load_template()
+        self.resources = self.template["Resources"]
+
+    def test_every_function_has_its_own_role(self):
+        roles = []
+        for name, function in stack.resources_of(self.template, "AWS::Serverless::Function").items():
+            self.assertNotIn("Policies", function["Properties"], f"{name}: SAM would add managed policies")
+            role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+            self.assertEqual(self.resources[role]["Type"], "AWS::IAM::Role")
+            roles.append(role)
+        self.assertEqual(len(roles), len(set(roles)), "roles are not shared")
+
+    def test_no_wildcards_but_xray(self):
+        for name, role in stack.resources_of(self.template, "AWS::IAM::Role").items():
+            self.assertNotIn("ManagedPolicyArns", role["Properties"], name)
+            for policy in role["Properties"]["Policies"]:
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    for action in actions:
+                        self.assertNotIn("*", action, f"{name}: {action}")
+                    if statement["Resource"] == "*":
+                        self.assertTrue(all(a.startswith("xray:") for a in actions), f"{name}: {actions} on *")
+
+    def test_the_consumer_knows_the_queues_max_receive_count(self):
+        source = (ROOT / "shared" / "src" / "consumer.rs").read_text()
+        queue = self.resources["OrderEventsQueue"]["Properties"]["RedrivePolicy"]
+        self.assertIn(f"pub const MAX_RECEIVE_COUNT: u64 = {queue['maxReceiveCount']};", source)
+
+
 class StreamDeliveryEmulation(unittest.TestCase):
     """The stream poller's retry rules, with the function replaced by a scripted invoke."""
 

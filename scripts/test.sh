@@ -21,5 +21,5 @@ echo "==> integration tests" >&2
 set -a
 source "$STACK_STATE/functions.env"
 set +a
-export SHOP_API_URL="http://127.0.0.1:$API_PORT"
+export SHOP_API_URL="http://127.0.0.1:$API_PORT" STACK_LOGS="$STACK_STATE/watch.log"
 cargo test -p integration-tests --no-fail-fast -- --test-threads=4

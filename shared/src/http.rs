@@ -8,6 +8,7 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 use crate::error::ApiError;
 
@@ -24,14 +25,16 @@ where
     Fut: Future<Output = HttpResult> + Send,
 {
     lambda_http::run(service_fn(|request: Request| {
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
-        let response = handler(request);
+        let span =
+            crate::work_span!("request", method = %request.method(), path = %request.uri().path());
+        let response = handler(request).instrument(span.clone());
         async move {
             let response = response
                 .await
                 .unwrap_or_else(|error| error_response(&error));
-            tracing::info!(%method, %path, status = response.status().as_u16(), "request handled");
+            span.in_scope(|| {
+                tracing::info!(status = response.status().as_u16(), "request handled")
+            });
             Ok::<_, std::convert::Infallible>(response)
         }
     }))

@@ -12,6 +12,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use crate::events::OrderCreated;
 use crate::store::OrderItem;
+use crate::telemetry::{self, Metric};
 
 /// SQS takes at most ten messages per batch call.
 const SQS_BATCH_LIMIT: usize = 10;
@@ -57,16 +58,23 @@ pub async fn relay_order_events(queue: &EventQueue, event: Event) -> DynamoDbEve
         .collect();
 
     let mut response = DynamoDbEventResponse::default();
+    let mut relayed = 0;
     // Records are sent in stream order; the first failure ends the batch, because the event
     // source resumes from the lowest failed sequence number anyway.
     for chunk in outgoing.chunks(SQS_BATCH_LIMIT) {
         if let Some(failed) = send_chunk(queue, chunk).await {
+            relayed += chunk
+                .iter()
+                .take_while(|outgoing| outgoing.sequence_number != failed)
+                .count() as u64;
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = Some(failed);
             response.batch_item_failures.push(failure);
             break;
         }
+        relayed += chunk.len() as u64;
     }
+    telemetry::publish(&[Metric::Count("EventsRelayed", relayed)]);
     response
 }
 

@@ -6,6 +6,7 @@ use crate::customers::Customers;
 use crate::domain::{CustomerId, Email, ProfileUpdate, ShippingAddress};
 use crate::error::ApiError;
 use crate::http::{HttpResult, expect_method, json_object, json_response, path_id};
+use crate::telemetry;
 
 const MAX_TEXT_CHARS: usize = 200;
 
@@ -13,6 +14,7 @@ const MAX_TEXT_CHARS: usize = 200;
 pub async fn get_customer_stats(customers: &Customers, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
     let customer = path_id(&request, "id", CustomerId::parse)?;
+    telemetry::record_customer(&customer);
     // Authorization goes here: the bearer token's subject must be `customer`, or an admin.
     match customers
         .stats(&customer)
@@ -28,6 +30,7 @@ pub async fn get_customer_stats(customers: &Customers, request: Request) -> Http
 pub async fn update_customer(customers: &Customers, request: Request) -> HttpResult {
     expect_method(&request, Method::PATCH)?;
     let customer = path_id(&request, "id", CustomerId::parse)?;
+    telemetry::record_customer(&customer);
     // Authorization goes here: the bearer token's subject must be `customer`, or an admin.
     let update = parse_profile_update(&json_object(&request)?).map_err(ApiError::validation)?;
     match customers

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::http::{HttpResult, expect_method, json_object, json_response, query_param};
 use crate::paging::PageRequest;
 use crate::store::{PlaceOrderError, Store, StoreError};
+use crate::telemetry::{self, Metric};
 
 /// The header a client sets to make `POST /orders` safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -30,6 +31,7 @@ pub async fn create_order(store: &Store, request: Request) -> HttpResult {
             return Err(ApiError::validation(errors));
         }
     };
+    telemetry::record_customer(&order_request.customer_id);
     // Authorization goes here: `order_request.customer_id` must be the token's subject.
     let placement = store.place_order(&order_request, key.as_ref()).await.map_err(|error| match error {
         PlaceOrderError::UnknownProducts(ids) => {
@@ -49,7 +51,14 @@ pub async fn create_order(store: &Store, request: Request) -> HttpResult {
         PlaceOrderError::Store(error) => ApiError::internal(error),
     })?;
     let order = &placement.order;
-    tracing::info!(order_id = %order.id, customer_id = %order.customer_id, total = %order.total, replayed = placement.replayed, "order placed");
+    telemetry::record_order(&order.id);
+    if !placement.replayed {
+        telemetry::publish(&[
+            Metric::Count("OrdersCreated", 1),
+            Metric::Amount("OrderValue", order.total),
+        ]);
+    }
+    tracing::info!(total = %order.total, replayed = placement.replayed, "order placed");
     let mut response = json_response(StatusCode::CREATED, order)?;
     if let Ok(location) = HeaderValue::from_str(&format!("/orders/{}", order.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -100,6 +109,9 @@ pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
             return Err(ApiError::validation(errors));
         }
     };
+    if let Some(customer) = &customer {
+        telemetry::record_customer(customer);
+    }
     // Authorization goes here: a customer lists only their own orders; an admin, any.
     let page = store
         .orders(customer, &paging)
