@@ -78,22 +78,31 @@ pub async fn relay_order_events(queue: &EventQueue, event: Event) -> DynamoDbEve
     response
 }
 
-/// Sends one chunk; returns the sequence number of the first record not sent, if any.
+/// Sends one chunk; returns the sequence number of the first record not sent, if any. The
+/// records before a malformed one are sent; the malformed one is reported as failed.
 async fn send_chunk(queue: &EventQueue, chunk: &[Outgoing]) -> Option<String> {
+    let malformed = chunk.iter().position(|outgoing| outgoing.body.is_err());
+    let sendable = &chunk[..malformed.unwrap_or(chunk.len())];
+    if let Some(failed) = send_entries(queue, sendable).await {
+        return Some(failed);
+    }
+    malformed.map(|index| {
+        let outgoing = &chunk[index];
+        let error = outgoing.body.as_ref().err().map(String::as_str).unwrap_or_default();
+        tracing::error!(sequence_number = %outgoing.sequence_number, %error, "order in the stream is malformed");
+        outgoing.sequence_number.clone()
+    })
+}
+
+async fn send_entries(queue: &EventQueue, chunk: &[Outgoing]) -> Option<String> {
     let mut entries = Vec::with_capacity(chunk.len());
     for (index, outgoing) in chunk.iter().enumerate() {
-        let body = match &outgoing.body {
-            Ok(body) => body,
-            Err(error) => {
-                tracing::error!(sequence_number = %outgoing.sequence_number, %error, "order in the stream is malformed");
-                return Some(first_unsent(chunk, index, &entries, queue).await);
-            }
-        };
-        let entry = SendMessageBatchRequestEntry::builder()
+        let body = outgoing.body.as_deref().unwrap_or_default();
+        match SendMessageBatchRequestEntry::builder()
             .id(index.to_string())
             .message_body(body)
-            .build();
-        match entry {
+            .build()
+        {
             Ok(entry) => entries.push(entry),
             Err(error) => {
                 tracing::error!(%error, "could not build an SQS entry");
@@ -101,27 +110,6 @@ async fn send_chunk(queue: &EventQueue, chunk: &[Outgoing]) -> Option<String> {
             }
         }
     }
-    send_entries(queue, chunk, entries).await
-}
-
-/// Sends the entries built before a malformed record, then names that record as failed.
-async fn first_unsent(
-    chunk: &[Outgoing],
-    index: usize,
-    entries: &[SendMessageBatchRequestEntry],
-    queue: &EventQueue,
-) -> String {
-    match send_entries(queue, chunk, entries.to_vec()).await {
-        Some(earlier) => earlier,
-        None => chunk[index].sequence_number.clone(),
-    }
-}
-
-async fn send_entries(
-    queue: &EventQueue,
-    chunk: &[Outgoing],
-    entries: Vec<SendMessageBatchRequestEntry>,
-) -> Option<String> {
     if entries.is_empty() {
         return None;
     }
@@ -133,15 +121,10 @@ async fn send_entries(
         .send()
         .await;
     match result {
-        Ok(output) => output
-            .failed
-            .iter()
-            .filter_map(|failed| failed.id.parse::<usize>().ok())
-            .min()
-            .map(|index| {
-                tracing::warn!(sequence_number = %chunk[index].sequence_number, "queue refused an event; it will be retried");
-                chunk[index].sequence_number.clone()
-            }),
+        Ok(output) => output.failed.iter().filter_map(|failed| failed.id.parse::<usize>().ok()).min().map(|index| {
+            tracing::warn!(sequence_number = %chunk[index].sequence_number, "queue refused an event; it will be retried");
+            chunk[index].sequence_number.clone()
+        }),
         Err(error) => {
             tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "could not reach the queue; the batch will be retried");
             Some(chunk[0].sequence_number.clone())

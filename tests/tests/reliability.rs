@@ -374,3 +374,37 @@ async fn stream_event_of(order_ids: &[String]) -> StreamEvent {
     }
     event
 }
+
+#[tokio::test]
+async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record() {
+    let shop = Shop::connect().await;
+    let product = shop.new_product("1.11", 10).await;
+    let mut order_ids = Vec::new();
+    for _ in 0..2 {
+        let reply = shop.order(&CustomerId::new(), &[(&product.id, 1)]).await;
+        order_ids.push(reply.json["id"].as_str().unwrap().to_owned());
+    }
+    let mut event = stream_event_of(&order_ids).await;
+    // The second record's image lost its total: it cannot become an event.
+    event.records[1].change.new_image.remove("totalCents");
+    let queue_url = shop
+        .sqs
+        .create_queue()
+        .queue_name(format!("relay-test-{}", OrderId::new()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let response = relay_order_events(&EventQueue::new(shop.sqs.clone(), &queue_url), event).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(response.batch_item_failures[0].item_identifier.as_deref(), Some("2"));
+    let mut received = Vec::new();
+    for _ in 0..3 {
+        for message in shop.receive(&queue_url).await {
+            received.push(decode_order_created(message.body.as_deref().unwrap()).unwrap().order_id.to_string());
+        }
+    }
+    assert_eq!(received, order_ids[..1], "the record before the malformed one was published, once");
+    shop.sqs.delete_queue().queue_url(&queue_url).send().await.unwrap();
+}
