@@ -398,13 +398,30 @@ async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record(
         .unwrap();
     let response = relay_order_events(&EventQueue::new(shop.sqs.clone(), &queue_url), event).await;
     assert_eq!(response.batch_item_failures.len(), 1);
-    assert_eq!(response.batch_item_failures[0].item_identifier.as_deref(), Some("2"));
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier.as_deref(),
+        Some("2")
+    );
     let mut received = Vec::new();
     for _ in 0..3 {
         for message in shop.receive(&queue_url).await {
-            received.push(decode_order_created(message.body.as_deref().unwrap()).unwrap().order_id.to_string());
+            received.push(
+                decode_order_created(message.body.as_deref().unwrap())
+                    .unwrap()
+                    .order_id
+                    .to_string(),
+            );
         }
     }
-    assert_eq!(received, order_ids[..1], "the record before the malformed one was published, once");
-    shop.sqs.delete_queue().queue_url(&queue_url).send().await.unwrap();
+    assert_eq!(
+        received,
+        order_ids[..1],
+        "the record before the malformed one was published, once"
+    );
+    shop.sqs
+        .delete_queue()
+        .queue_url(&queue_url)
+        .send()
+        .await
+        .unwrap();
 }
