@@ -332,10 +332,13 @@ def stream_poller(engine, lambda_url, function, props, stop):
     log.info("polling the stream of %s for %s", table, function)
     # Like Lambda, remember how far each shard was delivered (its checkpoint) and read on
     # from there; a fresh iterator per poll never goes stale.
-    checkpoints = {}
+    checkpoints, shards, polls = {}, [], 0
     while not stop.is_set():
         busy = False
-        for shard in engine.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        if polls % 25 == 0:  # the shard list changes rarely: look again every 25 polls
+            shards = engine.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        polls += 1
+        for shard in shards:
             shard_id = shard["ShardId"]
             position = {"ShardIteratorType": props.get("StartingPosition", "TRIM_HORIZON")}
             if shard_id in checkpoints:

@@ -308,15 +308,7 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
     );
 
     // SQS back: the retried batch is delivered whole, to a queue of this test's own.
-    let queue_url = shop
-        .sqs
-        .create_queue()
-        .queue_name(format!("relay-test-{}", OrderId::new()))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let queue_url = shop.scratch_queue().await;
     let delivered = relay_order_events(&EventQueue::new(shop.sqs.clone(), &queue_url), event).await;
     assert!(delivered.batch_item_failures.is_empty());
     let mut received = Vec::new();
@@ -387,15 +379,7 @@ async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record(
     let mut event = stream_event_of(&order_ids).await;
     // The second record's image lost its total: it cannot become an event.
     event.records[1].change.new_image.remove("totalCents");
-    let queue_url = shop
-        .sqs
-        .create_queue()
-        .queue_name(format!("relay-test-{}", OrderId::new()))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let queue_url = shop.scratch_queue().await;
     let response = relay_order_events(&EventQueue::new(shop.sqs.clone(), &queue_url), event).await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(

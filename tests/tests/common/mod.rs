@@ -101,6 +101,19 @@ impl Shop {
         output.messages.unwrap_or_default()
     }
 
+    /// A queue of the calling test's own, so that what it receives is only what it sent.
+    pub async fn scratch_queue(&self) -> String {
+        let name = format!("test-{}", uuid::Uuid::new_v4());
+        let output = self
+            .sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("queue created");
+        output.queue_url.expect("a queue URL")
+    }
+
     /// A fresh catalogue product of this test's own, so tests never share stock.
     pub async fn new_product(&self, price: &str, stock: u32) -> Product {
         let id = ProductId::new();
