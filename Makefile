@@ -1,5 +1,5 @@
 # The two commands a newcomer needs; everything they use is installed into the repository.
-.PHONY: dev test unit dlq redrive load stop fmt
+.PHONY: dev test unit dlq redrive load bench stop fmt
 
 ## Run the whole system locally: API on http://localhost:9000 (Ctrl-C stops it).
 dev:
@@ -23,6 +23,10 @@ redrive:
 ## Load run: 1,000 orders from 20 concurrent clients; prints figures and what it checked.
 load:
 	scripts/load.sh
+
+## Benchmark: release binaries under a local Lambda Runtime API; prints figures, writes target/bench/.
+bench:
+	scripts/bench.sh
 
 ## Stop a stack left running by `scripts/stack.sh start`.
 stop:

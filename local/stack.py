@@ -5,7 +5,8 @@
                                       AWS_ENDPOINT_URL and write the functions' environment
   stack.py pollers --lambda-url URL   run the template's event sources: poll each SQS queue and
                                       DynamoDB stream and invoke the function it feeds, the way
-                                      Lambda's event source mappings do
+                                      Lambda's event source mappings do; with LOCAL_RABBITMQ_URL
+                                      set, also the Amazon MQ source (a RabbitMQ queue)
   stack.py dlq [--redrive]            show the messages in the order_created dead-letter queue,
                                       or move them back to the queue to be consumed again
 
@@ -13,6 +14,7 @@ Functions are invoked through the Lambda Invoke API that `cargo lambda watch` se
 """
 
 import argparse
+import base64
 import json
 import logging
 import os
@@ -356,11 +358,100 @@ def stream_poller(engine, lambda_url, function, props, stop):
             stop.wait(0.2)
 
 
+def broker_sources(template):
+    """(function binary, properties) for every Amazon MQ event source mapping."""
+    functions = resources_of(template, "AWS::Serverless::Function")
+    for mapping in resources_of(template, "AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        if "Queues" in props:
+            function = functions[props["FunctionName"]["Ref"]]
+            yield function["Metadata"]["BuildProperties"]["Binary"], props
+
+
+def broker_message(properties, body, redelivered):
+    """One message as Lambda's Amazon MQ for RabbitMQ event carries it."""
+    return {
+        "basicProperties": {
+            "contentType": properties.content_type,
+            "contentEncoding": properties.content_encoding,
+            "headers": properties.headers or {},
+            "deliveryMode": properties.delivery_mode or 1,
+            "priority": properties.priority or 0,
+            "correlationId": properties.correlation_id,
+            "replyTo": properties.reply_to,
+            "expiration": properties.expiration,
+            "messageId": properties.message_id,
+            "timestamp": str(properties.timestamp) if properties.timestamp else None,
+            "type": properties.type,
+            "userId": properties.user_id,
+            "appId": properties.app_id,
+            "clusterId": properties.cluster_id,
+            "bodySize": len(body),
+        },
+        "redelivered": redelivered,
+        "data": base64.b64encode(body).decode(),
+    }
+
+
+def broker_poller(_engine, lambda_url, function, props, stop):
+    """Lambda's Amazon MQ event source: batches from a RabbitMQ queue; the batch is acknowledged
+    when the function succeeds and requeued whole when it fails (brokers get no partial-batch
+    response)."""
+    import pika  # only needed when a broker is configured
+
+    queue = os.environ.get("LOCAL_RABBITMQ_QUEUE", "order_created")
+    batch_size, window = int(props.get("BatchSize", 10)), float(props.get("MaximumBatchingWindowInSeconds", 1))
+    connection = pika.BlockingConnection(pika.URLParameters(os.environ["LOCAL_RABBITMQ_URL"]))
+    try:
+        channel = connection.channel()
+        channel.queue_declare(queue=queue, durable=True)  # as the seed services declare it
+        log.info("consuming RabbitMQ queue %s for %s", queue, function)
+        while not stop.is_set():
+            batch, deadline = [], time.monotonic() + window
+            while len(batch) < batch_size and time.monotonic() < deadline:
+                method, properties, body = channel.basic_get(queue=queue, auto_ack=False)
+                if method is None:
+                    if batch:
+                        break
+                    connection.sleep(0.1)
+                    deadline = time.monotonic() + window
+                    if stop.is_set():
+                        return
+                    continue
+                batch.append((method, broker_message(properties, body, method.redelivered)))
+            if not batch:
+                continue
+            event = {
+                "eventSource": "aws:rmq",
+                "eventSourceArn": "arn:aws:mq:us-east-1:000000000000:broker:local:b-local",
+                "rmqMessagesByQueue": {f"{queue}::/": [message for _, message in batch]},
+            }
+            last = batch[-1][0].delivery_tag
+            try:
+                invoke(lambda_url, function, event)
+                channel.basic_ack(delivery_tag=last, multiple=True)
+            except FunctionError as error:
+                log.warning("%s failed on a broker batch of %d: %s", function, len(batch), error)
+                channel.basic_nack(delivery_tag=last, multiple=True, requeue=True)
+                stop.wait(SQS_RETRY_DELAY)
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
 def run_pollers(template, engine, lambda_url):
     stop = threading.Event()
     threads = []
-    for function, kind, props in event_sources(template):
-        target = sqs_poller if kind == "SQS" else stream_poller
+    sources = [
+        (function, sqs_poller if kind == "SQS" else stream_poller, props)
+        for function, kind, props in event_sources(template)
+    ]
+    if os.environ.get("LOCAL_RABBITMQ_URL"):
+        sources += [
+            (function, broker_poller, props)
+            for function, props in broker_sources(template)
+        ]
+    for function, target, props in sources:
 
         def loop(target=target, function=function, props=props):
             while not stop.is_set():

@@ -60,6 +60,8 @@ start() {
     echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
     echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
     echo "AWS_REGION=$AWS_REGION"
+    # The relay's transport when set here, e.g. ORDER_EVENTS_TRANSPORT=rabbitmq RABBITMQ_URL=...
+    env | grep -E '^(ORDER_EVENTS_TRANSPORT|RABBITMQ_URL|RABBITMQ_QUEUE)=' || true
   } >>"$STATE/functions.env"
   (set -a && source "$STATE/functions.env" && "$ROOT/target/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
 

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Everything `make test` runs: unit tests, then a local stack of its own (ports 5100/9100, so a
-# running `make dev` is not disturbed) and the integration suite against it, then stops it.
-# Set AWS_ENDPOINT_URL to run the suite against another engine (DynamoDB Local, LocalStack).
+# Everything `make test` runs: unit tests, then the integration suite against a local stack of
+# its own (ports 5100/9100, so a running `make dev` is not disturbed), once per engine:
+#   moto            moto server for DynamoDB and SQS (the default engine)
+#   dynamodb-local  DynamoDB Local (AWS's own engine) for DynamoDB, moto for SQS
+# TEST_ENGINES picks some (e.g. TEST_ENGINES=moto). With AWS_ENDPOINT_URL set (LocalStack on
+# http://localhost:4566, say) the suite runs once, against that endpoint as it is.
+# The RabbitMQ contract tests use the broker on 127.0.0.1:5672, or install and start one.
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 ensure_tools
@@ -13,13 +17,62 @@ python -m unittest discover -s local -p 'test_*.py'
 
 export API_PORT="${TEST_API_PORT:-9100}" MOTO_PORT="${TEST_MOTO_PORT:-5100}"
 export STACK_STATE="$ROOT/.local/test-stack"
-trap 'scripts/stack.sh stop' EXIT
-echo "==> starting a local stack for the integration tests" >&2
-scripts/stack.sh start
+DDB_PORT="${TEST_DYNAMODB_PORT:-8100}"
 
-echo "==> integration tests" >&2
-set -a
-source "$STACK_STATE/functions.env"
-set +a
-export SHOP_API_URL="http://127.0.0.1:$API_PORT" STACK_LOGS="$STACK_STATE/watch.log"
-cargo test -p integration-tests --no-fail-fast -- --test-threads=4
+ensure_rabbitmq
+ensure_nestjs_peer
+# The stack's Amazon MQ event source consumes a queue of this run's own, so that a seed
+# service using `order_created` on the same broker is neither disturbed nor counted.
+export LOCAL_RABBITMQ_URL="$RABBITMQ_URL" LOCAL_RABBITMQ_QUEUE="order_created.test-$$"
+export SHOP_RABBITMQ_URL="$RABBITMQ_URL" SHOP_RABBITMQ_QUEUE="$LOCAL_RABBITMQ_QUEUE"
+
+cleanup() {
+  scripts/stack.sh stop
+  scripts/dynamodb-local.sh stop "$STACK_STATE"
+  python - <<'PY' || true
+import os, pika
+connection = pika.BlockingConnection(pika.URLParameters(os.environ["LOCAL_RABBITMQ_URL"]))
+connection.channel().queue_delete(queue=os.environ["LOCAL_RABBITMQ_QUEUE"])
+connection.close()
+PY
+  stop_rabbitmq
+}
+trap cleanup EXIT
+
+# Runs the integration suite against a freshly started stack; $1 names the engine.
+integration_suite() {
+  echo "==> starting a local stack for the integration tests ($1)" >&2
+  scripts/stack.sh start
+  echo "==> integration tests ($1)" >&2
+  (
+    set -a
+    source "$STACK_STATE/functions.env"
+    set +a
+    export SHOP_API_URL="http://127.0.0.1:$API_PORT" STACK_LOGS="$STACK_STATE/watch.log"
+    cargo test -p integration-tests --no-fail-fast -- --test-threads=4
+  )
+  scripts/stack.sh stop
+}
+
+if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
+  integration_suite "$AWS_ENDPOINT_URL"
+  exit 0
+fi
+for engine in ${TEST_ENGINES:-moto dynamodb-local}; do
+  case "$engine" in
+    moto)
+      integration_suite "moto"
+      ;;
+    dynamodb-local)
+      scripts/dynamodb-local.sh start "$DDB_PORT" "$STACK_STATE"
+      AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT" \
+        AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$DDB_PORT" \
+        integration_suite "DynamoDB Local for DynamoDB, moto for SQS"
+      scripts/dynamodb-local.sh stop "$STACK_STATE"
+      ;;
+    *)
+      echo "unknown engine $engine (moto, dynamodb-local)" >&2
+      exit 2
+      ;;
+  esac
+done

@@ -35,3 +35,38 @@ wait_for_port() {
 port_open() {
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
+
+# RabbitMQ for the contract tests: the broker already answering on 127.0.0.1:5672 (guest/guest),
+# else Debian's rabbitmq-server, installed if needed and started here. Sets RABBITMQ_STARTED=1
+# when it started one, so the caller can stop it again (stop_rabbitmq).
+RABBITMQ_URL="${RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+ensure_rabbitmq() {
+  RABBITMQ_STARTED=0
+  port_open 127.0.0.1 5672 && return 0
+  if ! command -v rabbitmq-server >/dev/null; then
+    echo "==> installing rabbitmq-server (Debian package)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
+  fi
+  echo "==> starting rabbitmq-server" >&2
+  # Loopback only; the broker's own distribution port stays on loopback too.
+  RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 rabbitmq-server -detached
+  RABBITMQ_STARTED=1
+  wait_for_port 127.0.0.1 5672 90
+}
+
+stop_rabbitmq() {
+  [ "${RABBITMQ_STARTED:-0}" = 1 ] || return 0
+  rabbitmqctl stop >/dev/null 2>&1 || true
+  epmd -kill >/dev/null 2>&1 || true
+}
+
+# The NestJS peers of the contract tests (tests/nestjs-peer), from its lock file.
+ensure_nestjs_peer() {
+  local dir="$ROOT/tests/nestjs-peer"
+  local stamp="$dir/node_modules/.installed-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+  [ -f "$stamp" ] && return 0
+  command -v npm >/dev/null || { echo "node and npm are required for the RabbitMQ contract tests" >&2; exit 1; }
+  echo "==> installing the NestJS peer (npm ci)" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$stamp"
+}

@@ -1,32 +1,142 @@
 //! The `order_created` consumer: counts each order in its customer's statistics.
 //!
-//! A message that cannot be read or stored is reported as a batch item failure, so only that
-//! message is retried (and after `maxReceiveCount` receives, moved to the dead-letter queue);
-//! its batch-mates are deleted from the queue as processed.
+//! It takes the two batches Lambda delivers: an SQS batch (this project's queue) and an Amazon
+//! MQ for RabbitMQ batch (the seed services' `order_created` queue on a broker).
+//!
+//! - SQS: a message that cannot be read or stored is reported as a batch item failure, so only
+//!   that message is retried (and after `maxReceiveCount` receives, moved to the dead-letter
+//!   queue); its batch-mates are deleted from the queue as processed.
+//! - RabbitMQ: Lambda has no partial-batch response for brokers, so a storage failure fails
+//!   the whole batch and the broker redelivers it; messages already counted are recognised and
+//!   not counted again. A message that can never be read is logged, counted in the
+//!   `MessagesRejected` metric and dropped, as the seed's NestJS consumer drops it; retrying it
+//!   would block the queue forever.
 
+use aws_lambda_events::event::rabbitmq::{RabbitMqEvent, RabbitMqMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::customers::{Customers, Recorded};
-use crate::events::decode_order_created;
+use crate::events::{EventError, decode_order_created};
 use crate::telemetry::{self, Metric};
 
 /// The queue's `maxReceiveCount` (template.yaml): a message failing on its last receive is
 /// about to be moved to the dead-letter queue.
 pub const MAX_RECEIVE_COUNT: u64 = 3;
 
+/// A batch from either event source.
+#[derive(Debug)]
+pub enum OrderEventBatch {
+    Sqs(SqsEvent),
+    RabbitMq(RabbitMqEvent),
+}
+
+impl<'de> Deserialize<'de> for OrderEventBatch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        // Both event types default every field, so the shape alone cannot tell them apart:
+        // the broker batch is the one with `rmqMessagesByQueue`.
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.get("rmqMessagesByQueue").is_some() {
+            serde_json::from_value(value).map(Self::RabbitMq)
+        } else if value.get("Records").is_some() {
+            serde_json::from_value(value).map(Self::Sqs)
+        } else {
+            return Err(D::Error::custom(
+                "neither an SQS batch (Records) nor an Amazon MQ batch (rmqMessagesByQueue)",
+            ));
+        }
+        .map_err(D::Error::custom)
+    }
+}
+
+/// What the consumer answers: SQS's partial-batch response, or nothing for a broker batch.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum BatchOutcome {
+    Sqs(SqsBatchResponse),
+    RabbitMq {},
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{failed} of the broker batch's messages could not be stored; the broker redelivers the batch"
+)]
+pub struct BrokerBatchFailed {
+    pub failed: usize,
+}
+
+impl From<BrokerBatchFailed> for lambda_runtime::Diagnostic {
+    fn from(error: BrokerBatchFailed) -> Self {
+        Self {
+            error_type: "BrokerBatchFailed".into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+pub async fn handle_order_event_batch(
+    customers: &Customers,
+    batch: OrderEventBatch,
+) -> Result<BatchOutcome, BrokerBatchFailed> {
+    // Boxed: the two handlers' futures nested in the runtime's exceed the compiler's type depth.
+    match batch {
+        OrderEventBatch::Sqs(event) => Ok(BatchOutcome::Sqs(
+            Box::pin(handle_order_created_batch(customers, event)).await,
+        )),
+        OrderEventBatch::RabbitMq(event) => Box::pin(handle_broker_batch(customers, event))
+            .await
+            .map(|()| BatchOutcome::RabbitMq {}),
+    }
+}
+
+/// Why one message was not counted.
+enum Failure {
+    /// It will never be readable: wrong pattern, version or shape.
+    Unreadable(EventError),
+    /// The statistics could not be stored now; a retry can succeed.
+    Unstored(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unreadable(error) => error.fmt(f),
+            Self::Unstored(error) => write!(f, "could not store the statistics: {error}"),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    counted: u64,
+    duplicates: u64,
+}
+
+impl Tally {
+    fn add(&mut self, recorded: Recorded) {
+        match recorded {
+            Recorded::Counted => self.counted += 1,
+            Recorded::AlreadyCounted => self.duplicates += 1,
+        }
+    }
+}
+
 pub async fn handle_order_created_batch(
     customers: &Customers,
     event: SqsEvent,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    let (mut counted, mut duplicates, mut dead_lettered) = (0, 0, 0);
+    let mut tally = Tally::default();
+    let mut dead_lettered = 0;
     for message in event.records {
         let message_id = message.message_id.clone().unwrap_or_default();
         let span = crate::work_span!("message", message_id = %message_id);
-        match process(customers, &message).instrument(span.clone()).await {
-            Ok(Recorded::Counted) => counted += 1,
-            Ok(Recorded::AlreadyCounted) => duplicates += 1,
+        let body = message.body.as_deref().unwrap_or("");
+        match process(customers, body).instrument(span.clone()).await {
+            Ok(recorded) => tally.add(recorded),
             Err(error) => {
                 let receives = receive_count(&message);
                 let last_try = receives >= MAX_RECEIVE_COUNT;
@@ -41,22 +151,68 @@ pub async fn handle_order_created_batch(
         }
     }
     telemetry::publish(&[
-        Metric::Count("StatisticsUpdated", counted),
-        Metric::Count("DuplicateEventsIgnored", duplicates),
+        Metric::Count("StatisticsUpdated", tally.counted),
+        Metric::Count("DuplicateEventsIgnored", tally.duplicates),
         Metric::Count("MessagesDeadLettered", dead_lettered),
     ]);
     response
 }
 
-async fn process(customers: &Customers, message: &SqsMessage) -> Result<Recorded, String> {
-    let order = decode_order_created(message.body.as_deref().unwrap_or(""))
-        .map_err(|error| error.to_string())?;
+async fn handle_broker_batch(
+    customers: &Customers,
+    event: RabbitMqEvent,
+) -> Result<(), BrokerBatchFailed> {
+    let mut tally = Tally::default();
+    let (mut rejected, mut unstored) = (0, 0);
+    for (queue, messages) in &event.messages_by_queue {
+        for (position, message) in messages.iter().enumerate() {
+            let span = crate::work_span!("message", queue = %queue, position);
+            let outcome = match broker_message_body(message) {
+                Ok(body) => process(customers, &body).instrument(span.clone()).await,
+                Err(error) => Err(Failure::Unreadable(error)),
+            };
+            match outcome {
+                Ok(recorded) => tally.add(recorded),
+                Err(error @ Failure::Unreadable(_)) => {
+                    rejected += 1;
+                    span.in_scope(|| tracing::error!(%error, redelivered = message.redelivered, "order_created message dropped: it can never be read"));
+                }
+                Err(error @ Failure::Unstored(_)) => {
+                    unstored += 1;
+                    span.in_scope(|| tracing::warn!(%error, "order_created message failed; the batch will be redelivered"));
+                }
+            }
+        }
+    }
+    telemetry::publish(&[
+        Metric::Count("StatisticsUpdated", tally.counted),
+        Metric::Count("DuplicateEventsIgnored", tally.duplicates),
+        Metric::Count("MessagesRejected", rejected),
+    ]);
+    match unstored {
+        0 => Ok(()),
+        failed => Err(BrokerBatchFailed { failed }),
+    }
+}
+
+/// Lambda hands over a broker message's body base64-encoded.
+fn broker_message_body(message: &RabbitMqMessage) -> Result<String, EventError> {
+    let encoded = message.data.as_deref().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|error| EventError::Malformed(format!("data is not base64: {error}")))?;
+    String::from_utf8(bytes)
+        .map_err(|error| EventError::Malformed(format!("body is not UTF-8: {error}")))
+}
+
+async fn process(customers: &Customers, body: &str) -> Result<Recorded, Failure> {
+    let order = decode_order_created(body).map_err(Failure::Unreadable)?;
     telemetry::record_customer(&order.customer_id);
     telemetry::record_order(&order.order_id);
     let recorded = customers
         .record_order(&order)
         .await
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| Failure::Unstored(error.to_string()))?;
     tracing::info!(
         counted = recorded == Recorded::Counted,
         "order_created processed"
@@ -70,4 +226,47 @@ fn receive_count(message: &SqsMessage) -> u64 {
         .get("ApproximateReceiveCount")
         .and_then(|count| count.parse().ok())
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_an_sqs_batch_from_a_broker_batch() {
+        let sqs: OrderEventBatch =
+            serde_json::from_str(include_str!("../../events/order-created-consumer.json")).unwrap();
+        assert!(matches!(sqs, OrderEventBatch::Sqs(event) if event.records.len() == 2));
+
+        let broker: OrderEventBatch = serde_json::from_str(include_str!(
+            "../../events/order-created-consumer-rabbitmq.json"
+        ))
+        .unwrap();
+        let OrderEventBatch::RabbitMq(event) = broker else {
+            panic!("read as SQS")
+        };
+        let messages = &event.messages_by_queue["order_created::/"];
+        let body = broker_message_body(&messages[0]).unwrap();
+        assert!(decode_order_created(&body).is_ok(), "{body}");
+
+        assert!(serde_json::from_str::<OrderEventBatch>(r#"{"detail":{}}"#).is_err());
+    }
+
+    #[test]
+    fn a_broker_body_that_is_not_base64_is_unreadable() {
+        let mut message = RabbitMqMessage::default();
+        message.data = Some("not base64!".into());
+        assert!(matches!(
+            broker_message_body(&message),
+            Err(EventError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn answers_sqs_with_failures_and_a_broker_with_an_empty_object() {
+        let json = serde_json::to_string(&BatchOutcome::RabbitMq {}).unwrap();
+        assert_eq!(json, "{}");
+        let json = serde_json::to_string(&BatchOutcome::Sqs(SqsBatchResponse::default())).unwrap();
+        assert_eq!(json, r#"{"batchItemFailures":[]}"#);
+    }
 }

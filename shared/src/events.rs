@@ -13,6 +13,9 @@ use crate::money::Money;
 
 pub const ORDER_CREATED: &str = "order_created";
 pub const ORDER_CREATED_VERSION: u32 = 1;
+/// The contract every producer and consumer of version 1 is tested against (JSON Schema
+/// 2020-12); the README explains how a version 2 is introduced.
+pub const ORDER_CREATED_V1_SCHEMA: &str = include_str!("../schemas/order_created.v1.json");
 
 /// The event as producers write it.
 #[derive(Debug, Serialize)]
@@ -128,6 +131,100 @@ mod tests {
             placed.customer_id.to_string(),
             "550e8400-e29b-41d4-a716-446655440000"
         );
+    }
+
+    fn schema() -> jsonschema::Validator {
+        let schema = serde_json::from_str(ORDER_CREATED_V1_SCHEMA).unwrap();
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap()
+    }
+
+    fn message(data: &str) -> String {
+        format!(r#"{{"pattern":"order_created","data":{data}}}"#)
+    }
+
+    #[test]
+    fn what_we_publish_matches_the_schema() {
+        let order = Order {
+            id: OrderId::new(),
+            customer_id: CustomerId::new(),
+            items: vec![OrderLine {
+                product_id: ProductId::new(),
+                name: "Yoga Mat".into(),
+                quantity: 1000,
+                price: "45.99".parse().unwrap(),
+                line_total: "45990.00".parse().unwrap(),
+            }],
+            total: "45990.00".parse().unwrap(),
+            status: OrderStatus::Created,
+            created_at: Timestamp::now(),
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&OrderCreated::new(&order).to_json()).unwrap();
+        let errors: Vec<String> = schema().iter_errors(&json).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{json}");
+    }
+
+    /// The consumer reads every message the schema allows, and refuses every message the
+    /// schema refuses for a property the statistics depend on.
+    #[test]
+    fn the_consumer_and_the_schema_agree() {
+        let ids = r#""id":"8d0f7c1e-3a4b-4c5d-9e6f-0a1b2c3d4e5f","customerId":"550e8400-e29b-41d4-a716-446655440000""#;
+        let valid = [
+            // The seed's saved order, with JavaScript's float noise and no version.
+            message(&format!(
+                r#"{{{ids},"items":[{{"productId":"c0ffee00-c0de-f00d-baad-f00dc0ffee00","quantity":3,"price":19.99}}],"total":59.970000000000006,"createdAt":"2023-08-20T12:34:56.789Z"}}"#
+            )),
+            // Only what the statistics need, with an explicit version and an offset date.
+            format!(
+                r#"{{"pattern":"order_created","version":1,"data":{{{ids},"total":0,"createdAt":"2026-11-21T07:43:00+01:00"}}}}"#
+            ),
+            // Properties a later compatible producer may add are ignored.
+            message(&format!(
+                r#"{{{ids},"total":10.5,"createdAt":"2026-11-21T06:43:00Z","currency":"EUR"}}"#
+            )),
+        ];
+        for body in &valid {
+            let json: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert!(schema().is_valid(&json), "schema refuses {body}");
+            assert!(
+                decode_order_created(body).is_ok(),
+                "consumer refuses {body}"
+            );
+        }
+
+        let invalid = [
+            r#"{"pattern":"order_shipped","data":{}}"#.to_string(),
+            format!(
+                r#"{{"pattern":"order_created","version":2,"data":{{{ids},"total":1,"createdAt":"2026-11-21T06:43:00Z"}}}}"#
+            ),
+            r#"{"pattern":"order_created"}"#.to_string(),
+            message(
+                r#"{"customerId":"550e8400-e29b-41d4-a716-446655440000","total":1,"createdAt":"2026-11-21T06:43:00Z"}"#,
+            ),
+            message(
+                r#"{"id":"8d0f7c1e-3a4b-4c5d-9e6f-0a1b2c3d4e5f","customerId":"someone","total":1,"createdAt":"2026-11-21T06:43:00Z"}"#,
+            ),
+            message(&format!(
+                r#"{{{ids},"total":"59.97","createdAt":"2026-11-21T06:43:00Z"}}"#
+            )),
+            message(&format!(
+                r#"{{{ids},"total":-1,"createdAt":"2026-11-21T06:43:00Z"}}"#
+            )),
+            message(&format!(r#"{{{ids},"total":1,"createdAt":"yesterday"}}"#)),
+            message(&format!(r#"{{{ids},"total":1}}"#)),
+            // The seed's first, smaller message: no order id.
+            message(
+                r#"{"orderId":"8d0f7c1e-3a4b-4c5d-9e6f-0a1b2c3d4e5f","customerId":"550e8400-e29b-41d4-a716-446655440000","amount":5}"#,
+            ),
+        ];
+        for body in &invalid {
+            let json: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert!(!schema().is_valid(&json), "schema allows {body}");
+            assert!(decode_order_created(body).is_err(), "consumer reads {body}");
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub mod events;
 pub mod http;
 pub mod money;
 pub mod paging;
+#[cfg(feature = "rabbitmq")]
+pub mod rabbitmq;
 pub mod relay;
 pub mod store;
 pub mod telemetry;
@@ -47,5 +49,36 @@ impl relay::EventQueue {
             aws_sdk_sqs::Client::new(aws),
             required(ORDER_EVENTS_QUEUE_URL)?,
         ))
+    }
+}
+
+impl relay::EventSink {
+    /// SQS unless `ORDER_EVENTS_TRANSPORT=rabbitmq`.
+    pub fn from_env(aws: &SdkConfig) -> Result<Self, Error> {
+        match config::optional(config::ORDER_EVENTS_TRANSPORT).as_deref() {
+            None | Some("sqs") => Ok(Self::Sqs(relay::EventQueue::from_env(aws)?)),
+            #[cfg(feature = "rabbitmq")]
+            Some("rabbitmq") => {
+                let mut broker: lapin::uri::AMQPUri =
+                    required(config::RABBITMQ_URL)?.parse().map_err(|error| {
+                        format!("{} is not an AMQP URL: {error}", config::RABBITMQ_URL)
+                    })?;
+                if let Some(username) = config::optional(config::RABBITMQ_USERNAME) {
+                    broker.authority.userinfo.username = username;
+                    broker.authority.userinfo.password = required(config::RABBITMQ_PASSWORD)?;
+                }
+                let queue = config::optional(config::RABBITMQ_QUEUE)
+                    .unwrap_or_else(|| rabbitmq::DEFAULT_QUEUE.into());
+                Ok(Self::RabbitMq(rabbitmq::RabbitPublisher::new(
+                    broker, queue,
+                )))
+            }
+            Some(other) => Err(config::InvalidSetting {
+                name: config::ORDER_EVENTS_TRANSPORT,
+                value: other.into(),
+                expected: "sqs, rabbitmq",
+            }
+            .into()),
+        }
     }
 }

@@ -2,6 +2,9 @@
 //! into an `order_created` event on the queue. `POST /orders` never talks to the queue, so an
 //! order that was written always yields its event, even if the API function dies right after.
 //!
+//! The events go to SQS (the default) or, selected by configuration, to RabbitMQ in the seed
+//! services' wire format (`crate::rabbitmq`), so a seed Customer service can consume them.
+//!
 //! A record that cannot be published is reported as a batch item failure: the stream event
 //! source retries from that record on (earlier ones are never sent twice by that retry), then
 //! bisects the batch and finally hands the record to the on-failure destination.
@@ -31,12 +34,19 @@ impl EventQueue {
     }
 }
 
+/// Where the relay publishes `order_created`.
+pub enum EventSink {
+    Sqs(EventQueue),
+    #[cfg(feature = "rabbitmq")]
+    RabbitMq(crate::rabbitmq::RabbitPublisher),
+}
+
 struct Outgoing {
     sequence_number: String,
     body: Result<String, String>,
 }
 
-pub async fn relay_order_events(queue: &EventQueue, event: Event) -> DynamoDbEventResponse {
+pub async fn relay_order_events(sink: &EventSink, event: Event) -> DynamoDbEventResponse {
     let outgoing: Vec<Outgoing> = event
         .records
         .into_iter()
@@ -62,7 +72,7 @@ pub async fn relay_order_events(queue: &EventQueue, event: Event) -> DynamoDbEve
     // Records are sent in stream order; the first failure ends the batch, because the event
     // source resumes from the lowest failed sequence number anyway.
     for chunk in outgoing.chunks(SQS_BATCH_LIMIT) {
-        if let Some(failed) = send_chunk(queue, chunk).await {
+        if let Some(failed) = send_chunk(sink, chunk).await {
             relayed += chunk
                 .iter()
                 .take_while(|outgoing| outgoing.sequence_number != failed)
@@ -80,10 +90,16 @@ pub async fn relay_order_events(queue: &EventQueue, event: Event) -> DynamoDbEve
 
 /// Sends one chunk; returns the sequence number of the first record not sent, if any. The
 /// records before a malformed one are sent; the malformed one is reported as failed.
-async fn send_chunk(queue: &EventQueue, chunk: &[Outgoing]) -> Option<String> {
+async fn send_chunk(sink: &EventSink, chunk: &[Outgoing]) -> Option<String> {
     let malformed = chunk.iter().position(|outgoing| outgoing.body.is_err());
     let sendable = &chunk[..malformed.unwrap_or(chunk.len())];
-    if let Some(failed) = send_entries(queue, sendable).await {
+    let unsent = match sink {
+        _ if sendable.is_empty() => None,
+        EventSink::Sqs(queue) => send_entries(queue, sendable).await,
+        #[cfg(feature = "rabbitmq")]
+        EventSink::RabbitMq(publisher) => publish(publisher, sendable).await,
+    };
+    if let Some(failed) = unsent {
         return Some(failed);
     }
     malformed.map(|index| {
@@ -110,9 +126,6 @@ async fn send_entries(queue: &EventQueue, chunk: &[Outgoing]) -> Option<String> 
             }
         }
     }
-    if entries.is_empty() {
-        return None;
-    }
     let result = queue
         .client
         .send_message_batch()
@@ -130,4 +143,19 @@ async fn send_entries(queue: &EventQueue, chunk: &[Outgoing]) -> Option<String> 
             Some(chunk[0].sequence_number.clone())
         }
     }
+}
+
+#[cfg(feature = "rabbitmq")]
+async fn publish(
+    publisher: &crate::rabbitmq::RabbitPublisher,
+    chunk: &[Outgoing],
+) -> Option<String> {
+    let bodies: Vec<&str> = chunk
+        .iter()
+        .map(|outgoing| outgoing.body.as_deref().unwrap_or_default())
+        .collect();
+    let unsent = publisher.publish_all(&bodies).await.err()?;
+    let sequence_number = &chunk[unsent.index].sequence_number;
+    tracing::warn!(%sequence_number, error = %unsent.error, queue = publisher.queue(), "RabbitMQ did not take an event; the batch will be retried");
+    Some(sequence_number.clone())
 }

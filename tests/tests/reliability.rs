@@ -2,9 +2,6 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use common::{Shop, assert_seed_error};
 use futures::future::join_all;
@@ -14,7 +11,7 @@ use shared::customers::{PlacedOrder, Recorded};
 use shared::domain::{CustomerId, OrderId, OrderRequest, Quantity, Timestamp};
 use shared::events::decode_order_created;
 use shared::money::Money;
-use shared::relay::{EventQueue, relay_order_events};
+use shared::relay::{EventQueue, EventSink, relay_order_events};
 use shared::store::PlaceOrderError;
 
 #[tokio::test]
@@ -287,7 +284,7 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
         let reply = shop.order(&customer, &[(&product.id, 1)]).await;
         order_ids.push(reply.json["id"].as_str().unwrap().to_owned());
     }
-    let event = stream_event_of(&order_ids).await;
+    let event = shop.order_stream_event(&order_ids).await;
 
     // SQS unreachable: the relay names the first record, so the event source retries from it.
     let aws = shared::config::aws().await;
@@ -297,7 +294,10 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
             .build(),
     );
     let failed = relay_order_events(
-        &EventQueue::new(down, "http://127.0.0.1:9/000000000000/gone"),
+        &EventSink::Sqs(EventQueue::new(
+            down,
+            "http://127.0.0.1:9/000000000000/gone",
+        )),
         event.clone(),
     )
     .await;
@@ -309,11 +309,15 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
 
     // SQS back: the retried batch is delivered whole, to a queue of this test's own.
     let queue_url = shop.scratch_queue().await;
-    let delivered = relay_order_events(&EventQueue::new(shop.sqs.clone(), &queue_url), event).await;
+    let delivered = relay_order_events(
+        &EventSink::Sqs(EventQueue::new(shop.sqs.clone(), &queue_url)),
+        event,
+    )
+    .await;
     assert!(delivered.batch_item_failures.is_empty());
     let mut received = Vec::new();
     while received.len() < 3 {
-        for message in shop.receive(&queue_url).await {
+        for message in shop.receive_events(&queue_url).await {
             let placed = decode_order_created(message.body.as_deref().unwrap())
                 .expect("a valid order_created");
             assert_eq!(placed.customer_id, customer);
@@ -332,41 +336,6 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
 }
 
 /// A DynamoDB stream event of the given stored orders, as Lambda delivers it.
-async fn stream_event_of(order_ids: &[String]) -> StreamEvent {
-    let table = std::env::var("STORE_TABLE").unwrap();
-    let aws = shared::config::aws().await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-    let mut event = StreamEvent::default();
-    for (index, id) in order_ids.iter().enumerate() {
-        let key = HashMap::from([
-            (
-                "pk".to_owned(),
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("ORDER#{id}")),
-            ),
-            (
-                "sk".to_owned(),
-                aws_sdk_dynamodb::types::AttributeValue::S("ORDER".into()),
-            ),
-        ]);
-        let item = dynamo
-            .get_item()
-            .table_name(&table)
-            .set_key(Some(key.clone()))
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap();
-        let mut record = EventRecord::default();
-        record.event_name = "INSERT".into();
-        record.change.keys = serde_dynamo::Item::from(key);
-        record.change.new_image = serde_dynamo::Item::from(item);
-        record.change.sequence_number = Some((index + 1).to_string());
-        event.records.push(record);
-    }
-    event
-}
-
 #[tokio::test]
 async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record() {
     let shop = Shop::connect().await;
@@ -376,11 +345,15 @@ async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record(
         let reply = shop.order(&CustomerId::new(), &[(&product.id, 1)]).await;
         order_ids.push(reply.json["id"].as_str().unwrap().to_owned());
     }
-    let mut event = stream_event_of(&order_ids).await;
+    let mut event = shop.order_stream_event(&order_ids).await;
     // The second record's image lost its total: it cannot become an event.
     event.records[1].change.new_image.remove("totalCents");
     let queue_url = shop.scratch_queue().await;
-    let response = relay_order_events(&EventQueue::new(shop.sqs.clone(), &queue_url), event).await;
+    let response = relay_order_events(
+        &EventSink::Sqs(EventQueue::new(shop.sqs.clone(), &queue_url)),
+        event,
+    )
+    .await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(
         response.batch_item_failures[0].item_identifier.as_deref(),
@@ -388,7 +361,7 @@ async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record(
     );
     let mut received = Vec::new();
     for _ in 0..3 {
-        for message in shop.receive(&queue_url).await {
+        for message in shop.receive_events(&queue_url).await {
             received.push(
                 decode_order_created(message.body.as_deref().unwrap())
                     .unwrap()

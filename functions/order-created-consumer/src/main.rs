@@ -1,5 +1,6 @@
 //! `order_created` consumer: counts each order in its customer's statistics, exactly once.
-use shared::consumer::handle_order_created_batch;
+//! Lambda feeds it from the SQS queue, or from a RabbitMQ queue on Amazon MQ.
+use shared::consumer::{OrderEventBatch, handle_order_event_batch};
 use shared::customers::Customers;
 use shared::{config, lambda_runtime};
 
@@ -8,8 +9,8 @@ async fn main() -> Result<(), shared::Error> {
     shared::telemetry::init();
     let customers = Customers::from_env(&config::aws().await)?;
     lambda_runtime::run(lambda_runtime::service_fn(
-        |event: lambda_runtime::LambdaEvent<_>| async {
-            Ok::<_, shared::Error>(handle_order_created_batch(&customers, event.payload).await)
+        |event: lambda_runtime::LambdaEvent<OrderEventBatch>| async {
+            handle_order_event_batch(&customers, event.payload).await
         },
     ))
     .await

@@ -2,9 +2,13 @@
 //! the same engine through the project's own repositories to set up and inspect data.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
+use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use shared::customers::Customers;
 use shared::domain::{CustomerId, Product, ProductId};
@@ -99,6 +103,46 @@ impl Shop {
             .await
             .expect("the queue answers");
         output.messages.unwrap_or_default()
+    }
+
+    /// Up to ten `order_created` events from a queue; each must match the event's schema.
+    pub async fn receive_events(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let messages = self.receive(queue_url).await;
+        for message in &messages {
+            assert_order_created_contract(message.body.as_deref().unwrap_or_default());
+        }
+        messages
+    }
+
+    /// The DynamoDB stream event Lambda gives the relay for these orders' insertion, built
+    /// from the items as stored (sequence numbers 1, 2, ...).
+    pub async fn order_stream_event(&self, order_ids: &[String]) -> StreamEvent {
+        let table = std::env::var("STORE_TABLE").unwrap();
+        let aws = shared::config::aws().await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+        let mut event = StreamEvent::default();
+        for (index, id) in order_ids.iter().enumerate() {
+            let key = HashMap::from([
+                ("pk".to_owned(), AttributeValue::S(format!("ORDER#{id}"))),
+                ("sk".to_owned(), AttributeValue::S("ORDER".into())),
+            ]);
+            let item = dynamo
+                .get_item()
+                .table_name(&table)
+                .set_key(Some(key.clone()))
+                .send()
+                .await
+                .unwrap()
+                .item
+                .unwrap();
+            let mut record = EventRecord::default();
+            record.event_name = "INSERT".into();
+            record.change.keys = serde_dynamo::Item::from(key);
+            record.change.new_image = serde_dynamo::Item::from(item);
+            record.change.sequence_number = Some((index + 1).to_string());
+            event.records.push(record);
+        }
+        event
     }
 
     /// A queue of the calling test's own, so that what it receives is only what it sent.
@@ -205,4 +249,24 @@ pub fn raw_number<'a>(text: &'a str, name: &str) -> &'a str {
     let rest = &text[start..];
     let end = rest.find([',', '}', ']']).unwrap_or(rest.len());
     &rest[..end]
+}
+
+/// Fails unless the body is a valid `order_created` version 1 (shared/schemas), and not a
+/// NestJS request (no `id` beside `pattern`).
+pub fn assert_order_created_contract(body: &str) {
+    let schema: Value = serde_json::from_str(shared::events::ORDER_CREATED_V1_SCHEMA).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles");
+    let event: Value = serde_json::from_str(body)
+        .unwrap_or_else(|error| panic!("event is not JSON ({error}): {body}"));
+    let errors: Vec<String> = validator
+        .iter_errors(&event)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "event breaks the order_created v1 schema: {errors:?}\n{body}"
+    );
 }

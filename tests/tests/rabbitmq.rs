@@ -1,0 +1,332 @@
+//! The `order_created` contract on RabbitMQ, against a real broker and the seed's own
+//! framework: NestJS's RMQ transport (tests/nestjs-peer) on the other side of every exchange.
+//!
+//! - our relay -> broker -> a NestJS customer service, which reads our event as its own;
+//! - a NestJS product service -> broker -> Lambda's Amazon MQ event source (emulated by the
+//!   local stack's pollers) -> our consumer -> the customer's statistics.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Shop, assert_order_created_contract};
+use lapin::options::{
+    BasicGetOptions, BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use serde_json::{Value, json};
+use shared::domain::{CustomerId, OrderId};
+use shared::rabbitmq::RabbitPublisher;
+use shared::relay::{EventSink, relay_order_events};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+fn broker_url() -> String {
+    std::env::var("SHOP_RABBITMQ_URL").expect(
+        "SHOP_RABBITMQ_URL is not set: run the tests through `make test`, which starts a broker when none answers",
+    )
+}
+
+/// The queue the local stack's Amazon MQ event source feeds to the consumer.
+fn consumed_queue() -> String {
+    std::env::var("SHOP_RABBITMQ_QUEUE").expect("SHOP_RABBITMQ_QUEUE is not set: run `make test`")
+}
+
+fn scratch_queue() -> String {
+    format!("order_created.test-{}", uuid::Uuid::new_v4())
+}
+
+/// Removes a scratch queue (durable, so it would outlive the test on a shared broker).
+async fn delete_queue(queue: &str) {
+    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .queue_delete(queue.into(), QueueDeleteOptions::default())
+        .await
+        .unwrap();
+}
+
+fn publisher(queue: &str) -> EventSink {
+    EventSink::RabbitMq(RabbitPublisher::new(broker_url().parse().unwrap(), queue))
+}
+
+/// One of the NestJS peers in tests/nestjs-peer (installed by `make test`).
+fn nestjs(script: &str, queue: &str) -> Command {
+    let mut command = Command::new("node");
+    command
+        .arg(format!(
+            "{}/nestjs-peer/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .env("RABBITMQ_URL", broker_url())
+        .env("RABBITMQ_QUEUE", queue)
+        .kill_on_drop(true);
+    command
+}
+
+/// A NestJS customer service listening on `queue`; it prints one JSON line per event.
+struct NestCustomerService {
+    _process: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl NestCustomerService {
+    async fn start(queue: &str) -> Self {
+        let mut process = nestjs("customer-service.js", queue)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node runs");
+        let lines = BufReader::new(process.stdout.take().unwrap()).lines();
+        let mut service = Self {
+            _process: process,
+            lines,
+        };
+        assert_eq!(service.next_line().await["event"], "ready");
+        service
+    }
+
+    async fn next_line(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(30), self.lines.next_line())
+            .await
+            .expect("the NestJS service printed within 30 s")
+            .expect("its output is readable")
+            .expect("the NestJS service is still running");
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("a JSON line: {line}"))
+    }
+}
+
+async fn orders_of(shop: &Shop, customer: &CustomerId, count: usize) -> Vec<String> {
+    let product = shop.new_product("19.99", 10).await;
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let reply = shop.order(customer, &[(&product.id, 3)]).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        ids.push(reply.json["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_nestjs_customer_service_consumes_what_our_relay_publishes() {
+    let shop = Shop::connect().await;
+    let queue = scratch_queue();
+    let mut nest = NestCustomerService::start(&queue).await;
+    let customer = CustomerId::new();
+    let order_ids = orders_of(&shop, &customer, 2).await;
+
+    let response = relay_order_events(
+        &publisher(&queue),
+        shop.order_stream_event(&order_ids).await,
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty());
+
+    for (count, order_id) in order_ids.iter().enumerate() {
+        let line = nest.next_line().await;
+        assert_eq!(line["event"], "order_created");
+        let data = &line["data"];
+        assert_eq!(data["id"], order_id.as_str(), "{line}");
+        assert_eq!(data["customerId"], customer.to_string());
+        assert_eq!(data["total"].to_string(), "59.97", "{line}");
+        assert_eq!(data["items"][0]["quantity"], 3);
+        // The seed's statistics logic, run by NestJS on our event.
+        assert_eq!(line["stats"]["totalOrders"], count + 1);
+        let created_at = data["createdAt"].as_str().unwrap();
+        assert_eq!(
+            line["stats"]["lastOrderAt"], created_at,
+            "JavaScript's Date reads it back unchanged"
+        );
+    }
+    delete_queue(&queue).await;
+}
+
+#[tokio::test]
+async fn what_we_publish_on_rabbitmq_is_the_seed_wire_format() {
+    let shop = Shop::connect().await;
+    let queue = scratch_queue();
+    let customer = CustomerId::new();
+    let order_ids = orders_of(&shop, &customer, 1).await;
+    let response = relay_order_events(
+        &publisher(&queue),
+        shop.order_stream_event(&order_ids).await,
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty());
+
+    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    // NestJS asserts the queue as durable with no arguments; that succeeds only when the
+    // queue was declared exactly so.
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    let declared = channel
+        .queue_declare(queue.as_str().into(), durable, FieldTable::default())
+        .await
+        .expect("a NestJS-style assertQueue succeeds");
+    assert_eq!(declared.message_count(), 1);
+
+    let message = channel
+        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+        .expect("the event is on the queue");
+    assert_eq!(
+        message.delivery.exchange.as_str(),
+        "",
+        "the default exchange"
+    );
+    assert_eq!(message.delivery.routing_key.as_str(), queue);
+    assert_eq!(
+        message.delivery.properties.delivery_mode(),
+        &Some(2),
+        "persistent"
+    );
+    let body = std::str::from_utf8(&message.delivery.data).unwrap();
+    assert_order_created_contract(body);
+    let event: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(event["pattern"], "order_created");
+    assert!(
+        event.get("id").is_none(),
+        "an `id` would make NestJS treat it as a request"
+    );
+    assert_eq!(event["data"]["id"], order_ids[0].as_str());
+
+    // A declaration with other arguments is refused by the broker: the check above is real.
+    let mut ttl = FieldTable::default();
+    ttl.insert("x-message-ttl".into(), AMQPValue::LongUInt(1000));
+    let other = connection.create_channel().await.unwrap();
+    assert!(
+        other
+            .queue_declare(queue.as_str().into(), durable, ttl)
+            .await
+            .is_err()
+    );
+    delete_queue(&queue).await;
+}
+
+#[tokio::test]
+async fn the_relay_reports_an_unreachable_broker_and_delivers_on_retry() {
+    let shop = Shop::connect().await;
+    let queue = scratch_queue();
+    let customer = CustomerId::new();
+    let order_ids = orders_of(&shop, &customer, 2).await;
+    let event = shop.order_stream_event(&order_ids).await;
+
+    let down = EventSink::RabbitMq(RabbitPublisher::new(
+        "amqp://guest:guest@127.0.0.1:9".parse().unwrap(),
+        queue.as_str(),
+    ));
+    let failed = relay_order_events(&down, event.clone()).await;
+    assert_eq!(failed.batch_item_failures.len(), 1);
+    assert_eq!(
+        failed.batch_item_failures[0].item_identifier.as_deref(),
+        Some("1")
+    );
+
+    let mut nest = NestCustomerService::start(&queue).await;
+    let delivered = relay_order_events(&publisher(&queue), event).await;
+    assert!(delivered.batch_item_failures.is_empty());
+    for order_id in &order_ids {
+        assert_eq!(nest.next_line().await["data"]["id"], order_id.as_str());
+    }
+    delete_queue(&queue).await;
+}
+
+/// The seed Product service's message for an order: its saved order, with JavaScript's
+/// binary-float total.
+fn seed_order(customer: &CustomerId) -> (OrderId, Value) {
+    let id = OrderId::new();
+    let order = json!({
+        "id": id.to_string(),
+        "customerId": customer.to_string(),
+        "items": [{"productId": common::SEED_PRODUCT, "quantity": 3, "price": 19.99}],
+        "total": 59.970000000000006,
+        "createdAt": "2026-11-21T06:43:00.000Z",
+    });
+    (id, order)
+}
+
+async fn nestjs_emits(order: &Value) {
+    let status = nestjs("product-service.js", &consumed_queue())
+        .arg(order.to_string())
+        .stdout(Stdio::null())
+        .status()
+        .await
+        .expect("node runs");
+    assert!(status.success(), "the NestJS product service emitted");
+}
+
+#[tokio::test]
+async fn an_order_from_a_nestjs_product_service_is_counted_once_by_our_consumer() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let (_, first) = seed_order(&customer);
+    nestjs_emits(&first).await;
+    let stats = shop
+        .stats_when(&customer, |stats| stats["totalOrders"] == 1)
+        .await;
+    assert_eq!(
+        common::raw_number(&stats.text, "totalSpent"),
+        "59.97",
+        "{}",
+        stats.text
+    );
+    assert_eq!(stats.json["lastOrderDate"], "2026-11-21T06:43:00.000Z");
+
+    // The same event again (a redelivery), then a second order: counted once, then once more.
+    nestjs_emits(&first).await;
+    let (_, mut second) = seed_order(&customer);
+    second["total"] = json!(40.03);
+    second["createdAt"] = json!("2026-11-21T08:00:00.000Z");
+    nestjs_emits(&second).await;
+    let stats = shop
+        .stats_when(&customer, |stats| stats["totalOrders"] != 1)
+        .await;
+    assert_eq!(stats.json["totalOrders"], 2, "{}", stats.text);
+    assert_eq!(
+        common::raw_number(&stats.text, "totalSpent"),
+        "100.00",
+        "{}",
+        stats.text
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_broker_message_does_not_block_the_queue() {
+    let shop = Shop::connect().await;
+    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    for garbage in [
+        &b"not json"[..],
+        br#"{"pattern":"order_created","version":9,"data":{}}"#,
+    ] {
+        channel
+            .basic_publish(
+                "".into(),
+                consumed_queue().as_str().into(),
+                BasicPublishOptions::default(),
+                garbage,
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let customer = CustomerId::new();
+    let (_, order) = seed_order(&customer);
+    nestjs_emits(&order).await;
+    // Counted, although two messages that can never be read came first.
+    shop.stats_when(&customer, |stats| stats["totalOrders"] == 1)
+        .await;
+}
