@@ -1,13 +1,17 @@
 # The two commands a newcomer needs; everything they use is installed into the repository.
-.PHONY: dev test unit dlq redrive load bench stop fmt
+.PHONY: dev test deploy-checks unit dlq redrive load bench stop fmt
 
 ## Run the whole system locally: API on http://localhost:9000 (Ctrl-C stops it).
 dev:
 	scripts/stack.sh run
 
-## Run every test: unit tests, then the integration suite against a fresh local stack.
+## Run every test: unit tests, then the integration suite on moto and on DynamoDB Local (fresh local stacks).
 test:
 	scripts/test.sh
+
+## Before `sam deploy`: cfn-lint, sam validate --lint, cargo lambda build --release --arm64, sam build.
+deploy-checks:
+	scripts/deploy-checks.sh
 
 ## Unit tests only (no engine needed).
 unit:

@@ -1,6 +1,7 @@
 """Checks that template.yaml, the `cargo lambda watch` router and the function crates agree,
 and that the local event-source emulation behaves as Lambda's does. Run by `make test`."""
 
+import json
 import sys
 import tomllib
 import unittest
@@ -119,6 +120,18 @@ class LeastPrivilege(unittest.TestCase):
         self.assertEqual(mapping["Properties"]["FunctionName"], {"Ref": "OrderCreatedConsumerFunction"})
         self.assertEqual(mapping["Properties"]["Queues"], [{"Ref": "RabbitMqQueue"}])
         self.assertEqual(self.template["Parameters"]["RabbitMqQueue"]["Default"], "order_created")
+
+    def test_sam_local_env_vars_cover_every_function_variable(self):
+        # `sam local` only overrides variables the template declares, and a function without its
+        # table or queue name fails at start: local/sam-env.json must name every plain one.
+        given = json.loads((ROOT / "local" / "sam-env.json").read_text())["Parameters"]
+        for name, function in stack.resources_of(self.template, "AWS::Serverless::Function").items():
+            for key, value in function["Properties"].get("Environment", {}).get("Variables", {}).items():
+                if isinstance(value, dict) and "Fn::If" in value:
+                    continue  # set only with a parameter (the RabbitMQ transport), absent by default
+                self.assertIn(key, given, f"{name} needs {key} under sam local")
+        samconfig = (ROOT / "samconfig.toml").read_text()
+        self.assertIn('parameter_overrides = "EndpointUrl=', samconfig)
 
     def test_the_consumer_knows_the_queues_max_receive_count(self):
         source = (ROOT / "shared" / "src" / "consumer.rs").read_text()

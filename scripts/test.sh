@@ -18,6 +18,7 @@ python -m unittest discover -s local -p 'test_*.py'
 export API_PORT="${TEST_API_PORT:-9100}" MOTO_PORT="${TEST_MOTO_PORT:-5100}"
 export STACK_STATE="$ROOT/.local/test-stack"
 DDB_PORT="${TEST_DYNAMODB_PORT:-8100}"
+DDB_STATE="$STACK_STATE/dynamodb-local" # apart from the stack's PID files, which `stack.sh start` clears
 
 ensure_rabbitmq
 ensure_nestjs_peer
@@ -28,7 +29,7 @@ export SHOP_RABBITMQ_URL="$RABBITMQ_URL" SHOP_RABBITMQ_QUEUE="$LOCAL_RABBITMQ_QU
 
 cleanup() {
   scripts/stack.sh stop
-  scripts/dynamodb-local.sh stop "$STACK_STATE"
+  scripts/dynamodb-local.sh stop "$DDB_STATE"
   python - <<'PY' || true
 import os, pika
 connection = pika.BlockingConnection(pika.URLParameters(os.environ["LOCAL_RABBITMQ_URL"]))
@@ -64,11 +65,11 @@ for engine in ${TEST_ENGINES:-moto dynamodb-local}; do
       integration_suite "moto"
       ;;
     dynamodb-local)
-      scripts/dynamodb-local.sh start "$DDB_PORT" "$STACK_STATE"
+      scripts/dynamodb-local.sh start "$DDB_PORT" "$DDB_STATE"
       AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT" \
         AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$DDB_PORT" \
         integration_suite "DynamoDB Local for DynamoDB, moto for SQS"
-      scripts/dynamodb-local.sh stop "$STACK_STATE"
+      scripts/dynamodb-local.sh stop "$DDB_STATE"
       ;;
     *)
       echo "unknown engine $engine (moto, dynamodb-local)" >&2
