@@ -1,5 +1,5 @@
 # The two commands a newcomer needs; everything they use is installed into the repository.
-.PHONY: dev test deploy-checks unit dlq redrive load bench stop fmt
+.PHONY: dev test deploy-checks token unit dlq redrive load bench stop fmt
 
 ## Run the whole system locally: API on http://localhost:9000 (Ctrl-C stops it).
 dev:
@@ -12,6 +12,10 @@ test:
 ## Before `sam deploy`: cfn-lint, sam validate --lint, cargo lambda build --release --arm64, sam build.
 deploy-checks:
 	scripts/deploy-checks.sh
+
+## A bearer token from the local issuer: `make token CUSTOMER=<uuid>` or `make token ADMIN=1`.
+token:
+	@scripts/token.sh $(if $(ADMIN),--admin,--customer $(CUSTOMER))
 
 ## Unit tests only (no engine needed).
 unit:

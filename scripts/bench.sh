@@ -71,7 +71,7 @@ cargo build --release --quiet -p bench
 if [ "$MODE" = --profiles ]; then
   for variant in "${PROFILE_VARIANTS[@]}"; do build_variant "$variant"; done
 else
-  cargo build --release --quiet $(printf -- '-p %s ' "${FUNCTIONS[@]}") -p empty-function
+  cargo build --release --quiet $(printf -- '-p %s ' "${FUNCTIONS[@]}") -p bench-probes
 fi
 # The catalogue loader, as `make dev` builds it (debug).
 cargo build --quiet -p local-stack --bin seed-catalogue

@@ -12,4 +12,5 @@ scripts/stack.sh start
 set -a
 source "$STACK_STATE/functions.env"
 set +a
-SHOP_API_URL="http://127.0.0.1:$API_PORT" "$ROOT/target/debug/load-run" "$@"
+SHOP_TOKEN="$(python "$ROOT/local/auth.py" token "$ROOT/.local/auth" --admin)" \
+  SHOP_API_URL="http://127.0.0.1:$API_PORT" "$ROOT/target/debug/load-run" "$@"

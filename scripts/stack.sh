@@ -16,6 +16,7 @@ source "$(dirname "$0")/tools.sh"
 API_PORT="${API_PORT:-9000}"
 MOTO_PORT="${MOTO_PORT:-5000}"
 STATE="${STACK_STATE:-$ROOT/.local/stack-$API_PORT}"
+AUTH_DIR="$ROOT/.local/auth"
 mkdir -p "$STATE"
 
 stop() {
@@ -54,6 +55,9 @@ start() {
 
   echo "==> creating tables and queues from template.yaml" >&2
   python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env"
+  # The local token issuer (a Cognito user pool's stand-in): one key pair for every local stack.
+  python "$ROOT/local/auth.py" keygen "$AUTH_DIR"
+  python "$ROOT/local/auth.py" env "$AUTH_DIR" >>"$STATE/functions.env"
   {
     env | grep '^AWS_ENDPOINT_URL_' || true # per-service engines, e.g. DynamoDB Local for DynamoDB
     echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
@@ -92,9 +96,11 @@ case "${1:-}" in
 
   The shop's API is up at http://localhost:$API_PORT  (engine: $AWS_ENDPOINT_URL)
     curl http://localhost:$API_PORT/products
-    curl -X POST http://localhost:$API_PORT/orders -H 'Content-Type: application/json' \\
-      -d '{"customerId":"550e8400-e29b-41d4-a716-446655440000","items":[{"productId":"c0ffee00-c0de-f00d-baad-f00dc0ffee00","quantity":1}]}'
-    curl http://localhost:$API_PORT/customers/550e8400-e29b-41d4-a716-446655440000/orders
+    TOKEN=\$(make -s token CUSTOMER=550e8400-e29b-41d4-a716-446655440000)
+    curl -X POST http://localhost:$API_PORT/orders -H "Authorization: Bearer \$TOKEN" \\
+      -H 'Content-Type: application/json' \\
+      -d '{"items":[{"productId":"c0ffee00-c0de-f00d-baad-f00dc0ffee00","quantity":1}]}'
+    curl http://localhost:$API_PORT/customers/550e8400-e29b-41d4-a716-446655440000/orders -H "Authorization: Bearer \$TOKEN"
   Logs: $STATE/*.log     Ctrl-C stops everything.
 
 MSG

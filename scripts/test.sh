@@ -50,6 +50,7 @@ integration_suite() {
     source "$STACK_STATE/functions.env"
     set +a
     export SHOP_API_URL="http://127.0.0.1:$API_PORT" STACK_LOGS="$STACK_STATE/watch.log"
+    export SHOP_AUTH_DIR="$ROOT/.local/auth"
     cargo test -p integration-tests --no-fail-fast -- --test-threads=4
   )
   scripts/stack.sh stop

@@ -44,7 +44,18 @@ async fn main() -> Result<(), shared::Error> {
     let clients: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(20);
     let base = std::env::var("SHOP_API_URL").unwrap_or_else(|_| "http://127.0.0.1:9000".into());
     let store = Store::from_env(&shared::config::aws().await)?;
-    let http = reqwest::Client::new();
+    // The clients order for many customers, so they call as the admin (SHOP_TOKEN).
+    let token =
+        std::env::var("SHOP_TOKEN").expect("SHOP_TOKEN: an admin token (scripts/load.sh sets it)");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("a header value"),
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client");
 
     let mut products = Vec::new();
     for price in PRICES {

@@ -65,10 +65,10 @@ pub fn required(name: &'static str) -> Result<String, MissingSetting> {
 /// does, they are read from it directly; the default chains would find the same values
 /// there first, but building them (profile, web identity, ECS and IMDS providers) costs
 /// time before the first event. And the HTTPS client is set up on the first request rather
-/// than when an SDK client is created (see [`HttpsOnFirstRequest`]).
+/// than when an SDK client is created (see [`https_client_built_on_first_request`]).
 pub async fn aws() -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(client) = HttpsOnFirstRequest::sdk_default() {
+    if let Some(client) = https_client_built_on_first_request() {
         loader = loader.http_client(client);
     }
     match (region_from_env(), credentials_in_env()) {
@@ -96,6 +96,18 @@ fn credentials_in_env() -> bool {
         .all(|name| std::env::var(name).is_ok_and(|value| !value.is_empty()))
 }
 
+/// The SDK's default HTTP client, set up by the first request that needs it rather than when
+/// an SDK client is created; `None` if the SDK offers no default client (it then keeps its own).
+pub fn https_client_built_on_first_request() -> Option<SharedHttpClient> {
+    let plugin = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(
+        BehaviorVersion::latest(),
+    )?;
+    let default = plugin
+        .runtime_components(&RuntimeComponentsBuilder::new("shared::config"))
+        .http_client()?;
+    Some(SharedHttpClient::new(HttpsOnFirstRequest(default)))
+}
+
 /// The SDK's default HTTP client (hyper 1, rustls with aws-lc), minus one step: creating an
 /// SDK client asks its HTTP client to validate itself, and the default one answers by
 /// building its connector there and then, which reads and parses every system root
@@ -103,19 +115,6 @@ fn credentials_in_env() -> bool {
 /// built by the first request that needs it, exactly as it would have been built before.
 #[derive(Debug)]
 struct HttpsOnFirstRequest(SharedHttpClient);
-
-impl HttpsOnFirstRequest {
-    /// `None` if the SDK has no default client to offer (it then keeps its own way).
-    fn sdk_default() -> Option<SharedHttpClient> {
-        let plugin = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(
-            BehaviorVersion::latest(),
-        )?;
-        let default = plugin
-            .runtime_components(&RuntimeComponentsBuilder::new("shared::config"))
-            .http_client()?;
-        Some(SharedHttpClient::new(Self(default)))
-    }
-}
 
 impl HttpClient for HttpsOnFirstRequest {
     fn http_connector(

@@ -48,6 +48,16 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, message)
     }
 
+    /// 401: no token, or one that does not verify; the response says so in `WWW-Authenticate`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 403: a valid token without the right to this resource.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+
     /// 500 with a fixed message; the cause goes to the logs only.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");

@@ -49,7 +49,24 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> HttpResult 
 pub fn error_response(error: &ApiError) -> Response<Body> {
     let body = serde_json::to_string(&error.body())
         .unwrap_or_else(|_| r#"{"statusCode":500,"message":"Internal server error"}"#.to_owned());
-    with_json_type(Response::builder().status(error.status), body)
+    let mut response = with_json_type(Response::builder().status(error.status), body);
+    if error.status == StatusCode::UNAUTHORIZED {
+        // RFC 6750: a missing token gets the bare challenge, a bad one says why.
+        let challenge = if error.message.starts_with("An Authorization") {
+            r#"Bearer realm="shop""#.to_owned()
+        } else {
+            format!(
+                r#"Bearer realm="shop", error="invalid_token", error_description="{}""#,
+                error.message
+            )
+        };
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
 }
 
 fn with_json_type(builder: lambda_http::http::response::Builder, body: String) -> Response<Body> {

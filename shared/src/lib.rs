@@ -2,6 +2,7 @@
 //! the HTTP edge and configuration. Each function's `main.rs` only wires these together.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod consumer;
 pub mod customers;

@@ -10,6 +10,18 @@ use serde_json::Value;
 async fn invoke(shop: &Shop, function: &str) -> Value {
     let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
     let event = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path} exists"));
+    // The samples' bearer token is a placeholder (`make token` mints a real one): put a
+    // fresh admin token in its place.
+    let mut event: Value = serde_json::from_str(&event).expect("the sample is JSON");
+    if let Some(headers) = event.get_mut("headers").and_then(Value::as_object_mut) {
+        if headers.contains_key("authorization") {
+            headers.insert(
+                "authorization".into(),
+                format!("Bearer {}", shop.admin_token).into(),
+            );
+        }
+    }
+    let event = event.to_string();
     let url = format!("{}/2015-03-31/functions/{function}/invocations", shop.base);
     let reply = shop
         .send(

@@ -206,8 +206,15 @@ impl Instance {
     }
 }
 
-/// The variables Lambda sets for a `provided.al2023` function, plus the function's own.
 fn lambda_environment(spec: &FunctionSpec, api: &RuntimeApi) -> BTreeMap<String, String> {
+    let mut env = lambda_base_environment(spec);
+    env.insert("AWS_LAMBDA_RUNTIME_API".into(), api.address.to_string());
+    env
+}
+
+/// The variables Lambda sets for a `provided.al2023` function (no HOME, no profile files),
+/// plus the function's own; all but the runtime API's address.
+pub fn lambda_base_environment(spec: &FunctionSpec) -> BTreeMap<String, String> {
     let task_root = spec.binary.parent().unwrap_or(Path::new("/"));
     let mut env: BTreeMap<String, String> = [
         ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"),
@@ -231,7 +238,6 @@ fn lambda_environment(spec: &FunctionSpec, api: &RuntimeApi) -> BTreeMap<String,
         format!("/aws/lambda/{}", spec.name),
     );
     env.insert("AWS_LAMBDA_LOG_STREAM_NAME".into(), "bench".into());
-    env.insert("AWS_LAMBDA_RUNTIME_API".into(), api.address.to_string());
     env.extend(spec.env.clone());
     if let Some(region) = env.get("AWS_REGION").cloned() {
         env.entry("AWS_DEFAULT_REGION".into()).or_insert(region);

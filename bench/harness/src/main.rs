@@ -49,6 +49,10 @@ pub const FUNCTIONS: [&str; 8] = [
     "order-events-relay",
     "order-created-consumer",
 ];
+/// The variants `init-steps` (bench/probes) times: the default loader as `shared::config::aws`
+/// used it, the default loader with the HTTPS client built on the first request, and
+/// `shared::config::aws` as it is.
+pub const INIT_STEP_VARIANTS: [&str; 3] = ["sdk-defaults", "sdk-defaults-lazy-https", "shared"];
 /// bench/catalogue.json: a product with stock for every order of a run.
 const BENCH_PRODUCT_ID: &str = "00000000-0000-4000-8000-00000000be0c";
 
@@ -302,6 +306,8 @@ pub struct RunResults {
     pub throughput: Throughput,
     pub nestjs_ms: Vec<f64>,
     pub orders_listed_over: Option<u64>,
+    /// Per variant of `init-steps`, per step: microseconds.
+    pub init_steps: BTreeMap<String, BTreeMap<String, Vec<f64>>>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -353,6 +359,12 @@ async fn full_run(
     );
     let (mut cold, nestjs_ms) = cold_rounds(&specs, &makers, nestjs, settings).await?;
 
+    eprintln!(
+        "==> where a start goes: init-steps, {} processes per variant",
+        settings.cold_starts
+    );
+    let init_steps = init_steps(context, bin_dir, settings).await?;
+
     let proxy = CountingProxy::start(&context.engine).await?;
     let mut results = Vec::new();
     let mut orders_listed_over = None;
@@ -395,7 +407,52 @@ async fn full_run(
         throughput,
         nestjs_ms,
         orders_listed_over,
+        init_steps,
     })
+}
+
+/// Runs `init-steps` for every variant, round by round, in Lambda's environment.
+async fn init_steps(
+    context: &Context,
+    bin_dir: &Path,
+    settings: Settings,
+) -> Result<BTreeMap<String, BTreeMap<String, Vec<f64>>>, Error> {
+    let spec = context.spec("init-steps", bin_dir.join("init-steps"));
+    let env = instance::lambda_base_environment(&spec);
+    let mut samples: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+    for round in 0..=settings.cold_starts {
+        for variant in INIT_STEP_VARIANTS {
+            let output = Command::new(&spec.binary)
+                .arg(variant)
+                .env_clear()
+                .envs(&env)
+                .stdin(Stdio::null())
+                .stderr(instance::log_file(&spec.log)?)
+                .kill_on_drop(true)
+                .output()
+                .await
+                .map_err(|error| format!("cannot run {}: {error}", spec.binary.display()))?;
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let last_line = stdout.lines().last().unwrap_or_default();
+            if !output.status.success() {
+                return Err(format!(
+                    "init-steps {variant} failed ({}): {last_line}; see {}",
+                    output.status,
+                    spec.log.display()
+                )
+                .into());
+            }
+            let steps: BTreeMap<String, f64> = serde_json::from_str(last_line)
+                .map_err(|error| format!("init-steps {variant} printed {last_line:?}: {error}"))?;
+            if round > 0 {
+                let variant_samples = samples.entry(variant.to_owned()).or_default();
+                for (step, micros) in steps {
+                    variant_samples.entry(step).or_default().push(micros);
+                }
+            }
+        }
+    }
+    Ok(samples)
 }
 
 fn find<'a>(specs: &'a [FunctionSpec], name: &str) -> &'a FunctionSpec {

@@ -131,6 +131,8 @@ pub struct Report {
     pub nestjs_over_median_init: Option<f64>,
     pub nestjs_over_median_cold_total: Option<f64>,
     pub list_orders_counted_orders: Option<u64>,
+    /// `init-steps`: per variant, per step, milliseconds.
+    pub init_steps_ms: BTreeMap<String, BTreeMap<String, Summary>>,
     pub prices: &'static str,
     pub cost_excludes: &'static str,
     pub targets: Vec<TargetCheck>,
@@ -174,6 +176,20 @@ impl Report {
             nestjs_over_median_cold_total: nestjs.zip(median_cold).map(|(n, c)| n.p50 / c),
             nestjs_start_ms: nestjs,
             list_orders_counted_orders: results.orders_listed_over,
+            init_steps_ms: results
+                .init_steps
+                .iter()
+                .map(|(variant, steps)| {
+                    let steps = steps
+                        .iter()
+                        .filter_map(|(step, micros)| {
+                            let ms: Vec<f64> = micros.iter().map(|us| us / 1000.0).collect();
+                            Summary::of(&ms).map(|summary| (step.clone(), summary))
+                        })
+                        .collect();
+                    (variant.clone(), steps)
+                })
+                .collect(),
             prices: cost::PRICES,
             cost_excludes: "free tiers, data transfer, storage, X-Ray, EMF metrics, Lambda platform log lines, idle SQS polling",
             targets: Vec::new(),
@@ -354,6 +370,43 @@ impl Report {
                 out,
                 "* the AWS calls counted differ from those bench/harness/src/cost.rs assumes: update it"
             );
+        }
+        if !self.init_steps_ms.is_empty() {
+            let steps = [
+                "telemetry",
+                "config",
+                "client",
+                "first_request",
+                "second_request",
+            ];
+            let _ = writeln!(
+                out,
+                "\nwhere a start goes (init-steps: one process each, p50 ms over {}):",
+                self.settings.cold_starts
+            );
+            let _ = writeln!(
+                out,
+                "{:<26} {:>10} {:>10} {:>10} {:>14} {:>15}",
+                "variant", "logging", "config", "client", "first request", "second request"
+            );
+            for variant in crate::INIT_STEP_VARIANTS {
+                let Some(figures) = self.init_steps_ms.get(variant) else {
+                    continue;
+                };
+                let cells: Vec<String> = steps
+                    .iter()
+                    .map(|step| {
+                        figures
+                            .get(*step)
+                            .map_or("-".into(), |s| format!("{:.2}", s.p50))
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{:<26} {:>10} {:>10} {:>10} {:>14} {:>15}",
+                    variant, cells[0], cells[1], cells[2], cells[3], cells[4]
+                );
+            }
         }
         if let Some(e2e) = self.end_to_end_ms {
             let _ = writeln!(

@@ -2,6 +2,7 @@ use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
 use serde_json::{Map, Value};
 
+use crate::auth::{Principal, Verifier};
 use crate::customers::Customers;
 use crate::domain::{CustomerId, Email, ProfileUpdate, ShippingAddress};
 use crate::error::ApiError;
@@ -11,11 +12,16 @@ use crate::telemetry;
 const MAX_TEXT_CHARS: usize = 200;
 
 /// `GET /customers/{id}/orders`: the customer's order statistics.
-pub async fn get_customer_stats(customers: &Customers, request: Request) -> HttpResult {
+pub async fn get_customer_stats(
+    customers: &Customers,
+    auth: &Verifier,
+    request: Request,
+) -> HttpResult {
     expect_method(&request, Method::GET)?;
+    let caller = auth.authenticate(&request).await?;
     let customer = path_id(&request, "id", CustomerId::parse)?;
     telemetry::record_customer(&customer);
-    // Authorization goes here: the bearer token's subject must be `customer`, or an admin.
+    require_self_or_admin(&caller, &customer)?;
     match customers
         .stats(&customer)
         .await
@@ -27,11 +33,16 @@ pub async fn get_customer_stats(customers: &Customers, request: Request) -> Http
 }
 
 /// `PATCH /customers/{id}`: changes name, e-mail and/or shipping address.
-pub async fn update_customer(customers: &Customers, request: Request) -> HttpResult {
+pub async fn update_customer(
+    customers: &Customers,
+    auth: &Verifier,
+    request: Request,
+) -> HttpResult {
     expect_method(&request, Method::PATCH)?;
+    let caller = auth.authenticate(&request).await?;
     let customer = path_id(&request, "id", CustomerId::parse)?;
     telemetry::record_customer(&customer);
-    // Authorization goes here: the bearer token's subject must be `customer`, or an admin.
+    require_self_or_admin(&caller, &customer)?;
     let update = parse_profile_update(&json_object(&request)?).map_err(ApiError::validation)?;
     match customers
         .update_profile(&customer, &update)
@@ -40,6 +51,16 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
     {
         Some(profile) => json_response(StatusCode::OK, &profile),
         None => Err(ApiError::not_found("Customer not found")),
+    }
+}
+
+fn require_self_or_admin(caller: &Principal, customer: &CustomerId) -> Result<(), ApiError> {
+    if caller.may_act_for(customer) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "You may only reach your own customer record",
+        ))
     }
 }
 

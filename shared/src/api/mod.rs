@@ -1,8 +1,9 @@
 //! The HTTP API, one handler per Lambda function. Each takes the parsed request and the store
 //! it needs, and returns a response or an [`ApiError`](crate::error::ApiError).
 //!
-//! Authorization (bearer tokens, a customer reaching only their own data) is added at the
-//! top of each handler that serves customer data, before any read or write.
+//! Every handler of customer data authenticates the caller first ([`crate::auth`]) and checks
+//! that a customer reaches only their own data, before any read or write; the catalogue is
+//! public.
 
 mod customers;
 mod orders;

@@ -4,6 +4,7 @@ use lambda_http::Request;
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Map, Value};
 
+use crate::auth::Verifier;
 use crate::domain::{
     CustomerId, IdempotencyKey, MAX_LINES_PER_ORDER, MAX_QUANTITY, OrderRequest, ProductId,
     Quantity,
@@ -19,10 +20,17 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// `POST /orders`: prices the order from the catalogue and reserves its stock atomically.
 /// With an `Idempotency-Key`, a retry of the same request returns the first response.
-pub async fn create_order(store: &Store, request: Request) -> HttpResult {
+/// A customer orders for themselves (`customerId` defaults to the token's subject); an admin
+/// may order for anyone.
+pub async fn create_order(store: &Store, auth: &Verifier, request: Request) -> HttpResult {
     expect_method(&request, Method::POST)?;
+    let caller = auth.authenticate(&request).await?;
     let key = idempotency_key(&request);
-    let body = parse_order_request(&json_object(&request)?);
+    let mut body = json_object(&request)?;
+    if let (None, Some(customer)) = (body.get("customerId"), caller.customer()) {
+        body.insert("customerId".into(), Value::String(customer.to_string()));
+    }
+    let body = parse_order_request(&body);
     let (order_request, key) = match (body, key) {
         (Ok(order_request), Ok(key)) => (order_request, key),
         (body, key) => {
@@ -32,7 +40,11 @@ pub async fn create_order(store: &Store, request: Request) -> HttpResult {
         }
     };
     telemetry::record_customer(&order_request.customer_id);
-    // Authorization goes here: `order_request.customer_id` must be the token's subject.
+    if !caller.may_act_for(&order_request.customer_id) {
+        return Err(ApiError::forbidden(
+            "You may only place orders for yourself",
+        ));
+    }
     let placement = store.place_order(&order_request, key.as_ref()).await.map_err(|error| match error {
         PlaceOrderError::UnknownProducts(ids) => {
             let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
@@ -89,8 +101,10 @@ fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, String> 
 }
 
 /// `GET /orders?page=&limit=&cursor=&customerId=`: orders, newest first.
-pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
+/// A customer sees only their own orders; an admin sees all, or one customer's.
+pub async fn list_orders(store: &Store, auth: &Verifier, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
+    let caller = auth.authenticate(&request).await?;
     let paging = PageRequest::parse(
         query_param(&request, "page"),
         query_param(&request, "limit"),
@@ -109,10 +123,18 @@ pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
             return Err(ApiError::validation(errors));
         }
     };
+    let customer =
+        match customer {
+            Some(customer) if caller.may_act_for(&customer) => Some(customer),
+            Some(_) => return Err(ApiError::forbidden("You may only list your own orders")),
+            None if caller.admin => None,
+            None => Some(caller.customer().ok_or_else(|| {
+                ApiError::forbidden("Only customers and admins have orders to list")
+            })?),
+        };
     if let Some(customer) = &customer {
         telemetry::record_customer(customer);
     }
-    // Authorization goes here: a customer lists only their own orders; an admin, any.
     let page = store
         .orders(customer, &paging)
         .await

@@ -19,6 +19,8 @@ pub const SEED_PRODUCT: &str = "c0ffee00-c0de-f00d-baad-f00dc0ffee00";
 
 pub struct Shop {
     pub http: reqwest::Client,
+    /// Sent with every request that names no caller itself: the admin reaches everything.
+    pub admin_token: String,
     pub base: String,
     pub store: Store,
     pub customers: Customers,
@@ -42,6 +44,7 @@ impl Shop {
         let aws = shared::config::aws().await;
         Shop {
             http: reqwest::Client::new(),
+            admin_token: token(&Claims::admin()),
             base,
             store: Store::from_env(&aws).expect("STORE_TABLE"),
             customers: Customers::from_env(&aws).expect("CUSTOMERS_TABLE"),
@@ -50,8 +53,28 @@ impl Shop {
         }
     }
 
+    /// Sends the request as the admin, unless it carries an Authorization header already.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("the local API answers");
+        let mut request = request.build().expect("a valid request");
+        if !request
+            .headers()
+            .contains_key(reqwest::header::AUTHORIZATION)
+        {
+            let bearer = format!("Bearer {}", self.admin_token);
+            request
+                .headers_mut()
+                .insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
+        }
+        self.send_as_is(request).await
+    }
+
+    /// Sends exactly this request (no token added).
+    pub async fn send_as_is(&self, request: reqwest::Request) -> Reply {
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .expect("the local API answers");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("a body");
@@ -269,4 +292,60 @@ pub fn assert_order_created_contract(body: &str) {
         errors.is_empty(),
         "event breaks the order_created v1 schema: {errors:?}\n{body}"
     );
+}
+
+/// The claims of a local token (local/auth.py issues the same for `make token`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub exp: u64,
+    #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+impl Claims {
+    pub fn customer(customer: &CustomerId) -> Self {
+        Self {
+            iss: std::env::var("AUTH_ISSUER").expect("AUTH_ISSUER (set by `make test`)"),
+            aud: std::env::var("AUTH_AUDIENCE").expect("AUTH_AUDIENCE (set by `make test`)"),
+            sub: customer.to_string(),
+            exp: now() + 3600,
+            groups: Vec::new(),
+        }
+    }
+
+    pub fn admin() -> Self {
+        Self {
+            sub: "00000000-0000-4000-8000-00000000ad01".into(),
+            groups: vec!["admin".into()],
+            ..Self::customer(&CustomerId::new())
+        }
+    }
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Reads a key of the local issuer (`private.pem`, or `other.pem`, which no one trusts).
+pub fn issuer_key(file: &str) -> Vec<u8> {
+    let dir = std::env::var("SHOP_AUTH_DIR").expect("SHOP_AUTH_DIR (set by `make test`)");
+    std::fs::read(format!("{dir}/{file}")).expect("the local issuer's keys exist")
+}
+
+/// A token signed by the local issuer's key.
+pub fn token(claims: &Claims) -> String {
+    signed_token(claims, &issuer_key("private.pem"))
+}
+
+pub fn signed_token(claims: &Claims, pem: &[u8]) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("local-1".into());
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem).expect("an RSA key");
+    jsonwebtoken::encode(&header, claims, &key).expect("token signed")
 }
