@@ -95,6 +95,11 @@ python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env"
   echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
   echo "AWS_REGION=$AWS_REGION"
 } >>"$STATE/functions.env"
+# The local token issuer (local/auth.py): the functions verify its tokens; the harness sends
+# one in the admin group, which may act for every customer.
+python "$ROOT/local/auth.py" keygen "$ROOT/.local/auth"
+python "$ROOT/local/auth.py" env "$ROOT/.local/auth" >>"$STATE/functions.env"
+python "$ROOT/local/auth.py" token "$ROOT/.local/auth" --admin --ttl 7200 >"$STATE/token"
 (
   set -a && source "$STATE/functions.env"
   "$ROOT/target/debug/seed-catalogue" "$ROOT/local/catalogue.json"
@@ -103,7 +108,8 @@ python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env"
 
 HARNESS=("$ROOT/target/release/bench")
 COMMON=(--root "$ROOT" --engine "$AWS_ENDPOINT_URL" --env-file "$STATE/functions.env"
-  --out "$OUT" --sizes "$STATE/sizes.json" --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+  --out "$OUT" --sizes "$STATE/sizes.json" --token-file "$STATE/token"
+  --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
 
 if [ "$MODE" = --profiles ]; then
   pairs=()

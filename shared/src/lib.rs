@@ -12,7 +12,6 @@ pub mod events;
 pub mod http;
 pub mod money;
 pub mod paging;
-#[cfg(feature = "rabbitmq")]
 pub mod rabbitmq;
 pub mod relay;
 pub mod store;
@@ -58,7 +57,6 @@ impl relay::EventSink {
     pub fn from_env(aws: &SdkConfig) -> Result<Self, Error> {
         match config::optional(config::ORDER_EVENTS_TRANSPORT).as_deref() {
             None | Some("sqs") => Ok(Self::Sqs(relay::EventQueue::from_env(aws)?)),
-            #[cfg(feature = "rabbitmq")]
             Some("rabbitmq") => {
                 let mut broker: lapin::uri::AMQPUri =
                     required(config::RABBITMQ_URL)?.parse().map_err(|error| {

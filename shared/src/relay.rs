@@ -37,7 +37,6 @@ impl EventQueue {
 /// Where the relay publishes `order_created`.
 pub enum EventSink {
     Sqs(EventQueue),
-    #[cfg(feature = "rabbitmq")]
     RabbitMq(crate::rabbitmq::RabbitPublisher),
 }
 
@@ -96,7 +95,6 @@ async fn send_chunk(sink: &EventSink, chunk: &[Outgoing]) -> Option<String> {
     let unsent = match sink {
         _ if sendable.is_empty() => None,
         EventSink::Sqs(queue) => send_entries(queue, sendable).await,
-        #[cfg(feature = "rabbitmq")]
         EventSink::RabbitMq(publisher) => publish(publisher, sendable).await,
     };
     if let Some(failed) = unsent {
@@ -145,7 +143,6 @@ async fn send_entries(queue: &EventQueue, chunk: &[Outgoing]) -> Option<String> 
     }
 }
 
-#[cfg(feature = "rabbitmq")]
 async fn publish(
     publisher: &crate::rabbitmq::RabbitPublisher,
     chunk: &[Outgoing],

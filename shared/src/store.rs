@@ -334,6 +334,22 @@ impl Store {
             .transpose()
     }
 
+    /// One order (`None` when it does not exist). An order never changes once written, so an
+    /// eventually consistent read (half the cost) is enough.
+    pub async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(order_pk(id), ORDERS_PARTITION)))
+            .send()
+            .await?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item::<_, OrderItem>(item)?.into_order())
+            .transpose()
+    }
+
     /// The whole catalogue, ordered by name.
     pub async fn products(&self) -> Result<Vec<Product>, StoreError> {
         let mut products = Vec::new();

@@ -398,3 +398,41 @@ async fn a_customer_updates_their_profile_after_the_first_order() {
     assert_eq!(stats.json["totalOrders"], 1);
     assert_eq!(stats.json["totalSpent"].to_string(), "9.99");
 }
+
+#[tokio::test]
+async fn every_route_is_also_served_under_api_v1() {
+    let shop = Shop::connect().await;
+    let product = shop.new_product("2.50", 3).await;
+    let customer = CustomerId::new();
+    let placed = shop
+        .post_json(
+            "/api/v1/orders",
+            &json!({"customerId": customer.to_string(), "items": [{"productId": product.id.to_string(), "quantity": 2}]}),
+        )
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    let id = placed.json["id"].as_str().unwrap();
+    assert_eq!(
+        shop.get(&format!("/api/v1/orders/{id}")).await.json,
+        placed.json
+    );
+    assert_eq!(shop.get(&format!("/orders/{id}")).await.json, placed.json);
+    let listed = shop
+        .get(&format!("/api/v1/orders?customerId={customer}"))
+        .await;
+    assert_eq!(listed.json["data"][0]["id"], id);
+    assert_eq!(shop.stock_of(&product.id).await, 1);
+    assert_eq!(shop.get("/api/v1/products").await.status, 200);
+    let stats = shop
+        .stats_when(&customer, |stats| stats["totalOrders"] == 1)
+        .await;
+    assert_eq!(
+        shop.get(&format!("/api/v1/customers/{customer}/orders"))
+            .await
+            .json,
+        stats.json
+    );
+    let unknown = shop.get("/api/v1/nothing-here").await;
+    assert_seed_error(&unknown, 404);
+    assert_eq!(unknown.json["message"], "Cannot GET /api/v1/nothing-here");
+}

@@ -26,6 +26,11 @@ fn protected_routes(
         (reqwest::Method::GET, "/orders".into(), None),
         (
             reqwest::Method::GET,
+            format!("/orders/{}", shared::domain::OrderId::new()),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
             format!("/customers/{customer}/orders"),
             None,
         ),
@@ -164,12 +169,42 @@ async fn a_customer_reaches_only_their_own_data() {
     assert_eq!(own.status, 201, "{}", own.text);
     assert_eq!(own.json["customerId"], alice.to_string());
     // Bob's order, placed by the admin.
-    assert_eq!(shop.order(&bob, &[(&product.id, 1)]).await.status, 201);
+    let bobs = shop.order(&bob, &[(&product.id, 1)]).await;
+    assert_eq!(bobs.status, 201);
+
+    // One order by id: her own, yes; Bob's is "not found" to her (ids cannot be probed); the admin reads any.
+    let path = |reply: &Reply| format!("/orders/{}", reply.json["id"].as_str().unwrap());
+    let mine = call(
+        &shop,
+        &reqwest::Method::GET,
+        &path(&own),
+        &None,
+        Some(&alice_token),
+    )
+    .await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.json, own.json, "the order as it was created");
+    let not_hers = call(
+        &shop,
+        &reqwest::Method::GET,
+        &path(&bobs),
+        &None,
+        Some(&alice_token),
+    )
+    .await;
+    assert_eq!(not_hers.status, 404, "{}", not_hers.text);
+    assert_eq!(not_hers.json["message"], "Order not found");
+    assert_eq!(shop.get(&path(&bobs)).await.json, bobs.json);
+    let unknown = shop
+        .get(&format!("/orders/{}", shared::domain::OrderId::new()))
+        .await;
+    assert_seed_error(&unknown, 404);
+    assert_seed_error(&shop.get("/orders/not-an-id").await, 400);
 
     // Everything of Bob's is refused to Alice, and her attempt to order for him writes nothing.
     for (method, path, body) in protected_routes(&bob, &product.id) {
-        if method == reqwest::Method::GET && path == "/orders" {
-            continue; // no path naming Bob: see the listing below
+        if method == reqwest::Method::GET && path.starts_with("/orders") {
+            continue; // no path naming Bob: see the listing below and the order by id above
         }
         let reply = call(&shop, &method, &path, &body, Some(&alice_token)).await;
         assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);

@@ -64,6 +64,16 @@ async fn every_function_accepts_its_sample_event() {
 
     assert_eq!(http_status(&invoke(&shop, "create-order").await), 201);
     assert_eq!(http_status(&invoke(&shop, "list-orders").await), 200);
+    // The sample names an order that does not exist in the local stack.
+    let missing = invoke(&shop, "get-order").await;
+    assert_eq!(http_status(&missing), 404);
+    assert!(
+        missing["body"]
+            .as_str()
+            .unwrap()
+            .contains("Order not found"),
+        "{missing}"
+    );
     assert_eq!(http_status(&invoke(&shop, "list-products").await), 200);
     assert_eq!(http_status(&invoke(&shop, "unknown-route").await), 404);
     let relayed = invoke(&shop, "order-events-relay").await;

@@ -3,8 +3,10 @@
 //! scripts/bench.sh builds the binaries, starts and provisions the engine, then runs
 //!
 //! ```text
-//! bench run      --root R --engine URL --env-file F --bin-dir D --out O [--sizes S] [--nestjs N] [--quick]
-//! bench profiles --root R --engine URL --env-file F --out O --function F NAME=BINARY...
+//! bench run      --root R --engine URL --env-file F --bin-dir D --out O
+//!                [--token-file T] [--sizes S] [--nestjs N] [--quick]
+//! bench profiles --root R --engine URL --env-file F --out O [--token-file T] [--sizes S]
+//!                --function F NAME=BINARY...
 //! ```
 //!
 //! Every figure is measured in this run; nothing is carried over. A function error, a dead
@@ -137,6 +139,10 @@ async fn run(args: Vec<String>) -> Result<(), Error> {
         env,
         logs,
         python: root.join(".venv/bin/python"),
+        bearer_token: match options.get("token-file") {
+            Some(path) => Some(std::fs::read_to_string(path)?.trim().to_owned()),
+            None => None,
+        },
     };
     match command.as_str() {
         "run" => {
@@ -223,6 +229,7 @@ pub struct Context {
     env: BTreeMap<String, String>,
     logs: PathBuf,
     python: PathBuf,
+    bearer_token: Option<String>,
 }
 
 impl Context {
@@ -236,15 +243,29 @@ impl Context {
     }
 }
 
-/// `KEY=VALUE` lines, as `local/stack.py provision` and scripts/bench.sh write them.
+/// `KEY=VALUE` lines, as `local/stack.py provision`, `local/auth.py env` and scripts/bench.sh
+/// write them for the shell to source.
 fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, Error> {
     let text =
         std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
     Ok(text
         .lines()
         .filter_map(|line| line.split_once('='))
-        .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
+        .map(|(key, value)| (key.trim().to_owned(), unquote(value.trim()).to_owned()))
         .collect())
+}
+
+/// A value as the shell would read it from single or double quotes (`local/auth.py env`).
+fn unquote(value: &str) -> &str {
+    for quote in ['\'', '"'] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|rest| rest.strip_suffix(quote))
+        {
+            return inner;
+        }
+    }
+    value
 }
 
 async fn check_engine(engine: &str) -> Result<(), Error> {
@@ -336,6 +357,7 @@ async fn full_run(
     let mut seeded = Seeded {
         product_id: BENCH_PRODUCT_ID.into(),
         customer_id: String::new(),
+        bearer_token: context.bearer_token.clone(),
     };
 
     eprintln!(
@@ -725,6 +747,7 @@ async fn profile_run(
     let seeded = Seeded {
         product_id: BENCH_PRODUCT_ID.into(),
         customer_id: uuid::Uuid::new_v4().to_string(),
+        bearer_token: context.bearer_token.clone(),
     };
     let maker = EventMaker::load(&context.root.join("events"), function, &seeded)?;
     let specs: Vec<FunctionSpec> = variants

@@ -18,6 +18,9 @@ pub struct Seeded {
     pub product_id: String,
     /// A customer with statistics and a profile (counted during the run's end-to-end phase).
     pub customer_id: String,
+    /// A bearer token of the local issuer (local/auth.py) in the admin group, which may act
+    /// for every customer; verifying it costs what a customer's token costs.
+    pub bearer_token: Option<String>,
 }
 
 /// Makes events for one function from its sample, and checks its answers.
@@ -86,7 +89,18 @@ impl EventMaker {
             }
             _ => {}
         }
+        self.authorize(&mut event);
         Bytes::from(event.to_string())
+    }
+
+    /// Puts the bearer token on an HTTP event (API Gateway passes the header through).
+    fn authorize(&self, event: &mut Value) {
+        if let (Some(token), Some(headers)) = (
+            &self.seeded.bearer_token,
+            event.get_mut("headers").and_then(Value::as_object_mut),
+        ) {
+            headers.insert("authorization".into(), json!(format!("Bearer {token}")));
+        }
     }
 
     /// A consumer event of `count` messages, each a new order of `customer`.
@@ -140,6 +154,7 @@ pub fn order_for(maker: &EventMaker, customer: &str) -> Bytes {
         "items": [{"productId": maker.seeded.product_id, "quantity": 1}],
     });
     event["body"] = Value::String(body.to_string());
+    maker.authorize(&mut event);
     Bytes::from(event.to_string())
 }
 
@@ -150,6 +165,7 @@ pub fn stats_for(maker: &EventMaker, customer: &str) -> Bytes {
     event["pathParameters"]["id"] = json!(customer);
     event["rawPath"] = json!(path);
     event["requestContext"]["http"]["path"] = json!(path);
+    maker.authorize(&mut event);
     Bytes::from(event.to_string())
 }
 
@@ -201,6 +217,7 @@ mod tests {
         Seeded {
             product_id: "00000000-0000-4000-8000-00000000be0c".into(),
             customer_id: "11111111-1111-4111-8111-111111111111".into(),
+            bearer_token: Some("t0ken".into()),
         }
     }
 
@@ -215,6 +232,7 @@ mod tests {
         let body_b: Value = serde_json::from_str(b["body"].as_str().unwrap()).unwrap();
         assert_ne!(body_a["customerId"], body_b["customerId"]);
         assert_eq!(body_a["items"][0]["productId"], seeded().product_id);
+        assert_eq!(a["headers"]["authorization"], "Bearer t0ken");
     }
 
     #[test]

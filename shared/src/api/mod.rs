@@ -10,7 +10,7 @@ mod orders;
 mod products;
 
 pub use customers::{get_customer_stats, update_customer};
-pub use orders::{create_order, list_orders, parse_order_request};
+pub use orders::{create_order, get_order, list_orders, parse_order_request};
 pub use products::list_products;
 
 use lambda_http::Request;

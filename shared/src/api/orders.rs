@@ -6,11 +6,11 @@ use serde_json::{Map, Value};
 
 use crate::auth::Verifier;
 use crate::domain::{
-    CustomerId, IdempotencyKey, MAX_LINES_PER_ORDER, MAX_QUANTITY, OrderRequest, ProductId,
-    Quantity,
+    CustomerId, IdempotencyKey, MAX_LINES_PER_ORDER, MAX_QUANTITY, OrderId, OrderRequest,
+    ProductId, Quantity,
 };
 use crate::error::ApiError;
-use crate::http::{HttpResult, expect_method, json_object, json_response, query_param};
+use crate::http::{HttpResult, expect_method, json_object, json_response, path_id, query_param};
 use crate::paging::PageRequest;
 use crate::store::{PlaceOrderError, Store, StoreError};
 use crate::telemetry::{self, Metric};
@@ -143,6 +143,22 @@ pub async fn list_orders(store: &Store, auth: &Verifier, request: Request) -> Ht
             error => ApiError::internal(error),
         })?;
     json_response(StatusCode::OK, &page)
+}
+
+/// `GET /orders/{id}`: one order, for its customer or an admin. Another customer's order is
+/// answered as missing, so that order ids cannot be probed.
+pub async fn get_order(store: &Store, auth: &Verifier, request: Request) -> HttpResult {
+    expect_method(&request, Method::GET)?;
+    let caller = auth.authenticate(&request).await?;
+    let id = path_id(&request, "id", OrderId::parse)?;
+    telemetry::record_order(&id);
+    match store.order(&id).await.map_err(ApiError::internal)? {
+        Some(order) if caller.may_act_for(&order.customer_id) => {
+            telemetry::record_customer(&order.customer_id);
+            json_response(StatusCode::OK, &order)
+        }
+        _ => Err(ApiError::not_found("Order not found")),
+    }
 }
 
 /// Validates `{customerId, items: [{productId, quantity}]}`, listing every problem found.
