@@ -60,6 +60,7 @@ stop() {
     kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
     rm -f "$pidfile"
   done
+  rm -f "$state/dynamodb-local.sock"
 }
 
 case "${1:-}" in
