@@ -7,29 +7,21 @@
 #   scripts/bench.sh              the full run (a few minutes once the build is warm)
 #   scripts/bench.sh --quick      every phase with few repetitions, for working on the harness
 #   scripts/bench.sh --profiles   the release-profile experiment: create-order built with each
-#                                 profile variant (one release build each, ~3-4 min apiece),
-#                                 then measured side by side; writes target/bench/profiles.md
+#                                 profile variant (one release build each, minutes apiece),
+#                                 then measured side by side; writes target/bench/profiles/
 #
+# The zip target is checked on the deployed arm64 packages when target/lambda/<fn>/bootstrap.zip
+# exists (scripts/deploy-checks.sh builds them; BENCH_ARM64=1 builds them here first), else on
+# the x86_64 zip of the measured binary; the output says which.
 # BENCH_SKIP_NESTJS=1 skips the NestJS comparison on a machine without Node.js.
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
-ensure_tools
-cd "$ROOT"
 
-MODE="${1:-run}"
-case "$MODE" in run | --quick | --profiles) ;; *)
-  echo "usage: $0 [--quick|--profiles]" >&2
-  exit 2
-  ;;
-esac
-MOTO_PORT="${BENCH_MOTO_PORT:-5300}"
-STATE="$ROOT/.local/bench"
-OUT="$ROOT/target/bench"
 FUNCTIONS=(unknown-route list-products list-orders get-customer-stats update-customer
   create-order order-events-relay order-created-consumer)
 PROFILE_FUNCTION=create-order
 # The profile experiment: each variant is the workspace's release profile with one choice
-# changed (the first, cargo's own defaults for every choice at once).
+# changed (the first: cargo's own defaults for every choice at once).
 PROFILE_VARIANTS=(
   'bench-cargo-defaults:opt-level=3 lto=false codegen-units=16 panic="unwind" strip="none"'
   'bench-release:'
@@ -41,20 +33,54 @@ PROFILE_VARIANTS=(
   'bench-unwind:panic="unwind"'
   'bench-nostrip:strip="none"'
 )
-mkdir -p "$STATE" "$OUT"
-
 MOTO_PID=""
-stop_engine() {
-  if [ -n "$MOTO_PID" ]; then
-    kill -TERM "$MOTO_PID" 2>/dev/null || true
-    wait "$MOTO_PID" 2>/dev/null || true
-    MOTO_PID=""
+
+main() {
+  local mode="${1:-run}"
+  case "$mode" in run | --quick | --profiles) ;; *)
+    echo "usage: $0 [--quick|--profiles]" >&2
+    exit 2
+    ;;
+  esac
+  ensure_tools
+  cd "$ROOT"
+  # Its own engine state and output per mode, so that an experiment can run beside a run.
+  STATE="$ROOT/.local/bench"
+  OUT="$ROOT/target/bench"
+  if [ "$mode" = --profiles ]; then
+    STATE="$ROOT/.local/bench-profiles"
+    OUT="$ROOT/target/bench/profiles"
+  fi
+  mkdir -p "$STATE" "$OUT"
+  trap stop_engine EXIT
+  trap 'exit 130' INT TERM
+
+  echo "==> building the harness and the release binaries" >&2
+  cargo build --release --quiet -p bench
+  if [ "$mode" = --profiles ]; then
+    local variant
+    for variant in "${PROFILE_VARIANTS[@]}"; do build_variant "$variant"; done
+  else
+    cargo build --release --quiet $(packages) -p bench-probes
+    if [ "${BENCH_ARM64:-}" = 1 ]; then build_arm64_packages; fi
+  fi
+  # The catalogue loader, as `make dev` builds it (debug).
+  cargo build --quiet -p local-stack --bin seed-catalogue
+
+  start_engine
+  COMMON=(--root "$ROOT" --engine "$AWS_ENDPOINT_URL" --env-file "$STATE/functions.env"
+    --out "$OUT" --sizes "$STATE/sizes.json" --token-file "$STATE/token"
+    --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+  if [ "$mode" = --profiles ]; then
+    profile_experiment
+  else
+    run "$mode"
   fi
 }
-trap stop_engine EXIT
-trap 'exit 130' INT TERM
 
-# Builds one profile variant of $PROFILE_FUNCTION; the profile is defined on the command line
+packages() { printf -- '-p %s ' "${FUNCTIONS[@]}"; }
+
+# One profile variant of $PROFILE_FUNCTION, the profile defined on the command line
 # (inheriting [profile.release]) so that target/release stays as it is.
 build_variant() {
   local name=${1%%:*} settings=${1#*:} setting
@@ -66,89 +92,100 @@ build_variant() {
   cargo build --quiet --profile "$name" -p "$PROFILE_FUNCTION" "${config[@]}"
 }
 
-echo "==> building the harness and the release binaries" >&2
-cargo build --release --quiet -p bench
-if [ "$MODE" = --profiles ]; then
-  for variant in "${PROFILE_VARIANTS[@]}"; do build_variant "$variant"; done
-else
-  cargo build --release --quiet $(printf -- '-p %s ' "${FUNCTIONS[@]}") -p bench-probes
-fi
-# The catalogue loader, as `make dev` builds it (debug).
-cargo build --quiet -p local-stack --bin seed-catalogue
+# What scripts/deploy-checks.sh deploys: target/lambda/<fn>/bootstrap.zip for arm64.
+build_arm64_packages() {
+  [ -x "$ROOT/.venv-deploy/bin/cargo-lambda" ] || {
+    echo "BENCH_ARM64=1 needs the deployment tools: run scripts/deploy-checks.sh once" >&2
+    exit 1
+  }
+  echo "==> building the arm64 packages (cargo lambda build --release --arm64)" >&2
+  PATH="$ROOT/.venv-deploy/bin:$PATH" cargo lambda build --release --arm64 --output-format zip \
+    $(packages)
+}
 
-# The engine: always a moto server of our own, whatever AWS_ENDPOINT_URL* the shell has.
-unset $(env | grep -o '^AWS_ENDPOINT_URL_[A-Z_]*' || true)
-export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
-if port_open 127.0.0.1 "$MOTO_PORT"; then
-  echo "port $MOTO_PORT is taken (a benchmark still running?); set BENCH_MOTO_PORT" >&2
-  exit 1
-fi
-python "$ROOT/local/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE/moto.log" 2>&1 </dev/null &
-MOTO_PID=$!
-wait_for_port 127.0.0.1 "$MOTO_PORT" 30
+# A moto server of our own, whatever AWS_ENDPOINT_URL* the shell has, provisioned from
+# template.yaml, with the catalogue, the local token issuer and a token for the harness.
+start_engine() {
+  unset $(env | grep -o '^AWS_ENDPOINT_URL_[A-Z_]*' || true)
+  local port="${BENCH_MOTO_PORT:-5300}"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  if port_open 127.0.0.1 "$port"; then
+    echo "port $port is taken (a benchmark still running?); set BENCH_MOTO_PORT" >&2
+    exit 1
+  fi
+  python "$ROOT/local/moto_server.py" -H 127.0.0.1 -p "$port" >"$STATE/moto.log" 2>&1 </dev/null &
+  MOTO_PID=$!
+  wait_for_port 127.0.0.1 "$port" 30
 
-echo "==> creating tables and queues from template.yaml, loading the catalogue" >&2
-python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env"
-{
-  echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
-  echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
-  echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
-  echo "AWS_REGION=$AWS_REGION"
-} >>"$STATE/functions.env"
-# The local token issuer (local/auth.py): the functions verify its tokens; the harness sends
-# one in the admin group, which may act for every customer.
-python "$ROOT/local/auth.py" keygen "$ROOT/.local/auth"
-python "$ROOT/local/auth.py" env "$ROOT/.local/auth" >>"$STATE/functions.env"
-python "$ROOT/local/auth.py" token "$ROOT/.local/auth" --admin --ttl 7200 >"$STATE/token"
-(
-  set -a && source "$STATE/functions.env"
-  "$ROOT/target/debug/seed-catalogue" "$ROOT/local/catalogue.json"
-  "$ROOT/target/debug/seed-catalogue" "$ROOT/bench/catalogue.json"
-) >&2
+  echo "==> creating tables and queues from template.yaml, loading the catalogue" >&2
+  python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env"
+  {
+    echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+    echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
+    echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
+    echo "AWS_REGION=$AWS_REGION"
+  } >>"$STATE/functions.env"
+  # The functions verify tokens of the local issuer (local/auth.py); the harness sends one of
+  # the admin group, which may act for every customer.
+  python "$ROOT/local/auth.py" keygen "$ROOT/.local/auth"
+  python "$ROOT/local/auth.py" env "$ROOT/.local/auth" >>"$STATE/functions.env"
+  python "$ROOT/local/auth.py" token "$ROOT/.local/auth" --admin --ttl 7200 >"$STATE/token"
+  (
+    set -a && source "$STATE/functions.env"
+    "$ROOT/target/debug/seed-catalogue" "$ROOT/local/catalogue.json"
+    "$ROOT/target/debug/seed-catalogue" "$ROOT/bench/catalogue.json"
+  ) >&2
+}
 
-HARNESS=("$ROOT/target/release/bench")
-COMMON=(--root "$ROOT" --engine "$AWS_ENDPOINT_URL" --env-file "$STATE/functions.env"
-  --out "$OUT" --sizes "$STATE/sizes.json" --token-file "$STATE/token"
-  --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+stop_engine() {
+  if [ -n "$MOTO_PID" ]; then
+    kill -TERM "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+    MOTO_PID=""
+  fi
+}
 
-if [ "$MODE" = --profiles ]; then
-  pairs=()
+profile_experiment() {
+  local variant pairs=()
   for variant in "${PROFILE_VARIANTS[@]}"; do
-    name=${variant%%:*}
-    pairs+=("$name=$ROOT/target/$name/$PROFILE_FUNCTION")
+    pairs+=("${variant%%:*}=$ROOT/target/${variant%%:*}/$PROFILE_FUNCTION")
   done
-  python "$ROOT/bench/package_sizes.py" "$STATE/sizes.json" "$STATE/dist-profiles" "${pairs[@]}"
-  "${HARNESS[@]}" profiles "${COMMON[@]}" --function "$PROFILE_FUNCTION" "${pairs[@]}"
-  exit 0
-fi
+  python "$ROOT/bench/package_sizes.py" "$STATE/sizes.json" "$STATE/dist" "${pairs[@]}"
+  "$ROOT/target/release/bench" profiles "${COMMON[@]}" --function "$PROFILE_FUNCTION" "${pairs[@]}"
+}
 
-pairs=()
-for name in empty-function "${FUNCTIONS[@]}"; do
-  pairs+=("$name=$ROOT/target/release/$name")
-done
-python "$ROOT/bench/package_sizes.py" "$STATE/sizes.json" "$STATE/dist" "${pairs[@]}"
+run() {
+  local name pairs=() nestjs=() quick=()
+  for name in empty-function "${FUNCTIONS[@]}"; do
+    pairs+=("$name=$ROOT/target/release/$name")
+  done
+  python "$ROOT/bench/package_sizes.py" "$STATE/sizes.json" "$STATE/dist" "${pairs[@]}"
+  if [ "${BENCH_SKIP_NESTJS:-}" != 1 ]; then
+    install_nestjs
+    nestjs=(--nestjs "$STATE/nestjs")
+  fi
+  if [ "$1" = --quick ]; then quick=(--quick); fi
+  "$ROOT/target/release/bench" run "${COMMON[@]}" --bin-dir "$ROOT/target/release" \
+    --profile release "${nestjs[@]}" "${quick[@]}"
+}
 
 # The peer: a minimal NestJS 11 app, installed from npm into .local (never committed).
-NESTJS=()
-if [ "${BENCH_SKIP_NESTJS:-}" != 1 ]; then
+install_nestjs() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "Node.js and npm are needed for the NestJS comparison (or set BENCH_SKIP_NESTJS=1)" >&2
     exit 1
   fi
-  NEST_DIR="$STATE/nestjs"
-  stamp="$NEST_DIR/.installed-$(sha256sum "$ROOT/bench/nestjs/package.json" | cut -c1-16)"
+  local dir="$STATE/nestjs"
+  local stamp="$dir/.installed-$(sha256sum "$ROOT/bench/nestjs/package.json" | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
-    echo "==> installing NestJS 11 into $NEST_DIR" >&2
-    rm -rf "$NEST_DIR" && mkdir -p "$NEST_DIR"
-    cp "$ROOT/bench/nestjs/package.json" "$NEST_DIR/"
-    (cd "$NEST_DIR" && npm install --no-audit --no-fund --loglevel=error >&2)
+    echo "==> installing NestJS 11 into $dir" >&2
+    rm -rf "$dir" && mkdir -p "$dir"
+    cp "$ROOT/bench/nestjs/package.json" "$dir/"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error >&2)
     touch "$stamp"
   fi
-  cp "$ROOT/bench/nestjs/main.js" "$NEST_DIR/"
-  NESTJS=(--nestjs "$NEST_DIR")
-fi
+  cp "$ROOT/bench/nestjs/main.js" "$dir/"
+}
 
-QUICK=()
-[ "$MODE" = --quick ] && QUICK=(--quick)
-"${HARNESS[@]}" run "${COMMON[@]}" --bin-dir "$ROOT/target/release" --profile release \
-  "${NESTJS[@]}" "${QUICK[@]}"
+# Everything above is read before anything runs, so editing this file mid-run is harmless.
+main "$@"

@@ -29,16 +29,6 @@ pub struct FunctionSpec {
     pub log: PathBuf,
 }
 
-impl FunctionSpec {
-    /// The same function pointed at another engine address (the counting proxy).
-    pub fn with_endpoint(&self, endpoint: &str) -> Self {
-        let mut spec = self.clone();
-        spec.env
-            .insert("AWS_ENDPOINT_URL".into(), endpoint.to_owned());
-        spec
-    }
-}
-
 /// A cold start: process start to the first `next`, then the first event.
 #[derive(Debug, Clone, Copy)]
 pub struct ColdStart {
@@ -120,8 +110,8 @@ impl Instance {
             first_invocation: invocation.finished - ready,
             total: invocation.finished - instance.spawned,
         };
-        let body = instance.checked(invocation)?;
-        Ok((instance, cold, body))
+        let answer = instance.answer(&invocation)?;
+        Ok((instance, cold, answer))
     }
 
     /// Waits for the first `next` request.
@@ -140,8 +130,8 @@ impl Instance {
     pub async fn invoke(&self, payload: Bytes) -> Result<(Invocation, Bytes), Error> {
         let reply = self.api.submit(payload);
         let invocation = self.finish(reply).await?;
-        let body = self.checked_ref(&invocation)?;
-        Ok((invocation, body))
+        let answer = self.answer(&invocation)?;
+        Ok((invocation, answer))
     }
 
     async fn finish(&self, reply: oneshot::Receiver<Invocation>) -> Result<Invocation, Error> {
@@ -155,11 +145,8 @@ impl Instance {
         }
     }
 
-    fn checked(&self, invocation: Invocation) -> Result<Bytes, Error> {
-        self.checked_ref(&invocation)
-    }
-
-    fn checked_ref(&self, invocation: &Invocation) -> Result<Bytes, Error> {
+    /// The function's answer; the error it reported, as an error.
+    fn answer(&self, invocation: &Invocation) -> Result<Bytes, Error> {
         match &invocation.outcome {
             Ok(body) => Ok(body.clone()),
             Err(error) => Err(format!(

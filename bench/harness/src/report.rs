@@ -378,6 +378,7 @@ impl Report {
                 "client",
                 "first_request",
                 "second_request",
+                "call_cpu",
             ];
             let _ = writeln!(
                 out,
@@ -386,8 +387,14 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "{:<26} {:>10} {:>10} {:>10} {:>14} {:>15}",
-                "variant", "logging", "config", "client", "first request", "second request"
+                "{:<26} {:>8} {:>8} {:>8} {:>14} {:>15} {:>14}",
+                "variant",
+                "logging",
+                "config",
+                "client",
+                "first request",
+                "second request",
+                "CPU of a call"
             );
             for variant in crate::INIT_STEP_VARIANTS {
                 let Some(figures) = self.init_steps_ms.get(variant) else {
@@ -403,8 +410,8 @@ impl Report {
                     .collect();
                 let _ = writeln!(
                     out,
-                    "{:<26} {:>10} {:>10} {:>10} {:>14} {:>15}",
-                    variant, cells[0], cells[1], cells[2], cells[3], cells[4]
+                    "{:<26} {:>8} {:>8} {:>8} {:>14} {:>15} {:>14}",
+                    variant, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
                 );
             }
         }
