@@ -5,7 +5,8 @@ For each binary: its size as built, its size stripped (a stripped copy, if `stri
 and the size of the Lambda package made from it (the binary as built, zipped as `bootstrap`
 with deflate level 9, as cargo-lambda zips). Also the deployed package that
 `cargo lambda build --release --arm64 --output-format zip` leaves in
-target/lambda/<name>/bootstrap.zip, with the architecture read from its ELF header.
+target/lambda/<name>/bootstrap.zip, with the architecture read from its ELF header, marked
+stale when it is older than the measured binary.
 """
 
 import json
@@ -52,7 +53,13 @@ def package(name, binary, dist):
         with zipfile.ZipFile(deployed) as zipped:
             with zipped.open("bootstrap") as bootstrap:
                 arch = elf_arch(bootstrap.read(20))
-        figures["deployed_zip"] = {"path": str(deployed), "bytes": deployed.stat().st_size, "arch": arch}
+        figures["deployed_zip"] = {
+            "path": str(deployed),
+            "bytes": deployed.stat().st_size,
+            "arch": arch,
+            # Built before the measured binary: not of the code measured.
+            "stale": deployed.stat().st_mtime < binary.stat().st_mtime,
+        }
     return figures
 
 

@@ -7,6 +7,8 @@
   auth.py env DIR                     the functions' AUTH_* settings, as KEY=VALUE lines
   auth.py token DIR --customer UUID   a token for that customer (an hour by default)
   auth.py token DIR --admin           a token in the admin group
+  auth.py storefront-env DIR          STOREFRONT_DEMO_SIGNIN, the storefront's demo customers
+                                      with tokens (12 hours), as a KEY=VALUE line (local only)
 
 Tokens carry what Cognito ID tokens carry: iss, aud, sub, exp, iat, token_use and, for
 admins, cognito:groups.
@@ -27,6 +29,13 @@ ISSUER = "https://auth.shop.localhost/local-pool"
 AUDIENCE = "shop-local-client"
 KEY_ID = "local-1"
 ADMIN_SUBJECT = "00000000-0000-4000-8000-00000000ad01"
+# Whom the local storefront offers to sign in as: the seed's customer and two more.
+DEMO_CUSTOMERS = [
+    ("550e8400-e29b-41d4-a716-446655440000", "Ada Lovelace (seed customer)"),
+    ("6f9619ff-8b86-4d11-b42d-00c04fc964ff", "Grace Hopper"),
+    ("0b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3", "Alan Turing"),
+]
+DEMO_TTL = 12 * 3600
 
 
 def b64url(data: bytes) -> str:
@@ -73,10 +82,15 @@ def token(directory: Path, subject: str, admin: bool, ttl: int) -> str:
     return f"{signing_input}.{b64url(signature)}"
 
 
+def storefront_env(directory: Path) -> str:
+    customers = [{"id": id, "name": name, "token": token(directory, id, False, DEMO_TTL)} for id, name in DEMO_CUSTOMERS]
+    return f"STOREFRONT_DEMO_SIGNIN='{json.dumps(customers, separators=(',', ':'))}'\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("keygen", "env", "token"):
+    for name in ("keygen", "env", "token", "storefront-env"):
         command = commands.add_parser(name)
         command.add_argument("directory", type=Path)
         if name == "token":
@@ -89,6 +103,8 @@ def main():
         keygen(args.directory)
     elif args.command == "env":
         sys.stdout.write(env_lines(args.directory))
+    elif args.command == "storefront-env":
+        sys.stdout.write(storefront_env(args.directory))
     else:
         subject = ADMIN_SUBJECT if args.admin else str(args.customer)
         print(token(args.directory, subject, args.admin, args.ttl))

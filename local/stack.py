@@ -152,7 +152,9 @@ def function_environment(template, engine):
             if isinstance(value, dict) and "Ref" in value:
                 ref = value["Ref"]
                 if ref in parameters:
-                    value = parameters[ref]
+                    # A parameter's value, as `--parameter-overrides` would give it: from the
+                    # environment when set there (e.g. RATE_LIMIT_PER_MINUTE=1000 make dev).
+                    value = os.environ.get(key) or parameters[ref]
                 elif resources[ref]["Type"] == "AWS::SQS::Queue":
                     value = engine.queue_url(ref)
                 else:

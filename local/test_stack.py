@@ -2,6 +2,7 @@
 and that the local event-source emulation behaves as Lambda's does. Run by `make test`."""
 
 import json
+import subprocess
 import sys
 import tomllib
 import unittest
@@ -68,6 +69,46 @@ class DeploymentAgreement(unittest.TestCase):
         for path in {path for path, _ in api}:
             for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 self.assertIn((path, method), watch, f"{method} {path} is not routed under watch")
+
+    def test_the_openapi_document_describes_exactly_the_routes_served(self):
+        # The document the api-docs function serves, printed by the same code.
+        printed = subprocess.run(
+            ["cargo", "run", "--quiet", "-p", "local-stack", "--bin", "openapi"],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        ).stdout
+        document = json.loads(printed)
+        self.assertEqual(document["openapi"], "3.1.0")
+        bases = [server["url"].rstrip("/") for server in document["servers"]]
+        self.assertEqual(bases, ["", "/api/v1"])
+        documented = {
+            (base + path, method.upper())
+            for path, item in document["paths"].items()
+            for method in item
+            for base in bases
+        }
+        api, _ = template_routes(self.template)
+        docs = {key for key, binary in api.items() if binary == "api-docs"}
+        self.assertEqual(docs, {("/api/openapi.json", "GET"), ("/api/docs", "GET"), ("/api/docs/{file}", "GET")})
+        # The storefront's page and files are not the API: the document leaves them out.
+        shop = {key for key, binary in api.items() if binary == "storefront"}
+        self.assertEqual(shop, {("/", "GET"), ("/shop/{file}", "GET")})
+        self.assertEqual(documented, set(api) - docs - shop)
+        watch, _ = watch_routes()
+        served = {key for key, fn in watch.items() if fn not in (DEFAULT_ROUTE, "api-docs", "storefront")}
+        self.assertEqual(documented, served)
+        # What needs a token says so, and only that.
+        public = {("/products", "GET"), ("/products/{id}", "GET")}
+        for path, item in document["paths"].items():
+            for method, operation in item.items():
+                secured = operation.get("security") == [{"bearer": []}]
+                self.assertEqual(secured, (path, method.upper()) not in public, f"{method} {path}")
+
+    def test_the_storefront_function_bundles_every_file_of_the_storefront(self):
+        # scripts/deploy-storefront.sh uploads storefront/ as it is; make dev serves the bundle.
+        source = (ROOT / "functions" / "storefront" / "src" / "main.rs").read_text()
+        for path in (ROOT / "storefront").rglob("*"):
+            if path.is_file():
+                self.assertIn(f'include_str!("../../../storefront/{path.relative_to(ROOT / "storefront")}")', source)
 
     def test_queues_have_a_dlq_after_three_receives(self):
         queue = self.template["Resources"]["OrderEventsQueue"]["Properties"]

@@ -7,6 +7,8 @@ source "$(dirname "$0")/tools.sh"
 cd "$ROOT"
 export API_PORT="${LOAD_API_PORT:-9200}" MOTO_PORT="${LOAD_MOTO_PORT:-5200}"
 export STACK_STATE="$ROOT/.local/load-stack"
+# The load run is one client (one admin token) placing orders as fast as the stack takes them.
+export RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-1000000}" STACK_NO_RELOAD=1
 trap 'scripts/stack.sh stop' EXIT
 scripts/stack.sh start
 set -a

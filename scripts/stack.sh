@@ -58,6 +58,9 @@ start() {
   # The local token issuer (a Cognito user pool's stand-in): one key pair for every local stack.
   python "$ROOT/local/auth.py" keygen "$AUTH_DIR"
   python "$ROOT/local/auth.py" env "$AUTH_DIR" >>"$STATE/functions.env"
+  # The storefront's demo sign-in: tokens for a few customers, served to the page as
+  # /shop/config.js. Local only: template.yaml never sets it (in AWS: the hosted sign-in).
+  python "$ROOT/local/auth.py" storefront-env "$AUTH_DIR" >>"$STATE/functions.env"
   {
     env | grep '^AWS_ENDPOINT_URL_' || true # per-service engines, e.g. DynamoDB Local for DynamoDB
     echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
@@ -70,8 +73,12 @@ start() {
   (set -a && source "$STATE/functions.env" && "$ROOT/target/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
 
   echo "==> starting the functions on http://127.0.0.1:$API_PORT" >&2
+  # `make dev` rebuilds a function when its code changes; a test run keeps what it built
+  # (STACK_NO_RELOAD=1), so that editing files meanwhile cannot stall or change it.
+  local reload=()
+  if [ "${STACK_NO_RELOAD:-}" = 1 ]; then reload=(--ignore-changes); fi
   spawn watch cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" \
-    --env-file "$STATE/functions.env" --concurrency 4 --quiet
+    --env-file "$STATE/functions.env" --concurrency 4 --quiet "${reload[@]}"
   wait_for_port 127.0.0.1 "$API_PORT" 120
   spawn pollers python "$ROOT/local/stack.py" pollers --lambda-url "http://127.0.0.1:$API_PORT"
 }
@@ -94,6 +101,7 @@ case "${1:-}" in
     start
     cat >&2 <<MSG
 
+  The shop is open at http://localhost:$API_PORT/  (pick a demo customer to sign in)
   The shop's API is up at http://localhost:$API_PORT  (engine: $AWS_ENDPOINT_URL)
     curl http://localhost:$API_PORT/products
     TOKEN=\$(make -s token CUSTOMER=550e8400-e29b-41d4-a716-446655440000)

@@ -16,12 +16,18 @@ cargo test --workspace --exclude integration-tests
 python -m unittest discover -s local -p 'test_*.py'
 
 export API_PORT="${TEST_API_PORT:-9100}" MOTO_PORT="${TEST_MOTO_PORT:-5100}"
+# Every test is a client of its own (a token subject and an X-Forwarded-For address of its
+# own, trusted as if from one proxy), and a busy one makes a few hundred requests a minute;
+# the rate-limit tests read the limit from the responses.
+export RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-1000}" RATE_LIMIT_TRUSTED_PROXIES=1
+export STACK_NO_RELOAD=1
 export STACK_STATE="$ROOT/.local/test-stack"
 DDB_PORT="${TEST_DYNAMODB_PORT:-8100}"
 DDB_STATE="$STACK_STATE/dynamodb-local" # apart from the stack's PID files, which `stack.sh start` clears
 
 ensure_rabbitmq
 ensure_nestjs_peer
+ensure_browser_test
 # The stack's Amazon MQ event source consumes a queue of this run's own, so that a seed
 # service using `order_created` on the same broker is neither disturbed nor counted.
 export LOCAL_RABBITMQ_URL="$RABBITMQ_URL" LOCAL_RABBITMQ_QUEUE="order_created.test-$$"
@@ -52,7 +58,17 @@ integration_suite() {
     export SHOP_API_URL="http://127.0.0.1:$API_PORT" STACK_LOGS="$STACK_STATE/watch.log"
     export SHOP_AUTH_DIR="$ROOT/.local/auth"
     cargo test -p integration-tests --no-fail-fast -- --test-threads=4
+    if [ "${FIRST_ENGINE_DONE:-}" != 1 ]; then
+      # The API answers the same on every engine: hostile input once, on the first.
+      echo "==> hostile input: schemathesis from /api/openapi.json, and the hostile list" >&2
+      python -m pytest -q -p no:cacheprovider "$ROOT/tests/hostile"
+      # The storefront, clicked through in chromium; screenshots in target/browser-artifacts.
+      echo "==> the storefront in a real browser (chromium, playwright-core)" >&2
+      node "$ROOT/tests/browser/storefront.test.mjs"
+      node "$ROOT/tests/browser/docs.test.mjs"
+    fi
   )
+  FIRST_ENGINE_DONE=1
   scripts/stack.sh stop
 }
 

@@ -70,3 +70,19 @@ ensure_nestjs_peer() {
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   touch "$stamp"
 }
+
+# The storefront's browser test: Debian's chromium (installed if missing; playwright's own
+# browser downloads are not used) and playwright-core from tests/browser's lock file.
+ensure_browser_test() {
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "==> installing chromium (Debian package)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
+  local dir="$ROOT/tests/browser"
+  local stamp="$dir/node_modules/.installed-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+  [ -f "$stamp" ] && return 0
+  command -v npm >/dev/null || { echo "node and npm are required for the browser test" >&2; exit 1; }
+  echo "==> installing playwright-core (npm ci)" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$stamp"
+}

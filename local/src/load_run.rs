@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use serde_json::{Value, json};
-use shared::domain::{CustomerId, Product, ProductId};
+use shared::domain::{CustomerId, Product, ProductId, Sku};
 use shared::money::Money;
 use shared::store::Store;
 
@@ -66,6 +66,8 @@ async fn main() -> Result<(), shared::Error> {
             price: Money::parse_exact(price)?,
             stock: STOCK_PER_PRODUCT,
             category: "Load".into(),
+            sku: Sku::generate(),
+            description: String::new(),
         };
         store.put_product(&product).await?;
         products.push(product);

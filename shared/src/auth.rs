@@ -69,6 +69,10 @@ struct Claims {
     groups: Vec<String>,
 }
 
+/// A request's authentication outcome, kept in its extensions by the HTTP edge.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Result<Principal, ApiError>);
+
 enum KeySource {
     Inline,
     Url {
@@ -111,8 +115,18 @@ impl Verifier {
         })
     }
 
-    /// The caller of `request`, or 401 when the token is missing or does not verify.
+    /// The caller of `request`, or 401 when the token is missing or does not verify. The HTTP
+    /// edge verifies each request's token once, on arrival (it counts the request against the
+    /// caller), and hands the outcome on with the request; this returns that outcome.
     pub async fn authenticate(&self, request: &Request) -> Result<Principal, ApiError> {
+        match request.extensions().get::<Authenticated>() {
+            Some(Authenticated(outcome)) => outcome.clone(),
+            None => self.verify(request).await,
+        }
+    }
+
+    /// Checks the request's bearer token.
+    pub async fn verify(&self, request: &Request) -> Result<Principal, ApiError> {
         let token = bearer_token(request)?;
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| ApiError::unauthorized("The access token is malformed"))?;

@@ -140,3 +140,8 @@ impl HttpClient for HttpsOnFirstRequest {
         self.0.connector_metadata()
     }
 }
+
+/// The queue that carries `stock_added` / `stock_reduced` from the relay (SQS transport).
+pub const STOCK_EVENTS_QUEUE_URL: &str = "STOCK_EVENTS_QUEUE_URL";
+/// The RabbitMQ queue for the stock events; `stock_events` by default.
+pub const RABBITMQ_STOCK_QUEUE: &str = "RABBITMQ_STOCK_QUEUE";

@@ -14,6 +14,11 @@ use crate::money::Money;
 pub const MAX_LINES_PER_ORDER: usize = 50;
 /// Largest quantity of one product in one order.
 pub const MAX_QUANTITY: u32 = 1_000;
+/// Largest stock level of one product.
+pub const MAX_STOCK: u32 = 1_000_000;
+/// Highest unit price, in cents (1,000,000.00): the largest order (50 lines of 1,000 units)
+/// then stays far inside the integer range of [`Money`].
+pub const MAX_PRICE_CENTS: i64 = 100_000_000;
 
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -99,6 +104,13 @@ impl Timestamp {
         )
     }
 
+    /// The instant `millis` milliseconds after the Unix epoch.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .ok()
+            .map(Self::from_datetime)
+    }
+
     /// Accepts any RFC 3339 instant (other systems send `2023-08-20T12:34:56Z` or offsets).
     pub fn parse(text: &str) -> Option<Self> {
         OffsetDateTime::parse(text, &Rfc3339)
@@ -154,7 +166,7 @@ impl Email {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingAddress {
     pub street: String,
@@ -162,14 +174,50 @@ pub struct ShippingAddress {
     pub zip_code: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     Created,
 }
 
-/// A product as the catalogue sells it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A product's stock-keeping unit, unique in the catalogue: 3 to 64 characters of ASCII
+/// letters, digits, `.`, `_` and `-` (seed B's product code).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sku(String);
+
+impl Sku {
+    pub const MIN_LEN: usize = 3;
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid = (Self::MIN_LEN..=Self::MAX_LEN).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        valid.then(|| Self(text.to_owned()))
+    }
+
+    /// A fresh `INV-` + 9 digits, as seed B generates product codes. Random, so it may
+    /// collide: the store retries with another one.
+    pub fn generate() -> Self {
+        let digits = Uuid::new_v4().as_u128() % 1_000_000_000;
+        Self(format!("INV-{digits:09}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Sku {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A product as the catalogue sells it. The seed's fields come first, in the seed's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Product {
     pub id: ProductId,
@@ -177,10 +225,29 @@ pub struct Product {
     pub price: Money,
     pub stock: u32,
     pub category: String,
+    pub sku: Sku,
+    pub description: String,
+}
+
+/// A validated `POST /products`: the product to add, without its id (and without its sku
+/// when the store is to generate one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProduct {
+    pub sku: Option<Sku>,
+    pub name: String,
+    pub description: String,
+    pub price: Money,
+    pub stock: u32,
+    pub category: String,
+}
+
+/// The category a filter or a product belongs to, compared without regard to case.
+pub fn category_key(category: &str) -> String {
+    category.trim().to_lowercase()
 }
 
 /// One line of an order: name and unit price are copied from the catalogue when ordered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
     pub product_id: ProductId,
@@ -192,7 +259,7 @@ pub struct OrderLine {
     pub line_total: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: OrderId,
@@ -204,7 +271,7 @@ pub struct Order {
 }
 
 /// An order as `GET /orders` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderSummary {
     pub id: OrderId,
@@ -259,7 +326,7 @@ impl IdempotencyKey {
 }
 
 /// What the Customer service keeps per customer, as `GET /customers/{id}/orders` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerStats {
     pub customer_id: CustomerId,
@@ -269,7 +336,7 @@ pub struct CustomerStats {
     pub last_order_date: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerProfile {
     pub id: CustomerId,
@@ -357,6 +424,43 @@ mod tests {
         };
         assert_eq!(one.fingerprint(), one.clone().fingerprint());
         assert_ne!(one.fingerprint(), two.fingerprint());
+    }
+
+    #[test]
+    fn skus_are_short_plain_codes() {
+        for good in [
+            "ABC",
+            "INV-000000001",
+            "sku_1.2-x",
+            &"a".repeat(Sku::MAX_LEN),
+        ] {
+            assert_eq!(
+                Sku::parse(good).map(|s| s.to_string()),
+                Some(good.to_owned())
+            );
+        }
+        for bad in [
+            "",
+            "ab",
+            "has space",
+            "ünï",
+            "a/b",
+            "a#b",
+            &"a".repeat(Sku::MAX_LEN + 1),
+        ] {
+            assert!(Sku::parse(bad).is_none(), "{bad} accepted");
+        }
+        let generated = Sku::generate();
+        let digits = generated.as_str().strip_prefix("INV-").unwrap();
+        assert_eq!(digits.len(), 9);
+        assert!(digits.bytes().all(|b| b.is_ascii_digit()));
+        assert!(Sku::parse(generated.as_str()).is_some());
+    }
+
+    #[test]
+    fn timestamps_from_epoch_millis() {
+        let at = Timestamp::from_unix_millis(1_795_243_380_123).unwrap();
+        assert_eq!(at.to_string(), "2026-11-21T06:43:00.123Z");
     }
 
     #[test]

@@ -1,14 +1,16 @@
-//! The `order_created` event contract.
+//! The event contracts: `order_created`, and the stock events `stock_added` / `stock_reduced`.
 //!
 //! On every transport the body is the NestJS microservices envelope the seed services use,
 //! plus a version: `{"pattern": "order_created", "version": 1, "data": <order>}`. NestJS
 //! ignores the extra field, so a seed Customer service consumes our events unchanged, and a
 //! message without `version` (one the seed's Product service sent) is read as version 1.
+//! The stock events use the same envelope, with seed B's fields (its `productCode` is our
+//! `sku`) in `data`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::customers::PlacedOrder;
-use crate::domain::{CustomerId, Order, OrderId, Timestamp};
+use crate::domain::{CustomerId, Order, OrderId, ProductId, Timestamp};
 use crate::money::Money;
 
 pub const ORDER_CREATED: &str = "order_created";
@@ -16,6 +18,77 @@ pub const ORDER_CREATED_VERSION: u32 = 1;
 /// The contract every producer and consumer of version 1 is tested against (JSON Schema
 /// 2020-12); the README explains how a version 2 is introduced.
 pub const ORDER_CREATED_V1_SCHEMA: &str = include_str!("../schemas/order_created.v1.json");
+
+pub const STOCK_ADDED: &str = "stock_added";
+pub const STOCK_REDUCED: &str = "stock_reduced";
+pub const STOCK_EVENT_VERSION: u32 = 1;
+pub const STOCK_ADDED_V1_SCHEMA: &str = include_str!("../schemas/stock_added.v1.json");
+pub const STOCK_REDUCED_V1_SCHEMA: &str = include_str!("../schemas/stock_reduced.v1.json");
+
+/// A change of one product's stock level, as `stock_added` / `stock_reduced` carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockChange {
+    pub product_id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub previous_quantity: u32,
+    pub new_quantity: u32,
+    pub timestamp: Timestamp,
+}
+
+impl StockChange {
+    /// The event's pattern; `None` when the level did not change (no event).
+    pub fn pattern(&self) -> Option<&'static str> {
+        use std::cmp::Ordering;
+        match self.new_quantity.cmp(&self.previous_quantity) {
+            Ordering::Greater => Some(STOCK_ADDED),
+            Ordering::Less => Some(STOCK_REDUCED),
+            Ordering::Equal => None,
+        }
+    }
+
+    /// The event body, `{"pattern": "stock_added", "version": 1, "data": {...}}`; `None` when
+    /// the level did not change.
+    pub fn to_event_json(&self) -> Option<String> {
+        #[derive(Serialize)]
+        struct StockEvent<'a> {
+            pattern: &'static str,
+            version: u32,
+            data: &'a StockChange,
+        }
+        let event = StockEvent {
+            pattern: self.pattern()?,
+            version: STOCK_EVENT_VERSION,
+            data: self,
+        };
+        // Serialising plain values cannot fail.
+        serde_json::to_string(&event).ok()
+    }
+}
+
+/// Reads a `stock_added` or `stock_reduced` message body, checking that the pattern agrees
+/// with the direction of the change.
+pub fn decode_stock_event(body: &str) -> Result<StockChange, EventError> {
+    let envelope: Envelope =
+        serde_json::from_str(body).map_err(|error| EventError::Malformed(error.to_string()))?;
+    if envelope.pattern != STOCK_ADDED && envelope.pattern != STOCK_REDUCED {
+        return Err(EventError::UnknownPattern(envelope.pattern));
+    }
+    match envelope.version.unwrap_or(STOCK_EVENT_VERSION) {
+        STOCK_EVENT_VERSION => {}
+        other => return Err(EventError::UnsupportedVersion(other)),
+    }
+    let change: StockChange = serde_json::from_str(envelope.data.get())
+        .map_err(|error| EventError::Malformed(error.to_string()))?;
+    if change.pattern() != Some(envelope.pattern.as_str()) {
+        return Err(EventError::Malformed(format!(
+            "{} from {} to {}",
+            envelope.pattern, change.previous_quantity, change.new_quantity
+        )));
+    }
+    Ok(change)
+}
 
 /// The event as producers write it.
 #[derive(Debug, Serialize)]
@@ -42,11 +115,11 @@ impl<'a> OrderCreated<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
-    #[error("message is not an order_created event: {0}")]
+    #[error("message is not a readable event: {0}")]
     Malformed(String),
-    #[error("event pattern {0:?} is not order_created")]
+    #[error("event pattern {0:?} is not one this consumer reads")]
     UnknownPattern(String),
-    #[error("order_created version {0} is not supported (this consumer reads version 1)")]
+    #[error("event version {0} is not supported (this consumer reads version 1)")]
     UnsupportedVersion(u32),
 }
 
@@ -224,6 +297,158 @@ mod tests {
             let json: serde_json::Value = serde_json::from_str(body).unwrap();
             assert!(!schema().is_valid(&json), "schema allows {body}");
             assert!(decode_order_created(body).is_err(), "consumer reads {body}");
+        }
+    }
+
+    fn stock_schema(pattern: &str) -> jsonschema::Validator {
+        let text = match pattern {
+            STOCK_ADDED => STOCK_ADDED_V1_SCHEMA,
+            _ => STOCK_REDUCED_V1_SCHEMA,
+        };
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&serde_json::from_str(text).unwrap())
+            .unwrap()
+    }
+
+    fn change(previous: u32, new: u32) -> StockChange {
+        StockChange {
+            product_id: ProductId::new(),
+            sku: "INV-000000042".into(),
+            name: "Yoga Mat".into(),
+            previous_quantity: previous,
+            new_quantity: new,
+            timestamp: Timestamp::now(),
+        }
+    }
+
+    #[test]
+    fn stock_events_say_which_way_the_level_moved_and_match_their_schema() {
+        for (previous, new, pattern) in [(0, 70, STOCK_ADDED), (70, 69, STOCK_REDUCED)] {
+            let change = change(previous, new);
+            let json = change.to_event_json().unwrap();
+            assert!(
+                json.starts_with(&format!(r#"{{"pattern":"{pattern}","version":1,"data":{{"#)),
+                "{json}"
+            );
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let errors: Vec<String> = stock_schema(pattern)
+                .iter_errors(&value)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{errors:?}\n{json}");
+            assert_eq!(decode_stock_event(&json).unwrap(), change);
+        }
+        assert_eq!(change(5, 5).to_event_json(), None);
+    }
+
+    /// A reader of stock events accepts every message the schemas allow, and refuses every
+    /// message they refuse.
+    #[test]
+    fn the_stock_event_reader_and_the_schemas_agree() {
+        let fields = r#""productId":"c0ffee00-c0de-f00d-baad-f00dc0ffee00","sku":"SKU-1","name":"Smartphone""#;
+        let event =
+            |pattern: &str, data: &str| format!(r#"{{"pattern":"{pattern}","data":{{{data}}}}}"#);
+        let at = r#""timestamp":"2026-11-21T06:43:00.000Z""#;
+        let valid = [
+            event(
+                STOCK_ADDED,
+                &format!(r#"{fields},"previousQuantity":0,"newQuantity":100,{at}"#),
+            ),
+            event(
+                STOCK_REDUCED,
+                &format!(r#"{fields},"previousQuantity":100,"newQuantity":0,{at}"#),
+            ),
+            // An explicit version, an offset date and a property a later producer may add.
+            format!(
+                r#"{{"pattern":"stock_added","version":1,"data":{{{fields},"previousQuantity":1,"newQuantity":2,"timestamp":"2026-11-21T07:43:00+01:00","warehouse":"A"}}}}"#
+            ),
+        ];
+        for body in &valid {
+            let json: serde_json::Value = serde_json::from_str(body).unwrap();
+            let pattern = json["pattern"].as_str().unwrap();
+            assert!(
+                stock_schema(pattern).is_valid(&json),
+                "schema refuses {body}"
+            );
+            assert!(decode_stock_event(body).is_ok(), "reader refuses {body}");
+        }
+        let invalid = [
+            (
+                STOCK_ADDED,
+                format!(
+                    r#"{{"pattern":"stock_added","version":2,"data":{{{fields},"previousQuantity":0,"newQuantity":1,{at}}}}}"#
+                ),
+            ),
+            (STOCK_ADDED, r#"{"pattern":"stock_added"}"#.to_string()),
+            (
+                STOCK_ADDED,
+                event(
+                    STOCK_ADDED,
+                    &format!(r#""sku":"S","name":"N","previousQuantity":0,"newQuantity":1,{at}"#),
+                ),
+            ),
+            (
+                STOCK_ADDED,
+                event(
+                    STOCK_ADDED,
+                    &format!(
+                        r#""productId":"nope","sku":"S","name":"N","previousQuantity":0,"newQuantity":1,{at}"#
+                    ),
+                ),
+            ),
+            (
+                STOCK_ADDED,
+                event(
+                    STOCK_ADDED,
+                    &format!(r#"{fields},"previousQuantity":0,"newQuantity":"1",{at}"#),
+                ),
+            ),
+            (
+                STOCK_ADDED,
+                event(
+                    STOCK_ADDED,
+                    &format!(r#"{fields},"previousQuantity":0,"newQuantity":1.5,{at}"#),
+                ),
+            ),
+            (
+                STOCK_REDUCED,
+                event(
+                    STOCK_REDUCED,
+                    &format!(r#"{fields},"previousQuantity":-1,"newQuantity":0,{at}"#),
+                ),
+            ),
+            (
+                STOCK_ADDED,
+                event(
+                    STOCK_ADDED,
+                    &format!(
+                        r#"{fields},"previousQuantity":0,"newQuantity":1,"timestamp":"yesterday""#
+                    ),
+                ),
+            ),
+            (
+                STOCK_ADDED,
+                event(
+                    STOCK_ADDED,
+                    &format!(r#"{fields},"previousQuantity":0,"newQuantity":1"#),
+                ),
+            ),
+            (
+                STOCK_ADDED,
+                event(
+                    STOCK_REDUCED,
+                    &format!(r#"{fields},"previousQuantity":0,"newQuantity":1,{at}"#),
+                ),
+            ),
+        ];
+        for (pattern, body) in &invalid {
+            let json: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert!(
+                !stock_schema(pattern).is_valid(&json),
+                "schema allows {body}"
+            );
+            assert!(decode_stock_event(body).is_err(), "reader reads {body}");
         }
     }
 

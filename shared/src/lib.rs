@@ -11,8 +11,10 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod money;
+pub mod openapi;
 pub mod paging;
 pub mod rabbitmq;
+pub mod ratelimit;
 pub mod relay;
 pub mod store;
 pub mod telemetry;
@@ -44,19 +46,30 @@ impl customers::Customers {
 }
 
 impl relay::EventQueue {
-    pub fn from_env(aws: &SdkConfig) -> Result<Self, MissingSetting> {
+    /// The queue named by the environment variable `url_setting`.
+    pub fn from_env(aws: &SdkConfig, url_setting: &'static str) -> Result<Self, MissingSetting> {
         Ok(Self::new(
             aws_sdk_sqs::Client::new(aws),
-            required(ORDER_EVENTS_QUEUE_URL)?,
+            required(url_setting)?,
         ))
     }
 }
 
-impl relay::EventSink {
-    /// SQS unless `ORDER_EVENTS_TRANSPORT=rabbitmq`.
+impl relay::EventSinks {
+    /// SQS (`ORDER_EVENTS_QUEUE_URL`, `STOCK_EVENTS_QUEUE_URL`) unless
+    /// `ORDER_EVENTS_TRANSPORT=rabbitmq` (`RABBITMQ_QUEUE`, `RABBITMQ_STOCK_QUEUE`).
     pub fn from_env(aws: &SdkConfig) -> Result<Self, Error> {
         match config::optional(config::ORDER_EVENTS_TRANSPORT).as_deref() {
-            None | Some("sqs") => Ok(Self::Sqs(relay::EventQueue::from_env(aws)?)),
+            None | Some("sqs") => Ok(Self {
+                orders: relay::EventSink::Sqs(relay::EventQueue::from_env(
+                    aws,
+                    ORDER_EVENTS_QUEUE_URL,
+                )?),
+                stock: relay::EventSink::Sqs(relay::EventQueue::from_env(
+                    aws,
+                    config::STOCK_EVENTS_QUEUE_URL,
+                )?),
+            }),
             Some("rabbitmq") => {
                 let mut broker: lapin::uri::AMQPUri =
                     required(config::RABBITMQ_URL)?.parse().map_err(|error| {
@@ -66,11 +79,19 @@ impl relay::EventSink {
                     broker.authority.userinfo.username = username;
                     broker.authority.userinfo.password = required(config::RABBITMQ_PASSWORD)?;
                 }
-                let queue = config::optional(config::RABBITMQ_QUEUE)
-                    .unwrap_or_else(|| rabbitmq::DEFAULT_QUEUE.into());
-                Ok(Self::RabbitMq(rabbitmq::RabbitPublisher::new(
-                    broker, queue,
-                )))
+                let queue = |setting, default: &str| {
+                    config::optional(setting).unwrap_or_else(|| default.into())
+                };
+                Ok(Self {
+                    orders: relay::EventSink::RabbitMq(rabbitmq::RabbitPublisher::new(
+                        broker.clone(),
+                        queue(config::RABBITMQ_QUEUE, rabbitmq::DEFAULT_QUEUE),
+                    )),
+                    stock: relay::EventSink::RabbitMq(rabbitmq::RabbitPublisher::new(
+                        broker,
+                        queue(config::RABBITMQ_STOCK_QUEUE, rabbitmq::DEFAULT_STOCK_QUEUE),
+                    )),
+                })
             }
             Some(other) => Err(config::InvalidSetting {
                 name: config::ORDER_EVENTS_TRANSPORT,

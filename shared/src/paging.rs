@@ -35,13 +35,23 @@ impl PageRequest {
         limit: Option<&str>,
         cursor: Option<&str>,
     ) -> Result<Self, Vec<String>> {
+        Self::parse_with_default(page, limit, cursor, DEFAULT_LIMIT)
+    }
+
+    /// [`PageRequest::parse`] for a route whose `limit` defaults to `default_limit`.
+    pub fn parse_with_default(
+        page: Option<&str>,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+        default_limit: u8,
+    ) -> Result<Self, Vec<String>> {
         let mut errors = Vec::new();
         let limit = match limit.map(str::parse::<u8>) {
-            None => DEFAULT_LIMIT,
+            None => default_limit,
             Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => limit,
             Some(_) => {
                 errors.push(format!("limit must be an integer from 1 to {MAX_LIMIT}"));
-                DEFAULT_LIMIT
+                default_limit
             }
         };
         let page = match page.map(str::parse::<u32>) {

@@ -1,4 +1,4 @@
-//! Publishing `order_created` to RabbitMQ the way the seed's NestJS services do, so a seed
+//! Publishing `order_created` (and, to a queue of their own, the stock events) to RabbitMQ the way the seed's NestJS services do, so a seed
 //! Customer service consumes our orders during a migration: the durable queue `order_created`
 //! (declared with no arguments, as NestJS asserts it), the default exchange, the queue name as
 //! routing key, and the NestJS envelope as the body.
@@ -14,6 +14,8 @@ use tokio::sync::Mutex;
 
 /// The queue the seed services use for `order_created`.
 pub const DEFAULT_QUEUE: &str = "order_created";
+/// The queue of `stock_added` / `stock_reduced`, published the same way.
+pub const DEFAULT_STOCK_QUEUE: &str = "stock_events";
 /// AMQP delivery mode 2: the broker writes the message to disk.
 const PERSISTENT: u8 = 2;
 

@@ -1,20 +1,25 @@
 //! The outbox relay: turns each order the Product service's table stream reports as inserted
-//! into an `order_created` event on the queue. `POST /orders` never talks to the queue, so an
-//! order that was written always yields its event, even if the API function dies right after.
+//! into an `order_created` event, and each product record whose stock changed into a
+//! `stock_added` / `stock_reduced` event (a new product with stock counts as added from 0).
+//! No API function talks to a queue, so a write always yields its event, even if the API
+//! function dies right after; order reservations and `PUT /products/{id}/stock` alike.
 //!
-//! The events go to SQS (the default) or, selected by configuration, to RabbitMQ in the seed
-//! services' wire format (`crate::rabbitmq`), so a seed Customer service can consume them.
+//! The events go to SQS (the default; one queue for orders, one for stock) or, selected by
+//! configuration, to RabbitMQ in the seed services' wire format (`crate::rabbitmq`), so a seed
+//! Customer service can consume them.
 //!
 //! A record that cannot be published is reported as a batch item failure: the stream event
 //! source retries from that record on (earlier ones are never sent twice by that retry), then
-//! bisects the batch and finally hands the record to the on-failure destination.
+//! bisects the batch and finally hands the record to the on-failure destination. Records are
+//! sent in stream order, whichever queue they go to.
 
-use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use crate::events::OrderCreated;
-use crate::store::OrderItem;
+use crate::domain::Timestamp;
+use crate::events::{OrderCreated, StockChange};
+use crate::store::{OrderItem, ProductStockImage};
 use crate::telemetry::{self, Metric};
 
 /// SQS takes at most ten messages per batch call.
@@ -34,43 +39,49 @@ impl EventQueue {
     }
 }
 
-/// Where the relay publishes `order_created`.
+/// Where the relay publishes one kind of event: a queue on SQS or on RabbitMQ.
+// Two of these exist per execution environment, built once: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum EventSink {
     Sqs(EventQueue),
     RabbitMq(crate::rabbitmq::RabbitPublisher),
 }
 
+/// Where each kind of event goes.
+pub struct EventSinks {
+    /// `order_created`.
+    pub orders: EventSink,
+    /// `stock_added` and `stock_reduced`.
+    pub stock: EventSink,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Topic {
+    Orders,
+    Stock,
+}
+
 struct Outgoing {
     sequence_number: String,
+    topic: Topic,
     body: Result<String, String>,
 }
 
-pub async fn relay_order_events(sink: &EventSink, event: Event) -> DynamoDbEventResponse {
-    let outgoing: Vec<Outgoing> = event
-        .records
-        .into_iter()
-        .filter(|record| record.event_name == "INSERT")
-        .filter(|record| {
-            let pk = record.change.keys.get("pk").cloned().map(serde_dynamo::from_attribute_value::<_, String>);
-            matches!(pk, Some(Ok(pk)) if OrderItem::is_order(&pk))
-        })
-        .map(|record| Outgoing {
-            sequence_number: record.change.sequence_number.clone().unwrap_or_default(),
-            body: serde_dynamo::from_item::<_, OrderItem>(record.change.new_image)
-                .map_err(|error| error.to_string())
-                .and_then(|item| item.into_order().map_err(|error| error.to_string()))
-                .map(|order| {
-                    tracing::info!(order_id = %order.id, customer_id = %order.customer_id, "relaying order_created");
-                    OrderCreated::new(&order).to_json()
-                }),
-        })
-        .collect();
+pub async fn relay_events(sinks: &EventSinks, event: Event) -> DynamoDbEventResponse {
+    let outgoing: Vec<Outgoing> = event.records.into_iter().filter_map(outgoing).collect();
 
     let mut response = DynamoDbEventResponse::default();
     let mut relayed = 0;
-    // Records are sent in stream order; the first failure ends the batch, because the event
-    // source resumes from the lowest failed sequence number anyway.
-    for chunk in outgoing.chunks(SQS_BATCH_LIMIT) {
+    // Records are sent in stream order, in runs of one topic; the first failure ends the
+    // batch, because the event source resumes from the lowest failed sequence number anyway.
+    for chunk in outgoing
+        .chunk_by(|a, b| a.topic == b.topic)
+        .flat_map(|run| run.chunks(SQS_BATCH_LIMIT))
+    {
+        let sink = match chunk[0].topic {
+            Topic::Orders => &sinks.orders,
+            Topic::Stock => &sinks.stock,
+        };
         if let Some(failed) = send_chunk(sink, chunk).await {
             relayed += chunk
                 .iter()
@@ -85,6 +96,74 @@ pub async fn relay_order_events(sink: &EventSink, event: Event) -> DynamoDbEvent
     }
     telemetry::publish(&[Metric::Count("EventsRelayed", relayed)]);
     response
+}
+
+/// The event a stream record stands for, if any: a new order, or a product whose stock changed.
+fn outgoing(record: EventRecord) -> Option<Outgoing> {
+    let pk = record.change.keys.get("pk").cloned();
+    let pk: String = serde_dynamo::from_attribute_value(pk?).ok()?;
+    let sequence_number = record.change.sequence_number.clone().unwrap_or_default();
+    let event_name = record.event_name.as_str();
+    if OrderItem::is_order(&pk) && event_name == "INSERT" {
+        let body = serde_dynamo::from_item::<_, OrderItem>(record.change.new_image)
+            .map_err(|error| error.to_string())
+            .and_then(|item| item.into_order().map_err(|error| error.to_string()))
+            .map(|order| {
+                tracing::info!(order_id = %order.id, customer_id = %order.customer_id, "relaying order_created");
+                OrderCreated::new(&order).to_json()
+            });
+        return Some(Outgoing {
+            sequence_number,
+            topic: Topic::Orders,
+            body,
+        });
+    }
+    if !ProductStockImage::is_product(&pk) || !matches!(event_name, "INSERT" | "MODIFY") {
+        return None;
+    }
+    let change = stock_change(record);
+    let body = match change {
+        Ok(change) => {
+            let body = change.to_event_json()?; // the stock did not change: no event
+            tracing::info!(product_id = %change.product_id, previous = change.previous_quantity, new = change.new_quantity, "relaying a stock event");
+            Ok(body)
+        }
+        Err(error) => Err(error),
+    };
+    Some(Outgoing {
+        sequence_number,
+        topic: Topic::Stock,
+        body,
+    })
+}
+
+fn stock_change(record: EventRecord) -> Result<StockChange, String> {
+    let new: ProductStockImage =
+        serde_dynamo::from_item(record.change.new_image).map_err(|error| error.to_string())?;
+    let previous_quantity = if record.event_name == "INSERT" {
+        0
+    } else {
+        serde_dynamo::from_item::<_, ProductStockImage>(record.change.old_image)
+            .map_err(|error| format!("old image: {error}"))?
+            .stock
+    };
+    // When the table was written (the stream's clock); the relay's own clock only if absent.
+    let millis = record
+        .change
+        .approximate_creation_date_time
+        .timestamp_millis();
+    let timestamp = Some(millis)
+        .filter(|millis| *millis > 0)
+        .and_then(Timestamp::from_unix_millis)
+        .unwrap_or_else(Timestamp::now);
+    Ok(StockChange {
+        product_id: new.id,
+        sku: new.sku,
+        name: new.name,
+        previous_quantity,
+        new_quantity: new.stock,
+        timestamp,
+    })
 }
 
 /// Sends one chunk; returns the sequence number of the first record not sent, if any. The
@@ -103,7 +182,7 @@ async fn send_chunk(sink: &EventSink, chunk: &[Outgoing]) -> Option<String> {
     malformed.map(|index| {
         let outgoing = &chunk[index];
         let error = outgoing.body.as_ref().err().map(String::as_str).unwrap_or_default();
-        tracing::error!(sequence_number = %outgoing.sequence_number, %error, "order in the stream is malformed");
+        tracing::error!(sequence_number = %outgoing.sequence_number, %error, "item in the stream is malformed");
         outgoing.sequence_number.clone()
     })
 }

@@ -4,15 +4,19 @@
 //!
 //! | item    | pk             | sk        | gsi1pk / gsi1sk            | gsi2pk / gsi2sk                    |
 //! |---------|----------------|-----------|----------------------------|------------------------------------|
-//! | product | `PRODUCT#<id>` | `PRODUCT` | `PRODUCT` / `<name>#<id>`  |                                    |
+//! | product | `PRODUCT#<id>` | `PRODUCT` | `PRODUCT` / `<name>#<id>`  | `CATEGORY#<category, lower case>` / `<name>#<id>` |
+//! | sku guard | `SKU#<sku>`  | `SKU`     |                            |                                    |
 //! | order   | `ORDER#<id>`   | `ORDER`   | `ORDER` / `<createdAt>#<id>` | `CUSTOMER#<id>` / `<createdAt>#<id>` |
 //! | idempotency key | `IDEMPOTENCY#<key>` | `IDEMPOTENCY` | | |
 //!
 //! Idempotency keys expire through the table's TTL attribute `expiresAt` (epoch seconds).
+//! A product is written together with its sku guard, whose condition (`attribute_not_exists`)
+//! makes skus unique even under concurrent writes.
 //!
 //! An order and its stock reservations are written in one transaction, so stock can never be
 //! oversold and an order never exists without its stock. The table's stream is the outbox:
-//! the relay function turns each new order into an `order_created` event.
+//! the relay function turns each new order into an `order_created` event, and each change of a
+//! product's stock (a reservation, or `PUT /products/{id}/stock`) into a stock event.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,14 +24,14 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, Select,
-    TransactWriteItem, Update,
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    Select, TransactWriteItem, Update,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CustomerId, IdempotencyKey, Order, OrderId, OrderLine, OrderRequest, OrderStatus, OrderSummary,
-    Product, ProductId, Quantity, Timestamp,
+    CustomerId, IdempotencyKey, NewProduct, Order, OrderId, OrderLine, OrderRequest, OrderStatus,
+    OrderSummary, Product, ProductId, Quantity, Sku, Timestamp, category_key,
 };
 use crate::money::Money;
 use crate::paging::{Cursor, Page, PageRequest, PageStart};
@@ -36,6 +40,11 @@ use crate::paging::{Cursor, Page, PageRequest, PageStart};
 pub const BY_KIND_INDEX: &str = "gsi1";
 /// One customer's orders, newest first.
 pub const BY_CUSTOMER_INDEX: &str = "gsi2";
+/// One category's products, by name (the same generic index as [`BY_CUSTOMER_INDEX`]).
+pub const BY_CATEGORY_INDEX: &str = "gsi2";
+const SKU_GUARD: &str = "SKU";
+/// How often a product is written again with another generated sku when the first was taken.
+const MAX_SKU_ATTEMPTS: u32 = 5;
 const PRODUCTS_PARTITION: &str = "PRODUCT";
 const ORDERS_PARTITION: &str = "ORDER";
 /// How often an order is retried when another transaction touched the same product.
@@ -87,6 +96,17 @@ pub enum PlaceOrderError {
     #[error("the idempotency key was used for a different request")]
     IdempotencyKeyReused,
     #[error(transparent)]
+    RateLimited(#[from] crate::ratelimit::RateLimited),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a product was not added. Nothing was written in either case.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateProductError {
+    #[error("sku {0} belongs to another product")]
+    SkuTaken(Sku),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -98,8 +118,13 @@ struct ProductItem {
     sk: String,
     gsi1pk: String,
     gsi1sk: String,
+    gsi2pk: String,
+    gsi2sk: String,
     id: ProductId,
+    sku: Sku,
     name: String,
+    #[serde(default)]
+    description: String,
     price_cents: i64,
     stock: u32,
     category: String,
@@ -107,13 +132,18 @@ struct ProductItem {
 
 impl ProductItem {
     fn from_product(product: &Product) -> Self {
+        let by_name = format!("{}#{}", product.name, product.id);
         Self {
             pk: product_pk(&product.id),
             sk: PRODUCTS_PARTITION.into(),
             gsi1pk: PRODUCTS_PARTITION.into(),
-            gsi1sk: format!("{}#{}", product.name, product.id),
+            gsi1sk: by_name.clone(),
+            gsi2pk: category_pk(&product.category),
+            gsi2sk: by_name,
             id: product.id,
+            sku: product.sku.clone(),
             name: product.name.clone(),
+            description: product.description.clone(),
             price_cents: product.price.cents(),
             stock: product.stock,
             category: product.category.clone(),
@@ -127,7 +157,47 @@ impl ProductItem {
             price: money(self.price_cents)?,
             stock: self.stock,
             category: self.category,
+            sku: self.sku,
+            description: self.description,
         })
+    }
+}
+
+/// The part of a product item a stock event needs, as the relay reads it from the stream
+/// (lenient: an item written before skus existed still yields its event).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductStockImage {
+    pub id: ProductId,
+    #[serde(default)]
+    pub sku: String,
+    pub name: String,
+    pub stock: u32,
+}
+
+impl ProductStockImage {
+    /// Whether a stored item (e.g. from the stream) is a product.
+    pub fn is_product(item_pk: &str) -> bool {
+        item_pk.starts_with("PRODUCT#")
+    }
+}
+
+/// Reserves a sku for one product; written in the product's own transaction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SkuItem {
+    pk: String,
+    sk: String,
+    product_id: ProductId,
+}
+
+impl SkuItem {
+    fn of(product: &Product) -> Self {
+        Self {
+            pk: format!("SKU#{}", product.sku),
+            sk: SKU_GUARD.into(),
+            product_id: product.id,
+        }
     }
 }
 
@@ -276,6 +346,10 @@ fn customer_orders_pk(id: &CustomerId) -> String {
     format!("CUSTOMER#{id}")
 }
 
+fn category_pk(category: &str) -> String {
+    format!("CATEGORY#{}", category_key(category))
+}
+
 fn key(pk: String, sk: &str) -> Item {
     HashMap::from([
         ("pk".to_owned(), AttributeValue::S(pk)),
@@ -306,16 +380,132 @@ impl Store {
         }
     }
 
-    /// Adds or replaces a catalogue product (used to load the catalogue).
+    /// Adds or replaces a catalogue product (used to load the catalogue), with its sku guard;
+    /// fails when the sku belongs to another product.
     pub async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
-        let item = serde_dynamo::to_item(ProductItem::from_product(product))?;
-        self.client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(serde_dynamo::to_item(ProductItem::from_product(
+                product,
+            ))?))
+            .build()?;
+        let guard = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(serde_dynamo::to_item(SkuItem::of(product))?))
+            .condition_expression("attribute_not_exists(pk) OR productId = :id")
+            .expression_attribute_values(":id", string(product.id.to_string()))
+            .build()?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().put(guard).build())
             .send()
             .await?;
         Ok(())
+    }
+
+    /// Adds a new product with a new id, in one transaction with its sku guard, so that two
+    /// products can never share a sku. A generated sku that is taken is replaced and retried.
+    pub async fn create_product(&self, new: &NewProduct) -> Result<Product, CreateProductError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let product = Product {
+                id: ProductId::new(),
+                name: new.name.clone(),
+                price: new.price,
+                stock: new.stock,
+                category: new.category.clone(),
+                sku: new.sku.clone().unwrap_or_else(Sku::generate),
+                description: new.description.clone(),
+            };
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(self.new_product_writes(&product)?))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(product),
+                Err(error) => error,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                error.as_service_error()
+            else {
+                return Err(StoreError::from(error).into());
+            };
+            let codes: Vec<Option<&str>> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| reason.code())
+                .collect();
+            // reasons[0] is the product (a fresh id: never taken), reasons[1] the sku guard.
+            let sku_taken = codes.get(1) == Some(&Some("ConditionalCheckFailed"));
+            let contended = codes
+                .iter()
+                .any(|code| matches!(code, Some("TransactionConflict" | "ThrottlingError")));
+            match (sku_taken, &new.sku) {
+                (true, Some(sku)) => return Err(CreateProductError::SkuTaken(sku.clone())),
+                // A generated sku was taken, or a concurrent write held the guard: try again
+                // (the same requested sku then finds its guard, or a new generated one).
+                (true, None) | (false, _)
+                    if (sku_taken || contended) && attempt < MAX_SKU_ATTEMPTS =>
+                {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                _ => return Err(StoreError::from(error).into()),
+            }
+        }
+    }
+
+    /// A new product and its sku guard, each on condition that it does not exist yet.
+    fn new_product_writes(&self, product: &Product) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        Ok(vec![
+            put(serde_dynamo::to_item(ProductItem::from_product(product))?)?,
+            put(serde_dynamo::to_item(SkuItem::of(product))?)?,
+        ])
+    }
+
+    /// Sets a product's stock to `quantity` (not an upsert); `None` when the product does not
+    /// exist. The stream carries the change to the relay, which emits the stock event.
+    pub async fn set_stock(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+    ) -> Result<Option<Product>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(product_pk(id), PRODUCTS_PARTITION)))
+            .update_expression("SET stock = :quantity")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":quantity", number(quantity))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output
+                .attributes
+                .map(|item| serde_dynamo::from_item::<_, ProductItem>(item)?.into_product())
+                .transpose(),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// One product, read consistently (`None` when it does not exist).
@@ -350,24 +540,31 @@ impl Store {
             .transpose()
     }
 
-    /// The whole catalogue, ordered by name.
-    pub async fn products(&self) -> Result<Vec<Product>, StoreError> {
-        let mut products = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .partition_query(BY_KIND_INDEX, PRODUCTS_PARTITION)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in output.items.unwrap_or_default() {
-                products.push(serde_dynamo::from_item::<_, ProductItem>(item)?.into_product()?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(products);
-            }
-        }
+    /// One page of the catalogue, by name, optionally of one category only (compared without
+    /// regard to case). One query, unless a page number has to be skipped to. `total` is not
+    /// counted.
+    pub async fn products(
+        &self,
+        category: Option<&str>,
+        request: &PageRequest,
+    ) -> Result<Page<Product>, StoreError> {
+        let partition = match category {
+            Some(category) => PartitionOf::new(BY_CATEGORY_INDEX, category_pk(category), true),
+            None => PartitionOf::new(BY_KIND_INDEX, PRODUCTS_PARTITION.into(), true),
+        };
+        let page = self.page_of(&partition, request, |query| query).await?;
+        let data = page
+            .items
+            .into_iter()
+            .map(|item| serde_dynamo::from_item::<_, ProductItem>(item)?.into_product())
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Page {
+            data,
+            total: None,
+            page: page.page,
+            limit: request.limit,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Places an order: prices and names come from the catalogue, and the order is written
@@ -395,6 +592,7 @@ impl Store {
                 });
             }
             let order = price_order(request, &catalogue)?;
+            crate::ratelimit::admitted().await?;
             match self
                 .write_order(&order, &request.lines, remember.as_ref())
                 .await?
@@ -591,11 +789,7 @@ impl Store {
     }
 
     /// A query of one partition of an index (`gsi1pk`/`gsi2pk` = `partition`).
-    fn partition_query(
-        &self,
-        index: &str,
-        partition: &str,
-    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    fn partition_query(&self, index: &str, partition: &str) -> QueryFluentBuilder {
         self.client
             .query()
             .table_name(&self.table)
@@ -611,36 +805,22 @@ impl Store {
         customer: Option<CustomerId>,
         request: &PageRequest,
     ) -> Result<Page<OrderSummary>, StoreError> {
-        let (index, partition) = match customer {
-            Some(customer) => (BY_CUSTOMER_INDEX, customer_orders_pk(&customer)),
-            None => (BY_KIND_INDEX, ORDERS_PARTITION.to_owned()),
-        };
-        let partition_key = format!("{index}pk");
-        let (page_number, start) = match &request.start {
-            PageStart::Cursor(cursor) => (
-                cursor.page,
-                Some(cursor.key_for(&partition_key, &partition)?),
-            ),
-            PageStart::Number(1) => (1, None),
-            PageStart::Number(page) => {
-                let skip = (page - 1) * u32::from(request.limit);
-                (*page, self.skip_orders(index, &partition, skip).await?)
+        let partition = match customer {
+            Some(customer) => {
+                PartitionOf::new(BY_CUSTOMER_INDEX, customer_orders_pk(&customer), false)
             }
+            None => PartitionOf::new(BY_KIND_INDEX, ORDERS_PARTITION.to_owned(), false),
         };
-        let exhausted =
-            matches!(request.start, PageStart::Number(page) if page > 1) && start.is_none();
-        let (items, total) = tokio::try_join!(
-            async {
-                if exhausted {
-                    return Ok((Vec::new(), None));
-                }
-                self.query_orders(index, &partition, request.limit, start)
-                    .await
-            },
-            self.count_orders(index, &partition),
+        let (page, total) = tokio::try_join!(
+            self.page_of(&partition, request, |query| {
+                query
+                    .expression_attribute_names("#status", "status")
+                    .projection_expression("id, customerId, totalCents, #status, createdAt")
+            }),
+            self.count_orders(partition.index, &partition.partition),
         )?;
-        let (items, last_key) = items;
-        let data = items
+        let data = page
+            .items
             .into_iter()
             .map(|item| {
                 let summary: OrderSummaryItem = serde_dynamo::from_item(item)?;
@@ -653,49 +833,70 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let next_cursor = last_key.map(|key| Cursor::new(page_number + 1, key).encode());
         Ok(Page {
             data,
             total,
-            page: page_number,
+            page: page.page,
             limit: request.limit,
-            next_cursor,
+            next_cursor: page.next_cursor,
         })
     }
 
-    async fn query_orders(
+    /// One page of a partition of an index: from the request's cursor (one query), or from
+    /// its page number (skipping the earlier items first), `request.limit` items at most.
+    /// `shape` adds what the caller needs to the query (a projection, say).
+    async fn page_of(
         &self,
-        index: &str,
-        partition: &str,
-        limit: u8,
-        start: Option<Item>,
-    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
-        let output = self
-            .partition_query(index, partition)
-            .expression_attribute_names("#status", "status")
-            .projection_expression("id, customerId, totalCents, #status, createdAt")
-            .scan_index_forward(false)
-            .limit(i32::from(limit))
+        of: &PartitionOf<'_>,
+        request: &PageRequest,
+        shape: impl FnOnce(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<RawPage, StoreError> {
+        let partition_key = format!("{}pk", of.index);
+        let (page, start) = match &request.start {
+            PageStart::Cursor(cursor) => (
+                cursor.page,
+                Some(cursor.key_for(&partition_key, &of.partition)?),
+            ),
+            PageStart::Number(1) => (1, None),
+            PageStart::Number(page) => {
+                let skip = (page - 1) * u32::from(request.limit);
+                match self.skip(of, skip).await? {
+                    Some(start) => (*page, Some(start)),
+                    // Fewer items than the pages before this one: an empty page.
+                    None => {
+                        return Ok(RawPage {
+                            items: Vec::new(),
+                            page: *page,
+                            next_cursor: None,
+                        });
+                    }
+                }
+            }
+        };
+        let output = shape(self.partition_query(of.index, &of.partition))
+            .scan_index_forward(of.forward)
+            .limit(i32::from(request.limit))
             .set_exclusive_start_key(start)
             .send()
             .await?;
-        Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+        Ok(RawPage {
+            items: output.items.unwrap_or_default(),
+            page,
+            next_cursor: output
+                .last_evaluated_key
+                .map(|key| Cursor::new(page + 1, key).encode()),
+        })
     }
 
-    /// The key to start after, to begin at the `skip`-th order; `None` when there are fewer.
-    async fn skip_orders(
-        &self,
-        index: &str,
-        partition: &str,
-        skip: u32,
-    ) -> Result<Option<Item>, StoreError> {
+    /// The key to start after, to begin at the `skip`-th item; `None` when there are fewer.
+    async fn skip(&self, of: &PartitionOf<'_>, skip: u32) -> Result<Option<Item>, StoreError> {
         let mut remaining = skip;
         let mut start = None;
         while remaining > 0 {
             let output = self
-                .partition_query(index, partition)
+                .partition_query(of.index, &of.partition)
                 .projection_expression("pk")
-                .scan_index_forward(false)
+                .scan_index_forward(of.forward)
                 .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start)
                 .send()
@@ -727,6 +928,32 @@ impl Store {
             }
         }
     }
+}
+
+type QueryFluentBuilder = aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+
+/// One partition of an index, read in sort-key order (`forward`) or newest first.
+struct PartitionOf<'a> {
+    index: &'a str,
+    partition: String,
+    forward: bool,
+}
+
+impl<'a> PartitionOf<'a> {
+    fn new(index: &'a str, partition: String, forward: bool) -> Self {
+        Self {
+            index,
+            partition,
+            forward,
+        }
+    }
+}
+
+/// The items of one page as read, the page's number and where the next one starts.
+struct RawPage {
+    items: Vec<Item>,
+    page: u32,
+    next_cursor: Option<String>,
 }
 
 enum WriteOutcome {
@@ -808,6 +1035,8 @@ mod tests {
             price: price.parse().unwrap(),
             stock,
             category: "Test".into(),
+            sku: Sku::generate(),
+            description: String::new(),
         }
     }
 
@@ -856,6 +1085,27 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn stored_products_round_trip_and_are_indexed_by_category() {
+        let mut a = product("Yoga Mat", "45.99", 70);
+        a.category = "Fitness & Yoga".into();
+        a.description = "Non-slip".into();
+        let item: Item = serde_dynamo::to_item(ProductItem::from_product(&a)).unwrap();
+        assert_eq!(
+            item["gsi2pk"],
+            AttributeValue::S("CATEGORY#fitness & yoga".into())
+        );
+        assert_eq!(
+            item["gsi2sk"],
+            AttributeValue::S(format!("Yoga Mat#{}", a.id))
+        );
+        assert_eq!(item["sku"], AttributeValue::S(a.sku.to_string()));
+        let back: ProductItem = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back.into_product().unwrap(), a);
+        let guard: Item = serde_dynamo::to_item(SkuItem::of(&a)).unwrap();
+        assert_eq!(guard["pk"], AttributeValue::S(format!("SKU#{}", a.sku)));
     }
 
     #[test]

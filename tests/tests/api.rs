@@ -22,7 +22,12 @@ async fn the_catalogue_lists_the_seed_products() {
         reply.text.contains(&exact),
         "the price is the JSON number 599.99"
     );
-    let headphones = products
+    // Other tests add products: look in the seed product's category.
+    let electronics = shop.get("/products?category=electronics").await;
+    let headphones = electronics
+        .json
+        .as_array()
+        .expect("a list")
         .iter()
         .find(|p| p["name"] == "Wireless Headphones")
         .expect("Wireless Headphones");
@@ -36,7 +41,18 @@ async fn the_catalogue_lists_the_seed_products() {
             .map(String::as_str)
             .collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["category", "id", "name", "price", "stock"]);
+        assert_eq!(
+            keys,
+            [
+                "category",
+                "description",
+                "id",
+                "name",
+                "price",
+                "sku",
+                "stock"
+            ]
+        );
     }
 }
 

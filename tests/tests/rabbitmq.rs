@@ -19,7 +19,7 @@ use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::{Value, json};
 use shared::domain::{CustomerId, OrderId};
 use shared::rabbitmq::RabbitPublisher;
-use shared::relay::{EventSink, relay_order_events};
+use shared::relay::{EventSink, EventSinks, relay_events};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
@@ -50,8 +50,10 @@ async fn delete_queue(queue: &str) {
         .unwrap();
 }
 
-fn publisher(queue: &str) -> EventSink {
-    EventSink::RabbitMq(RabbitPublisher::new(broker_url().parse().unwrap(), queue))
+fn publisher(queue: &str) -> EventSinks {
+    common::all_to(|| {
+        EventSink::RabbitMq(RabbitPublisher::new(broker_url().parse().unwrap(), queue))
+    })
 }
 
 /// One of the NestJS peers in tests/nestjs-peer (installed by `make test`).
@@ -118,7 +120,7 @@ async fn a_nestjs_customer_service_consumes_what_our_relay_publishes() {
     let customer = CustomerId::new();
     let order_ids = orders_of(&shop, &customer, 2).await;
 
-    let response = relay_order_events(
+    let response = relay_events(
         &publisher(&queue),
         shop.order_stream_event(&order_ids).await,
     )
@@ -150,7 +152,7 @@ async fn what_we_publish_on_rabbitmq_is_the_seed_wire_format() {
     let queue = scratch_queue();
     let customer = CustomerId::new();
     let order_ids = orders_of(&shop, &customer, 1).await;
-    let response = relay_order_events(
+    let response = relay_events(
         &publisher(&queue),
         shop.order_stream_event(&order_ids).await,
     )
@@ -220,11 +222,13 @@ async fn the_relay_reports_an_unreachable_broker_and_delivers_on_retry() {
     let order_ids = orders_of(&shop, &customer, 2).await;
     let event = shop.order_stream_event(&order_ids).await;
 
-    let down = EventSink::RabbitMq(RabbitPublisher::new(
-        "amqp://guest:guest@127.0.0.1:9".parse().unwrap(),
-        queue.as_str(),
-    ));
-    let failed = relay_order_events(&down, event.clone()).await;
+    let down = common::all_to(|| {
+        EventSink::RabbitMq(RabbitPublisher::new(
+            "amqp://guest:guest@127.0.0.1:9".parse().unwrap(),
+            queue.as_str(),
+        ))
+    });
+    let failed = relay_events(&down, event.clone()).await;
     assert_eq!(failed.batch_item_failures.len(), 1);
     assert_eq!(
         failed.batch_item_failures[0].item_identifier.as_deref(),
@@ -232,7 +236,7 @@ async fn the_relay_reports_an_unreachable_broker_and_delivers_on_retry() {
     );
 
     let mut nest = NestCustomerService::start(&queue).await;
-    let delivered = relay_order_events(&publisher(&queue), event).await;
+    let delivered = relay_events(&publisher(&queue), event).await;
     assert!(delivered.batch_item_failures.is_empty());
     for order_id in &order_ids {
         assert_eq!(nest.next_line().await["data"]["id"], order_id.as_str());

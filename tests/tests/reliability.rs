@@ -11,7 +11,7 @@ use shared::customers::{PlacedOrder, Recorded};
 use shared::domain::{CustomerId, OrderId, OrderRequest, Quantity, Timestamp};
 use shared::events::decode_order_created;
 use shared::money::Money;
-use shared::relay::{EventQueue, EventSink, relay_order_events};
+use shared::relay::{EventQueue, EventSink, relay_events};
 use shared::store::PlaceOrderError;
 
 #[tokio::test]
@@ -293,11 +293,13 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
             .endpoint_url("http://127.0.0.1:9")
             .build(),
     );
-    let failed = relay_order_events(
-        &EventSink::Sqs(EventQueue::new(
-            down,
-            "http://127.0.0.1:9/000000000000/gone",
-        )),
+    let failed = relay_events(
+        &common::all_to(|| {
+            EventSink::Sqs(EventQueue::new(
+                down.clone(),
+                "http://127.0.0.1:9/000000000000/gone",
+            ))
+        }),
         event.clone(),
     )
     .await;
@@ -309,8 +311,8 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
 
     // SQS back: the retried batch is delivered whole, to a queue of this test's own.
     let queue_url = shop.scratch_queue().await;
-    let delivered = relay_order_events(
-        &EventSink::Sqs(EventQueue::new(shop.sqs.clone(), &queue_url)),
+    let delivered = relay_events(
+        &common::all_to(|| EventSink::Sqs(EventQueue::new(shop.sqs.clone(), &queue_url))),
         event,
     )
     .await;
@@ -349,8 +351,8 @@ async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record(
     // The second record's image lost its total: it cannot become an event.
     event.records[1].change.new_image.remove("totalCents");
     let queue_url = shop.scratch_queue().await;
-    let response = relay_order_events(
-        &EventSink::Sqs(EventQueue::new(shop.sqs.clone(), &queue_url)),
+    let response = relay_events(
+        &common::all_to(|| EventSink::Sqs(EventQueue::new(shop.sqs.clone(), &queue_url))),
         event,
     )
     .await;

@@ -75,7 +75,24 @@ async fn every_function_accepts_its_sample_event() {
         "{missing}"
     );
     assert_eq!(http_status(&invoke(&shop, "list-products").await), 200);
+    // No sku in the sample: a generated one, so that it can be sent again.
+    assert_eq!(http_status(&invoke(&shop, "create-product").await), 201);
+    assert_eq!(http_status(&invoke(&shop, "get-product").await), 200);
+    // Sets the seed Smartphone to its seed level.
+    assert_eq!(http_status(&invoke(&shop, "set-product-stock").await), 200);
     assert_eq!(http_status(&invoke(&shop, "unknown-route").await), 404);
+    // Under the stage `dev`, the document's servers carry the stage.
+    let document = invoke(&shop, "api-docs").await;
+    assert_eq!(http_status(&document), 200);
+    let body: Value = serde_json::from_str(document["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["servers"][0]["url"], "/dev/");
+    // The storefront's settings: the API under the stage, and the local stack's demo sign-in.
+    let settings = invoke(&shop, "storefront").await;
+    assert_eq!(http_status(&settings), 200);
+    let module = settings["body"].as_str().unwrap();
+    assert!(module.starts_with("export default {"), "{module}");
+    assert!(module.contains(r#""apiBase":"/dev""#), "{module}");
+    assert!(module.contains(r#""demo":[{"id":"#), "{module}");
     let relayed = invoke(&shop, "order-events-relay").await;
     assert_eq!(
         relayed["batchItemFailures"],

@@ -61,6 +61,14 @@ pub fn usage(function: &str) -> Option<Usage> {
             sqs_requests: 0.0,
             basis: "page query of 10 orders, plus a count query that reads every order (10,000 assumed)",
         },
+        "get-order" => Usage {
+            http: true,
+            operations: &["GetItem"],
+            read_units: 0.5,
+            write_units: 0.0,
+            sqs_requests: 0.0,
+            basis: "one eventually consistent read of the order (< 4 KB)",
+        },
         "list-products" => Usage {
             http: true,
             operations: &["Query"],
@@ -130,8 +138,15 @@ pub struct Estimate {
     pub logs: f64,
 }
 
-/// USD per million invocations, from the measured mean warm duration and log bytes.
-pub fn per_million(usage: &Usage, mean_duration_ms: f64, log_bytes: f64) -> Estimate {
+/// USD per million invocations, from the measured mean warm duration and log bytes;
+/// `side_writes`: the small updates each request makes beside the handler's own calls (the
+/// rate limiter's counter), one write unit each.
+pub fn per_million(
+    usage: &Usage,
+    mean_duration_ms: f64,
+    log_bytes: f64,
+    side_writes: f64,
+) -> Estimate {
     let billed_ms = mean_duration_ms.ceil().max(1.0);
     let lambda_compute = 1e6 * billed_ms / 1000.0 * MEMORY_GB * LAMBDA_PER_GB_SECOND;
     let api_gateway = if usage.http {
@@ -140,7 +155,7 @@ pub fn per_million(usage: &Usage, mean_duration_ms: f64, log_bytes: f64) -> Esti
         0.0
     };
     let dynamodb = usage.read_units * DYNAMODB_PER_MILLION_READ_UNITS
-        + usage.write_units * DYNAMODB_PER_MILLION_WRITE_UNITS;
+        + (usage.write_units + side_writes) * DYNAMODB_PER_MILLION_WRITE_UNITS;
     let sqs = usage.sqs_requests * SQS_PER_MILLION_REQUESTS;
     let logs = 1e6 * log_bytes / 1e9 * CLOUDWATCH_LOGS_PER_GB;
     Estimate {
@@ -162,11 +177,13 @@ mod tests {
     #[test]
     fn a_get_costs_lambda_api_gateway_and_half_a_read_unit() {
         let usage = usage("get-customer-stats").unwrap();
-        let estimate = per_million(&usage, 2.4, 0.0);
+        let estimate = per_million(&usage, 2.4, 0.0, 0.0);
         assert_eq!(estimate.billed_ms, 3.0);
         let compute = 3.0 / 1000.0 * 0.125 * 0.000_013_333_4 * 1e6;
         assert!((estimate.lambda_compute - compute).abs() < 1e-9);
         let expected = 0.20 + compute + 1.00 + 0.5 * 0.125;
         assert!((estimate.total - expected).abs() < 1e-9);
+        let limited = per_million(&usage, 2.4, 0.0, 1.0);
+        assert!((limited.total - expected - 0.625).abs() < 1e-9);
     }
 }

@@ -17,6 +17,7 @@ use crate::runtime_api::{Invocation, RuntimeApi};
 
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
+const PROFILER_EXIT: Duration = Duration::from_secs(60);
 
 /// What a function is started from.
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct ColdStart {
     pub first_invocation: Duration,
     /// Process start to the first result.
     pub total: Duration,
+    /// Of that, how long the engine took to answer the function's AWS calls.
+    pub engine: Duration,
 }
 
 pub struct Instance {
@@ -56,7 +59,17 @@ impl Instance {
             .create(true)
             .append(true)
             .open(&spec.log)?;
-        let mut command = Command::new(&spec.binary);
+        let profiler = profiler_for(spec);
+        let profiled = profiler.is_some();
+        let mut command = match profiler {
+            Some(profiler) => {
+                let mut words = profiler.split_whitespace();
+                let mut command = Command::new(words.next().unwrap_or("env"));
+                command.args(words).arg(&spec.binary);
+                command
+            }
+            None => Command::new(&spec.binary),
+        };
         command
             .env_clear()
             .envs(lambda_environment(spec, &api))
@@ -77,6 +90,14 @@ impl Instance {
             let status = tokio::select! {
                 status = child.wait() => status,
                 _ = kill_rx => {
+                    // A profiler writes its figures when its process is ended, not killed.
+                    if profiled {
+                        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+                        if let Ok(status) = tokio::time::timeout(PROFILER_EXIT, child.wait()).await {
+                            let _ = exited_tx.send(Some(format!("{status:?}")));
+                            return;
+                        }
+                    }
                     let _ = child.start_kill();
                     child.wait().await
                 }
@@ -109,6 +130,7 @@ impl Instance {
             init: ready - instance.spawned,
             first_invocation: invocation.finished - ready,
             total: invocation.finished - instance.spawned,
+            engine: Duration::ZERO,
         };
         let answer = instance.answer(&invocation)?;
         Ok((instance, cold, answer))
@@ -191,6 +213,15 @@ impl Instance {
         }
         let _ = self.exited.wait_for(Option::is_some).await;
     }
+}
+
+/// `BENCH_PROFILER="valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"` with
+/// `BENCH_PROFILE=<function>`: that function's processes run under the profiler (its own
+/// figures are then the profiler's, not the function's). For finding where time goes.
+fn profiler_for(spec: &FunctionSpec) -> Option<String> {
+    let function = std::env::var("BENCH_PROFILE").ok()?;
+    let profiler = std::env::var("BENCH_PROFILER").ok()?;
+    (function == spec.name).then_some(profiler)
 }
 
 fn lambda_environment(spec: &FunctionSpec, api: &RuntimeApi) -> BTreeMap<String, String> {

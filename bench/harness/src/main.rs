@@ -41,10 +41,11 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub const EMPTY_FUNCTION: &str = "empty-function";
 /// The functions in the order their warm phases run: the reads of the store table before
 /// `create-order` adds a thousand orders to it (`GET /orders` counts them all).
-pub const FUNCTIONS: [&str; 8] = [
+pub const FUNCTIONS: [&str; 9] = [
     "unknown-route",
     "list-products",
     "list-orders",
+    "get-order",
     "get-customer-stats",
     "update-customer",
     "create-order",
@@ -132,7 +133,12 @@ async fn run(args: Vec<String>) -> Result<(), Error> {
     };
     // Functions reach the engine through the counting proxy, which also keeps their
     // connection open as DynamoDB and SQS do (moto closes every connection after one answer).
-    let proxy = CountingProxy::start(&engine).await?;
+    // The rate limiter's counter (issue 5), when the functions have one, is counted apart.
+    let side_tables = env
+        .get("RATE_LIMIT_TABLE")
+        .map(|table| vec![(table.clone(), "rate-limit".to_owned())])
+        .unwrap_or_default();
+    let proxy = CountingProxy::start(&engine, side_tables).await?;
     let context = Context {
         root: root.clone(),
         engine,
@@ -305,10 +311,15 @@ pub struct FunctionResult {
 pub struct Warm {
     #[serde(skip)]
     pub durations_ms: Vec<f64>,
+    /// Per invocation, the engine's part of it (its AWS calls' answers).
+    #[serde(skip)]
+    pub engine_ms: Vec<f64>,
     pub invocations: usize,
     pub cpu_us_per_invocation: f64,
     pub peak_rss_kib: u64,
     pub log_bytes_per_invocation: f64,
+    /// Connections to the engine opened during the measured invocations (0: kept alive).
+    pub engine_connections_opened: usize,
 }
 
 /// The AWS API calls of the first request (including init; the most any cold start made) and
@@ -368,6 +379,7 @@ async fn full_run(
     let mut seeded = Seeded {
         product_id: BENCH_PRODUCT_ID.into(),
         customer_id: String::new(),
+        order_id: String::new(),
         bearer_token: context.bearer_token.clone(),
     };
 
@@ -375,8 +387,9 @@ async fn full_run(
         "==> end to end: POST /orders until the order shows in the customer's statistics ({} orders)",
         settings.end_to_end_orders
     );
-    let (end_to_end_ms, customer) = end_to_end(context, &specs, &seeded, settings).await?;
+    let (end_to_end_ms, customer, order) = end_to_end(context, &specs, &seeded, settings).await?;
     seeded.customer_id = customer;
+    seeded.order_id = order;
     let makers: HashMap<String, EventMaker> = specs
         .iter()
         .map(|spec| {
@@ -528,9 +541,10 @@ async fn cold_rounds(
             let spec = &specs[(index + round) % specs.len()];
             let maker = &makers[&spec.name];
             let mark = proxy.mark();
-            let (instance, start, answer) = Instance::cold_start(spec, maker.next()).await?;
+            let (instance, mut start, answer) = Instance::cold_start(spec, maker.next()).await?;
             maker.check(&answer)?;
             let calls = proxy.since(mark);
+            start.engine = proxy.engine_time_since(mark);
             instance.stop().await;
             let most = first_calls.entry(spec.name.clone()).or_default();
             if calls.len() > most.len() {
@@ -567,14 +581,17 @@ async fn warm_phase(
         maker.check(&answer)?;
     }
     let (cpu_before, log_before) = (instance.cpu_time()?, instance.log_bytes());
+    let connections_before = proxy.connections();
     let mut durations_ms = Vec::with_capacity(settings.warm_invocations);
     let mut calls = Vec::with_capacity(settings.warm_invocations);
+    let mut engine_ms = Vec::with_capacity(settings.warm_invocations);
     let mut first_answer = bytes::Bytes::new();
     for index in 0..settings.warm_invocations {
         let mark = proxy.mark();
         let (invocation, answer) = instance.invoke(maker.next()).await?;
         maker.check(&answer)?;
         calls.push(proxy.since(mark));
+        engine_ms.push(millis(proxy.engine_time_since(mark)));
         durations_ms.push(millis(invocation.duration()));
         if index == 0 {
             first_answer = answer;
@@ -588,10 +605,12 @@ async fn warm_phase(
     Ok((
         Warm {
             durations_ms,
+            engine_ms,
             invocations: settings.warm_invocations,
             cpu_us_per_invocation: cpu.as_secs_f64() * 1e6 / n,
             peak_rss_kib,
             log_bytes_per_invocation: log_bytes as f64 / n,
+            engine_connections_opened: proxy.connections() - connections_before,
         },
         calls,
         first_answer,
@@ -600,14 +619,14 @@ async fn warm_phase(
 
 /// `POST /orders`, then `GET /customers/{id}/orders` every few milliseconds until the order
 /// is counted: the outbox path through the stream, the relay, the queue and the consumer,
-/// whose event sources `local/stack.py pollers` plays. Returns the times and a customer who
-/// has statistics and a profile by then.
+/// whose event sources `local/stack.py pollers` plays. Returns the times, a customer who
+/// has statistics and a profile by then, and that customer's order.
 async fn end_to_end(
     context: &Context,
     specs: &[FunctionSpec],
     seeded: &Seeded,
     settings: Settings,
-) -> Result<(Vec<f64>, String), Error> {
+) -> Result<(Vec<f64>, String, String), Error> {
     let orders_maker = EventMaker::load(&context.root.join("events"), "create-order", seeded)?;
     let stats_maker = EventMaker::load(&context.root.join("events"), "get-customer-stats", seeded)?;
     let orders = Instance::spawn(find(specs, "create-order")).await?;
@@ -636,7 +655,7 @@ async fn end_to_end(
         .map_err(|error| format!("cannot start the pollers: {error}"))?;
 
     let mut times = Vec::new();
-    let mut first_customer = None;
+    let mut first = None;
     // The first order is not timed: it waits for the pollers to start.
     for index in 0..=settings.end_to_end_orders {
         let customer = uuid::Uuid::new_v4().to_string();
@@ -645,6 +664,7 @@ async fn end_to_end(
             .invoke(payloads::order_for(&orders_maker, &customer))
             .await?;
         orders_maker.check(&answer)?;
+        let order_id = payloads::created_order_id(&answer)?;
         let patience = if index == 0 { 60 } else { 30 };
         loop {
             let (_, answer) = stats
@@ -675,7 +695,7 @@ async fn end_to_end(
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         if index == 0 {
-            first_customer = Some(customer);
+            first = Some((customer, order_id));
         } else {
             times.push(millis(started.elapsed()));
         }
@@ -685,7 +705,8 @@ async fn end_to_end(
     drop(invoke_api);
     orders.stop().await;
     stats.stop().await;
-    Ok((times, first_customer.expect("at least one order")))
+    let (customer, order) = first.expect("at least one order");
+    Ok((times, customer, order))
 }
 
 /// One consumer instance fed batches back to back, as the queue's event source would with
@@ -754,6 +775,7 @@ async fn profile_run(
     let seeded = Seeded {
         product_id: BENCH_PRODUCT_ID.into(),
         customer_id: uuid::Uuid::new_v4().to_string(),
+        order_id: String::new(),
         bearer_token: context.bearer_token.clone(),
     };
     let maker = EventMaker::load(&context.root.join("events"), function, &seeded)?;

@@ -18,6 +18,8 @@ pub struct Seeded {
     pub product_id: String,
     /// A customer with statistics and a profile (counted during the run's end-to-end phase).
     pub customer_id: String,
+    /// An order of that customer (`GET /orders/{id}`).
+    pub order_id: String,
     /// A bearer token of the local issuer (local/auth.py) in the admin group, which may act
     /// for every customer; verifying it costs what a customer's token costs.
     pub bearer_token: Option<String>,
@@ -75,6 +77,13 @@ impl EventMaker {
                 event["rawPath"] = json!(path);
                 event["requestContext"]["http"]["path"] = json!(path);
             }
+            "get-order" => {
+                let id = &self.seeded.order_id;
+                let path = format!("/orders/{id}");
+                event["pathParameters"]["id"] = json!(id);
+                event["rawPath"] = json!(path);
+                event["requestContext"]["http"]["path"] = json!(path);
+            }
             "order-events-relay" => renumber_stream_records(&mut event),
             "order-created-consumer" => {
                 let records = event["Records"].as_array().cloned().unwrap_or_default();
@@ -119,7 +128,8 @@ impl EventMaker {
         let expected_status = match self.function.as_str() {
             "create-order" => Some(201),
             "unknown-route" => Some(404),
-            "get-customer-stats" | "update-customer" | "list-orders" | "list-products" => Some(200),
+            "get-order" | "get-customer-stats" | "update-customer" | "list-orders"
+            | "list-products" => Some(200),
             _ => None,
         };
         if let Some(expected) = expected_status {
@@ -156,6 +166,16 @@ pub fn order_for(maker: &EventMaker, customer: &str) -> Bytes {
     event["body"] = Value::String(body.to_string());
     maker.authorize(&mut event);
     Bytes::from(event.to_string())
+}
+
+/// The id of the order in a create-order answer.
+pub fn created_order_id(answer: &[u8]) -> Result<String, Error> {
+    let response: Value = serde_json::from_slice(answer)?;
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap_or_default())?;
+    body["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("create-order answered without an order id: {body}").into())
 }
 
 /// A get-customer-stats event for a given customer.
@@ -217,6 +237,7 @@ mod tests {
         Seeded {
             product_id: "00000000-0000-4000-8000-00000000be0c".into(),
             customer_id: "11111111-1111-4111-8111-111111111111".into(),
+            order_id: "22222222-2222-4222-8222-222222222222".into(),
             bearer_token: Some("t0ken".into()),
         }
     }
@@ -255,6 +276,15 @@ mod tests {
         let id = image["id"]["S"].as_str().unwrap();
         assert_eq!(image["pk"]["S"], format!("ORDER#{id}"));
         assert!(image["gsi2sk"]["S"].as_str().unwrap().ends_with(id));
+    }
+
+    #[test]
+    fn order_reads_ask_for_the_seeded_order() {
+        let maker = EventMaker::load(&events_dir(), "get-order", &seeded()).unwrap();
+        let event: Value = serde_json::from_slice(&maker.next()).unwrap();
+        assert_eq!(event["pathParameters"]["id"], seeded().order_id);
+        assert_eq!(event["rawPath"], format!("/orders/{}", seeded().order_id));
+        assert_eq!(event["headers"]["authorization"], "Bearer t0ken");
     }
 
     #[test]

@@ -30,10 +30,15 @@ pub struct FunctionFigures {
     pub init_ms: Option<Summary>,
     pub first_invocation_ms: Option<Summary>,
     pub cold_total_ms: Option<Summary>,
+    /// The engine's part of the cold total (moto answering the first request's AWS calls).
+    pub cold_engine_ms: Option<Summary>,
     pub warm_ms: Option<Summary>,
+    /// The engine's part of each warm invocation.
+    pub warm_engine_ms: Option<Summary>,
     pub cpu_us_per_invocation: Option<f64>,
     pub peak_rss_kib: Option<u64>,
     pub log_bytes_per_invocation: Option<f64>,
+    pub engine_connections_opened_warm: Option<usize>,
     pub aws_calls_first_request: Option<usize>,
     pub aws_calls_per_request_max: Option<usize>,
     pub aws_calls_per_request_mean: Option<f64>,
@@ -54,11 +59,18 @@ impl FunctionFigures {
         let warm_ms = warm.and_then(|w| Summary::of(&w.durations_ms));
         let calls = result.calls.as_ref();
         let usage = cost::usage(&result.name);
+        // Calls beside the handler's (the rate limiter's counter): one small update each.
+        let side_calls_per_request = calls.map_or(0.0, |c| {
+            let side = c.warm_requests.iter().flatten();
+            let count = side.filter(|op| crate::proxy::is_side_call(op)).count();
+            count as f64 / c.warm_requests.len().max(1) as f64
+        });
         let cost_per_million = match (&usage, warm_ms, warm) {
             (Some(usage), Some(ms), Some(warm)) => Some(cost::per_million(
                 usage,
                 ms.mean,
                 warm.log_bytes_per_invocation,
+                side_calls_per_request,
             )),
             _ => None,
         };
@@ -67,10 +79,13 @@ impl FunctionFigures {
             init_ms: pick(|c| c.init),
             first_invocation_ms: pick(|c| c.first_invocation),
             cold_total_ms: pick(|c| c.total),
+            cold_engine_ms: pick(|c| c.engine),
             warm_ms,
+            warm_engine_ms: warm.and_then(|w| Summary::of(&w.engine_ms)),
             cpu_us_per_invocation: warm.map(|w| w.cpu_us_per_invocation),
             peak_rss_kib: warm.map(|w| w.peak_rss_kib),
             log_bytes_per_invocation: warm.map(|w| w.log_bytes_per_invocation),
+            engine_connections_opened_warm: warm.map(|w| w.engine_connections_opened),
             aws_calls_first_request: calls.map(|c| c.first_request.len()),
             aws_calls_per_request_max: calls.map(crate::Calls::warm_max),
             aws_calls_per_request_mean: calls.map(crate::Calls::warm_mean),
@@ -88,7 +103,11 @@ impl FunctionFigures {
                 let mut assumed: Vec<&str> = usage.operations.to_vec();
                 assumed.sort_unstable();
                 calls.warm_requests.iter().all(|request| {
-                    let mut counted: Vec<&str> = request.iter().map(String::as_str).collect();
+                    let mut counted: Vec<&str> = request
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|op| !crate::proxy::is_side_call(op))
+                        .collect();
                     counted.sort_unstable();
                     counted == assumed
                 })
@@ -96,10 +115,12 @@ impl FunctionFigures {
         }
     }
 
-    /// The zip the target is checked on: the deployed arm64 one if built, else ours.
+    /// The zip the target is checked on: the deployed arm64 one if built from the code
+    /// measured, else ours.
     fn zip(&self) -> Option<(f64, String)> {
         let deployed = &self.size["deployed_zip"];
-        if let Some(bytes) = deployed["bytes"].as_f64() {
+        let stale = deployed["stale"].as_bool().unwrap_or(false);
+        if let (Some(bytes), false) = (deployed["bytes"].as_f64(), stale) {
             let arch = deployed["arch"].as_str().unwrap_or("?");
             return Some((bytes, arch.to_owned()));
         }
@@ -213,10 +234,11 @@ impl Report {
                 });
             }
             if let Some(cold) = f.cold_total_ms {
+                let engine = f.cold_engine_ms.map_or(0.0, |s| s.p50);
                 checks.push(TargetCheck {
                     target: "cold total p50 <= 15 ms",
                     subject: subject.clone(),
-                    measured: format!("{:.2} ms", cold.p50),
+                    measured: format!("{:.2} ms, of it moto {engine:.2} ms", cold.p50),
                     pass: cold.p50 <= COLD_TOTAL_MS,
                 });
             }
@@ -239,7 +261,9 @@ impl Report {
             }
             let limit = match f.name.as_str() {
                 "create-order" => Some(POST_ORDERS_CALLS),
-                "list-orders" | "list-products" | "get-customer-stats" => Some(GET_CALLS),
+                "list-orders" | "get-order" | "list-products" | "get-customer-stats" => {
+                    Some(GET_CALLS)
+                }
                 _ => None,
             };
             if let (Some(limit), Some(max), Some(first)) = (
@@ -301,12 +325,14 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "\n{:<24} {:>16} {:>10} {:>16} {:>16} {:>9} {:>8} {:>7}",
+            "\n{:<24} {:>16} {:>10} {:>16} {:>8} {:>16} {:>8} {:>9} {:>8} {:>7}",
             "function",
             "init p50/p99",
             "1st req",
             "cold total",
+            "of it db",
             "warm p50/p99",
+            "of it db",
             "CPU/inv",
             "peak RSS",
             "log/inv"
@@ -314,13 +340,17 @@ impl Report {
         for f in &rows {
             let _ = writeln!(
                 out,
-                "{:<24} {:>16} {:>10} {:>16} {:>16} {:>9} {:>8} {:>7}",
+                "{:<24} {:>16} {:>10} {:>16} {:>8} {:>16} {:>8} {:>9} {:>8} {:>7}",
                 label(f),
                 pair(f.init_ms),
                 f.first_invocation_ms
                     .map_or("-".into(), |s| format!("{:.2}", s.p50)),
                 pair(f.cold_total_ms),
+                f.cold_engine_ms
+                    .map_or("-".into(), |s| format!("{:.2}", s.p50)),
                 pair(f.warm_ms),
+                f.warm_engine_ms
+                    .map_or("-".into(), |s| format!("{:.2}", s.p50)),
                 f.cpu_us_per_invocation
                     .map_or("-".into(), |c| format!("{c:.0} us")),
                 f.peak_rss_kib
@@ -331,7 +361,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "(milliseconds unless marked; CPU is the function process's own user + system time)"
+            "(milliseconds unless marked; \"of it db\": p50 of the time moto took to answer the function's AWS calls;\n CPU is the function process's own user + system time)"
         );
         let _ = writeln!(
             out,
@@ -490,7 +520,7 @@ impl Report {
             series: &["init", "cold total"],
             rows: cold,
             log: true,
-            target: Some(COLD_TOTAL_MS),
+            targets: &[COLD_TOTAL_MS],
         });
         chart.panel(Panel {
             title: "Warm invocation, ms: p50 | p99 (against moto)",
@@ -508,7 +538,7 @@ impl Report {
                 })
                 .collect(),
             log: false,
-            target: None,
+            targets: &[],
         });
         chart.panel(Panel {
             title: "CPU time per warm invocation, us (target < 500)",
@@ -518,7 +548,7 @@ impl Report {
                 .map(|f| (label(f), vec![f.cpu_us_per_invocation.unwrap_or(0.0)]))
                 .collect(),
             log: false,
-            target: Some(CPU_US),
+            targets: &[CPU_US],
         });
         chart.panel(Panel {
             title: "Peak RSS | zip, MiB (targets 20 | 3)",
@@ -536,7 +566,7 @@ impl Report {
                 })
                 .collect(),
             log: false,
-            target: Some(PEAK_RSS_MIB),
+            targets: &[PEAK_RSS_MIB, ZIP_MIB],
         });
         chart.finish(&format!("make bench, {}", self.generated_at))
     }
@@ -559,7 +589,8 @@ struct Panel<'a> {
     series: &'a [&'a str],
     rows: Vec<(String, Vec<f64>)>,
     log: bool,
-    target: Option<f64>,
+    /// Dashed lines where the targets are.
+    targets: &'a [f64],
 }
 
 #[derive(Default)]
@@ -579,7 +610,7 @@ impl Chart {
             .rows
             .iter()
             .flat_map(|(_, values)| values.iter().copied())
-            .chain(panel.target)
+            .chain(panel.targets.iter().copied())
             .fold(0.0_f64, f64::max)
             .max(1e-9);
         // Log scale from 0.1 to the next power of ten above the largest value.
@@ -636,7 +667,7 @@ impl Chart {
             }
         }
         let bottom = top + panel.rows.len() as f64 * row_height;
-        if let Some(target) = panel.target {
+        for &target in panel.targets {
             let x = LABEL_WIDTH + scale(target);
             let _ = writeln!(
                 self.body,

@@ -1,10 +1,14 @@
 //! GET /customers/{id}/orders: a customer's order statistics.
-use shared::{api, auth::Verifier, config, customers::Customers};
+use shared::{api, config, customers::Customers, http::Edge};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::Error> {
     shared::telemetry::init();
-    let customers = Customers::from_env(&config::aws().await)?;
-    let auth = Verifier::from_env()?;
-    shared::http::serve(|request| api::get_customer_stats(&customers, &auth, request)).await
+    let aws = config::aws().await;
+    let customers = Customers::from_env(&aws)?;
+    let edge = Edge::from_env(&aws)?;
+    shared::http::serve(&edge, |request| {
+        api::get_customer_stats(&customers, edge.auth(), request)
+    })
+    .await
 }

@@ -1,10 +1,14 @@
 //! GET /orders: orders, newest first, paged.
-use shared::{api, auth::Verifier, config, store::Store};
+use shared::{api, config, http::Edge, store::Store};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::Error> {
     shared::telemetry::init();
-    let store = Store::from_env(&config::aws().await)?;
-    let auth = Verifier::from_env()?;
-    shared::http::serve(|request| api::list_orders(&store, &auth, request)).await
+    let aws = config::aws().await;
+    let store = Store::from_env(&aws)?;
+    let edge = Edge::from_env(&aws)?;
+    shared::http::serve(&edge, |request| {
+        api::list_orders(&store, edge.auth(), request)
+    })
+    .await
 }

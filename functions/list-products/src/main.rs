@@ -1,9 +1,11 @@
 //! GET /products: the catalogue.
-use shared::{api, config, store::Store};
+use shared::{api, config, http::Edge, store::Store};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::Error> {
     shared::telemetry::init();
-    let store = Store::from_env(&config::aws().await)?;
-    shared::http::serve(|request| api::list_products(&store, request)).await
+    let aws = config::aws().await;
+    let store = Store::from_env(&aws)?;
+    let edge = Edge::from_env(&aws)?;
+    shared::http::serve(&edge, |request| api::list_products(&store, request)).await
 }

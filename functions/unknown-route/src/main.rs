@@ -3,5 +3,6 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::Error> {
     shared::telemetry::init();
-    shared::http::serve(shared::api::unknown_route).await
+    let edge = shared::http::Edge::from_env(&shared::config::aws().await)?;
+    shared::http::serve(&edge, shared::api::unknown_route).await
 }

@@ -1,10 +1,14 @@
 //! PATCH /customers/{id}: update a customer's profile.
-use shared::{api, auth::Verifier, config, customers::Customers};
+use shared::{api, config, customers::Customers, http::Edge};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::Error> {
     shared::telemetry::init();
-    let customers = Customers::from_env(&config::aws().await)?;
-    let auth = Verifier::from_env()?;
-    shared::http::serve(|request| api::update_customer(&customers, &auth, request)).await
+    let aws = config::aws().await;
+    let customers = Customers::from_env(&aws)?;
+    let edge = Edge::from_env(&aws)?;
+    shared::http::serve(&edge, |request| {
+        api::update_customer(&customers, edge.auth(), request)
+    })
+    .await
 }

@@ -12,6 +12,17 @@ use crate::telemetry;
 const MAX_TEXT_CHARS: usize = 200;
 
 /// `GET /customers/{id}/orders`: the customer's order statistics.
+#[utoipa::path(
+    get, path = "/customers/{id}/orders", tag = "customers", security(("bearer" = [])),
+    params(("id" = crate::domain::CustomerId, Path, description = "The customer (a customer may name only themselves)")),
+    responses(
+        (status = 200, description = "The customer's order statistics", body = crate::domain::CustomerStats),
+        (status = 400, description = "The id is not a UUID", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Another customer", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such customer", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn get_customer_stats(
     customers: &Customers,
     auth: &Verifier,
@@ -33,6 +44,19 @@ pub async fn get_customer_stats(
 }
 
 /// `PATCH /customers/{id}`: changes name, e-mail and/or shipping address.
+#[utoipa::path(
+    patch, path = "/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = crate::domain::CustomerId, Path, description = "The customer (a customer may name only themselves)")),
+    request_body = crate::openapi::ProfileChanges,
+    responses(
+        (status = 200, description = "The profile as changed", body = crate::domain::CustomerProfile),
+        (status = 400, description = "Validation failed", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Another customer", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such customer", body = crate::openapi::ErrorBody),
+        (status = 415, description = "The body is not application/json", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn update_customer(
     customers: &Customers,
     auth: &Verifier,
@@ -44,6 +68,7 @@ pub async fn update_customer(
     telemetry::record_customer(&customer);
     require_self_or_admin(&caller, &customer)?;
     let update = parse_profile_update(&json_object(&request)?).map_err(ApiError::validation)?;
+    crate::ratelimit::admitted().await?;
     match customers
         .update_profile(&customer, &update)
         .await
@@ -123,8 +148,16 @@ fn text_field(
 
 fn text(value: &Value, label: &str, errors: &mut Vec<String>) -> Option<String> {
     match value.as_str().map(str::trim) {
-        Some(text) if !text.is_empty() && text.chars().count() <= MAX_TEXT_CHARS => {
+        Some(text)
+            if !text.is_empty()
+                && text.chars().count() <= MAX_TEXT_CHARS
+                && !text.chars().any(char::is_control) =>
+        {
             Some(text.to_owned())
+        }
+        Some(text) if text.chars().any(char::is_control) => {
+            errors.push(format!("{label} must not contain control characters"));
+            None
         }
         Some(text) if !text.is_empty() => {
             errors.push(format!(
@@ -146,6 +179,16 @@ mod tests {
 
     fn parse(body: Value) -> Result<ProfileUpdate, Vec<String>> {
         parse_profile_update(body.as_object().unwrap())
+    }
+
+    #[test]
+    fn refuses_control_characters_in_text() {
+        let errors = parse(json!({"name": "Ada\u{0}Lovelace"})).unwrap_err();
+        assert_eq!(errors, vec!["name must not contain control characters"]);
+        let errors =
+            parse(json!({"shippingAddress": {"street": "1\nMain", "city": "X", "zipCode": "1"}}))
+                .unwrap_err();
+        assert!(errors[0].contains("control characters"), "{errors:?}");
     }
 
     #[test]

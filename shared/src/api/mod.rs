@@ -3,15 +3,22 @@
 //!
 //! Every handler of customer data authenticates the caller first ([`crate::auth`]) and checks
 //! that a customer reaches only their own data, before any read or write; the catalogue is
-//! public.
+//! public, and the inventory (adding products, setting stock) is the admin group's.
 
-mod customers;
-mod orders;
-mod products;
+pub(crate) mod customers;
+mod docs;
+pub(crate) mod orders;
+pub(crate) mod products;
+mod storefront;
 
 pub use customers::{get_customer_stats, update_customer};
+pub use docs::api_docs;
 pub use orders::{create_order, get_order, list_orders, parse_order_request};
-pub use products::list_products;
+pub use products::{
+    NEXT_CURSOR_HEADER, PRODUCTS_DEFAULT_LIMIT, create_product, get_product, list_products,
+    parse_new_product, parse_stock_level, set_product_stock,
+};
+pub use storefront::{DemoCustomer, STOREFRONT_DEMO_SIGNIN, StorefrontConfig, storefront};
 
 use lambda_http::Request;
 

@@ -22,6 +22,22 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// With an `Idempotency-Key`, a retry of the same request returns the first response.
 /// A customer orders for themselves (`customerId` defaults to the token's subject); an admin
 /// may order for anyone.
+#[utoipa::path(
+    post, path = "/orders", tag = "orders", security(("bearer" = [])),
+    request_body = crate::openapi::NewOrder,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry: a retry with the same key and body gets the first response")),
+    responses(
+        (status = 201, description = "The order, priced from the catalogue, with its stock reserved", body = crate::domain::Order),
+        (status = 400, description = "Validation failed: every problem is listed", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Ordering for another customer", body = crate::openapi::ErrorBody),
+        (status = 404, description = "A product does not exist", body = crate::openapi::ErrorBody),
+        (status = 409, description = "Not enough stock", body = crate::openapi::ErrorBody),
+        (status = 415, description = "The body is not application/json", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The products are in high demand: retry", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn create_order(store: &Store, auth: &Verifier, request: Request) -> HttpResult {
     expect_method(&request, Method::POST)?;
     let caller = auth.authenticate(&request).await?;
@@ -60,6 +76,7 @@ pub async fn create_order(store: &Store, auth: &Verifier, request: Request) -> H
         PlaceOrderError::Contended => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The products are in high demand, please retry")
         }
+        PlaceOrderError::RateLimited(limited) => limited.into(),
         PlaceOrderError::Store(error) => ApiError::internal(error),
     })?;
     let order = &placement.order;
@@ -102,6 +119,21 @@ fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, String> 
 
 /// `GET /orders?page=&limit=&cursor=&customerId=`: orders, newest first.
 /// A customer sees only their own orders; an admin sees all, or one customer's.
+#[utoipa::path(
+    get, path = "/orders", tag = "orders", security(("bearer" = [])),
+    params(
+        ("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "Page number (1 by default)"),
+        ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Orders per page (10 by default)"),
+        ("cursor" = Option<String>, Query, description = "`meta.nextCursor` of the previous page"),
+        ("customerId" = Option<crate::domain::CustomerId>, Query, description = "One customer's orders (a customer may name only themselves)"),
+    ),
+    responses(
+        (status = 200, description = "Orders, newest first", body = crate::openapi::OrdersPage),
+        (status = 400, description = "Validation failed", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Another customer's orders", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn list_orders(store: &Store, auth: &Verifier, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
     let caller = auth.authenticate(&request).await?;
@@ -147,6 +179,16 @@ pub async fn list_orders(store: &Store, auth: &Verifier, request: Request) -> Ht
 
 /// `GET /orders/{id}`: one order, for its customer or an admin. Another customer's order is
 /// answered as missing, so that order ids cannot be probed.
+#[utoipa::path(
+    get, path = "/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = crate::domain::OrderId, Path, description = "The order")),
+    responses(
+        (status = 200, description = "The order", body = crate::domain::Order),
+        (status = 400, description = "The id is not a UUID", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such order (or another customer's)", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn get_order(store: &Store, auth: &Verifier, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
     let caller = auth.authenticate(&request).await?;

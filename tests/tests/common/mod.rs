@@ -11,7 +11,8 @@ use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use shared::customers::Customers;
-use shared::domain::{CustomerId, Product, ProductId};
+use shared::domain::{CustomerId, Product, ProductId, Sku};
+use shared::relay::{EventSink, EventSinks};
 use shared::store::Store;
 
 pub const SEED_CUSTOMER: &str = "550e8400-e29b-41d4-a716-446655440000";
@@ -43,7 +44,7 @@ impl Shop {
             .expect("SHOP_API_URL is not set: run the integration tests through `make test`, which starts the local stack");
         let aws = shared::config::aws().await;
         Shop {
-            http: reqwest::Client::new(),
+            http: client_of_its_own(),
             admin_token: token(&Claims::admin()),
             base,
             store: Store::from_env(&aws).expect("STORE_TABLE"),
@@ -190,6 +191,8 @@ impl Shop {
             price: price.parse().expect("a price"),
             stock,
             category: "Test".into(),
+            sku: Sku::generate(),
+            description: String::new(),
         };
         self.store
             .put_product(&product)
@@ -215,6 +218,14 @@ impl Shop {
         })
         .await
         .unwrap_or_else(|| panic!("statistics of {customer} never reached the expected state"))
+    }
+}
+
+/// Every kind of event to one destination (`make` builds one sink per kind).
+pub fn all_to(make: impl Fn() -> EventSink) -> EventSinks {
+    EventSinks {
+        orders: make(),
+        stock: make(),
     }
 }
 
@@ -294,6 +305,31 @@ pub fn assert_order_created_contract(body: &str) {
     );
 }
 
+/// Fails unless the body is a valid `stock_added` or `stock_reduced` version 1 (shared/schemas),
+/// whichever its pattern says.
+pub fn assert_stock_event_contract(body: &str) {
+    let event: Value = serde_json::from_str(body)
+        .unwrap_or_else(|error| panic!("event is not JSON ({error}): {body}"));
+    let schema = match event["pattern"].as_str() {
+        Some(shared::events::STOCK_ADDED) => shared::events::STOCK_ADDED_V1_SCHEMA,
+        Some(shared::events::STOCK_REDUCED) => shared::events::STOCK_REDUCED_V1_SCHEMA,
+        _ => panic!("not a stock event: {body}"),
+    };
+    let schema: Value = serde_json::from_str(schema).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&event)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "event breaks its stock event v1 schema: {errors:?}\n{body}"
+    );
+}
+
 /// The claims of a local token (local/auth.py issues the same for `make token`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Claims {
@@ -316,13 +352,34 @@ impl Claims {
         }
     }
 
+    /// An admin of their own: each test's requests count against its own rate limit.
     pub fn admin() -> Self {
         Self {
-            sub: "00000000-0000-4000-8000-00000000ad01".into(),
+            sub: CustomerId::new().to_string(),
             groups: vec!["admin".into()],
             ..Self::customer(&CustomerId::new())
         }
     }
+}
+
+/// An HTTP client with an address of its own: `make test` runs the stack trusting one proxy's
+/// `X-Forwarded-For` (as behind CloudFront), so each test's unauthenticated requests count
+/// against a rate limit of their own rather than one shared by the whole suite.
+pub fn client_of_its_own() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", random_address().parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        // A stuck request fails its test rather than holding the whole run.
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("an HTTP client")
+}
+
+/// A random address in 10.0.0.0/8.
+pub fn random_address() -> String {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    format!("10.{}.{}.{}", bytes[0], bytes[1], bytes[2])
 }
 
 pub fn now() -> u64 {

@@ -1,0 +1,279 @@
+"""Hostile input against the running local stack, as `make test` runs it (scripts/test.sh):
+
+* schemathesis generates requests from the OpenAPI document the API serves
+  (/api/openapi.json), valid and invalid, for every operation;
+* a list of malformed bodies goes to every operation that writes.
+
+Every response must be: no 5xx, every 4xx in the seed's error format (the document declares
+it, and schemathesis checks each response against the document), and a rejected request must
+leave both tables as they were.
+
+Needs SHOP_API_URL, SHOP_AUTH_DIR, STORE_TABLE, CUSTOMERS_TABLE and the AWS_* settings of the
+stack (scripts/test.sh exports them).
+"""
+
+import base64
+import json
+import os
+import sys
+import tomllib
+import urllib.parse
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.transport import Response
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "local"))
+import auth  # noqa: E402  (local/auth.py, the local token issuer)
+
+API = os.environ["SHOP_API_URL"].rstrip("/")
+AUTH_DIR = Path(os.environ["SHOP_AUTH_DIR"])
+SEED_CUSTOMER = "550e8400-e29b-41d4-a716-446655440000"
+SEED_PRODUCT = "c0ffee00-c0de-f00d-baad-f00dc0ffee00"
+MAX_EXAMPLES = int(os.environ.get("HOSTILE_MAX_EXAMPLES", "40"))
+
+dynamodb = boto3.client("dynamodb", region_name=os.environ.get("AWS_REGION", "us-east-1"))
+
+
+def caller_headers():
+    """A fresh admin of its own for every request (the admin reaches every route), so that the
+    run never meets the rate limit, which has tests of its own."""
+    token = auth.token(AUTH_DIR, str(uuid.uuid4()), True, 600)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def scan(table):
+    items, start = [], None
+    while True:
+        page = dynamodb.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
+        items += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items
+
+
+def written_state():
+    """What a request could have written: the store table (catalogue, orders, skus,
+    idempotency keys) and the customers' profiles. The statistics are left out: the consumer
+    updates them on its own time, from orders placed by earlier, accepted requests."""
+    store = sorted(json.dumps(item, sort_keys=True) for item in scan(os.environ["STORE_TABLE"]))
+    profiles = sorted(
+        json.dumps({k: item.get(k) for k in ("pk", "name", "email", "shippingAddress")}, sort_keys=True)
+        for item in scan(os.environ["CUSTOMERS_TABLE"])
+        if item["sk"]["S"] == "PROFILE"
+    )
+    return store, profiles
+
+
+def assert_seed_error(response, status=None, context=""):
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
+    assert 400 <= response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
+    if status is not None:
+        assert response.status_code == status, response.text[:500]
+    body = response.json()
+    assert body.get("statusCode") == response.status_code, (response.status_code, body, context)
+    assert isinstance(body["message"], str) and body["message"], body
+    assert set(body) <= {"statusCode", "message", "errors"}, body
+    assert all(isinstance(error, str) for error in body.get("errors", [])), body
+
+
+# --- schemathesis ----------------------------------------------------------------------------
+
+# Methods a path does not serve: API Gateway sends every method to the $default route (the
+# seed's 404); `cargo lambda watch` routes only the five the router lists (Cargo.toml), and
+# answers others (OPTIONS, TRACE, QUERY) itself.
+CONFIG = SchemathesisConfig.from_dict(
+    {"phases": {"coverage": {"unexpected-methods": ["get", "put", "post", "delete", "patch"]}}}
+)
+# The document as the api-docs function serves it (the first request may wait for a build).
+DOCUMENT = requests.get(f"{API}/api/openapi.json", timeout=300).json()
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
+
+
+def watch_function(method, path):
+    """The function `cargo lambda watch` routes `method path` (a template path) to."""
+    router = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["metadata"]["lambda"]["watch"]["router"]
+    for route in router.get(path, []):
+        if route["method"] == method.upper():
+            return route["function"]
+    return "unknown-route"
+
+
+def through_api_gateway(method, route, path, body, headers, query=None, path_parameters=None):
+    """Sends a request as API Gateway would for a body `cargo lambda watch` cannot carry: bytes
+    that are not UTF-8 under a JSON content type (watch answers 500 itself, before any
+    function runs; API Gateway hands the function the bytes in base64). The event goes to the
+    function through watch's Invoke API, and its answer comes back as an HTTP response."""
+    method = method.upper()
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {route}",
+        "rawPath": path,
+        "rawQueryString": urllib.parse.urlencode(query or {}, doseq=True),
+        "headers": {k.lower(): str(v) for k, v in headers.items()},
+        "queryStringParameters": {k: str(v) for k, v in (query or {}).items()} or None,
+        "pathParameters": {k: str(v) for k, v in (path_parameters or {}).items()} or None,
+        "requestContext": {
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.10", "userAgent": "hostile-tests"},
+            "requestId": str(uuid.uuid4()), "routeKey": f"{method} {route}",
+            "stage": "$default", "timeEpoch": 0,
+        },
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+    function = watch_function(method, route)
+    answer = requests.post(f"{API}/2015-03-31/functions/{function}/invocations", json=event, timeout=60)
+    answer.raise_for_status()
+    payload = answer.json()
+    content = payload.get("body") or ""
+    return Response(
+        status_code=payload["statusCode"],
+        headers={name: [value] for name, value in (payload.get("headers") or {}).items()},
+        content=base64.b64decode(content) if payload.get("isBase64Encoded") else content.encode(),
+        request=requests.Request(method, API + path, data=body).prepare(),
+        elapsed=answer.elapsed.total_seconds(),
+        message="",
+        encoding="utf-8",
+        http_version="1.1",
+        verify=False,
+    )
+
+
+def case_through_api_gateway(case, headers):
+    return through_api_gateway(
+        case.method, case.path, case.formatted_path, case.body,
+        {**(case.headers or {}), **headers, "content-type": case.media_type or "application/json"},
+        query=case.query, path_parameters=case.path_parameters,
+    )
+
+
+def is_utf8(body):
+    try:
+        body.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def not_utf8_json(case):
+    return isinstance(case.body, bytes) and "json" in (case.media_type or "") and not is_utf8(case.body)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_generated_requests(case):
+    writes = case.method.upper() in ("POST", "PUT", "PATCH", "DELETE")
+    before = written_state() if writes else None
+    headers = caller_headers()
+    if not_utf8_json(case):
+        response = case_through_api_gateway(case, headers)
+    else:
+        response = case.call(base_url=API, headers=headers, timeout=30)
+    case.validate_response(
+        response,
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+            negative_data_rejection,
+            ignored_auth,
+        ],
+    )
+    if 400 <= response.status_code < 500:
+        assert_seed_error(response, context=case.as_curl_command())
+        if writes:
+            assert written_state() == before, f"a rejected {case.method} {case.path} wrote"
+
+
+# --- the hostile list --------------------------------------------------------------------------
+
+# Every operation that writes, with a path that exists (so a rejection is the body's):
+# (method, route, path parameters).
+WRITES = [
+    ("POST", "/orders", {}),
+    ("POST", "/products", {}),
+    ("PUT", "/products/{id}/stock", {"id": SEED_PRODUCT}),
+    ("PATCH", "/customers/{id}", {"id": SEED_CUSTOMER}),
+    ("POST", "/api/v1/orders", {}),
+]
+
+
+def deep(depth):
+    return '{"items":' + "[" * depth + "]" * depth + "}"
+
+
+HOSTILE_BODIES = {
+    "oversized": json.dumps({"name": "x" * 70_000, "items": []}).encode(),
+    "deeply nested": deep(100_000).encode(),
+    "nested objects": ('{"a":' * 5_000 + "1" + "}" * 5_000).encode(),
+    "not UTF-8": b'{"name": "\xff\xfe\xfd", "quantity": 1}',
+    "not JSON": b"\x00\x01\x02 garbage",
+    "empty": b"",
+    "a JSON array": b"[]",
+    "a JSON string": b'"hello"',
+    "huge quantity": json.dumps({"quantity": 10**30, "items": [{"productId": SEED_PRODUCT, "quantity": 10**30}]}).encode(),
+    "huge exponent": b'{"quantity": 1e400, "price": 1e400, "stock": 1e400, "items": [{"productId": "c0ffee00-c0de-f00d-baad-f00dc0ffee00", "quantity": 1e400}]}',
+    "negative quantity": json.dumps({"quantity": -1, "stock": -1, "price": -1, "items": [{"productId": SEED_PRODUCT, "quantity": -1}]}).encode(),
+    "zero quantity": json.dumps({"quantity": 0.5, "stock": 0.5, "price": 0, "items": [{"productId": SEED_PRODUCT, "quantity": 0}]}).encode(),
+    "fractional quantity": json.dumps({"quantity": 1.5, "stock": 1.5, "items": [{"productId": SEED_PRODUCT, "quantity": 1.5}]}).encode(),
+    "duplicate keys": (
+        b'{"quantity": 1, "quantity": -1, "name": "Duplicate Key", "name": "x",'
+        b' "price": 1, "stock": 1, "category": "Test", "email": "a@example.com",'
+        b' "items": [{"productId": "c0ffee00-c0de-f00d-baad-f00dc0ffee00", "quantity": 1}],'
+        b' "items": []}'
+    ),
+    "NUL in strings": json.dumps({"name": "a\u0000b", "category": "\u0000", "price": 1, "stock": 1, "email": "a\u0000@example.com"}).encode(),
+}
+
+
+@pytest.mark.parametrize("method,route,parameters", WRITES)
+@pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
+def test_hostile_bodies_are_refused_and_write_nothing(method, route, parameters, name):
+    before = written_state()
+    path = route.format(**parameters)
+    body = HOSTILE_BODIES[name]
+    headers = {**caller_headers(), "Content-Type": "application/json"}
+    if is_utf8(body):
+        response = requests.request(method, API + path, data=body, headers=headers, timeout=30)
+    else:
+        response = through_api_gateway(method, route, path, body, headers, path_parameters=parameters)
+    assert_seed_error(response)
+    assert written_state() == before, f"{name} to {method} {path} wrote"
+
+
+PAGING = [
+    "limit=0", "limit=101", "limit=-1", "limit=99999999999999999999", "page=0",
+    "page=-5", "page=1e3", "cursor=not-a-cursor", "cursor=" + "A" * 5000, "limit=%00",
+]
+
+
+@pytest.mark.parametrize(
+    "path,query",
+    [(path, query) for path in ("/products", "/orders") for query in PAGING]
+    + [("/products", "category=" + "x" * 500), ("/products", "category=%20%20"),
+       ("/orders", "customerId=not-a-uuid")],
+)
+def test_hostile_queries_are_refused(path, query):
+    response = requests.get(f"{API}{path}?{query}", headers=caller_headers(), timeout=30)
+    assert_seed_error(response, 400)

@@ -1,0 +1,84 @@
+//! The OpenAPI document and its documentation page, as the api-docs function serves them.
+mod common;
+
+use common::Shop;
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_and_public() {
+    let shop = Shop::connect().await;
+    let reply = shop
+        .send_as_is(
+            shop.http
+                .get(format!("{}/api/openapi.json", shop.base))
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.headers["content-type"], "application/json");
+    assert!(reply.headers.contains_key("x-ratelimit-limit"));
+    assert_eq!(reply.json["openapi"], "3.1.0");
+    for path in [
+        "/orders",
+        "/orders/{id}",
+        "/products",
+        "/products/{id}/stock",
+        "/customers/{id}",
+    ] {
+        assert!(reply.json["paths"][path].is_object(), "{path} missing");
+    }
+    // Under cargo lambda watch the stage is $default: no prefix.
+    assert_eq!(reply.json["servers"][1]["url"], "/api/v1");
+}
+
+#[tokio::test]
+async fn the_page_loads_only_bundled_assets() {
+    let shop = Shop::connect().await;
+    let get = |path: String| {
+        let request = shop
+            .http
+            .get(format!("{}{path}", shop.base))
+            .build()
+            .unwrap();
+        shop.send_as_is(request)
+    };
+    let page = get("/api/docs".into()).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!page.text.contains("http://") && !page.text.contains("https://"));
+    // Every script and style the page names is served here, with its type.
+    let assets: Vec<&str> = page
+        .text
+        .split(['"', '\''])
+        .filter(|part| part.starts_with("docs/"))
+        .collect();
+    assert_eq!(assets.len(), 3, "{assets:?}");
+    for asset in assets {
+        let reply = get(format!("/api/{asset}")).await;
+        assert_eq!(reply.status, 200, "{asset}");
+        let kind = reply.headers["content-type"].to_str().unwrap();
+        let expected = if asset.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert_eq!(kind, expected, "{asset}");
+        assert!(reply.text.len() > 20, "{asset} is empty");
+    }
+    let init = get("/api/docs/init.js".into()).await;
+    assert!(init.text.contains("openapi.json"));
+    assert!(
+        !init.text.contains("https://"),
+        "the page must not load from a CDN"
+    );
+    let missing = get("/api/docs/secrets.txt".into()).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json["statusCode"], 404);
+}

@@ -1,0 +1,232 @@
+//! Rate limiting: the `X-RateLimit-*` headers on every response, one count per client shared
+//! by every function, and 429 with `Retry-After` over the limit, with nothing written.
+mod common;
+
+use common::{Claims, Reply, Shop, now, token};
+use futures::StreamExt;
+use serde_json::json;
+use shared::domain::CustomerId;
+
+/// (limit, remaining, reset) from a response's headers.
+fn limits(reply: &Reply) -> (u64, u64, u64) {
+    let number = |name: &str| -> u64 {
+        reply
+            .headers
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing (status {})", reply.status))
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (
+        number("x-ratelimit-limit"),
+        number("x-ratelimit-remaining"),
+        number("x-ratelimit-reset"),
+    )
+}
+
+/// Spends what is left of the client's allowance in this window with cheap requests (the
+/// unknown-route 404), and returns the window's end. Starts early in a window if the current
+/// one ends too soon for the test to finish inside it.
+async fn exhaust(shop: &Shop, bearer: Option<&str>) -> u64 {
+    let request = |path: &str| {
+        let mut request = shop.http.get(format!("{}{path}", shop.base));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        request.build().unwrap()
+    };
+    let (_, _, reset) = limits(&shop.send_as_is(request("/no-such-route")).await);
+    if reset.saturating_sub(now()) < 20 {
+        tokio::time::sleep(std::time::Duration::from_secs(reset - now() + 1)).await;
+    }
+    let first = shop.send_as_is(request("/no-such-route")).await;
+    let (_, remaining, reset) = limits(&first);
+    let replies: Vec<Reply> = futures::stream::iter(0..remaining)
+        .map(|_| shop.send_as_is(request("/no-such-route")))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(replies.iter().all(|reply| reply.status == 404));
+    reset
+}
+
+fn assert_too_many(reply: &Reply, reset: u64) {
+    assert_eq!(reply.status, 429, "{}", reply.text);
+    assert_eq!(
+        reply.json,
+        json!({"statusCode": 429, "message": "Too Many Requests"})
+    );
+    let retry_after: u64 = reply.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    let (_, remaining, reply_reset) = limits(reply);
+    assert_eq!((remaining, reply_reset), (0, reset));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_limit_headers() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let replies = [
+        shop.send_as_is(
+            shop.http
+                .get(format!("{}/products", shop.base))
+                .build()
+                .unwrap(),
+        )
+        .await, // public, no token
+        shop.get("/orders").await,
+        shop.get(&format!("/customers/{customer}/orders")).await, // 404
+        shop.send_as_is(
+            shop.http
+                .get(format!("{}/orders", shop.base))
+                .build()
+                .unwrap(),
+        )
+        .await, // 401
+        shop.post_json("/orders", &json!({"items": []})).await,   // 400
+        shop.get("/api/v1/nothing-here").await,
+    ];
+    for reply in &replies {
+        let (limit, remaining, reset) = limits(reply);
+        assert!(limit >= 1 && remaining < limit, "{limit} {remaining}");
+        assert!(
+            reset > now().saturating_sub(2) && reset <= now() + 61,
+            "{reset}"
+        );
+        assert_eq!(reset % 60, 0, "windows are whole minutes");
+    }
+}
+
+#[tokio::test]
+async fn one_count_per_client_across_all_functions() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let bearer = token(&Claims::customer(&customer));
+    let with_token = |path: &str| {
+        shop.http
+            .get(format!("{}{path}", shop.base))
+            .bearer_auth(&bearer)
+            .build()
+            .unwrap()
+    };
+    let first = shop.send_as_is(with_token("/orders")).await;
+    let second = shop.send_as_is(with_token("/products")).await;
+    let third = shop
+        .send_as_is(with_token(&format!("/customers/{customer}/orders")))
+        .await;
+    let (_, a, reset_a) = limits(&first);
+    let (_, b, reset_b) = limits(&second);
+    let (_, c, _) = limits(&third);
+    if reset_a == reset_b {
+        assert_eq!((a - 1, a - 2), (b, c), "one count through three functions");
+    }
+    // The same address without the token is another client: its own, fuller allowance.
+    let anonymous = shop
+        .send_as_is(
+            shop.http
+                .get(format!("{}/products", shop.base))
+                .build()
+                .unwrap(),
+        )
+        .await;
+    let (limit, remaining, _) = limits(&anonymous);
+    assert_eq!(remaining, limit - 1);
+}
+
+#[tokio::test]
+async fn over_the_limit_a_client_gets_429_and_writes_nothing() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let bearer = token(&Claims::customer(&customer));
+    let reset = exhaust(&shop, Some(&bearer)).await;
+
+    let product = shop.new_product("10.00", 5).await;
+    let order = shop
+        .send_as_is(
+            shop.http
+                .post(format!("{}/orders", shop.base))
+                .bearer_auth(&bearer)
+                .json(&json!({"items": [{"productId": product.id.to_string(), "quantity": 1}]}))
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert_too_many(&order, reset);
+    let profile = shop
+        .send_as_is(
+            shop.http
+                .patch(format!("{}/customers/{customer}", shop.base))
+                .bearer_auth(&bearer)
+                .json(&json!({"name": "Over The Limit"}))
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert_too_many(&profile, reset);
+    let listing = shop
+        .send_as_is(
+            shop.http
+                .get(format!("{}/orders", shop.base))
+                .bearer_auth(&bearer)
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert_too_many(&listing, reset);
+
+    // Nothing was written: no order, no stock taken, no profile.
+    let stored = shop.store.product(&product.id).await.unwrap().unwrap();
+    assert_eq!(stored.stock, 5, "stock was taken over the limit");
+    let orders = shop
+        .store
+        .orders(
+            Some(customer),
+            &shared::paging::PageRequest::parse(None, None, None).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        orders.data.is_empty(),
+        "an order was written over the limit"
+    );
+    assert!(shop.customers.stats(&customer).await.unwrap().is_none());
+
+    // Another client (the admin token of this test) is not affected.
+    let admin = shop.get("/orders").await;
+    assert_eq!(admin.status, 200, "{}", admin.text);
+}
+
+#[tokio::test]
+async fn an_address_over_the_limit_is_refused_without_a_token() {
+    let shop = Shop::connect().await;
+    let reset = exhaust(&shop, None).await;
+    let reply = shop
+        .send_as_is(
+            shop.http
+                .get(format!("{}/products", shop.base))
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert_too_many(&reply, reset);
+    // A verified caller from the same address counts against their own allowance ...
+    let with_token = shop.get("/products").await;
+    assert_eq!(with_token.status, 200, "{}", with_token.text);
+    // ... but a token that does not verify does not make a new client.
+    let forged = shop
+        .send_as_is(
+            shop.http
+                .get(format!("{}/products", shop.base))
+                .bearer_auth("not.a.token")
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert_too_many(&forged, reset);
+}
