@@ -334,3 +334,82 @@ async fn an_unreadable_broker_message_does_not_block_the_queue() {
     shop.stats_when(&customer, |stats| stats["totalOrders"] == 1)
         .await;
 }
+
+#[tokio::test]
+async fn stock_events_go_to_their_own_queue_in_the_nestjs_envelope() {
+    let shop = Shop::connect().await;
+    let (orders_queue, stock_queue) = (
+        scratch_queue(),
+        format!("stock_events.test-{}", uuid::Uuid::new_v4()),
+    );
+    let sinks = EventSinks {
+        orders: EventSink::RabbitMq(RabbitPublisher::new(
+            broker_url().parse().unwrap(),
+            &orders_queue,
+        )),
+        stock: EventSink::RabbitMq(RabbitPublisher::new(
+            broker_url().parse().unwrap(),
+            &stock_queue,
+        )),
+    };
+    // The stream record of a new product with 7 in stock: stock added, from 0 to 7.
+    let product = shop.new_product("4.20", 7).await;
+    let response = relay_events(&sinks, shop.product_stream_event(&product.id).await).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let message = channel
+        .basic_get(
+            stock_queue.as_str().into(),
+            BasicGetOptions { no_ack: true },
+        )
+        .await
+        .unwrap()
+        .expect("the stock event is on its queue");
+    assert_eq!(
+        message.delivery.exchange.as_str(),
+        "",
+        "the default exchange"
+    );
+    assert_eq!(
+        message.delivery.properties.delivery_mode(),
+        &Some(2),
+        "persistent"
+    );
+    let body = std::str::from_utf8(&message.delivery.data).unwrap();
+    common::assert_stock_event_contract(body);
+    let event: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(event["pattern"], "stock_added");
+    assert_eq!(event["data"]["productId"], product.id.to_string());
+    assert_eq!(event["data"]["sku"], product.sku.as_str());
+    assert_eq!(
+        (
+            event["data"]["previousQuantity"].as_u64(),
+            event["data"]["newQuantity"].as_u64()
+        ),
+        (Some(0), Some(7))
+    );
+    // Nothing went to the order_created queue.
+    let orders = channel
+        .basic_get(
+            orders_queue.as_str().into(),
+            BasicGetOptions { no_ack: true },
+        )
+        .await;
+    assert!(
+        matches!(orders, Ok(None) | Err(_)),
+        "a stock change is not an order"
+    );
+    delete_queue(&stock_queue).await;
+    let _ = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap()
+        .create_channel()
+        .await
+        .unwrap()
+        .queue_delete(orders_queue.as_str().into(), QueueDeleteOptions::default())
+        .await;
+}

@@ -169,6 +169,35 @@ impl Shop {
         event
     }
 
+    /// The DynamoDB stream event of a product's insertion, built from the item as stored.
+    pub async fn product_stream_event(&self, product: &ProductId) -> StreamEvent {
+        let aws = shared::config::aws().await;
+        let key = HashMap::from([
+            (
+                "pk".to_owned(),
+                AttributeValue::S(format!("PRODUCT#{product}")),
+            ),
+            ("sk".to_owned(), AttributeValue::S("PRODUCT".into())),
+        ]);
+        let item = aws_sdk_dynamodb::Client::new(&aws)
+            .get_item()
+            .table_name(std::env::var("STORE_TABLE").unwrap())
+            .set_key(Some(key.clone()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the product is stored");
+        let mut record = EventRecord::default();
+        record.event_name = "INSERT".into();
+        record.change.keys = serde_dynamo::Item::from(key);
+        record.change.new_image = serde_dynamo::Item::from(item);
+        record.change.sequence_number = Some("1".into());
+        let mut event = StreamEvent::default();
+        event.records.push(record);
+        event
+    }
+
     /// A queue of the calling test's own, so that what it receives is only what it sent.
     pub async fn scratch_queue(&self) -> String {
         let name = format!("test-{}", uuid::Uuid::new_v4());
