@@ -4,6 +4,7 @@ and that the local event-source emulation behaves as Lambda's does. Run by `make
 import json
 import subprocess
 import sys
+import time
 import tomllib
 import unittest
 from pathlib import Path
@@ -245,3 +246,54 @@ class StreamDeliveryEmulation(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CancelledTransactionsStayOutOfTheStream(unittest.TestCase):
+    """local/moto_server.py: a reader of the stream never sees a cancelled transaction's
+    writes, nor misses the real write that comes after them (moto alone does both)."""
+
+    def test_a_reader_sees_the_real_writes_only(self):
+        import socket
+
+        import boto3
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "local" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(server.wait)
+        self.addCleanup(server.terminate)
+        endpoint = f"http://127.0.0.1:{port}"
+        settings = dict(region_name="us-east-1", endpoint_url=endpoint,
+                        aws_access_key_id="test", aws_secret_access_key="test")
+        dynamodb = boto3.client("dynamodb", **settings)
+        streams = boto3.client("dynamodbstreams", **settings)
+        for _ in range(100):
+            try:
+                dynamodb.list_tables()
+                break
+            except Exception:
+                time.sleep(0.1)
+        dynamodb.create_table(
+            TableName="t", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        arn = dynamodb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "taken"}})
+        # An iterator handed out before the cancelled transaction, as a poller holds one.
+        reader = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        with self.assertRaises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "cancelled"}}}},
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "taken"}},
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+            ])
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "real"}})
+        records = streams.get_records(ShardIterator=reader["ShardIterator"])["Records"]
+        self.assertEqual([r["dynamodb"]["Keys"]["pk"]["S"] for r in records], ["taken", "real"])

@@ -4,14 +4,16 @@
 # `make dev`, `make test` and `make load` can run beside it). Prints the figures and writes
 # target/bench/results.json and target/bench/chart.svg.
 #
-#   scripts/bench.sh              the full run (a few minutes once the build is warm)
+#   scripts/bench.sh              the full run (~25 minutes once built; moto's transactions,
+#                                 which copy the table, are most of it)
 #   scripts/bench.sh --quick      every phase with few repetitions, for working on the harness
 #   scripts/bench.sh --profiles [VARIANT...]
 #                                 the release-profile experiment: create-order as [profile.release]
 #                                 builds it, and built with each profile variant below (or only
 #                                 those named), then measured side by side; writes
 #                                 target/bench/profiles/. Each variant is a build of its own from
-#                                 scratch (target/<variant>; ~5 minutes apiece on 2 cores).
+#                                 scratch (target/<variant>; ~7 minutes apiece on 2 cores).
+#                                 BENCH_QUICK=1: with few repetitions.
 #
 # The zip target is checked on the deployed arm64 packages when target/lambda/<fn>/bootstrap.zip
 # exists (scripts/deploy-checks.sh builds them; BENCH_ARM64=1 builds them here first), else on
@@ -181,7 +183,11 @@ profile_experiment() {
     pairs+=("${variant%%:*}=$ROOT/target/${variant%%:*}/$PROFILE_FUNCTION")
   done
   python "$ROOT/bench/package_sizes.py" "$STATE/sizes.json" "$STATE/dist" "${pairs[@]}"
-  "$ROOT/target/release/bench" profiles "${COMMON[@]}" --function "$PROFILE_FUNCTION" "${pairs[@]}"
+  local quick=()
+  # BENCH_QUICK=1: few repetitions (the sizes, the point of most variants, are exact anyway).
+  if [ "${BENCH_QUICK:-}" = 1 ]; then quick=(--quick); fi
+  "$ROOT/target/release/bench" profiles "${COMMON[@]}" --function "$PROFILE_FUNCTION" \
+    "${quick[@]}" "${pairs[@]}"
 }
 
 run() {
