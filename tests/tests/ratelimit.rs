@@ -4,8 +4,27 @@ mod common;
 
 use common::{Claims, Reply, Shop, now, token};
 use futures::StreamExt;
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{Value, json};
 use shared::domain::CustomerId;
+
+/// Sends `method path` with this bearer token (none: anonymous) and JSON body, adding nothing.
+async fn send(
+    shop: &Shop,
+    method: reqwest::Method,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = shop.http.request(method, format!("{}{path}", shop.base));
+    if let Some(bearer) = bearer {
+        request = request.bearer_auth(bearer);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    shop.send_as_is(request.build().unwrap()).await
+}
 
 /// (limit, remaining, reset) from a response's headers.
 fn limits(reply: &Reply) -> (u64, u64, u64) {
@@ -30,21 +49,14 @@ fn limits(reply: &Reply) -> (u64, u64, u64) {
 /// unknown-route 404), and returns the window's end. Starts early in a window if the current
 /// one ends too soon for the test to finish inside it.
 async fn exhaust(shop: &Shop, bearer: Option<&str>) -> u64 {
-    let request = |path: &str| {
-        let mut request = shop.http.get(format!("{}{path}", shop.base));
-        if let Some(bearer) = bearer {
-            request = request.bearer_auth(bearer);
-        }
-        request.build().unwrap()
-    };
-    let (_, _, reset) = limits(&shop.send_as_is(request("/no-such-route")).await);
+    let probe = || send(shop, Method::GET, "/no-such-route", bearer, None);
+    let (_, _, reset) = limits(&probe().await);
     if reset.saturating_sub(now()) < 20 {
         tokio::time::sleep(std::time::Duration::from_secs(reset - now() + 1)).await;
     }
-    let first = shop.send_as_is(request("/no-such-route")).await;
-    let (_, remaining, reset) = limits(&first);
+    let (_, remaining, reset) = limits(&probe().await);
     let replies: Vec<Reply> = futures::stream::iter(0..remaining)
-        .map(|_| shop.send_as_is(request("/no-such-route")))
+        .map(|_| probe())
         .buffer_unordered(8)
         .collect()
         .await;
@@ -73,22 +85,10 @@ async fn every_response_carries_the_limit_headers() {
     let shop = Shop::connect().await;
     let customer = CustomerId::new();
     let replies = [
-        shop.send_as_is(
-            shop.http
-                .get(format!("{}/products", shop.base))
-                .build()
-                .unwrap(),
-        )
-        .await, // public, no token
+        send(&shop, Method::GET, "/products", None, None).await, // public, no token
         shop.get("/orders").await,
         shop.get(&format!("/customers/{customer}/orders")).await, // 404
-        shop.send_as_is(
-            shop.http
-                .get(format!("{}/orders", shop.base))
-                .build()
-                .unwrap(),
-        )
-        .await, // 401
+        send(&shop, Method::GET, "/orders", None, None).await,    // 401
         shop.post_json("/orders", &json!({"items": []})).await,   // 400
         shop.get("/api/v1/nothing-here").await,
     ];
@@ -108,18 +108,10 @@ async fn one_count_per_client_across_all_functions() {
     let shop = Shop::connect().await;
     let customer = CustomerId::new();
     let bearer = token(&Claims::customer(&customer));
-    let with_token = |path: &str| {
-        shop.http
-            .get(format!("{}{path}", shop.base))
-            .bearer_auth(&bearer)
-            .build()
-            .unwrap()
-    };
-    let first = shop.send_as_is(with_token("/orders")).await;
-    let second = shop.send_as_is(with_token("/products")).await;
-    let third = shop
-        .send_as_is(with_token(&format!("/customers/{customer}/orders")))
-        .await;
+    let first = send(&shop, Method::GET, "/orders", Some(&bearer), None).await;
+    let second = send(&shop, Method::GET, "/products", Some(&bearer), None).await;
+    let stats = format!("/customers/{customer}/orders");
+    let third = send(&shop, Method::GET, &stats, Some(&bearer), None).await;
     let (_, a, reset_a) = limits(&first);
     let (_, b, reset_b) = limits(&second);
     let (_, c, _) = limits(&third);
@@ -127,14 +119,7 @@ async fn one_count_per_client_across_all_functions() {
         assert_eq!((a - 1, a - 2), (b, c), "one count through three functions");
     }
     // The same address without the token is another client: its own, fuller allowance.
-    let anonymous = shop
-        .send_as_is(
-            shop.http
-                .get(format!("{}/products", shop.base))
-                .build()
-                .unwrap(),
-        )
-        .await;
+    let anonymous = send(&shop, Method::GET, "/products", None, None).await;
     let (limit, remaining, _) = limits(&anonymous);
     assert_eq!(remaining, limit - 1);
 }
@@ -147,37 +132,25 @@ async fn over_the_limit_a_client_gets_429_and_writes_nothing() {
     let reset = exhaust(&shop, Some(&bearer)).await;
 
     let product = shop.new_product("10.00", 5).await;
-    let order = shop
-        .send_as_is(
-            shop.http
-                .post(format!("{}/orders", shop.base))
-                .bearer_auth(&bearer)
-                .json(&json!({"items": [{"productId": product.id.to_string(), "quantity": 1}]}))
-                .build()
-                .unwrap(),
-        )
-        .await;
+    let order = send(
+        &shop,
+        Method::POST,
+        "/orders",
+        Some(&bearer),
+        Some(json!({"items": [{"productId": product.id.to_string(), "quantity": 1}]})),
+    )
+    .await;
     assert_too_many(&order, reset);
-    let profile = shop
-        .send_as_is(
-            shop.http
-                .patch(format!("{}/customers/{customer}", shop.base))
-                .bearer_auth(&bearer)
-                .json(&json!({"name": "Over The Limit"}))
-                .build()
-                .unwrap(),
-        )
-        .await;
+    let profile = send(
+        &shop,
+        Method::PATCH,
+        &format!("/customers/{customer}"),
+        Some(&bearer),
+        Some(json!({"name": "Over The Limit"})),
+    )
+    .await;
     assert_too_many(&profile, reset);
-    let listing = shop
-        .send_as_is(
-            shop.http
-                .get(format!("{}/orders", shop.base))
-                .bearer_auth(&bearer)
-                .build()
-                .unwrap(),
-        )
-        .await;
+    let listing = send(&shop, Method::GET, "/orders", Some(&bearer), None).await;
     assert_too_many(&listing, reset);
 
     // Nothing was written: no order, no stock taken, no profile.
@@ -206,27 +179,12 @@ async fn over_the_limit_a_client_gets_429_and_writes_nothing() {
 async fn an_address_over_the_limit_is_refused_without_a_token() {
     let shop = Shop::connect().await;
     let reset = exhaust(&shop, None).await;
-    let reply = shop
-        .send_as_is(
-            shop.http
-                .get(format!("{}/products", shop.base))
-                .build()
-                .unwrap(),
-        )
-        .await;
+    let reply = send(&shop, Method::GET, "/products", None, None).await;
     assert_too_many(&reply, reset);
     // A verified caller from the same address counts against their own allowance ...
     let with_token = shop.get("/products").await;
     assert_eq!(with_token.status, 200, "{}", with_token.text);
     // ... but a token that does not verify does not make a new client.
-    let forged = shop
-        .send_as_is(
-            shop.http
-                .get(format!("{}/products", shop.base))
-                .bearer_auth("not.a.token")
-                .build()
-                .unwrap(),
-        )
-        .await;
+    let forged = send(&shop, Method::GET, "/products", Some("not.a.token"), None).await;
     assert_too_many(&forged, reset);
 }
