@@ -206,10 +206,6 @@ impl RateLimiter {
         })
     }
 
-    pub fn limit(&self) -> u32 {
-        self.limit
-    }
-
     /// The client `request` counts against: the verified caller, else its address.
     pub fn client_key(&self, request: &Request, caller: Option<&Principal>) -> ClientKey {
         if let Some(caller) = caller {

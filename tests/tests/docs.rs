@@ -6,14 +6,7 @@ use common::Shop;
 #[tokio::test]
 async fn the_document_is_openapi_3_1_and_public() {
     let shop = Shop::connect().await;
-    let reply = shop
-        .send_as_is(
-            shop.http
-                .get(format!("{}/api/openapi.json", shop.base))
-                .build()
-                .unwrap(),
-        )
-        .await;
+    let reply = shop.get_anonymous("/api/openapi.json").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.headers["content-type"], "application/json");
     assert!(reply.headers.contains_key("x-ratelimit-limit"));
@@ -34,15 +27,7 @@ async fn the_document_is_openapi_3_1_and_public() {
 #[tokio::test]
 async fn the_page_loads_only_bundled_assets() {
     let shop = Shop::connect().await;
-    let get = |path: String| {
-        let request = shop
-            .http
-            .get(format!("{}{path}", shop.base))
-            .build()
-            .unwrap();
-        shop.send_as_is(request)
-    };
-    let page = get("/api/docs".into()).await;
+    let page = shop.get_anonymous("/api/docs").await;
     assert_eq!(page.status, 200);
     assert!(
         page.headers["content-type"]
@@ -61,7 +46,7 @@ async fn the_page_loads_only_bundled_assets() {
         .collect();
     assert_eq!(assets.len(), 3, "{assets:?}");
     for asset in assets {
-        let reply = get(format!("/api/{asset}")).await;
+        let reply = shop.get_anonymous(&format!("/api/{asset}")).await;
         assert_eq!(reply.status, 200, "{asset}");
         let kind = reply.headers["content-type"].to_str().unwrap();
         let expected = if asset.ends_with(".css") {
@@ -72,13 +57,13 @@ async fn the_page_loads_only_bundled_assets() {
         assert_eq!(kind, expected, "{asset}");
         assert!(reply.text.len() > 20, "{asset} is empty");
     }
-    let init = get("/api/docs/init.js".into()).await;
+    let init = shop.get_anonymous("/api/docs/init.js").await;
     assert!(init.text.contains("openapi.json"));
     assert!(
         !init.text.contains("https://"),
         "the page must not load from a CDN"
     );
-    let missing = get("/api/docs/secrets.txt".into()).await;
+    let missing = shop.get_anonymous("/api/docs/secrets.txt").await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json["statusCode"], 404);
 }

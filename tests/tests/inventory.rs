@@ -176,14 +176,7 @@ async fn a_product_is_stored_as_sent_and_readable_by_anyone() {
 
     // Public, on both base paths, the same product.
     for path in [format!("/products/{id}"), format!("/api/v1/products/{id}")] {
-        let read = shop
-            .send_as_is(
-                shop.http
-                    .get(format!("{}{path}", shop.base))
-                    .build()
-                    .unwrap(),
-            )
-            .await;
+        let read = shop.get_anonymous(&path).await;
         assert_eq!(read.status, 200, "{}", read.text);
         assert_eq!(read.json, created.json);
     }
@@ -439,14 +432,7 @@ async fn a_category_is_listed_page_by_page_to_the_end() {
     let mut seen = Vec::new();
     let mut pages = 0;
     loop {
-        let reply = shop
-            .send_as_is(
-                shop.http
-                    .get(format!("{}{path}", shop.base))
-                    .build()
-                    .unwrap(),
-            )
-            .await;
+        let reply = shop.get_anonymous(&path).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.text);
         let page = reply.json.as_array().expect("a bare array");
         assert!(page.len() <= 3);

@@ -108,16 +108,25 @@ async fn one_count_per_client_across_all_functions() {
     let shop = Shop::connect().await;
     let customer = CustomerId::new();
     let bearer = token(&Claims::customer(&customer));
-    let first = send(&shop, Method::GET, "/orders", Some(&bearer), None).await;
-    let second = send(&shop, Method::GET, "/products", Some(&bearer), None).await;
+    // Three functions, one count; tried again if a window ended between the first and last.
     let stats = format!("/customers/{customer}/orders");
-    let third = send(&shop, Method::GET, &stats, Some(&bearer), None).await;
-    let (_, a, reset_a) = limits(&first);
-    let (_, b, reset_b) = limits(&second);
-    let (_, c, _) = limits(&third);
-    if reset_a == reset_b {
-        assert_eq!((a - 1, a - 2), (b, c), "one count through three functions");
+    let mut counted = Vec::new();
+    for _attempt in 0..2 {
+        counted.clear();
+        for path in ["/orders", "/products", stats.as_str()] {
+            counted.push(limits(
+                &send(&shop, Method::GET, path, Some(&bearer), None).await,
+            ));
+        }
+        if counted[0].2 == counted[2].2 {
+            break;
+        }
     }
+    let [(_, a, reset), (_, b, _), (_, c, last_reset)] = counted[..] else {
+        unreachable!()
+    };
+    assert_eq!(reset, last_reset, "three requests within one window");
+    assert_eq!((b, c), (a - 1, a - 2), "one count through three functions");
     // The same address without the token is another client: its own, fuller allowance.
     let anonymous = send(&shop, Method::GET, "/products", None, None).await;
     let (limit, remaining, _) = limits(&anonymous);

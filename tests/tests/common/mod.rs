@@ -93,6 +93,13 @@ impl Shop {
             .await
     }
 
+    /// GET without a token, as a visitor of the public routes.
+    pub async fn get_anonymous(&self, path: &str) -> Reply {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send_as_is(request.build().expect("a valid request"))
+            .await
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
         self.send(self.http.post(format!("{}{path}", self.base)).json(body))
             .await
