@@ -1,14 +1,17 @@
 //! GET /customers/{id}/orders: a customer's order statistics.
-use shared::{api, config, customers::Customers, http::Edge};
+use shop_auth::Verifier;
+use shop_customers::{Customers, api};
+use shop_http::Edge;
+use shop_http::ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::Error> {
-    shared::telemetry::init();
-    let aws = config::aws().await;
+async fn main() -> Result<(), shop_runtime::Error> {
+    shop_runtime::telemetry::init();
+    let aws = shop_runtime::aws().await;
     let customers = Customers::from_env(&aws)?;
-    let edge = Edge::from_env(&aws)?;
-    shared::http::serve(&edge, |request| {
-        api::get_customer_stats(&customers, edge.auth(), request)
+    let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
+    shop_http::serve(&edge, |request| {
+        api::get_customer_stats(&customers, request)
     })
     .await
 }

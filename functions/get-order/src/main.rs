@@ -1,14 +1,14 @@
-//! GET /orders/{id}: one order, for its customer or an admin.
-use shared::{api, config, http::Edge, store::Store};
+//! GET /orders/{id}: one order with its history, for its customer or an admin.
+use shop_auth::Verifier;
+use shop_catalog::{Store, api};
+use shop_http::Edge;
+use shop_http::ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::Error> {
-    shared::telemetry::init();
-    let aws = config::aws().await;
+async fn main() -> Result<(), shop_runtime::Error> {
+    shop_runtime::telemetry::init();
+    let aws = shop_runtime::aws().await;
     let store = Store::from_env(&aws)?;
-    let edge = Edge::from_env(&aws)?;
-    shared::http::serve(&edge, |request| {
-        api::get_order(&store, edge.auth(), request)
-    })
-    .await
+    let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
+    shop_http::serve(&edge, |request| api::get_order(&store, request)).await
 }

@@ -1,11 +1,14 @@
 //! GET /products/{id}: one catalogue product (public).
-use shared::{api, config, http::Edge, store::Store};
+use shop_catalog::{Store, api};
+use shop_http::Edge;
+use shop_http::Public;
+use shop_http::ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::Error> {
-    shared::telemetry::init();
-    let aws = config::aws().await;
+async fn main() -> Result<(), shop_runtime::Error> {
+    shop_runtime::telemetry::init();
+    let aws = shop_runtime::aws().await;
     let store = Store::from_env(&aws)?;
-    let edge = Edge::from_env(&aws)?;
-    shared::http::serve(&edge, |request| api::get_product(&store, request)).await
+    let edge = Edge::new(Public, RateLimiter::from_env(&aws)?);
+    shop_http::serve(&edge, |request| api::get_product(&store, request)).await
 }

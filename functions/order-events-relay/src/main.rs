@@ -1,17 +1,17 @@
-//! Outbox relay: new orders in the store table's stream become `order_created`, and stock
-//! changes `stock_added` / `stock_reduced`, each on its queue (SQS, or RabbitMQ in the seed
-//! services' format when `ORDER_EVENTS_TRANSPORT=rabbitmq`).
-use shared::relay::{EventSinks, relay_events};
-use shared::{config, lambda_runtime};
+//! The outbox relay: changes in the Product service's table stream become order and stock
+//! events, on SQS or (with `ORDER_EVENTS_TRANSPORT=rabbitmq`) RabbitMQ in the NestJS services'
+//! format; the shop's order counts are kept on the way.
+use lambda_runtime::{LambdaEvent, service_fn};
+use shop_catalog::Store;
+use shop_relay::{Relay, RelayEvent, Sinks};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::Error> {
-    shared::telemetry::init();
-    let sinks = EventSinks::from_env(&config::aws().await)?;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        |event: lambda_runtime::LambdaEvent<_>| async {
-            Ok::<_, shared::Error>(relay_events(&sinks, event.payload).await)
-        },
-    ))
+async fn main() -> Result<(), shop_runtime::Error> {
+    shop_runtime::telemetry::init();
+    let aws = shop_runtime::aws().await;
+    let relay = Relay::new(Sinks::from_env(&aws)?, Store::from_env(&aws)?);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<RelayEvent>| {
+        relay.handle(event.payload)
+    }))
     .await
 }

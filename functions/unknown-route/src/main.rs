@@ -1,8 +1,12 @@
-//! API Gateway's `$default` route: the seed's 404 for every route no other function serves.
+//! API Gateway's `$default` route: the 404 NestJS answers, for every route no other function
+//! serves.
+use shop_http::ratelimit::RateLimiter;
+use shop_http::{Edge, Public};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::Error> {
-    shared::telemetry::init();
-    let edge = shared::http::Edge::from_env(&shared::config::aws().await)?;
-    shared::http::serve(&edge, shared::api::unknown_route).await
+async fn main() -> Result<(), shop_runtime::Error> {
+    shop_runtime::telemetry::init();
+    let aws = shop_runtime::aws().await;
+    let edge = Edge::new(Public, RateLimiter::from_env(&aws)?);
+    shop_http::serve(&edge, shop_http::respond::unknown_route).await
 }

@@ -1,14 +1,14 @@
-//! PATCH /customers/{id}: update a customer's profile.
-use shared::{api, config, customers::Customers, http::Edge};
+//! PATCH /customers/{id}: change a customer's profile (its owner's first change creates it).
+use shop_auth::Verifier;
+use shop_customers::{Customers, api};
+use shop_http::Edge;
+use shop_http::ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::Error> {
-    shared::telemetry::init();
-    let aws = config::aws().await;
+async fn main() -> Result<(), shop_runtime::Error> {
+    shop_runtime::telemetry::init();
+    let aws = shop_runtime::aws().await;
     let customers = Customers::from_env(&aws)?;
-    let edge = Edge::from_env(&aws)?;
-    shared::http::serve(&edge, |request| {
-        api::update_customer(&customers, edge.auth(), request)
-    })
-    .await
+    let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
+    shop_http::serve(&edge, |request| api::update_customer(&customers, request)).await
 }

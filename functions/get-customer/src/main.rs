@@ -1,0 +1,14 @@
+//! GET /customers/{id}: a customer's profile.
+use shop_auth::Verifier;
+use shop_customers::{Customers, api};
+use shop_http::Edge;
+use shop_http::ratelimit::RateLimiter;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), shop_runtime::Error> {
+    shop_runtime::telemetry::init();
+    let aws = shop_runtime::aws().await;
+    let customers = Customers::from_env(&aws)?;
+    let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
+    shop_http::serve(&edge, |request| api::get_customer(&customers, request)).await
+}

@@ -1,0 +1,14 @@
+//! GET /api/v1/inventory/{productCode}: one item by its product code (public).
+use shop_catalog::{Store, api};
+use shop_http::Edge;
+use shop_http::Public;
+use shop_http::ratelimit::RateLimiter;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), shop_runtime::Error> {
+    shop_runtime::telemetry::init();
+    let aws = shop_runtime::aws().await;
+    let store = Store::from_env(&aws)?;
+    let edge = Edge::new(Public, RateLimiter::from_env(&aws)?);
+    shop_http::serve(&edge, |request| api::get_inventory_item(&store, request)).await
+}

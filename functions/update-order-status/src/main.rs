@@ -1,0 +1,14 @@
+//! PATCH /orders/{id}: move an order through its lifecycle (admin only).
+use shop_auth::Verifier;
+use shop_catalog::{Store, api};
+use shop_http::Edge;
+use shop_http::ratelimit::RateLimiter;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), shop_runtime::Error> {
+    shop_runtime::telemetry::init();
+    let aws = shop_runtime::aws().await;
+    let store = Store::from_env(&aws)?;
+    let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
+    shop_http::serve(&edge, |request| api::update_order_status(&store, request)).await
+}

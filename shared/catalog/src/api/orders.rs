@@ -1,0 +1,284 @@
+//! `POST /orders`, `GET /orders`, `GET /orders/{id}`, `POST /orders/{id}/cancel`,
+//! `PATCH /orders/{id}`.
+
+use shop_domain::{Actor, Caller, CustomerId, IdempotencyKey, OrderId, OrderStatus};
+use shop_http::body::{json_body, optional_json_body};
+use shop_http::fields::{FieldValue, valid};
+use shop_http::http::{HeaderValue, Method, StatusCode};
+use shop_http::params::{page_request, path_id, query};
+use shop_http::respond::{self, expect_method};
+use shop_http::{ApiError, HttpResult, Request, caller};
+use shop_runtime::telemetry::{self, Metric};
+
+use super::bodies::{CancelOrderBody, OrderStatusBody, PlaceOrderBody};
+use crate::Store;
+use crate::orders::{self, Move, OrderRules, Scope};
+
+/// The header a client sets to make `POST /orders` safe to retry.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+const ORDERS_DEFAULT_LIMIT: u8 = shop_dynamo::DEFAULT_LIMIT;
+
+/// `POST /orders`: prices the order from the catalogue and reserves its stock atomically.
+/// With an `Idempotency-Key`, a retry of the same request returns the first response.
+/// A customer orders for themselves (`customerId` defaults to the token's subject); an admin
+/// may order for anyone.
+#[utoipa::path(
+    post, path = "/orders", tag = "orders", security(("bearer" = [])),
+    request_body = PlaceOrderBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry: a retry with the same key and body gets the first response")),
+    responses(
+        (status = 201, description = "The order, priced from the catalogue, with its stock reserved", body = shop_domain::Order),
+        (status = 400, description = "Validation failed: every problem is listed", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 403, description = "Ordering for another customer", body = shop_http::ErrorBody),
+        (status = 404, description = "A product does not exist", body = shop_http::ErrorBody),
+        (status = 409, description = "Not enough stock, a product no longer sold, or too many units held in orders not yet processed", body = shop_http::ErrorBody),
+        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = shop_http::ErrorBody),
+        (status = 503, description = "The products are in high demand: retry", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -> HttpResult {
+    expect_method(&request, Method::POST)?;
+    let caller = caller(&request)?;
+    let (body, key) = match (
+        json_body::<PlaceOrderBody>(&request),
+        idempotency_key(&request),
+    ) {
+        (Ok(body), Ok(key)) => (body, key),
+        (body, key) => {
+            let mut errors: Vec<String> = key.err().into_iter().collect();
+            match body {
+                Err(error) if error.status != StatusCode::BAD_REQUEST => return Err(error),
+                Err(error) => errors.extend(error.errors),
+                Ok(_) => {}
+            }
+            return Err(ApiError::validation(errors));
+        }
+    };
+    let customer = match valid(&body.customer_id).or_else(|| caller.customer()) {
+        Some(customer) if caller.may_act_for(&customer) => customer,
+        Some(_) => {
+            return Err(ApiError::forbidden(
+                "You may only place orders for yourself",
+            ));
+        }
+        None => {
+            return Err(ApiError::forbidden(
+                "Only customers and admins place orders",
+            ));
+        }
+    };
+    telemetry::record_customer(&customer);
+    let order_request = body.into_request(customer).map_err(ApiError::validation)?;
+    let placement = orders::place_order(store, rules, &order_request, key.as_ref()).await?;
+    let order = &placement.order;
+    telemetry::record_order(&order.id);
+    if !placement.replayed {
+        telemetry::publish(&[
+            Metric::Count("OrdersCreated", 1),
+            Metric::Amount("OrderValue", order.total),
+        ]);
+    }
+    tracing::info!(total = %order.total, replayed = placement.replayed, "order placed");
+    let mut response = respond::created(&format!("/orders/{}", order.id), order)?;
+    if placement.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, String> {
+    let Some(value) = request.headers().get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| IdempotencyKey::parse(text).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "Idempotency-Key must be 1 to {} visible ASCII characters",
+                IdempotencyKey::MAX_LEN
+            )
+        })
+}
+
+/// Whose orders the caller reaches: a customer their own, an admin everyone's.
+fn scope_of(caller: &Caller, asked: Option<CustomerId>) -> Result<Scope, ApiError> {
+    match (asked, caller.admin) {
+        (Some(customer), _) if caller.may_act_for(&customer) => Ok(Scope::Customer(customer)),
+        (Some(_), _) => Err(ApiError::forbidden("You may only reach your own orders")),
+        (None, true) => Ok(Scope::Shop),
+        (None, false) => caller
+            .customer()
+            .map(Scope::Customer)
+            .ok_or_else(|| ApiError::forbidden("Only customers and admins have orders")),
+    }
+}
+
+/// `GET /orders?page=&limit=&cursor=&customerId=&status=`: orders, newest first, with their
+/// total. A customer sees only their own orders; an admin sees all, or one customer's.
+#[utoipa::path(
+    get, path = "/orders", tag = "orders", security(("bearer" = [])),
+    params(
+        shop_http::params::PageParams,
+        ("customerId" = Option<CustomerId>, Query, description = "One customer's orders (a customer may name only themselves)"),
+        ("status" = Option<OrderStatus>, Query, description = "Only orders in this status"),
+    ),
+    responses(
+        (status = 200, description = "Orders, newest first; `meta.total` counts the whole listing (for an admin's listing of everyone's, as of the last few seconds)", body = crate::api::bodies::OrdersPage),
+        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 403, description = "Another customer's orders", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
+    expect_method(&request, Method::GET)?;
+    let caller = caller(&request)?;
+    let mut errors = Vec::new();
+    let paging =
+        page_request(&request, ORDERS_DEFAULT_LIMIT).map_err(|problems| errors.extend(problems));
+    let customer = query_value::<CustomerId>(&request, "customerId", &mut errors);
+    let status = query_value::<OrderStatus>(&request, "status", &mut errors);
+    let Ok(paging) = paging else {
+        return Err(ApiError::validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let scope = scope_of(&caller, customer)?;
+    if let Scope::Customer(customer) = &scope {
+        telemetry::record_customer(customer);
+    }
+    let page = orders::list_orders(store, scope, status, &paging).await?;
+    respond::json(StatusCode::OK, &page)
+}
+
+/// A query value read as a request field of type `T` would be; a problem is listed.
+fn query_value<T: FieldValue>(
+    request: &Request,
+    name: &str,
+    errors: &mut Vec<String>,
+) -> Option<T> {
+    let text = query(request, name)?;
+    match T::from_json(&serde_json::Value::String(text.to_owned()).to_string()) {
+        Ok(value) => Some(value),
+        Err(problem) => {
+            errors.push(format!("{name} {problem}"));
+            None
+        }
+    }
+}
+
+/// `GET /orders/{id}`: one order with its history, for its customer or an admin. Another
+/// customer's order is answered as missing, so that order ids cannot be probed.
+#[utoipa::path(
+    get, path = "/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = OrderId, Path, description = "The order")),
+    responses(
+        (status = 200, description = "The order, with every status it has had", body = shop_domain::Order),
+        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 404, description = "No such order (or another customer's)", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn get_order(store: &Store, request: Request) -> HttpResult {
+    expect_method(&request, Method::GET)?;
+    let caller = caller(&request)?;
+    let id = path_id(&request, "id", OrderId::parse)?;
+    telemetry::record_order(&id);
+    let scope = scope_of(&caller, None)?;
+    match orders::get_order(store, scope, &id).await? {
+        Some(order) => {
+            telemetry::record_customer(&order.customer_id);
+            respond::json(StatusCode::OK, &order)
+        }
+        None => Err(ApiError::not_found("Order not found")),
+    }
+}
+
+/// `POST /orders/{id}/cancel`: the order's customer while it is `CREATED`, or an admin while
+/// it is `CREATED` or `PROCESSING`, with a reason, optionally. Its stock goes back on sale in
+/// the same transaction. Cancelling a cancelled order returns it: safe to retry.
+#[utoipa::path(
+    post, path = "/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
+    params(("id" = OrderId, Path, description = "The order")),
+    request_body(content = CancelOrderBody, description = "Optional"),
+    responses(
+        (status = 200, description = "The order, cancelled, its stock released", body = shop_domain::Order),
+        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 404, description = "No such order (or another customer's)", body = shop_http::ErrorBody),
+        (status = 409, description = "The order can no longer be cancelled (by this caller)", body = shop_http::ErrorBody),
+        (status = 415, description = "A body that is not application/json", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn cancel_order(store: &Store, request: Request) -> HttpResult {
+    expect_method(&request, Method::POST)?;
+    let caller = caller(&request)?;
+    let id = path_id(&request, "id", OrderId::parse)?;
+    telemetry::record_order(&id);
+    let body: CancelOrderBody = optional_json_body(&request)?;
+    let scope = scope_of(&caller, None)?;
+    let change = Move {
+        to: OrderStatus::Cancelled,
+        by: if caller.admin {
+            Actor::Admin
+        } else {
+            Actor::Customer
+        },
+        reason: valid(&body.reason),
+        tracking_reference: None,
+    };
+    let order = orders::move_order(store, scope, &id, &change).await?;
+    telemetry::record_customer(&order.customer_id);
+    tracing::info!(status = %order.status, "order cancelled");
+    respond::json(StatusCode::OK, &order)
+}
+
+/// `PATCH /orders/{id}` (admin) `{status, trackingReference?, reason?}`: moves an order on
+/// (`PROCESSING`, `SHIPPED`, `DELIVERED`, or `CANCELLED`). Of two admins moving the same
+/// order at once, one wins and the other gets 409.
+#[utoipa::path(
+    patch, path = "/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = OrderId, Path, description = "The order")),
+    request_body = OrderStatusBody,
+    responses(
+        (status = 200, description = "The order in its new status", body = shop_domain::Order),
+        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
+        (status = 404, description = "No such order", body = shop_http::ErrorBody),
+        (status = 409, description = "The lifecycle does not allow this move from where the order is", body = shop_http::ErrorBody),
+        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn update_order_status(store: &Store, request: Request) -> HttpResult {
+    expect_method(&request, Method::PATCH)?;
+    shop_http::admin(&request)?;
+    let id = path_id(&request, "id", OrderId::parse)?;
+    telemetry::record_order(&id);
+    let body: OrderStatusBody = json_body(&request)?;
+    let to = valid(&body.status)
+        .ok_or_else(|| ApiError::validation(vec!["status is required".into()]))?;
+    let tracking_reference = valid(&body.tracking_reference);
+    if tracking_reference.is_some() && to != OrderStatus::Shipped {
+        return Err(ApiError::validation(vec![
+            "trackingReference is given only when moving to SHIPPED".into(),
+        ]));
+    }
+    let change = Move {
+        to,
+        by: Actor::Admin,
+        reason: valid(&body.reason),
+        tracking_reference,
+    };
+    let order = orders::move_order(store, Scope::Shop, &id, &change).await?;
+    telemetry::record_customer(&order.customer_id);
+    tracing::info!(status = %order.status, "order moved");
+    respond::json(StatusCode::OK, &order)
+}

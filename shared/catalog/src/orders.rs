@@ -1,0 +1,243 @@
+//! The order use cases: placing an order (priced from the catalogue, stock reserved, within
+//! the customer's reservation limit, safe to retry), reading and listing orders, and moving
+//! them through their lifecycle.
+
+use std::time::Duration;
+
+use shop_domain::{
+    Actor, CustomerId, IdempotencyKey, Offer, Order, OrderId, OrderRequest, OrderStatus,
+    OrderSummary, PricingError, ProductId, Reason, StatusChange, Timestamp, TrackingReference,
+    TransitionError, price_order,
+};
+use shop_dynamo::{Attempt, DynamoError, Page, PageRequest, with_retries};
+use shop_runtime::settings::{self, SettingError};
+
+use crate::store::{OrderWrite, Placed, Store, Transition, TransitionWrite};
+
+/// How long a client's `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// How often an order is written again when other writes got in between.
+const MAX_ATTEMPTS: u32 = 6;
+/// The most units a customer may hold in orders not yet processed, unless set.
+pub const DEFAULT_MAX_RESERVED_UNITS: u32 = 500;
+pub const MAX_RESERVED_UNITS: &str = "MAX_RESERVED_UNITS";
+
+/// The rules of ordering a shop owner sets.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderRules {
+    /// The most units one customer may hold in `CREATED` orders, so that one account cannot
+    /// reserve the whole catalogue.
+    pub max_reserved_units: u32,
+}
+
+impl OrderRules {
+    pub fn from_env() -> Result<Self, SettingError> {
+        Ok(Self {
+            max_reserved_units: settings::parsed(
+                MAX_RESERVED_UNITS,
+                DEFAULT_MAX_RESERVED_UNITS,
+                "a positive integer",
+                |units| *units > 0,
+            )?,
+        })
+    }
+}
+
+/// Why an order was not placed. Nothing was written in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
+    #[error("the customer would hold more than {max} units in orders not yet processed")]
+    ReservationLimit { max: u32 },
+    #[error("the idempotency key was used for a different request")]
+    IdempotencyKeyReused,
+    #[error(transparent)]
+    Store(#[from] DynamoError),
+}
+
+/// A new order, or the one an earlier request with the same idempotency key placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub order: Order,
+    pub replayed: bool,
+}
+
+/// Places an order: names and prices come from the catalogue, and the order is written with
+/// every stock reservation in one transaction, or not at all. Two DynamoDB calls: one read,
+/// one transaction (more only when other writes got in between).
+pub async fn place_order(
+    store: &Store,
+    rules: &OrderRules,
+    request: &OrderRequest,
+    key: Option<&IdempotencyKey>,
+) -> Result<Placement, PlaceOrderError> {
+    if request.units() > rules.max_reserved_units {
+        return Err(PlaceOrderError::ReservationLimit {
+            max: rules.max_reserved_units,
+        });
+    }
+    // A key is the customer's own: two customers may send the same one.
+    let key_pk = key.map(|key| format!("IDEMPOTENCY#{}#{}", request.customer_id, key.as_str()));
+    let fingerprint = request.fingerprint();
+    let products: Vec<ProductId> = request.lines.iter().map(|(id, _)| *id).collect();
+    with_retries(MAX_ATTEMPTS, |_| async {
+        let (catalogue, remembered) = store.read_for_order(&products, key_pk.as_deref()).await?;
+        if let Some(remembered) = remembered {
+            if remembered.fingerprint != fingerprint {
+                return Err(PlaceOrderError::IdempotencyKeyReused);
+            }
+            let order = serde_json::from_str(&remembered.order)
+                .map_err(|_| DynamoError::out_of_range("remembered order", "not an order"))?;
+            return Ok(Attempt::Done(Placement {
+                order,
+                replayed: true,
+            }));
+        }
+        let offer = |id: &ProductId| match catalogue.get(id) {
+            Some(stored) if stored.retired => Offer::Retired(&stored.product),
+            Some(stored) => Offer::OnSale(&stored.product),
+            None => Offer::Unknown,
+        };
+        let order = price_order(request, offer, Timestamp::now())?;
+        let write = OrderWrite {
+            order: &order,
+            max_reserved_units: rules.max_reserved_units,
+            idempotency: key_pk.clone().map(|pk| (pk, fingerprint.clone())),
+        };
+        match store.write_order(&write).await? {
+            Placed::Written => Ok(Attempt::Done(Placement {
+                order,
+                replayed: false,
+            })),
+            Placed::StockShort { index, available } => {
+                let line = &order.items[index];
+                Err(PricingError::InsufficientStock {
+                    product_id: line.product_id,
+                    name: line.name.clone(),
+                    requested: line.quantity.get(),
+                    available: available.unwrap_or(0),
+                }
+                .into())
+            }
+            Placed::ReservationLimit => Err(PlaceOrderError::ReservationLimit {
+                max: rules.max_reserved_units,
+            }),
+            Placed::Retry => Ok(Attempt::Retry),
+        }
+    })
+    .await
+}
+
+/// Whose orders a listing or a read covers: one customer's, or (for an admin) everyone's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Customer(CustomerId),
+    Shop,
+}
+
+/// One order, if it is within `scope`. Another customer's order reads as missing, so that
+/// order ids cannot be probed.
+pub async fn get_order(
+    store: &Store,
+    scope: Scope,
+    id: &OrderId,
+) -> Result<Option<Order>, DynamoError> {
+    let order = store.order(id, false).await?;
+    Ok(order.filter(|order| within(scope, order)))
+}
+
+fn within(scope: Scope, order: &Order) -> bool {
+    match scope {
+        Scope::Customer(customer) => order.customer_id == customer,
+        Scope::Shop => true,
+    }
+}
+
+/// A page of orders, newest first, with the listing's total: one query (sixteen merged for
+/// the shop's) and one small read of the counts.
+pub async fn list_orders(
+    store: &Store,
+    scope: Scope,
+    status: Option<OrderStatus>,
+    request: &PageRequest,
+) -> Result<Page<OrderSummary>, DynamoError> {
+    let (mut page, total) = match scope {
+        Scope::Customer(customer) => tokio::try_join!(
+            store.customer_orders_page(&customer, status, request),
+            store.customer_order_count(&customer, status),
+        )?,
+        Scope::Shop => tokio::try_join!(
+            store.shop_orders_page(status, request),
+            store.shop_order_count(status),
+        )?,
+    };
+    page.total = Some(total);
+    Ok(page)
+}
+
+/// Why an order was not moved. Nothing was written in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error("no such order")]
+    NotFound,
+    #[error(transparent)]
+    Refused(#[from] TransitionError),
+    #[error(transparent)]
+    Store(#[from] DynamoError),
+}
+
+/// A requested move of an order.
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub to: OrderStatus,
+    pub by: Actor,
+    pub reason: Option<Reason>,
+    pub tracking_reference: Option<TrackingReference>,
+}
+
+/// Moves an order within `scope` to `change.to`, if the lifecycle allows it from where the
+/// order is and for who asks. The write is guarded by the status it leaves: of two concurrent
+/// moves one wins, and the other is judged again against the order as the first left it.
+/// Cancelling a cancelled order returns it as it is, so a cancellation is safe to retry.
+pub async fn move_order(
+    store: &Store,
+    scope: Scope,
+    id: &OrderId,
+    change: &Move,
+) -> Result<Order, MoveError> {
+    with_retries(MAX_ATTEMPTS, |_| async {
+        let order = store
+            .order(id, true)
+            .await?
+            .filter(|order| within(scope, order))
+            .ok_or(MoveError::NotFound)?;
+        if change.to == OrderStatus::Cancelled && order.status == OrderStatus::Cancelled {
+            return Ok(Attempt::Done(order));
+        }
+        order.status.check_move(change.to, change.by)?;
+        let step = StatusChange {
+            status: change.to,
+            at: Timestamp::now(),
+            by: change.by,
+            reason: change.reason.clone(),
+            tracking_reference: change.tracking_reference.clone(),
+        };
+        let write = TransitionWrite {
+            order: &order,
+            change: &step,
+            stock_reason: format!("order {} cancelled", order.id),
+        };
+        match store.write_transition(&write).await? {
+            Transition::Written => {
+                let mut moved = order;
+                moved.status = step.status;
+                moved.history.push(step);
+                Ok(Attempt::Done(moved))
+            }
+            // Someone moved it first, or another write held an item: judge it again.
+            Transition::Moved | Transition::Retry => Ok(Attempt::Retry),
+        }
+    })
+    .await
+}

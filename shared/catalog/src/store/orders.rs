@@ -1,0 +1,520 @@
+//! Order reads and writes: the placing transaction, lifecycle moves, listings and counts.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use futures::future::try_join_all;
+use shop_domain::{
+    CustomerId, Order, OrderId, OrderStatus, OrderSummary, ProductId, StatusChange, Timestamp,
+};
+use shop_dynamo::{
+    Cursor, DynamoError, Item, KeyShape, Page, PageRequest, PageStart, Partition, Reason,
+    cancellation_reasons, key, number, string,
+};
+
+use super::items::{
+    IDEMPOTENCY, IdempotencyItem, ORDER, ORDER_SHARDS, ORDERS, OrderItem, OrderSummaryItem,
+    PRODUCT, SHOP_COUNTS, count_attribute, customer_pk, order_pk, product_pk, shard_pk, status_pk,
+};
+use super::products::StoredProduct;
+use super::{BY_GROUP_INDEX, BY_KIND_INDEX, BY_STATUS_INDEX, Store};
+
+/// What placing an order writes with it.
+pub struct OrderWrite<'a> {
+    pub order: &'a Order,
+    /// The most units a customer may hold in `CREATED` orders.
+    pub max_reserved_units: u32,
+    /// The client's idempotency key (its item's `pk`), and what it remembers.
+    pub idempotency: Option<(String, String)>,
+}
+
+/// The outcome of the placing transaction. Nothing was written unless `Written`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placed {
+    Written,
+    /// Line `index` lacks stock: the level the engine reported, if it did.
+    StockShort {
+        index: usize,
+        available: Option<u32>,
+    },
+    /// The customer already holds too many units in orders not yet processed.
+    ReservationLimit,
+    /// A price changed, a product was retired, the key was just taken, or another write held
+    /// an item: read and price again.
+    Retry,
+}
+
+/// A lifecycle move to write.
+pub struct TransitionWrite<'a> {
+    /// The order as read, in the status the move leaves.
+    pub order: &'a Order,
+    pub change: &'a StatusChange,
+    /// A reason for the stock events of released lines.
+    pub stock_reason: String,
+}
+
+/// The outcome of a lifecycle move. Nothing was written unless `Written`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Written,
+    /// The order is no longer in the status the move leaves: someone moved it first.
+    Moved,
+    Retry,
+}
+
+const CUSTOMER_ORDERS_SHAPE: KeyShape = KeyShape {
+    names: &["pk", "sk", "gsi2pk", "gsi2sk"],
+    partition: "gsi2pk",
+};
+const SUMMARY_PROJECTION: &str = "id, customerId, totalCents, #status, createdAt";
+/// The one attribute of a shop-wide listing's cursor: the sort key of the last order shown.
+const POSITION: &str = "at";
+
+impl Store {
+    /// The ordered products and, if a key was given, its unexpired record, in one call.
+    pub async fn read_for_order(
+        &self,
+        products: &[ProductId],
+        idempotency_pk: Option<&str>,
+    ) -> Result<(HashMap<ProductId, StoredProduct>, Option<IdempotencyItem>), DynamoError> {
+        let mut keys: Vec<Item> = products
+            .iter()
+            .map(|id| key(product_pk(id), PRODUCT))
+            .collect();
+        if let Some(pk) = idempotency_pk {
+            keys.push(key(pk, IDEMPOTENCY));
+        }
+        let mut found = HashMap::new();
+        let mut remembered = None;
+        for item in self.batch_get(keys, None, true).await? {
+            if shop_dynamo::string_of(&item, "sk") == Some(PRODUCT) {
+                let item: super::items::ProductItem = shop_dynamo::from_item(item)?;
+                let retired = item.retired_at.is_some();
+                let product = item.into_product()?;
+                found.insert(product.id, StoredProduct { product, retired });
+            } else {
+                let record: IdempotencyItem = shop_dynamo::from_item(item)?;
+                // Expired keys may linger until DynamoDB's TTL sweep removes them.
+                if record.expires_at > shop_domain::epoch_seconds() {
+                    remembered = Some(record);
+                }
+            }
+        }
+        Ok((found, remembered))
+    }
+
+    /// Writes an order, every stock reservation, the customer's counts (within their
+    /// reservation limit) and the idempotency key in one transaction, or nothing.
+    pub async fn write_order(&self, write: &OrderWrite<'_>) -> Result<Placed, DynamoError> {
+        let order = write.order;
+        let put_order = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(shop_dynamo::to_item(OrderItem::of(order))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        let mut actions = vec![TransactWriteItem::builder().put(put_order).build()];
+        for line in &order.items {
+            let reserve = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(product_pk(&line.product_id), PRODUCT)))
+                .update_expression("SET stock = stock - :quantity, stockReason = :reason")
+                // The customer pays the price just read, for a product still on sale.
+                .condition_expression(
+                    "stock >= :quantity AND priceCents = :price AND attribute_not_exists(retiredAt)",
+                )
+                .expression_attribute_values(":quantity", number(line.quantity.get()))
+                .expression_attribute_values(":price", number(line.price.cents()))
+                .expression_attribute_values(":reason", string(format!("order {} placed", order.id)))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()?;
+            actions.push(TransactWriteItem::builder().update(reserve).build());
+        }
+        let units = order.units();
+        let room = write.max_reserved_units.saturating_sub(units);
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(customer_pk(&order.customer_id), ORDERS)))
+            .update_expression("ADD orders :one, #created :one, reservedUnits :units")
+            .condition_expression("attribute_not_exists(reservedUnits) OR reservedUnits <= :room")
+            .expression_attribute_names("#created", count_attribute(OrderStatus::Created))
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":units", number(units))
+            .expression_attribute_values(":room", number(room))
+            .build()?;
+        actions.push(TransactWriteItem::builder().update(count).build());
+        if let Some((pk, fingerprint)) = &write.idempotency {
+            let now = shop_domain::epoch_seconds();
+            let record = IdempotencyItem {
+                pk: pk.clone(),
+                sk: IDEMPOTENCY.into(),
+                fingerprint: fingerprint.clone(),
+                order: serde_json::to_string(order).unwrap_or_default(),
+                expires_at: now + crate::orders::IDEMPOTENCY_KEY_LIFETIME.as_secs(),
+            };
+            let remember = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(shop_dynamo::to_item(record)?))
+                .condition_expression("attribute_not_exists(pk) OR expiresAt < :now")
+                .expression_attribute_values(":now", number(now))
+                .build()?;
+            actions.push(TransactWriteItem::builder().put(remember).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(Placed::Written),
+            Err(error) => error,
+        };
+        let Some(reasons) = cancellation_reasons(&error) else {
+            return Err(DynamoError::request("TransactWriteItems", error));
+        };
+        // reasons[0] is the order, [1..=n] the products in line order, [n + 1] the
+        // customer's counts and [n + 2] the idempotency key.
+        let lines = order.items.len();
+        for (index, reason) in reasons.iter().enumerate().skip(1) {
+            let Reason::ConditionFailed(old) = reason else {
+                continue;
+            };
+            if index == lines + 1 {
+                return Ok(Placed::ReservationLimit);
+            }
+            if index > lines {
+                return Ok(Placed::Retry); // the key was just taken: the retry replays it
+            }
+            let line = &order.items[index - 1];
+            let available = old
+                .as_ref()
+                .and_then(|item| shop_dynamo::number_of::<u32>(item, "stock"));
+            return Ok(match available {
+                Some(available) if available < line.quantity.get() => Placed::StockShort {
+                    index: index - 1,
+                    available: Some(available),
+                },
+                // Enough stock but the condition failed: the price changed or the product
+                // was retired. Engines that do not return the item make us read again,
+                // which finds the shortage too.
+                _ => Placed::Retry,
+            });
+        }
+        if reasons.iter().any(Reason::is_transient) {
+            return Ok(Placed::Retry);
+        }
+        Err(DynamoError::request("TransactWriteItems", error))
+    }
+
+    /// One order (`None` when it does not exist); `consistent` for a read a write builds on.
+    pub async fn order(
+        &self,
+        id: &OrderId,
+        consistent: bool,
+    ) -> Result<Option<Order>, DynamoError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(order_pk(id), ORDER)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|error| DynamoError::request("GetItem", error))?;
+        output
+            .item
+            .map(|item| shop_dynamo::from_item::<OrderItem>(item)?.into_order())
+            .transpose()
+    }
+
+    /// Moves an order on, guarded by the status it leaves, with its history, the customer's
+    /// counts and reservation, and for a cancellation every line's stock, in one transaction.
+    pub async fn write_transition(
+        &self,
+        write: &TransitionWrite<'_>,
+    ) -> Result<Transition, DynamoError> {
+        let order = write.order;
+        let (from, to) = (order.status, write.change.status);
+        let shard = order.id.shard(ORDER_SHARDS);
+        let mut sets = vec![
+            "#status = :to",
+            "history = list_append(if_not_exists(history, :none), :change)",
+            "gsi3pk = :statusKey",
+        ];
+        let mut move_order = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(order_pk(&order.id), ORDER)))
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":from", string(from.as_str()))
+            .expression_attribute_values(":to", string(to.as_str()))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":change",
+                AttributeValue::L(vec![serde_dynamo::to_attribute_value(write.change)?]),
+            )
+            .expression_attribute_values(":statusKey", string(status_pk(to, shard)));
+        if order.history.len() <= 1 && from == OrderStatus::Created {
+            // Orders placed before the lifecycle had no status index entry's sort key.
+            sets.push("gsi3sk = if_not_exists(gsi3sk, :at)");
+            move_order = move_order.expression_attribute_values(
+                ":at",
+                string(format!("{}#{}", order.created_at, order.id)),
+            );
+        }
+        let move_order = move_order
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .build()?;
+        let mut actions = vec![TransactWriteItem::builder().update(move_order).build()];
+        let mut counts = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(customer_pk(&order.customer_id), ORDERS)))
+            .expression_attribute_names("#from", count_attribute(from))
+            .expression_attribute_names("#to", count_attribute(to))
+            .expression_attribute_values(":minus", number(-1))
+            .expression_attribute_values(":one", number(1));
+        counts = if from == OrderStatus::Created {
+            counts
+                .update_expression("ADD #from :minus, #to :one, reservedUnits :release")
+                .expression_attribute_values(":release", number(-i64::from(order.units())))
+        } else {
+            counts.update_expression("ADD #from :minus, #to :one")
+        };
+        actions.push(TransactWriteItem::builder().update(counts.build()?).build());
+        if to == OrderStatus::Cancelled {
+            for line in &order.items {
+                let release = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(product_pk(&line.product_id), PRODUCT)))
+                    .update_expression("SET stock = stock + :quantity, stockReason = :reason")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":quantity", number(line.quantity.get()))
+                    .expression_attribute_values(":reason", string(write.stock_reason.as_str()))
+                    .build()?;
+                actions.push(TransactWriteItem::builder().update(release).build());
+            }
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(Transition::Written),
+            Err(error) => error,
+        };
+        match cancellation_reasons(&error) {
+            Some(reasons) if matches!(reasons.first(), Some(Reason::ConditionFailed(_))) => {
+                Ok(Transition::Moved)
+            }
+            Some(reasons) if reasons.iter().any(Reason::is_transient) => Ok(Transition::Retry),
+            _ => Err(DynamoError::request("TransactWriteItems", error)),
+        }
+    }
+
+    /// One page of a customer's orders, newest first, optionally of one status only.
+    pub async fn customer_orders_page(
+        &self,
+        customer: &CustomerId,
+        status: Option<OrderStatus>,
+        request: &PageRequest,
+    ) -> Result<Page<OrderSummary>, DynamoError> {
+        let partition = Partition {
+            client: &self.client,
+            table: &self.table,
+            index: Some(BY_GROUP_INDEX),
+            shape: CUSTOMER_ORDERS_SHAPE,
+            value: customer_pk(customer),
+            forward: false,
+        };
+        let (items, page, next_cursor) = partition
+            .page(request, |query| {
+                let query = query
+                    .projection_expression(SUMMARY_PROJECTION)
+                    .expression_attribute_names("#status", "status");
+                match status {
+                    Some(status) => query
+                        .filter_expression("#status = :status")
+                        .expression_attribute_values(":status", string(status.as_str())),
+                    None => query,
+                }
+            })
+            .await?;
+        Ok(Page {
+            data: summaries(items)?,
+            total: None,
+            page,
+            limit: request.limit,
+            next_cursor,
+        })
+    }
+
+    /// One page of every customer's orders, newest first, optionally of one status only:
+    /// the newest of each of the [`ORDER_SHARDS`] index partitions, merged. The cursor is the
+    /// position of the last order shown, so the next page asks each partition for what is
+    /// older.
+    pub async fn shop_orders_page(
+        &self,
+        status: Option<OrderStatus>,
+        request: &PageRequest,
+    ) -> Result<Page<OrderSummary>, DynamoError> {
+        let (page, mut before) = match &request.start {
+            PageStart::Cursor(cursor) => (cursor.page(), Some(position(cursor)?)),
+            PageStart::Number(page) => (*page, None),
+        };
+        // A page number: walk the pages before it, keeping only where each ended.
+        for _ in 1..page.max(1) {
+            match self
+                .merged(status, before.as_deref(), request.limit)
+                .await?
+            {
+                (_, Some(next)) => before = Some(next),
+                (_, None) => {
+                    return Ok(Page {
+                        data: Vec::new(),
+                        total: None,
+                        page,
+                        limit: request.limit,
+                        next_cursor: None,
+                    });
+                }
+            }
+        }
+        let (items, next) = self
+            .merged(status, before.as_deref(), request.limit)
+            .await?;
+        Ok(Page {
+            data: items,
+            total: None,
+            page,
+            limit: request.limit,
+            next_cursor: next
+                .map(|at| Cursor::new(page + 1, Item::from([(POSITION.to_owned(), string(at))]))),
+        })
+    }
+
+    /// The newest `limit` orders older than `before` across the shards, and the position to
+    /// continue from if there are more.
+    async fn merged(
+        &self,
+        status: Option<OrderStatus>,
+        before: Option<&str>,
+        limit: u8,
+    ) -> Result<(Vec<OrderSummary>, Option<String>), DynamoError> {
+        let queries = (0..ORDER_SHARDS).map(|shard| {
+            let (index, partition_key, sort_key, value) = match status {
+                Some(status) => (
+                    BY_STATUS_INDEX,
+                    "gsi3pk",
+                    "gsi3sk",
+                    status_pk(status, shard),
+                ),
+                None => (BY_KIND_INDEX, "gsi1pk", "gsi1sk", shard_pk(shard)),
+            };
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .expression_attribute_names("#partition", partition_key)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":partition", string(value))
+                .projection_expression(format!("{SUMMARY_PROJECTION}, {sort_key}"))
+                .scan_index_forward(false)
+                .limit(i32::from(limit) + 1);
+            query = match before {
+                Some(before) => query
+                    .key_condition_expression("#partition = :partition AND #sort < :before")
+                    .expression_attribute_names("#sort", sort_key)
+                    .expression_attribute_values(":before", string(before)),
+                None => query.key_condition_expression("#partition = :partition"),
+            };
+            async move {
+                let output = query
+                    .send()
+                    .await
+                    .map_err(|error| DynamoError::request("Query", error))?;
+                let items = output.items.unwrap_or_default();
+                Ok::<_, DynamoError>(
+                    items
+                        .into_iter()
+                        .map(|item| {
+                            let at = shop_dynamo::string_of(&item, sort_key)
+                                .unwrap_or_default()
+                                .to_owned();
+                            (at, item)
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            }
+        });
+        let mut all: Vec<(String, Item)> =
+            try_join_all(queries).await?.into_iter().flatten().collect();
+        // Sort keys are `<createdAt>#<id>`: fixed-width instants, so text order is time order.
+        all.sort_by(|a, b| b.0.cmp(&a.0));
+        let more = all.len() > usize::from(limit);
+        all.truncate(usize::from(limit));
+        let next = if more {
+            all.last().map(|(at, _)| at.clone())
+        } else {
+            None
+        };
+        let items = summaries(all.into_iter().map(|(_, item)| item).collect())?;
+        Ok((items, next))
+    }
+
+    /// How many orders a customer has (of one status, or all); one small read. Exact: the
+    /// counts are written in the same transaction as the orders.
+    pub async fn customer_order_count(
+        &self,
+        customer: &CustomerId,
+        status: Option<OrderStatus>,
+    ) -> Result<u64, DynamoError> {
+        self.count(customer_pk(customer), status).await
+    }
+
+    /// How many orders the shop has (of one status, or all); one small read. The outbox relay
+    /// keeps these counts from the table's stream, so they trail new orders by its window.
+    pub async fn shop_order_count(&self, status: Option<OrderStatus>) -> Result<u64, DynamoError> {
+        self.count(SHOP_COUNTS.to_owned(), status).await
+    }
+
+    async fn count(&self, pk: String, status: Option<OrderStatus>) -> Result<u64, DynamoError> {
+        let attribute = status.map_or_else(|| "orders".to_owned(), count_attribute);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, ORDERS)))
+            .projection_expression("#count")
+            .expression_attribute_names("#count", attribute.as_str())
+            .send()
+            .await
+            .map_err(|error| DynamoError::request("GetItem", error))?;
+        let count = output
+            .item
+            .and_then(|item| shop_dynamo::number_of::<i64>(&item, &attribute))
+            .unwrap_or(0);
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}
+
+fn position(cursor: &Cursor) -> Result<String, DynamoError> {
+    let at = cursor.value_of(POSITION)?;
+    // `<createdAt>#<orderId>`: anything else was not handed out by this listing.
+    let (created, id) = at.split_once('#').ok_or(DynamoError::InvalidCursor)?;
+    if Timestamp::parse(created).is_none() || OrderId::parse(id).is_none() {
+        return Err(DynamoError::InvalidCursor);
+    }
+    Ok(at.to_owned())
+}
+
+fn summaries(items: Vec<Item>) -> Result<Vec<OrderSummary>, DynamoError> {
+    items
+        .into_iter()
+        .map(|item| shop_dynamo::from_item::<OrderSummaryItem>(item)?.into_summary())
+        .collect()
+}

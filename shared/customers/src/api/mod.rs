@@ -1,0 +1,174 @@
+//! The Customer service's HTTP API, one handler per Lambda function: statistics, the profile,
+//! the export and erasure. A customer reaches only their own record; an admin everyone's.
+
+mod bodies;
+
+use std::future::Future;
+
+use shop_catalog::Store;
+use shop_domain::{Caller, CustomerId};
+use shop_http::body::json_body;
+use shop_http::http::{Method, StatusCode};
+use shop_http::params::path_id;
+use shop_http::respond::{self, expect_method};
+use shop_http::{ApiError, Body, HttpResult, Request, Response, caller};
+use shop_runtime::telemetry;
+
+pub use bodies::{ProfileBody, ShippingAddressBody};
+
+use crate::Customers;
+use crate::{profiles, statistics};
+
+/// The handlers' paths, for the API document (`shop-openapi`).
+pub mod paths {
+    pub use super::{
+        __path_delete_customer, __path_export_customer, __path_get_customer,
+        __path_get_customer_stats, __path_update_customer,
+    };
+}
+
+/// The customer named in the path, once the caller is known to reach them.
+fn customer_of(request: &Request) -> Result<(Caller, CustomerId), ApiError> {
+    let caller = caller(request)?;
+    let customer = path_id(request, "id", CustomerId::parse)?;
+    telemetry::record_customer(&customer);
+    if !caller.may_act_for(&customer) {
+        return Err(ApiError::forbidden(
+            "You may only reach your own customer record",
+        ));
+    }
+    Ok((caller, customer))
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("Customer not found")
+}
+
+/// `GET /customers/{id}/orders`: the customer's order statistics. Cancelled orders do not
+/// count; `lastOrderDate` is when the latest order was placed, cancelled or not.
+#[utoipa::path(
+    get, path = "/customers/{id}/orders", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
+    responses(
+        (status = 200, description = "The customer's order statistics", body = shop_domain::CustomerStats),
+        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+        (status = 404, description = "No such customer", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn get_customer_stats(customers: &Customers, request: Request) -> HttpResult {
+    expect_method(&request, Method::GET)?;
+    let (_, customer) = customer_of(&request)?;
+    match statistics::stats(customers, &customer).await? {
+        Some(stats) => respond::json(StatusCode::OK, &stats),
+        None => Err(not_found()),
+    }
+}
+
+/// `GET /customers/{id}`: the profile.
+#[utoipa::path(
+    get, path = "/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
+    responses(
+        (status = 200, description = "The profile", body = shop_domain::CustomerProfile),
+        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+        (status = 404, description = "No profile (or an erased one)", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn get_customer(customers: &Customers, request: Request) -> HttpResult {
+    expect_method(&request, Method::GET)?;
+    let (_, customer) = customer_of(&request)?;
+    match profiles::profile(customers, &customer).await? {
+        Some(profile) => respond::json(StatusCode::OK, &profile),
+        None => Err(not_found()),
+    }
+}
+
+/// `PATCH /customers/{id}`: changes name, e-mail and/or shipping address. Its owner's first
+/// change creates the profile.
+#[utoipa::path(
+    patch, path = "/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
+    request_body = ProfileBody,
+    responses(
+        (status = 200, description = "The profile as changed", body = shop_domain::CustomerProfile),
+        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+        (status = 404, description = "No such customer (an admin's change), or an erased one", body = shop_http::ErrorBody),
+        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn update_customer(customers: &Customers, request: Request) -> HttpResult {
+    expect_method(&request, Method::PATCH)?;
+    let (caller, customer) = customer_of(&request)?;
+    let body: ProfileBody = json_body(&request)?;
+    let update = body.into_update().map_err(ApiError::validation)?;
+    let by_owner = caller.customer() == Some(customer);
+    match profiles::update_profile(customers, &customer, &update, by_owner).await? {
+        Some(profile) => respond::json(StatusCode::OK, &profile),
+        None => Err(not_found()),
+    }
+}
+
+/// `GET /customers/{id}/export`: everything the shop holds about the customer, as one JSON
+/// document: profile, addresses, orders with their lines, statistics.
+#[utoipa::path(
+    get, path = "/customers/{id}/export", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
+    responses(
+        (status = 200, description = "Everything held about the customer", body = profiles::Export),
+        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn export_customer(customers: &Customers, store: &Store, request: Request) -> HttpResult {
+    expect_method(&request, Method::GET)?;
+    let (_, customer) = customer_of(&request)?;
+    let export = profiles::export(customers, store, &customer).await?;
+    respond::json(StatusCode::OK, &export)
+}
+
+/// The user pool, where a person signs in: their entry is removed when they leave.
+pub trait SignIns: Send + Sync {
+    /// Removes the sign-in of `customer`; done when there is none.
+    fn remove(
+        &self,
+        customer: &CustomerId,
+    ) -> impl Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + Send;
+}
+
+/// `DELETE /customers/{id}`: erases the customer's personal data (profile fields, address)
+/// and their sign-in; their orders stay, for the accounts, under the pseudonymous id.
+/// Idempotent.
+#[utoipa::path(
+    delete, path = "/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
+    responses(
+        (status = 204, description = "Erased (or nothing was held)"),
+        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+    )
+)]
+pub async fn delete_customer(
+    customers: &Customers,
+    sign_ins: &impl SignIns,
+    request: Request,
+) -> HttpResult {
+    expect_method(&request, Method::DELETE)?;
+    let (_, customer) = customer_of(&request)?;
+    profiles::erase(customers, &customer).await?;
+    sign_ins
+        .remove(&customer)
+        .await
+        .map_err(|error| ApiError::internal(error.as_ref()))?;
+    tracing::info!("customer erased");
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}

@@ -1,0 +1,300 @@
+//! The order-event consumer: applies each order event to its customer's statistics.
+//!
+//! It takes the two batches Lambda delivers: an SQS batch (this project's queue) and an Amazon
+//! MQ for RabbitMQ batch (a NestJS Product service's `order_created` queue on a broker).
+//!
+//! - SQS: a message that cannot be read or stored is reported as a batch item failure, so only
+//!   that message is retried (and after `maxReceiveCount` receives, moved to the dead-letter
+//!   queue); its batch-mates are deleted from the queue as processed.
+//! - RabbitMQ: Lambda has no partial-batch response for brokers, so a storage failure fails
+//!   the whole batch and the broker redelivers it; events already applied are recognised and
+//!   not applied again. A message that can never be read is logged and counted in the
+//!   `MessagesRejected` metric; retrying it would block the queue forever.
+
+use aws_lambda_events::event::rabbitmq::{RabbitMqEvent, RabbitMqMessage};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use shop_domain::Timestamp;
+use shop_dynamo::DynamoError;
+use shop_events::{EventError, OrderEvent, decode_order_event};
+use shop_runtime::telemetry::{self, Metric};
+use tracing::Instrument;
+
+use crate::Customers;
+use crate::statistics::{self, Outcome};
+
+/// The queue's `maxReceiveCount` (template.yaml): a message failing on its last receive is
+/// about to be moved to the dead-letter queue.
+pub const MAX_RECEIVE_COUNT: u64 = 3;
+
+/// A batch from either event source.
+#[derive(Debug)]
+pub enum OrderEventBatch {
+    Sqs(SqsEvent),
+    RabbitMq(RabbitMqEvent),
+}
+
+impl<'de> Deserialize<'de> for OrderEventBatch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        // Both event types default every field, so the shape alone cannot tell them apart:
+        // the broker batch is the one with `rmqMessagesByQueue`.
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.get("rmqMessagesByQueue").is_some() {
+            serde_json::from_value(value).map(Self::RabbitMq)
+        } else if value.get("Records").is_some() {
+            serde_json::from_value(value).map(Self::Sqs)
+        } else {
+            return Err(D::Error::custom(
+                "neither an SQS batch (Records) nor an Amazon MQ batch (rmqMessagesByQueue)",
+            ));
+        }
+        .map_err(D::Error::custom)
+    }
+}
+
+/// What the consumer answers: SQS's partial-batch response, or nothing for a broker batch.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum BatchOutcome {
+    Sqs(SqsBatchResponse),
+    RabbitMq {},
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{failed} of the broker batch's messages could not be stored; the broker redelivers the batch"
+)]
+pub struct BrokerBatchFailed {
+    pub failed: usize,
+}
+
+impl From<BrokerBatchFailed> for lambda_runtime::Diagnostic {
+    fn from(error: BrokerBatchFailed) -> Self {
+        Self {
+            error_type: "BrokerBatchFailed".into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+pub async fn handle_batch(
+    customers: &Customers,
+    batch: OrderEventBatch,
+) -> Result<BatchOutcome, BrokerBatchFailed> {
+    // Boxed: the two handlers' futures nested in the runtime's exceed the compiler's type depth.
+    match batch {
+        OrderEventBatch::Sqs(event) => Ok(BatchOutcome::Sqs(
+            Box::pin(handle_sqs(customers, event)).await,
+        )),
+        OrderEventBatch::RabbitMq(event) => Box::pin(handle_broker(customers, event))
+            .await
+            .map(|()| BatchOutcome::RabbitMq {}),
+    }
+}
+
+/// Why one message was not applied.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    /// It will never be readable: wrong pattern, version, shape or bounds.
+    #[error(transparent)]
+    Unreadable(#[from] EventError),
+    /// The statistics could not be stored now; a retry can succeed.
+    #[error("could not store the statistics: {0}")]
+    Unstored(#[from] DynamoError),
+}
+
+#[derive(Default)]
+struct Tally {
+    counted: u64,
+    uncounted: u64,
+    unchanged: u64,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Counted => self.counted += 1,
+            Outcome::Uncounted => self.uncounted += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+
+    fn metrics(&self) -> Vec<Metric> {
+        vec![
+            Metric::Count("StatisticsUpdated", self.counted + self.uncounted),
+            Metric::Count("OrdersUncounted", self.uncounted),
+            Metric::Count("DuplicateEventsIgnored", self.unchanged),
+        ]
+    }
+}
+
+async fn handle_sqs(customers: &Customers, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    let mut tally = Tally::default();
+    let mut dead_lettered = 0;
+    for message in event.records {
+        let message_id = message.message_id.clone().unwrap_or_default();
+        let span = shop_runtime::work_span!("message", message_id = %message_id);
+        let body = message.body.as_deref().unwrap_or("");
+        match process(customers, body, Timestamp::now())
+            .instrument(span.clone())
+            .await
+        {
+            Ok(outcome) => tally.add(outcome),
+            Err(error) => {
+                let receives = receive_count(&message);
+                let last_try = receives >= MAX_RECEIVE_COUNT;
+                dead_lettered += u64::from(last_try);
+                span.in_scope(|| {
+                    tracing::warn!(%error, receives, last_try, "order event failed; it stays on the queue")
+                });
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message_id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    let mut metrics = tally.metrics();
+    metrics.push(Metric::Count("MessagesDeadLettered", dead_lettered));
+    telemetry::publish(&metrics);
+    response
+}
+
+async fn handle_broker(
+    customers: &Customers,
+    event: RabbitMqEvent,
+) -> Result<(), BrokerBatchFailed> {
+    let mut tally = Tally::default();
+    let (mut rejected, mut unstored) = (0, 0);
+    for (queue, messages) in &event.messages_by_queue {
+        for (position, message) in messages.iter().enumerate() {
+            let span = shop_runtime::work_span!("message", queue = %queue, position);
+            let outcome = match broker_message_body(message) {
+                Ok(body) => {
+                    process(customers, &body, sent_at(message))
+                        .instrument(span.clone())
+                        .await
+                }
+                Err(error) => Err(Failure::Unreadable(error)),
+            };
+            match outcome {
+                Ok(outcome) => tally.add(outcome),
+                Err(error @ Failure::Unreadable(_)) => {
+                    rejected += 1;
+                    span.in_scope(|| tracing::error!(%error, redelivered = message.redelivered, "order event rejected: it can never be read"));
+                }
+                Err(error @ Failure::Unstored(_)) => {
+                    unstored += 1;
+                    span.in_scope(|| tracing::warn!(%error, "order event failed; the batch will be redelivered"));
+                }
+            }
+        }
+    }
+    let mut metrics = tally.metrics();
+    metrics.push(Metric::Count("MessagesRejected", rejected));
+    telemetry::publish(&metrics);
+    match unstored {
+        0 => Ok(()),
+        failed => Err(BrokerBatchFailed { failed }),
+    }
+}
+
+/// Lambda hands over a broker message's body base64-encoded.
+fn broker_message_body(message: &RabbitMqMessage) -> Result<String, EventError> {
+    let encoded = message.data.as_deref().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|error| EventError::OutOfBounds {
+            field: "data",
+            value: format!("not base64: {error}"),
+        })?;
+    String::from_utf8(bytes).map_err(|_| EventError::OutOfBounds {
+        field: "data",
+        value: "not UTF-8".into(),
+    })
+}
+
+/// When the broker message was sent (its AMQP timestamp, seconds), else now: the date a
+/// placement without a creation time is counted at.
+fn sent_at(message: &RabbitMqMessage) -> Timestamp {
+    message
+        .basic_properties
+        .timestamp
+        .as_deref()
+        .and_then(|seconds| seconds.parse::<i64>().ok())
+        .and_then(|seconds| Timestamp::from_unix_millis(seconds.saturating_mul(1000)))
+        .filter(|at| *at <= Timestamp::now())
+        .unwrap_or_else(Timestamp::now)
+}
+
+async fn process(
+    customers: &Customers,
+    body: &str,
+    received_at: Timestamp,
+) -> Result<Outcome, Failure> {
+    let event = decode_order_event(body, Timestamp::now())?;
+    let (customer, order) = match &event {
+        OrderEvent::Placed(placed) => (placed.customer_id, placed.order_id),
+        OrderEvent::Cancelled(cancelled) => (cancelled.customer_id, cancelled.order_id),
+        OrderEvent::StatusChanged(changed) => (changed.customer_id, changed.id),
+    };
+    telemetry::record_customer(&customer);
+    telemetry::record_order(&order);
+    let outcome = statistics::apply(customers, &event, received_at).await?;
+    tracing::info!(?outcome, "order event applied");
+    Ok(outcome)
+}
+
+fn receive_count(message: &SqsMessage) -> u64 {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_an_sqs_batch_from_a_broker_batch() {
+        let sqs: OrderEventBatch =
+            serde_json::from_str(include_str!("../../../events/order-created-consumer.json"))
+                .unwrap();
+        assert!(matches!(sqs, OrderEventBatch::Sqs(event) if event.records.len() == 2));
+
+        let broker: OrderEventBatch = serde_json::from_str(include_str!(
+            "../../../events/order-created-consumer-rabbitmq.json"
+        ))
+        .unwrap();
+        let OrderEventBatch::RabbitMq(event) = broker else {
+            panic!("read as SQS")
+        };
+        let messages = &event.messages_by_queue["order_created::/"];
+        let body = broker_message_body(&messages[0]).unwrap();
+        assert!(
+            decode_order_event(&body, Timestamp::now()).is_ok(),
+            "{body}"
+        );
+
+        assert!(serde_json::from_str::<OrderEventBatch>(r#"{"detail":{}}"#).is_err());
+    }
+
+    #[test]
+    fn a_broker_body_that_is_not_base64_is_unreadable() {
+        let mut message = RabbitMqMessage::default();
+        message.data = Some("not base64!".into());
+        assert!(broker_message_body(&message).is_err());
+    }
+
+    #[test]
+    fn answers_sqs_with_failures_and_a_broker_with_an_empty_object() {
+        let json = serde_json::to_string(&BatchOutcome::RabbitMq {}).unwrap();
+        assert_eq!(json, "{}");
+        let json = serde_json::to_string(&BatchOutcome::Sqs(SqsBatchResponse::default())).unwrap();
+        assert_eq!(json, r#"{"batchItemFailures":[]}"#);
+    }
+}

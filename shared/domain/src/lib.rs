@@ -1,0 +1,32 @@
+//! The shop's own language, shared by both services and every function: ids, exact money,
+//! time, the catalogue, orders with their lifecycle and pricing, customers and who is acting.
+//! Every type here is parsed once at the edge and cannot hold an invalid value after; nothing
+//! here knows about AWS, HTTP or JSON bodies.
+
+mod caller;
+mod catalogue;
+mod clock;
+mod customer;
+mod ids;
+mod money;
+mod order;
+mod text;
+
+pub use caller::Caller;
+pub use catalogue::{
+    MAX_PRICE_CENTS, MAX_STOCK, NewProduct, Product, ProductChanges, StockDelta, StockLevel,
+    category_key, is_valid_price,
+};
+pub use clock::{Timestamp, epoch_seconds};
+pub use customer::{CustomerProfile, CustomerStats, ProfileUpdate, ShippingAddress};
+pub use ids::{CustomerId, OrderId, ProductId};
+pub use money::{Money, MoneyError};
+pub use order::{
+    Actor, MAX_LINES_PER_ORDER, MAX_ORDER_TOTAL_CENTS, MAX_QUANTITY, Offer, Order, OrderLine,
+    OrderRequest, OrderStatus, OrderSummary, PricingError, Quantity, StatusChange, TransitionError,
+    price_order,
+};
+pub use text::{
+    AddressLine, Category, Description, Email, IdempotencyKey, PersonName, ProductName, Reason,
+    Sku, TextError, TrackingReference,
+};

@@ -1,0 +1,495 @@
+//! Orders: what a customer asks for, how it is priced from the catalogue, and the lifecycle
+//! it then goes through.
+//!
+//! ```text
+//! CREATED ──> PROCESSING ──> SHIPPED ──> DELIVERED
+//!    │             │
+//!    └─────────────┴──> CANCELLED   (stock released)
+//! ```
+//! A customer may cancel their own order while it is `CREATED`; an admin moves orders
+//! forward and may cancel while `CREATED` or `PROCESSING`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::Type;
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
+
+use crate::catalogue::{MAX_PRICE_CENTS, Product};
+use crate::clock::Timestamp;
+use crate::ids::{CustomerId, OrderId, ProductId};
+use crate::money::Money;
+use crate::text::{ProductName, Reason, TrackingReference};
+
+/// Largest number of distinct products in one order. An order is one DynamoDB transaction
+/// holding one write per product plus a few more, and a transaction holds at most 100.
+pub const MAX_LINES_PER_ORDER: usize = 50;
+/// Largest quantity of one product in one order.
+pub const MAX_QUANTITY: u32 = 1_000;
+/// The largest total an order can have: every line at the highest quantity and price.
+pub const MAX_ORDER_TOTAL_CENTS: i64 =
+    MAX_PRICE_CENTS * MAX_QUANTITY as i64 * MAX_LINES_PER_ORDER as i64;
+
+/// How many units of one product an order line holds: 1 to [`MAX_QUANTITY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u32")]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub fn new(units: u32) -> Option<Self> {
+        (1..=MAX_QUANTITY).contains(&units).then_some(Self(units))
+    }
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for Quantity {
+    type Error = &'static str;
+    fn try_from(units: u32) -> Result<Self, Self::Error> {
+        Self::new(units).ok_or("a quantity is 1 to 1000")
+    }
+}
+
+impl utoipa::PartialSchema for Quantity {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(MAX_QUANTITY))
+            .description(Some("Units of the product"))
+            .into()
+    }
+}
+impl ToSchema for Quantity {}
+
+/// Where an order is in its life.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    /// Placed; its stock is reserved.
+    Created,
+    /// Being picked and packed.
+    Processing,
+    Shipped,
+    Delivered,
+    /// Cancelled; its stock went back on sale.
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 5] = [
+        Self::Created,
+        Self::Processing,
+        Self::Shipped,
+        Self::Delivered,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Processing => "PROCESSING",
+            Self::Shipped => "SHIPPED",
+            Self::Delivered => "DELIVERED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// The moves the lifecycle allows out of this status.
+    pub fn next(self) -> &'static [OrderStatus] {
+        match self {
+            Self::Created => &[Self::Processing, Self::Cancelled],
+            Self::Processing => &[Self::Shipped, Self::Cancelled],
+            Self::Shipped => &[Self::Delivered],
+            Self::Delivered | Self::Cancelled => &[],
+        }
+    }
+
+    /// Checks a move from this status to `to`, made by `by`.
+    pub fn check_move(self, to: OrderStatus, by: Actor) -> Result<(), TransitionError> {
+        if !self.next().contains(&to) {
+            return Err(TransitionError::NotAllowed { from: self, to });
+        }
+        match by {
+            Actor::Customer if !(to == Self::Cancelled && self == Self::Created) => {
+                Err(TransitionError::NotTheCustomers { from: self, to })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a status change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("An order cannot move from {from} to {to}")]
+    NotAllowed { from: OrderStatus, to: OrderStatus },
+    #[error("Only the shop can move an order from {from} to {to}")]
+    NotTheCustomers { from: OrderStatus, to: OrderStatus },
+}
+
+/// Who made a change: the order's customer, an admin, or the system itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Actor {
+    Customer,
+    Admin,
+    System,
+}
+
+/// One step of an order's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub status: OrderStatus,
+    pub at: Timestamp,
+    pub by: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_reference: Option<TrackingReference>,
+}
+
+/// One line of an order: name and unit price are copied from the catalogue when ordered, so
+/// the order keeps them whatever the catalogue later says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub name: ProductName,
+    pub quantity: Quantity,
+    /// Unit price.
+    pub price: Money,
+    /// `price × quantity`.
+    pub line_total: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: OrderId,
+    pub customer_id: CustomerId,
+    pub items: Vec<OrderLine>,
+    pub total: Money,
+    pub status: OrderStatus,
+    pub created_at: Timestamp,
+    /// Every status the order has had, oldest first, starting with `CREATED`.
+    pub history: Vec<StatusChange>,
+}
+
+impl Order {
+    /// Units of every line, for the per-customer reservation limit.
+    pub fn units(&self) -> u32 {
+        self.items.iter().map(|line| line.quantity.get()).sum()
+    }
+
+    pub fn summary(&self) -> OrderSummary {
+        OrderSummary {
+            id: self.id,
+            customer_id: self.customer_id,
+            total: self.total,
+            status: self.status,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// An order as `GET /orders` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub customer_id: CustomerId,
+    pub total: Money,
+    pub status: OrderStatus,
+    pub created_at: Timestamp,
+}
+
+/// A request to buy: distinct products with their quantities (duplicates already merged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub customer_id: CustomerId,
+    pub lines: Vec<(ProductId, Quantity)>,
+}
+
+impl OrderRequest {
+    /// A digest of what is asked for, to tell a retry from a different request under the
+    /// same idempotency key.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.customer_id.to_string());
+        for (product, quantity) in &self.lines {
+            hasher.update(format!("|{product}:{}", quantity.get()));
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    pub fn units(&self) -> u32 {
+        self.lines.iter().map(|(_, quantity)| quantity.get()).sum()
+    }
+}
+
+/// Why an order cannot be priced. Nothing is written in any of these cases.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PricingError {
+    #[error("unknown products: {0:?}")]
+    UnknownProducts(Vec<ProductId>),
+    #[error("products no longer sold: {0:?}")]
+    Retired(Vec<(ProductId, ProductName)>),
+    #[error("insufficient stock for {product_id}")]
+    InsufficientStock {
+        product_id: ProductId,
+        name: ProductName,
+        requested: u32,
+        available: u32,
+    },
+}
+
+/// What the catalogue says of one product an order asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum Offer<'a> {
+    OnSale(&'a Product),
+    Retired(&'a Product),
+    Unknown,
+}
+
+/// Prices an order from the catalogue: names and unit prices are the catalogue's, every
+/// product must be on sale and have the stock. Totals cannot overflow: quantities and prices
+/// are bounded (see [`MAX_ORDER_TOTAL_CENTS`]).
+pub fn price_order<'a>(
+    request: &OrderRequest,
+    offer: impl Fn(&ProductId) -> Offer<'a>,
+    at: Timestamp,
+) -> Result<Order, PricingError> {
+    let unknown: Vec<ProductId> = request
+        .lines
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| matches!(offer(id), Offer::Unknown))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(PricingError::UnknownProducts(unknown));
+    }
+    let retired: Vec<(ProductId, ProductName)> = request
+        .lines
+        .iter()
+        .filter_map(|(id, _)| match offer(id) {
+            Offer::Retired(product) => Some((*id, product.name.clone())),
+            _ => None,
+        })
+        .collect();
+    if !retired.is_empty() {
+        return Err(PricingError::Retired(retired));
+    }
+    let mut items = Vec::with_capacity(request.lines.len());
+    let mut total = Money::ZERO;
+    for (product_id, quantity) in &request.lines {
+        let Offer::OnSale(product) = offer(product_id) else {
+            unreachable!("checked above");
+        };
+        if product.stock.get() < quantity.get() {
+            return Err(PricingError::InsufficientStock {
+                product_id: *product_id,
+                name: product.name.clone(),
+                requested: quantity.get(),
+                available: product.stock.get(),
+            });
+        }
+        // Bounded: at most MAX_PRICE_CENTS × MAX_QUANTITY per line, 50 lines.
+        let line_total = product
+            .price
+            .checked_mul(quantity.get())
+            .unwrap_or(Money::ZERO);
+        total = total.checked_add(line_total).unwrap_or(total);
+        items.push(OrderLine {
+            product_id: *product_id,
+            name: product.name.clone(),
+            quantity: *quantity,
+            price: product.price,
+            line_total,
+        });
+    }
+    Ok(Order {
+        id: OrderId::new(),
+        customer_id: request.customer_id,
+        items,
+        total,
+        status: OrderStatus::Created,
+        created_at: at,
+        history: vec![StatusChange {
+            status: OrderStatus::Created,
+            at,
+            by: Actor::Customer,
+            reason: None,
+            tracking_reference: None,
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::catalogue::StockLevel;
+    use crate::text::{Category, Description, Sku};
+
+    fn product(name: &str, price: &str, stock: u32) -> Product {
+        Product {
+            id: ProductId::new(),
+            name: ProductName::parse(name).unwrap(),
+            price: price.parse().unwrap(),
+            stock: StockLevel::new(stock).unwrap(),
+            category: Category::parse("Test").unwrap(),
+            sku: Sku::generate(),
+            description: Description::parse("").unwrap(),
+        }
+    }
+
+    fn on_sale<'a>(
+        catalogue: &'a HashMap<ProductId, Product>,
+    ) -> impl Fn(&ProductId) -> Offer<'a> + 'a {
+        move |id| catalogue.get(id).map_or(Offer::Unknown, Offer::OnSale)
+    }
+
+    fn quantity(units: u32) -> Quantity {
+        Quantity::new(units).unwrap()
+    }
+
+    #[test]
+    fn prices_come_from_the_catalogue_and_total_is_exact() {
+        let (a, b) = (product("Aaa", "19.99", 10), product("Bbb", "0.10", 10));
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![(a.id, quantity(3)), (b.id, quantity(7))],
+        };
+        let catalogue = HashMap::from([(a.id, a.clone()), (b.id, b.clone())]);
+        let order = price_order(&request, on_sale(&catalogue), Timestamp::now()).unwrap();
+        assert_eq!(order.items[0].line_total.to_string(), "59.97");
+        assert_eq!(order.items[1].line_total.to_string(), "0.70");
+        assert_eq!(order.total.to_string(), "60.67");
+        assert_eq!(order.items[0].name.as_str(), "Aaa");
+        assert_eq!(order.status, OrderStatus::Created);
+        assert_eq!(order.history.len(), 1);
+        assert_eq!(order.units(), 10);
+    }
+
+    #[test]
+    fn unknown_retired_and_short_products_are_refused() {
+        let a = product("Aaa", "1.00", 2);
+        let missing = ProductId::new();
+        let catalogue = HashMap::from([(a.id, a.clone())]);
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![(a.id, quantity(1)), (missing, quantity(1))],
+        };
+        assert_eq!(
+            price_order(&request, on_sale(&catalogue), Timestamp::now()),
+            Err(PricingError::UnknownProducts(vec![missing]))
+        );
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![(a.id, quantity(3))],
+        };
+        assert!(matches!(
+            price_order(&request, on_sale(&catalogue), Timestamp::now()),
+            Err(PricingError::InsufficientStock {
+                requested: 3,
+                available: 2,
+                ..
+            })
+        ));
+        let retired = |_: &ProductId| Offer::Retired(&a);
+        assert!(matches!(
+            price_order(&request, retired, Timestamp::now()),
+            Err(PricingError::Retired(ids)) if ids[0].0 == a.id
+        ));
+    }
+
+    #[test]
+    fn the_lifecycle_allows_only_its_moves() {
+        use OrderStatus::*;
+        assert_eq!(Created.check_move(Processing, Actor::Admin), Ok(()));
+        assert_eq!(Created.check_move(Cancelled, Actor::Customer), Ok(()));
+        assert_eq!(Processing.check_move(Cancelled, Actor::Admin), Ok(()));
+        assert_eq!(Processing.check_move(Shipped, Actor::Admin), Ok(()));
+        assert_eq!(Shipped.check_move(Delivered, Actor::Admin), Ok(()));
+        assert_eq!(
+            Processing.check_move(Cancelled, Actor::Customer),
+            Err(TransitionError::NotTheCustomers {
+                from: Processing,
+                to: Cancelled
+            })
+        );
+        assert_eq!(
+            Created.check_move(Processing, Actor::Customer),
+            Err(TransitionError::NotTheCustomers {
+                from: Created,
+                to: Processing
+            })
+        );
+        for (from, to) in [
+            (Created, Shipped),
+            (Created, Delivered),
+            (Created, Created),
+            (Shipped, Cancelled),
+            (Delivered, Cancelled),
+            (Cancelled, Created),
+            (Delivered, Shipped),
+            (Processing, Processing),
+        ] {
+            assert_eq!(
+                from.check_move(to, Actor::Admin),
+                Err(TransitionError::NotAllowed { from, to })
+            );
+        }
+        for status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+        }
+    }
+
+    #[test]
+    fn fingerprints_tell_requests_apart() {
+        let customer = CustomerId::new();
+        let product = ProductId::new();
+        let one = OrderRequest {
+            customer_id: customer,
+            lines: vec![(product, quantity(1))],
+        };
+        let two = OrderRequest {
+            customer_id: customer,
+            lines: vec![(product, quantity(2))],
+        };
+        assert_eq!(one.fingerprint(), one.clone().fingerprint());
+        assert_ne!(one.fingerprint(), two.fingerprint());
+    }
+
+    #[test]
+    fn the_largest_order_fits_in_money() {
+        let line = Money::from_cents(MAX_PRICE_CENTS)
+            .unwrap()
+            .checked_mul(MAX_QUANTITY)
+            .unwrap();
+        let total = (0..MAX_LINES_PER_ORDER).try_fold(Money::ZERO, |sum, _| sum.checked_add(line));
+        assert_eq!(total.map(Money::cents), Some(MAX_ORDER_TOTAL_CENTS));
+    }
+}

@@ -1,0 +1,347 @@
+//! Paging through one partition of a table or index: `page`/`limit` as the NestJS services
+//! have them, plus an opaque cursor that resumes a query where the previous page ended (cheap
+//! at any depth, where a page number has to read past every earlier item).
+//!
+//! A cursor is checked before it reaches DynamoDB: it must name exactly the key attributes of
+//! the query it came from, with that query's partition, and sizes DynamoDB accepts. A cursor
+//! that was altered, or belongs to another listing, is [`DynamoError::InvalidCursor`] (a 400),
+//! never an error from the engine.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::{DynamoError, Item};
+
+pub const DEFAULT_LIMIT: u8 = 10;
+pub const MAX_LIMIT: u8 = 100;
+/// Deepest page number accepted; beyond it, use the cursor.
+pub const MAX_PAGE: u32 = 10_000;
+/// DynamoDB's own bound on a sort key value (a partition key may be 2048).
+const MAX_KEY_BYTES: usize = 1024;
+const MAX_CURSOR_CHARS: usize = 4096;
+const MAX_CURSOR_KEYS: usize = 6;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u8,
+    pub start: PageStart,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageStart {
+    Number(u32),
+    Cursor(Cursor),
+}
+
+impl PageRequest {
+    pub fn first(limit: u8) -> Self {
+        Self {
+            limit,
+            start: PageStart::Number(1),
+        }
+    }
+}
+
+/// Where the next page starts: the page number it will be, and the last key read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    #[serde(rename = "p")]
+    page: u32,
+    #[serde(rename = "k")]
+    key: BTreeMap<String, String>,
+}
+
+/// The key attributes a query's cursor holds, and which of them is the partition.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyShape {
+    pub names: &'static [&'static str],
+    pub partition: &'static str,
+}
+
+impl Cursor {
+    /// The cursor of the page after `page`, resuming after `key`. Only string attributes are
+    /// kept: every key of this project is a string.
+    pub fn new(page: u32, key: Item) -> Self {
+        let key = key
+            .into_iter()
+            .filter_map(|(name, value)| value.as_s().ok().map(|text| (name, text.clone())))
+            .collect();
+        Self { page, key }
+    }
+
+    pub fn page(&self) -> u32 {
+        self.page
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Reads a cursor a client sent back; `None` unless it has a cursor's structure.
+    pub fn decode(text: &str) -> Option<Self> {
+        if text.len() > MAX_CURSOR_CHARS {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).ok()?;
+        let sane = (2..=MAX_PAGE.saturating_add(1)).contains(&cursor.page)
+            && (1..=MAX_CURSOR_KEYS).contains(&cursor.key.len())
+            && cursor.key.iter().all(|(name, value)| {
+                !name.is_empty()
+                    && name.len() <= 64
+                    && !value.is_empty()
+                    && value.len() <= MAX_KEY_BYTES
+            });
+        sane.then_some(cursor)
+    }
+
+    /// The start key for a query with keys of `shape` over `partition`: exactly those
+    /// attributes, with that partition, or [`DynamoError::InvalidCursor`].
+    pub fn start_key(&self, shape: &KeyShape, partition: &str) -> Result<Item, DynamoError> {
+        let fits = self.key.len() == shape.names.len()
+            && shape.names.iter().all(|name| self.key.contains_key(*name))
+            && self.key.get(shape.partition).map(String::as_str) == Some(partition);
+        if !fits {
+            return Err(DynamoError::InvalidCursor);
+        }
+        Ok(self
+            .key
+            .iter()
+            .map(|(name, value)| (name.clone(), AttributeValue::S(value.clone())))
+            .collect())
+    }
+
+    /// The one value of a cursor whose key is a single attribute `name`.
+    pub fn value_of(&self, name: &str) -> Result<&str, DynamoError> {
+        match (self.key.len(), self.key.get(name)) {
+            (1, Some(value)) => Ok(value),
+            _ => Err(DynamoError::InvalidCursor),
+        }
+    }
+}
+
+/// One page of a list, serialised as `{data, meta: {total, page, limit, nextCursor}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub total: Option<u64>,
+    pub page: u32,
+    pub limit: u8,
+    pub next_cursor: Option<Cursor>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            data: self.data.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            limit: self.limit,
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Page<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Meta {
+            total: Option<u64>,
+            page: u32,
+            limit: u8,
+            next_cursor: Option<String>,
+        }
+        #[derive(Serialize)]
+        struct Body<'a, T> {
+            data: &'a [T],
+            meta: Meta,
+        }
+        Body {
+            data: &self.data,
+            meta: Meta {
+                total: self.total,
+                page: self.page,
+                limit: self.limit,
+                next_cursor: self.next_cursor.as_ref().map(Cursor::encode),
+            },
+        }
+        .serialize(serializer)
+    }
+}
+
+/// One partition of a table or index, read in sort-key order (`forward`) or newest first.
+pub struct Partition<'a> {
+    pub client: &'a aws_sdk_dynamodb::Client,
+    pub table: &'a str,
+    pub index: Option<&'a str>,
+    pub shape: KeyShape,
+    pub value: String,
+    pub forward: bool,
+}
+
+impl Partition<'_> {
+    fn query(&self) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(self.table)
+            .set_index_name(self.index.map(str::to_owned))
+            .key_condition_expression("#partition = :partition")
+            .expression_attribute_names("#partition", self.shape.partition)
+            .expression_attribute_values(":partition", AttributeValue::S(self.value.clone()))
+            .scan_index_forward(self.forward)
+    }
+
+    /// One page: from the request's cursor, or from its page number (skipping the earlier
+    /// items first), at most `request.limit` items. `shape` adds a projection or a filter;
+    /// with a filter, queries go on until the page is full or the partition ends.
+    pub async fn page(
+        &self,
+        request: &PageRequest,
+        shape: impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<(Vec<Item>, u32, Option<Cursor>), DynamoError> {
+        let (page, mut start) = match &request.start {
+            PageStart::Cursor(cursor) => (
+                cursor.page,
+                Some(cursor.start_key(&self.shape, &self.value)?),
+            ),
+            PageStart::Number(1) => (1, None),
+            PageStart::Number(page) => {
+                let skip = (page - 1) * u32::from(request.limit);
+                match self.skip(skip, &shape).await? {
+                    Some(start) => (*page, Some(start)),
+                    // Fewer items than the pages before this one: an empty page.
+                    None => return Ok((Vec::new(), *page, None)),
+                }
+            }
+        };
+        let limit = usize::from(request.limit);
+        let mut items = Vec::with_capacity(limit);
+        loop {
+            let remaining = limit - items.len();
+            let output = shape(self.query())
+                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|error| DynamoError::request("Query", error))?;
+            items.extend(output.items.unwrap_or_default());
+            // With `Limit = remaining`, a full page means every item read matched: the last
+            // evaluated key is then the last item's, and the next page starts after it.
+            match output.last_evaluated_key {
+                Some(key) if items.len() >= limit => {
+                    return Ok((items, page, Some(Cursor::new(page + 1, key))));
+                }
+                Some(key) => start = Some(key),
+                None => return Ok((items, page, None)),
+            }
+        }
+    }
+
+    /// The key to start after, to begin at the `skip`-th item; `None` when there are fewer.
+    async fn skip(
+        &self,
+        skip: u32,
+        shape: &impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<Option<Item>, DynamoError> {
+        let mut remaining = skip;
+        let mut start = None;
+        while remaining > 0 {
+            let output = shape(self.query())
+                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|error| DynamoError::request("Query", error))?;
+            remaining = remaining.saturating_sub(u32::try_from(output.count).unwrap_or(0));
+            match output.last_evaluated_key {
+                Some(key) if remaining == 0 => return Ok(Some(key)),
+                Some(key) => start = Some(key),
+                None => return Ok(None),
+            }
+        }
+        Ok(start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SHAPE: KeyShape = KeyShape {
+        names: &["pk", "sk", "gsi1pk", "gsi1sk"],
+        partition: "gsi1pk",
+    };
+
+    fn key() -> Item {
+        Item::from([
+            ("pk".to_owned(), AttributeValue::S("ORDER#1".into())),
+            ("sk".to_owned(), AttributeValue::S("ORDER".into())),
+            ("gsi1pk".to_owned(), AttributeValue::S("ORDERS#3".into())),
+            ("gsi1sk".to_owned(), AttributeValue::S("2026#1".into())),
+        ])
+    }
+
+    #[test]
+    fn cursors_round_trip_and_are_bound_to_their_query() {
+        let cursor = Cursor::new(2, key());
+        let decoded = Cursor::decode(&cursor.encode()).unwrap();
+        assert_eq!(decoded.page(), 2);
+        assert_eq!(decoded.start_key(&SHAPE, "ORDERS#3").unwrap(), key());
+        assert!(matches!(
+            decoded.start_key(&SHAPE, "ORDERS#4"),
+            Err(DynamoError::InvalidCursor)
+        ));
+    }
+
+    #[test]
+    fn altered_cursors_are_refused_before_any_query() {
+        let mut missing = key();
+        missing.remove("gsi1sk");
+        let mut renamed = key();
+        let value = renamed.remove("gsi1sk").unwrap();
+        renamed.insert("price".into(), value);
+        let mut extra = key();
+        extra.insert("stock".into(), AttributeValue::S("1".into()));
+        let other_index = Item::from([
+            ("pk".to_owned(), AttributeValue::S("ORDER#1".into())),
+            ("sk".to_owned(), AttributeValue::S("ORDER".into())),
+            ("gsi2pk".to_owned(), AttributeValue::S("ORDERS#3".into())),
+            ("gsi2sk".to_owned(), AttributeValue::S("x".into())),
+        ]);
+        for key in [missing, renamed, extra, other_index] {
+            let cursor = Cursor::decode(&Cursor::new(2, key).encode()).unwrap();
+            assert!(matches!(
+                cursor.start_key(&SHAPE, "ORDERS#3"),
+                Err(DynamoError::InvalidCursor)
+            ));
+        }
+        let mut huge = key();
+        huge.insert("gsi1sk".into(), AttributeValue::S("x".repeat(2000)));
+        assert!(Cursor::decode(&Cursor::new(2, huge).encode()).is_none());
+        for text in ["", "garbage!", "e30", &"A".repeat(5000)] {
+            assert!(Cursor::decode(text).is_none(), "{text}");
+        }
+        let page_one = Cursor {
+            page: 1,
+            key: BTreeMap::from([("sk".into(), "x".into())]),
+        };
+        assert!(Cursor::decode(&page_one.encode()).is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_cursor_or_nothing(text in ".{0,300}") {
+            if let Some(cursor) = Cursor::decode(&text) {
+                let _ = cursor.start_key(&SHAPE, "ORDERS#3");
+            }
+        }
+    }
+}

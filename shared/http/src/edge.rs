@@ -1,0 +1,127 @@
+//! The edge itself: what runs around every handler.
+
+use std::future::Future;
+
+use lambda_http::http::{HeaderMap, HeaderValue, header};
+use lambda_http::{Body, Request, Response, service_fn};
+use shop_domain::Caller;
+use tracing::Instrument;
+
+use crate::HttpResult;
+use crate::error::{ApiError, AuthFailure};
+use crate::ratelimit::RateLimiter;
+use crate::respond;
+
+/// How a function learns who is calling. Functions whose routes need a caller verify bearer
+/// tokens (`shop-auth`); public ones use [`Public`] and link no token verification at all.
+pub trait Authenticate: Send + Sync {
+    fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> impl Future<Output = Result<Caller, AuthFailure>> + Send;
+}
+
+/// A function of public routes only: no token is verified, a token sent anyway is ignored,
+/// and requests count against the client's address.
+pub struct Public;
+
+impl Authenticate for Public {
+    async fn authenticate(&self, _: &HeaderMap) -> Result<Caller, AuthFailure> {
+        Err(AuthFailure::Missing)
+    }
+}
+
+/// A request's authentication outcome, kept in its extensions by [`serve`] for the handler.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Result<Caller, AuthFailure>);
+
+/// The verified caller of `request`, or 401 when it has none.
+pub fn caller(request: &Request) -> Result<Caller, ApiError> {
+    match request.extensions().get::<Authenticated>() {
+        Some(Authenticated(Ok(caller))) => Ok(caller.clone()),
+        Some(Authenticated(Err(failure))) => Err(ApiError::unauthorized(*failure)),
+        None => Err(ApiError::unauthorized(AuthFailure::Missing)),
+    }
+}
+
+/// The verified caller of `request` if it is in the admin group; 401 or 403 otherwise.
+pub fn admin(request: &Request) -> Result<Caller, ApiError> {
+    let caller = caller(request)?;
+    if caller.admin {
+        Ok(caller)
+    } else {
+        Err(ApiError::forbidden("This action needs the admin group"))
+    }
+}
+
+/// What every API function does around its handler.
+pub struct Edge<A> {
+    auth: A,
+    limiter: RateLimiter,
+}
+
+impl<A: Authenticate> Edge<A> {
+    pub fn new(auth: A, limiter: RateLimiter) -> Self {
+        Self { auth, limiter }
+    }
+
+    /// One request: authenticate the caller, admit the request against the caller's rate
+    /// limit (a refused request never reaches the handler), run the handler, and answer with
+    /// the `X-RateLimit-*` headers.
+    pub async fn handle<F, Fut>(&self, handler: &F, mut request: Request) -> Response<Body>
+    where
+        F: Fn(Request) -> Fut + Sync,
+        Fut: Future<Output = HttpResult> + Send,
+    {
+        let caller = self.auth.authenticate(request.headers()).await;
+        let subject = caller.as_ref().ok().map(|caller| caller.subject.as_str());
+        let client = self.limiter.client_key(&request, subject);
+        let verdict = self.limiter.admit(&client).await;
+        let mut response = match verdict.refused() {
+            Some(count) => {
+                let mut response = respond::error(&ApiError::too_many_requests());
+                let retry_after = count.retry_after(shop_domain::epoch_seconds());
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                response
+            }
+            None => {
+                request.extensions_mut().insert(Authenticated(caller));
+                match handler(request).await {
+                    Ok(response) => response,
+                    Err(error) => respond::error(&error),
+                }
+            }
+        };
+        verdict.write_headers(response.headers_mut());
+        response
+    }
+}
+
+/// Runs an API function: every request goes through the [`Edge`] to `handler`. Logs one line
+/// per request with the method, path and status (never the body, a token or an address).
+pub async fn serve<A, F, Fut>(edge: &Edge<A>, handler: F) -> Result<(), lambda_http::Error>
+where
+    A: Authenticate,
+    F: Fn(Request) -> Fut + Sync,
+    Fut: Future<Output = HttpResult> + Send,
+{
+    let handler = &handler;
+    lambda_http::run(service_fn(|request: Request| {
+        let span = shop_runtime::work_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path()
+        );
+        let response = edge.handle(handler, request).instrument(span.clone());
+        async move {
+            let response = response.await;
+            span.in_scope(|| {
+                tracing::info!(status = response.status().as_u16(), "request handled")
+            });
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    }))
+    .await
+}

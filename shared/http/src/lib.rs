@@ -1,0 +1,20 @@
+//! The HTTP edge every API function runs behind. [`serve`] authenticates the caller (when the
+//! function has routes that need one), admits the request against the caller's rate limit,
+//! runs the handler and turns its `Err` into the one error shape,
+//! `{"statusCode": 400, "message": "Validation failed", "errors": [...]}`. Handlers read their
+//! input through [`body`] and [`params`] into typed values, and answer with [`respond`].
+
+pub mod body;
+mod edge;
+mod error;
+pub mod fields;
+pub mod params;
+pub mod ratelimit;
+pub mod respond;
+
+pub use edge::{Authenticate, Authenticated, Edge, Public, admin, caller, serve};
+pub use error::{ApiError, AuthFailure, ErrorBody};
+pub use lambda_http::{Body, Request, Response, http};
+
+/// What a handler returns.
+pub type HttpResult = Result<Response<Body>, ApiError>;

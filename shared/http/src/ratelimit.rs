@@ -1,0 +1,402 @@
+//! Rate limiting: each client may make `RATE_LIMIT_PER_MINUTE` requests (100 by default) per
+//! fixed one-minute window, shared by every instance of every function through one DynamoDB
+//! table (`RATE_LIMIT_TABLE`: one counter per client and window, deleted by the table's TTL).
+//!
+//! A client is the verified token's subject, else the source address API Gateway saw.
+//!
+//! Leases keep it cheap: an instance takes a block of a client's allowance with one
+//! `UpdateItem ... ADD` and spends it locally, so a steady client costs one DynamoDB call per
+//! block (a tenth of the limit), not one per request. The shared counter grants each lease
+//! only what is left of the window's allowance, so a client is never admitted more than the
+//! limit in a window, however many instances serve it. The price is the other way round:
+//! units leased to one instance cannot be spent by another, so a client spread over N warm
+//! instances may be refused up to N × (block − 1) requests before reaching the limit. Blocks
+//! shrink as the window's allowance runs out, which keeps that unused remainder small.
+//! A client refused once is refused locally, with no call, until its window ends. Either way
+//! the verdict comes before the handler runs, so a refused request reads and writes nothing.
+//!
+//! When the counter cannot be reached, the request is let through (logged, and counted as the
+//! `RateLimitUnavailable` metric): an outage of the limiter should not take the shop down.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use lambda_http::http::{HeaderMap, HeaderValue};
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use shop_dynamo::DynamoError;
+use shop_runtime::settings::{self, SettingError};
+use shop_runtime::telemetry::{self, Metric};
+
+/// The table of counters: key `pk` (string), TTL attribute `expiresAt`.
+pub const RATE_LIMIT_TABLE: &str = "RATE_LIMIT_TABLE";
+/// Requests per client per minute.
+pub const RATE_LIMIT_PER_MINUTE: &str = "RATE_LIMIT_PER_MINUTE";
+/// How many proxies in front of API Gateway append to `X-Forwarded-For` and are trusted to
+/// (CloudFront in front of the API: 1). 0, the default, uses API Gateway's source address and
+/// ignores the header, which any client can write.
+pub const RATE_LIMIT_TRUSTED_PROXIES: &str = "RATE_LIMIT_TRUSTED_PROXIES";
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const WINDOW_SECONDS: u64 = 60;
+/// A lease is at most this fraction of the limit.
+const BLOCKS_PER_WINDOW: u32 = 10;
+
+pub const LIMIT_HEADER: &str = "x-ratelimit-limit";
+pub const REMAINING_HEADER: &str = "x-ratelimit-remaining";
+pub const RESET_HEADER: &str = "x-ratelimit-reset";
+
+/// Who a request counts against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    Subject(String),
+    Address(String),
+    /// No address known (a direct invocation): all such requests share one count.
+    Unknown,
+}
+
+impl ClientKey {
+    /// The counter's key for this client in the window starting at `window`.
+    pub fn counter(&self, window: u64) -> String {
+        match self {
+            Self::Subject(subject) => format!("sub#{subject}#{window}"),
+            Self::Address(address) => format!("ip#{address}#{window}"),
+            Self::Unknown => format!("unknown#{window}"),
+        }
+    }
+}
+
+/// The client's standing in the current window, after this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub limit: u32,
+    pub remaining: u32,
+    /// When the window ends, in epoch seconds.
+    pub reset: u64,
+}
+
+impl Count {
+    /// Seconds until the window ends (at least 1, for `Retry-After`).
+    pub fn retry_after(&self, now: u64) -> u64 {
+        self.reset.saturating_sub(now).max(1)
+    }
+}
+
+/// The outcome of admitting one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Admitted(Count),
+    Refused(Count),
+    /// The counter could not be reached; the request goes through.
+    Unavailable {
+        limit: u32,
+    },
+}
+
+impl Verdict {
+    pub fn refused(&self) -> Option<&Count> {
+        match self {
+            Self::Refused(count) => Some(count),
+            _ => None,
+        }
+    }
+
+    /// `X-RateLimit-Limit`, `-Remaining` and `-Reset` (only the limit when the count failed).
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        let (limit, count) = match self {
+            Self::Admitted(count) | Self::Refused(count) => (count.limit, Some(count)),
+            Self::Unavailable { limit } => (*limit, None),
+        };
+        headers.insert(LIMIT_HEADER, HeaderValue::from(limit));
+        if let Some(count) = count {
+            headers.insert(REMAINING_HEADER, HeaderValue::from(count.remaining));
+            headers.insert(RESET_HEADER, HeaderValue::from(count.reset));
+        }
+    }
+}
+
+/// What this instance holds of one client's allowance in one window.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    window: u64,
+    /// Units leased and not yet spent.
+    left: u32,
+    /// The client's requests in this window as this instance knows them: the shared count
+    /// before its latest lease, plus what it has spent since.
+    seen: u32,
+    /// The window's allowance is gone: refuse without asking.
+    exhausted: bool,
+}
+
+impl Lease {
+    fn new(window: u64) -> Self {
+        Self {
+            window,
+            left: 0,
+            seen: 0,
+            exhausted: false,
+        }
+    }
+}
+
+pub struct RateLimiter {
+    client: Client,
+    table: String,
+    limit: u32,
+    trusted_proxies: usize,
+    leases: Mutex<HashMap<ClientKey, Lease>>,
+    clock: fn() -> u64,
+}
+
+impl RateLimiter {
+    pub fn new(client: Client, table: impl Into<String>, limit: u32) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            limit,
+            trusted_proxies: 0,
+            leases: Mutex::new(HashMap::new()),
+            clock: shop_domain::epoch_seconds,
+        }
+    }
+
+    /// Reads `RATE_LIMIT_TABLE`, `RATE_LIMIT_PER_MINUTE` and `RATE_LIMIT_TRUSTED_PROXIES`.
+    pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
+        let table = settings::required(RATE_LIMIT_TABLE)?;
+        let limit = settings::parsed(
+            RATE_LIMIT_PER_MINUTE,
+            DEFAULT_LIMIT,
+            "a positive integer",
+            |limit| *limit > 0,
+        )?;
+        let trusted_proxies = settings::parsed(
+            RATE_LIMIT_TRUSTED_PROXIES,
+            0,
+            "a count of proxies (0 or more)",
+            |_| true,
+        )?;
+        Ok(Self {
+            trusted_proxies,
+            ..Self::new(Client::new(aws), table, limit)
+        })
+    }
+
+    /// This limiter, reading time from `clock` (epoch seconds) instead of the system's.
+    pub fn with_clock(self, clock: fn() -> u64) -> Self {
+        Self { clock, ..self }
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// The client `request` counts against: the verified caller, else its address.
+    pub fn client_key(&self, request: &Request, subject: Option<&str>) -> ClientKey {
+        if let Some(subject) = subject {
+            return ClientKey::Subject(subject.to_owned());
+        }
+        let source = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+            _ => None,
+        };
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        client_address(source.as_deref(), &forwarded, self.trusted_proxies)
+            .map_or(ClientKey::Unknown, ClientKey::Address)
+    }
+
+    /// Admits one request of `client`, or refuses it; at most one DynamoDB call, and none
+    /// while a lease lasts.
+    pub async fn admit(&self, client: &ClientKey) -> Verdict {
+        let now = (self.clock)();
+        let window = now - now % WINDOW_SECONDS;
+        let reset = window + WINDOW_SECONDS;
+        let count = |seen: u32| Count {
+            limit: self.limit,
+            remaining: self.limit.saturating_sub(seen),
+            reset,
+        };
+        let take = {
+            let mut leases = self
+                .leases
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let lease = leases
+                .entry(client.clone())
+                .or_insert_with(|| Lease::new(window));
+            if lease.window != window {
+                *lease = Lease::new(window);
+            }
+            if lease.exhausted {
+                return Verdict::Refused(count(self.limit));
+            }
+            if lease.left > 0 {
+                lease.left -= 1;
+                lease.seen += 1;
+                return Verdict::Admitted(count(lease.seen));
+            }
+            lease_size(self.limit, lease.seen)
+        };
+        let before = match self.take(client, window, take).await {
+            Ok(after) => after.saturating_sub(u64::from(take)),
+            Err(error) => {
+                tracing::warn!(%error, "rate limit counter unavailable; request let through");
+                telemetry::publish(&[Metric::Count("RateLimitUnavailable", 1)]);
+                return Verdict::Unavailable { limit: self.limit };
+            }
+        };
+        let before = u32::try_from(before).unwrap_or(u32::MAX);
+        let granted = take.min(self.limit.saturating_sub(before));
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let lease = leases
+            .entry(client.clone())
+            .or_insert_with(|| Lease::new(window));
+        if lease.window != window {
+            *lease = Lease::new(window);
+        }
+        if granted == 0 {
+            lease.exhausted = true;
+            lease.seen = self.limit;
+            return Verdict::Refused(count(self.limit));
+        }
+        lease.left += granted - 1;
+        lease.seen = lease.seen.max(before) + 1;
+        Verdict::Admitted(count(lease.seen))
+    }
+
+    /// Adds `units` to the client's shared counter for `window`; the counter after.
+    async fn take(&self, client: &ClientKey, window: u64, units: u32) -> Result<u64, DynamoError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(client.counter(window)))
+            .update_expression("ADD taken :units SET expiresAt = :expires")
+            .expression_attribute_values(":units", AttributeValue::N(units.to_string()))
+            // Kept a window longer than needed: TTL deletion is lazy, and the count is read
+            // only through this update anyway.
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N((window + 2 * WINDOW_SECONDS).to_string()),
+            )
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|error| DynamoError::request("UpdateItem", error))?;
+        output
+            .attributes
+            .as_ref()
+            .and_then(|attributes| shop_dynamo::number_of(attributes, "taken"))
+            .ok_or_else(|| DynamoError::out_of_range("rate limit counter", "missing"))
+    }
+}
+
+/// How many units to lease: a tenth of the limit while much is left, then a quarter of what
+/// this instance last saw left, so that little sits unused elsewhere when the allowance ends.
+fn lease_size(limit: u32, seen: u32) -> u32 {
+    let block = limit.div_ceil(BLOCKS_PER_WINDOW).max(1);
+    let left = limit.saturating_sub(seen);
+    block.min((left / 4).max(1))
+}
+
+/// The client's address: API Gateway's source address, or, behind `trusted_proxies` proxies
+/// that each append the address they received from to `X-Forwarded-For`, the entry the
+/// outermost trusted proxy appended (entries further left are the client's to write).
+fn client_address(source: Option<&str>, forwarded: &str, trusted_proxies: usize) -> Option<String> {
+    if trusted_proxies == 0 {
+        return source.map(str::to_owned);
+    }
+    let hops: Vec<&str> = forwarded
+        .split(',')
+        .map(str::trim)
+        .filter(|hop| !hop.is_empty())
+        .collect();
+    hops.len()
+        .checked_sub(trusted_proxies)
+        .and_then(|index| hops.get(index))
+        .and_then(|hop| hop.parse::<std::net::IpAddr>().ok())
+        .map(|address| address.to_string())
+        .or_else(|| source.map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_address_counts_unless_proxies_are_trusted() {
+        assert_eq!(
+            client_address(Some("203.0.113.9"), "198.51.100.1", 0),
+            Some("203.0.113.9".into())
+        );
+        // Behind CloudFront: the last entry is the viewer address CloudFront saw; anything
+        // before it was written by the client.
+        assert_eq!(
+            client_address(Some("130.176.0.1"), "10.9.9.9, 198.51.100.7", 1),
+            Some("198.51.100.7".into())
+        );
+        assert_eq!(
+            client_address(Some("130.176.0.1"), "198.51.100.7, 10.0.0.2", 2),
+            Some("198.51.100.7".into())
+        );
+        assert_eq!(
+            client_address(Some("130.176.0.1"), "", 1),
+            Some("130.176.0.1".into())
+        );
+        assert_eq!(
+            client_address(Some("130.176.0.1"), "not-an-ip", 1),
+            Some("130.176.0.1".into())
+        );
+        assert_eq!(client_address(None, "", 0), None);
+    }
+
+    #[test]
+    fn leases_are_a_tenth_of_the_limit_then_shrink() {
+        assert_eq!(lease_size(100, 0), 10);
+        assert_eq!(lease_size(100, 60), 10);
+        assert_eq!(lease_size(100, 80), 5);
+        assert_eq!(lease_size(100, 99), 1);
+        assert_eq!(lease_size(100, 100), 1);
+        assert_eq!(lease_size(1000, 0), 100);
+        assert_eq!(lease_size(1, 0), 1);
+        assert_eq!(lease_size(5, 0), 1);
+    }
+
+    #[test]
+    fn verdicts_turn_into_headers() {
+        let count = Count {
+            limit: 100,
+            remaining: 93,
+            reset: 1_700_000_040,
+        };
+        let mut headers = HeaderMap::new();
+        Verdict::Admitted(count).write_headers(&mut headers);
+        assert_eq!(headers[LIMIT_HEADER], "100");
+        assert_eq!(headers[REMAINING_HEADER], "93");
+        assert_eq!(headers[RESET_HEADER], "1700000040");
+        assert_eq!(count.retry_after(1_700_000_000), 40);
+        assert_eq!(count.retry_after(1_700_000_040), 1);
+
+        let mut headers = HeaderMap::new();
+        Verdict::Unavailable { limit: 100 }.write_headers(&mut headers);
+        assert_eq!(headers[LIMIT_HEADER], "100");
+        assert!(!headers.contains_key(REMAINING_HEADER));
+    }
+
+    #[test]
+    fn clients_are_counted_apart_per_window() {
+        let subject = ClientKey::Subject("a".into());
+        let address = ClientKey::Address("a".into());
+        assert_ne!(subject.counter(60), address.counter(60));
+        assert_ne!(subject.counter(60), subject.counter(120));
+    }
+}

@@ -1,0 +1,163 @@
+//! The document against the code: real responses match their schemas, documented limits are
+//! the parsers' limits.
+
+use serde_json::{Value, json};
+use shop_domain::*;
+
+use super::*;
+
+fn document_json() -> Value {
+    serde_json::to_value(document("/")).unwrap()
+}
+
+/// A validator for one component schema, resolving `$ref`s inside the document.
+fn validator(name: &str) -> jsonschema::Validator {
+    let mut root = document_json();
+    let components = root["components"].take();
+    let schema = json!({
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": components,
+    });
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+#[test]
+fn is_openapi_3_1_with_security_and_rate_limits() {
+    let document = serde_json::to_value(document("/dev/")).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["servers"][0]["url"], "/dev/");
+    let operation = &document["paths"]["/orders"]["post"];
+    assert_eq!(operation["security"], json!([{"bearer": []}]));
+    assert!(operation["responses"]["429"]["headers"]["Retry-After"].is_object());
+    assert!(operation["responses"]["201"]["headers"]["X-RateLimit-Remaining"].is_object());
+    assert!(
+        document["paths"]["/products"]["get"]
+            .get("security")
+            .is_none()
+    );
+    for path in [
+        "/orders/{id}/cancel",
+        "/products/{id}/stock-adjustments",
+        "/api/v1/inventory",
+        "/customers/{id}/export",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} is documented");
+    }
+}
+
+fn sample_order() -> Order {
+    let at = Timestamp::now();
+    Order {
+        id: OrderId::new(),
+        customer_id: CustomerId::new(),
+        items: vec![OrderLine {
+            product_id: ProductId::new(),
+            name: ProductName::parse("Smartphone").unwrap(),
+            quantity: Quantity::new(2).unwrap(),
+            price: "599.99".parse().unwrap(),
+            line_total: "1199.98".parse().unwrap(),
+        }],
+        total: "1199.98".parse().unwrap(),
+        status: OrderStatus::Shipped,
+        created_at: at,
+        history: vec![
+            StatusChange {
+                status: OrderStatus::Created,
+                at,
+                by: Actor::Customer,
+                reason: None,
+                tracking_reference: None,
+            },
+            StatusChange {
+                status: OrderStatus::Shipped,
+                at,
+                by: Actor::Admin,
+                reason: None,
+                tracking_reference: Some(TrackingReference::parse("1Z999").unwrap()),
+            },
+        ],
+    }
+}
+
+#[test]
+fn real_responses_match_their_schemas() {
+    let product = Product {
+        id: ProductId::new(),
+        name: ProductName::parse("Smartphone").unwrap(),
+        price: "599.99".parse().unwrap(),
+        stock: StockLevel::new(3).unwrap(),
+        category: Category::parse("Electronics").unwrap(),
+        sku: Sku::parse("INV-000000001").unwrap(),
+        description: Description::parse("").unwrap(),
+    };
+    let order = sample_order();
+    let page = shop_dynamo::Page {
+        data: vec![order.summary()],
+        total: Some(1),
+        page: 1,
+        limit: 10,
+        next_cursor: None,
+    };
+    let stats = CustomerStats::of(order.customer_id, 0, Money::ZERO, None);
+    let samples = [
+        ("Product", serde_json::to_value(&product).unwrap()),
+        ("Order", serde_json::to_value(&order).unwrap()),
+        ("OrdersPage", serde_json::to_value(&page).unwrap()),
+        ("CustomerStats", serde_json::to_value(&stats).unwrap()),
+        (
+            "ErrorBody",
+            serde_json::to_value(shop_http::ApiError::validation(vec!["x".into()]).body()).unwrap(),
+        ),
+        (
+            "ErrorBody",
+            serde_json::to_value(shop_http::ApiError::not_found("Order not found").body()).unwrap(),
+        ),
+    ];
+    for (name, sample) in samples {
+        let errors: Vec<String> = validator(name)
+            .iter_errors(&sample)
+            .map(|error| error.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{name} {sample}: {errors:?}");
+    }
+}
+
+#[test]
+fn documented_limits_are_the_parsers_limits() {
+    use garde::Validate as _;
+    let read = |body: &Value| -> bool {
+        let Ok(parsed) =
+            serde_json::from_str::<shop_catalog::api::bodies::PlaceOrderBody>(&body.to_string())
+        else {
+            return false;
+        };
+        parsed.validate().is_ok()
+    };
+    let lines: Vec<Value> = (0..MAX_LINES_PER_ORDER)
+        .map(|_| json!({"productId": ProductId::new().to_string(), "quantity": MAX_QUANTITY}))
+        .collect();
+    let body = json!({"customerId": CustomerId::new().to_string(), "items": lines});
+    assert!(validator("PlaceOrderBody").is_valid(&body));
+    assert!(read(&body));
+    let mut over = body.clone();
+    over["items"][0]["quantity"] = json!(MAX_QUANTITY + 1);
+    assert!(!validator("PlaceOrderBody").is_valid(&over));
+    assert!(!read(&over));
+    let mut too_many = body.clone();
+    too_many["items"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"productId": ProductId::new().to_string(), "quantity": 1}));
+    assert!(!validator("PlaceOrderBody").is_valid(&too_many));
+    assert!(!read(&too_many));
+    let schemas = &document_json()["components"]["schemas"];
+    assert_eq!(
+        schemas["StockLevelBody"]["properties"]["quantity"]["$ref"],
+        "#/components/schemas/StockLevel"
+    );
+    assert_eq!(schemas["StockLevel"]["maximum"], MAX_STOCK);
+    assert_eq!(schemas["Quantity"]["maximum"], MAX_QUANTITY);
+}

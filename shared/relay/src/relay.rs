@@ -1,0 +1,396 @@
+//! The relay's handler: stream records in, events out, counts kept.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use aws_lambda_events::event::streams::DynamoDbBatchItemFailure;
+use serde::{Deserialize, Serialize};
+use shop_catalog::Store;
+use shop_catalog::store::{CountWindow, ShopCounts};
+use shop_catalog::stream::{Change, StockMove, change_of, count_deltas};
+use shop_domain::{Actor, OrderStatus, Timestamp};
+use shop_dynamo::DynamoError;
+use shop_events::{
+    InventoryStockMessage, OrderCancelled, OrderCreated, OrderStatusChanged, StockChange,
+};
+use shop_runtime::settings::{self, SettingError};
+use shop_runtime::telemetry::{self, Metric};
+
+use crate::rabbitmq::{self, RabbitPublisher, Route};
+use crate::sqs::EventQueue;
+
+/// The queue of order events (SQS transport).
+pub const ORDER_EVENTS_QUEUE_URL: &str = "ORDER_EVENTS_QUEUE_URL";
+/// The queue of stock events (SQS transport).
+pub const STOCK_EVENTS_QUEUE_URL: &str = "STOCK_EVENTS_QUEUE_URL";
+/// Where the relay publishes: `sqs` (the default) or `rabbitmq`.
+pub const ORDER_EVENTS_TRANSPORT: &str = "ORDER_EVENTS_TRANSPORT";
+/// The broker for the `rabbitmq` transport, e.g. `amqps://b-1234.mq.us-east-1.amazonaws.com:5671`.
+pub const RABBITMQ_URL: &str = "RABBITMQ_URL";
+/// Credentials for the broker when they are not in the URL (in AWS: from Secrets Manager).
+pub const RABBITMQ_USERNAME: &str = "RABBITMQ_USERNAME";
+pub const RABBITMQ_PASSWORD: &str = "RABBITMQ_PASSWORD";
+/// The RabbitMQ queue of order events; `order_created` by default, the NestJS services' name.
+pub const RABBITMQ_QUEUE: &str = "RABBITMQ_QUEUE";
+/// The RabbitMQ queue of stock events; `stock_events` by default.
+pub const RABBITMQ_STOCK_QUEUE: &str = "RABBITMQ_STOCK_QUEUE";
+
+/// Where the events go.
+pub enum Sinks {
+    Sqs {
+        orders: EventQueue,
+        stock: EventQueue,
+    },
+    RabbitMq {
+        publisher: RabbitPublisher,
+        orders: String,
+        stock: String,
+    },
+}
+
+/// The kind of event a message is, for routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    Orders,
+    Stock,
+    /// The Inventory service's own stock message (RabbitMQ only).
+    Inventory,
+}
+
+impl Sinks {
+    /// SQS (`ORDER_EVENTS_QUEUE_URL`, `STOCK_EVENTS_QUEUE_URL`) unless
+    /// `ORDER_EVENTS_TRANSPORT=rabbitmq` (`RABBITMQ_URL`, `RABBITMQ_QUEUE`, `RABBITMQ_STOCK_QUEUE`).
+    pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
+        match settings::optional(ORDER_EVENTS_TRANSPORT).as_deref() {
+            None | Some("sqs") => {
+                let client = aws_sdk_sqs::Client::new(aws);
+                Ok(Self::Sqs {
+                    orders: EventQueue::new(
+                        client.clone(),
+                        settings::required(ORDER_EVENTS_QUEUE_URL)?,
+                    ),
+                    stock: EventQueue::new(client, settings::required(STOCK_EVENTS_QUEUE_URL)?),
+                })
+            }
+            Some("rabbitmq") => {
+                let url = settings::required(RABBITMQ_URL)?;
+                let mut broker: lapin::uri::AMQPUri =
+                    url.parse().map_err(|_| SettingError::Invalid {
+                        name: RABBITMQ_URL,
+                        value: "(an unreadable URL)".into(),
+                        expected: "an AMQP URL",
+                    })?;
+                if let Some(username) = settings::optional(RABBITMQ_USERNAME) {
+                    broker.authority.userinfo.username = username;
+                    broker.authority.userinfo.password = settings::required(RABBITMQ_PASSWORD)?;
+                }
+                let orders = settings::optional(RABBITMQ_QUEUE)
+                    .unwrap_or_else(|| rabbitmq::DEFAULT_QUEUE.into());
+                let stock = settings::optional(RABBITMQ_STOCK_QUEUE)
+                    .unwrap_or_else(|| rabbitmq::DEFAULT_STOCK_QUEUE.into());
+                Ok(Self::rabbitmq(broker, orders, stock))
+            }
+            Some(other) => Err(SettingError::Invalid {
+                name: ORDER_EVENTS_TRANSPORT,
+                value: other.into(),
+                expected: "sqs or rabbitmq",
+            }),
+        }
+    }
+
+    /// The RabbitMQ transport on `broker`, with these queues.
+    pub fn rabbitmq(broker: lapin::uri::AMQPUri, orders: String, stock: String) -> Self {
+        Self::RabbitMq {
+            publisher: RabbitPublisher::new(
+                broker,
+                vec![orders.clone(), stock.clone()],
+                vec![InventoryStockMessage::EXCHANGE.to_owned()],
+            ),
+            orders,
+            stock,
+        }
+    }
+}
+
+/// A stream batch as Lambda gives it with tumbling windows: the records, and the window's
+/// state so far. Without a window (a direct invocation), counts are not kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<EventRecord>,
+    #[serde(default)]
+    pub window: Option<Window>,
+    #[serde(default)]
+    pub state: Option<HashMap<String, String>>,
+    #[serde(default)]
+    pub shard_id: Option<String>,
+    #[serde(default)]
+    pub is_final_invoke_for_window: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Window {
+    pub start: String,
+}
+
+/// What the relay answers: the records to retry from, and the window's state.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayResponse {
+    pub state: HashMap<String, String>,
+    pub batch_item_failures: Vec<DynamoDbBatchItemFailure>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the window's order counts could not be written: {0}")]
+pub struct CountsNotWritten(#[from] DynamoError);
+
+impl From<CountsNotWritten> for lambda_runtime::Diagnostic {
+    fn from(error: CountsNotWritten) -> Self {
+        Self {
+            error_type: "CountsNotWritten".into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+pub struct Relay {
+    sinks: Sinks,
+    store: Store,
+}
+
+/// One message to publish, for the record at `record`.
+struct Message {
+    record: usize,
+    sink: Sink,
+    body: String,
+    /// The message id a consumer deduplicates on (stock messages).
+    id: Option<String>,
+    /// The Inventory message's routing key.
+    key: Option<&'static str>,
+}
+
+impl Relay {
+    pub fn new(sinks: Sinks, store: Store) -> Self {
+        Self { sinks, store }
+    }
+
+    pub async fn handle(&self, event: RelayEvent) -> Result<RelayResponse, CountsNotWritten> {
+        let mut messages = Vec::new();
+        let mut deltas = Vec::with_capacity(event.records.len());
+        let mut malformed = None;
+        for (index, record) in event.records.iter().enumerate() {
+            match self.messages_of(index, record) {
+                Ok((record_messages, delta)) => {
+                    messages.extend(record_messages);
+                    deltas.push(delta);
+                }
+                Err(error) => {
+                    tracing::error!(sequence_number = ?record.change.sequence_number, %error, "item in the stream is malformed");
+                    malformed = Some(index);
+                    break;
+                }
+            }
+        }
+        // Records after a malformed one wait for its retry: the event source resumes there.
+        let unsent = self.publish(&messages).await;
+        let failed = match (unsent, malformed) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let done = failed.unwrap_or(event.records.len());
+        let mut counts = ShopCounts::from_state(&event.state.clone().unwrap_or_default());
+        for (new_order, delta) in deltas.iter().take(done) {
+            counts.add(*new_order, delta);
+        }
+        let relayed = messages
+            .iter()
+            .filter(|message| message.record < done)
+            .count();
+        telemetry::publish(&[Metric::Count("EventsRelayed", relayed as u64)]);
+        let mut response = RelayResponse::default();
+        if let Some(failed) = failed {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = event.records[failed].change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+        }
+        match (&event.window, &event.shard_id) {
+            (Some(window), Some(shard)) if event.is_final_invoke_for_window && failed.is_none() => {
+                if !counts.is_empty() {
+                    let written = self
+                        .store
+                        .add_to_shop_counts(
+                            &CountWindow {
+                                shard,
+                                start: &window.start,
+                            },
+                            &counts,
+                        )
+                        .await?;
+                    tracing::info!(
+                        written,
+                        orders = counts.orders,
+                        "window's order counts added"
+                    );
+                }
+            }
+            _ => response.state = counts.to_state(),
+        }
+        Ok(response)
+    }
+
+    /// The messages one record stands for, and how it moves the shop's order counts.
+    fn messages_of(
+        &self,
+        index: usize,
+        record: &EventRecord,
+    ) -> Result<(Vec<Message>, (bool, Vec<(OrderStatus, i64)>)), DynamoError> {
+        let change = change_of(
+            &record.event_name,
+            &record.change.keys,
+            record.change.old_image.clone(),
+            record.change.new_image.clone(),
+        )?;
+        let mut messages = Vec::new();
+        let message = |sink, body, id: Option<String>, key| Message {
+            record: index,
+            sink,
+            body,
+            id,
+            key,
+        };
+        match &change {
+            Change::OrderPlaced(order) => {
+                tracing::info!(order_id = %order.id, customer_id = %order.customer_id, "relaying order_created");
+                messages.push(message(Sink::Orders, OrderCreated::json(order), None, None));
+            }
+            Change::OrderMoved { before, after } => {
+                let step = after.history.last();
+                let changed = OrderStatusChanged {
+                    id: after.id,
+                    customer_id: after.customer_id,
+                    from: before.status,
+                    status: after.status,
+                    at: step.map_or_else(Timestamp::now, |step| step.at),
+                    by: step.map_or(Actor::System, |step| step.by),
+                    reason: step.and_then(|step| step.reason.clone()),
+                    tracking_reference: step.and_then(|step| step.tracking_reference.clone()),
+                };
+                tracing::info!(order_id = %after.id, from = %before.status, to = %after.status, "relaying order_status_changed");
+                messages.push(message(Sink::Orders, changed.json(), None, None));
+                if after.status == OrderStatus::Cancelled {
+                    let cancelled = OrderCancelled {
+                        id: after.id,
+                        customer_id: after.customer_id,
+                        items: after.items.clone(),
+                        total: after.total,
+                        created_at: after.created_at,
+                        cancelled_at: changed.at,
+                        by: changed.by,
+                        reason: changed.reason.clone(),
+                    };
+                    messages.push(message(Sink::Orders, cancelled.json(), None, None));
+                }
+            }
+            Change::StockMoved(stock) => {
+                let change = stock_change(record, stock);
+                tracing::info!(product_id = %change.product_id, previous = change.previous_quantity, new = change.new_quantity, "relaying a stock event");
+                if let Some(body) = change.to_event_json() {
+                    messages.push(message(
+                        Sink::Stock,
+                        body,
+                        Some(change.event_id.clone()),
+                        None,
+                    ));
+                }
+                if let Some(inventory) = change.to_inventory_message() {
+                    let key = inventory.routing_key();
+                    messages.push(message(
+                        Sink::Inventory,
+                        inventory.to_json(),
+                        Some(change.event_id.clone()),
+                        Some(key),
+                    ));
+                }
+            }
+            Change::Nothing => {}
+        }
+        Ok((messages, count_deltas(&change)))
+    }
+
+    /// Publishes the messages in order; the record of the first one not taken.
+    async fn publish(&self, messages: &[Message]) -> Option<usize> {
+        match &self.sinks {
+            Sinks::Sqs { orders, stock } => {
+                // SQS has no Inventory message; consecutive messages to one queue go together.
+                let sendable: Vec<&Message> = messages
+                    .iter()
+                    .filter(|m| m.sink != Sink::Inventory)
+                    .collect();
+                for run in sendable.chunk_by(|a, b| a.sink == b.sink) {
+                    let queue = if run[0].sink == Sink::Orders {
+                        orders
+                    } else {
+                        stock
+                    };
+                    let bodies: Vec<&str> = run.iter().map(|m| m.body.as_str()).collect();
+                    if let Err(index) = queue.send_all(&bodies).await {
+                        return Some(run[index].record);
+                    }
+                }
+                None
+            }
+            Sinks::RabbitMq {
+                publisher,
+                orders,
+                stock,
+            } => {
+                let routed: Vec<(Route<'_>, &str, Option<&str>)> = messages
+                    .iter()
+                    .map(|m| {
+                        let route = match m.sink {
+                            Sink::Orders => Route::Queue(orders),
+                            Sink::Stock => Route::Queue(stock),
+                            Sink::Inventory => Route::Topic {
+                                exchange: InventoryStockMessage::EXCHANGE,
+                                key: m.key.unwrap_or("inventory.stock"),
+                            },
+                        };
+                        (route, m.body.as_str(), m.id.as_deref())
+                    })
+                    .collect();
+                let unsent = publisher.publish_all(&routed).await.err()?;
+                tracing::warn!(error = %unsent.error, "RabbitMQ did not take an event; the batch will be retried");
+                Some(messages[unsent.index].record)
+            }
+        }
+    }
+}
+
+/// A stock change event from its stream record: the record's id names it (the same on every
+/// delivery), the table's clock dates it.
+fn stock_change(record: &EventRecord, stock: &StockMove) -> StockChange {
+    let millis = record
+        .change
+        .approximate_creation_date_time
+        .timestamp_millis();
+    let timestamp = Some(millis)
+        .filter(|millis| *millis > 0)
+        .and_then(Timestamp::from_unix_millis)
+        .unwrap_or_else(Timestamp::now);
+    let event_id = Some(record.event_id.clone())
+        .filter(|id| !id.is_empty())
+        .or_else(|| record.change.sequence_number.clone())
+        .unwrap_or_else(|| format!("{}-{}", stock.product_id, millis));
+    StockChange {
+        event_id,
+        product_id: stock.product_id,
+        sku: stock.sku.clone(),
+        name: stock.name.clone(),
+        previous_quantity: stock.before,
+        new_quantity: stock.after,
+        timestamp,
+        reason: stock.reason.clone(),
+    }
+}
