@@ -23,7 +23,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
@@ -68,6 +69,24 @@ def load_template(path=ROOT / "template.yaml"):
 
 def resources_of(template, kind):
     return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def parameter_value(template, name):
+    """A parameter's value as `--parameter-overrides` would give it: from the environment under
+    the parameter's name when set there (e.g. RelayMaximumRecordAgeSeconds=120 make dev), else
+    its default."""
+    return os.environ.get(name) or str(template["Parameters"][name].get("Default", ""))
+
+
+def resolve_parameters(template, value):
+    """The value with every !Ref to a parameter replaced by the parameter's value."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in template.get("Parameters", {}):
+            return parameter_value(template, value["Ref"])
+        return type(value)({key: resolve_parameters(template, item) for key, item in value.items()})
+    if isinstance(value, list):
+        return [resolve_parameters(template, item) for item in value]
+    return value
 
 
 def get_att(value):
@@ -192,12 +211,13 @@ def invoke(lambda_url, function, event):
 
 
 def event_sources(template):
-    """(function binary, event type, properties) for every SQS and DynamoDB event source."""
+    """(function binary, event type, properties) for every SQS and DynamoDB event source, with
+    the template's parameters filled in."""
     for resource in resources_of(template, "AWS::Serverless::Function").values():
         binary = resource["Metadata"]["BuildProperties"]["Binary"]
         for event in resource["Properties"].get("Events", {}).values():
             if event["Type"] in ("SQS", "DynamoDB"):
-                yield binary, event["Type"], event["Properties"]
+                yield binary, event["Type"], resolve_parameters(template, event["Properties"])
 
 
 def sqs_poller(engine, lambda_url, function, props, stop):
@@ -273,22 +293,41 @@ def stream_record(record, stream_arn):
     }
 
 
+# How long DynamoDB keeps a stream record; Lambda stops retrying a record once it is gone.
+STREAM_RETENTION_SECONDS = 24 * 3600
+
+
 class StreamDelivery:
     """Lambda's DynamoDB stream event source: in-order batches, retry from the first failed
-    record, bisect a failing batch, and hand a record that keeps failing to the on-failure
-    destination so that it cannot block the shard."""
+    record, bisect a failing batch (which uses no attempts), and hand a record that keeps
+    failing to the on-failure destination so that it cannot block the shard for ever: after
+    MaximumRetryAttempts (-1, the default: no limit), or once it is older than
+    MaximumRecordAgeInSeconds (-1, the default: the stream's retention)."""
 
-    def __init__(self, engine, lambda_url, function, props, stream_arn):
+    def __init__(self, engine, lambda_url, function, props, stream_arn, clock=time.time):
         self.engine, self.lambda_url, self.function = engine, lambda_url, function
-        self.stream_arn = stream_arn
-        self.max_retries = int(props.get("MaximumRetryAttempts", 10))
+        self.stream_arn, self.clock = stream_arn, clock
+        self.max_retries = int(props.get("MaximumRetryAttempts", -1))
+        max_age = int(props.get("MaximumRecordAgeInSeconds", -1))
+        self.max_age = STREAM_RETENTION_SECONDS if max_age == -1 else min(max_age, STREAM_RETENTION_SECONDS)
         self.bisect = bool(props.get("BisectBatchOnFunctionError", False))
         destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         self.failure_queue = get_att(destination)[0] if destination else None
 
-    def deliver(self, records, stop):
-        attempts = 0
+    def age(self, record):
+        created = record["dynamodb"].get("ApproximateCreationDateTime")
+        return self.clock() - float(created) if created is not None else 0.0
+
+    def deliver(self, records, stop, shard_id="shardId-local"):
+        attempts, error = 0, None
         while records and not stop.is_set():
+            expired = 0
+            while expired < len(records) and self.age(records[expired]) > self.max_age:
+                expired += 1
+            if expired:
+                self.give_up(records[:expired], shard_id, "RecordAgeExceeded", attempts, error)
+                records, attempts, error = records[expired:], 0, None
+                continue
             try:
                 result = invoke(self.lambda_url, self.function, {"Records": records})
                 failures = [f.get("itemIdentifier") for f in result.get("batchItemFailures", [])]
@@ -296,36 +335,60 @@ class StreamDelivery:
                     return
                 numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
                 first = min((numbers.index(f) for f in failures if f in numbers), default=0)
-                records = records[first:]  # checkpoint: everything before it is done
+                records, error = records[first:], None  # checkpoint: everything before it is done
                 log.warning("%s reported a failure at %s; retrying from there", self.function, numbers[first])
-            except FunctionError as error:
-                log.warning("%s failed on a batch of %d: %s", self.function, len(records), error)
+            except FunctionError as failure:
+                log.warning("%s failed on a batch of %d: %s", self.function, len(records), failure)
+                error = "Unhandled"
                 if self.bisect and len(records) > 1:
                     half = len(records) // 2
-                    self.deliver(records[:half], stop)
-                    self.deliver(records[half:], stop)
+                    self.deliver(records[:half], stop, shard_id)
+                    self.deliver(records[half:], stop, shard_id)
                     return
             attempts += 1
-            if attempts > self.max_retries:
-                self.give_up(records[:1])
-                records, attempts = records[1:], 0
+            if 0 <= self.max_retries < attempts:
+                self.give_up(records[:1], shard_id, "RetryAttemptsExhausted", attempts, error)
+                records, attempts, error = records[1:], 0, None
                 continue
-            time.sleep(min(0.25 * 2 ** attempts, 4))
+            time.sleep(min(0.25 * 2 ** min(attempts, 4), 4))
 
-    def give_up(self, records):
-        record = records[0]
-        log.error("%s gave up on stream record %s", self.function, record["dynamodb"]["SequenceNumber"])
-        if self.failure_queue:
-            info = {
-                "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self.function},
-                "DDBStreamBatchInfo": {
-                    "streamArn": self.stream_arn,
-                    "startSequenceNumber": record["dynamodb"]["SequenceNumber"],
-                    "endSequenceNumber": record["dynamodb"]["SequenceNumber"],
-                    "batchSize": 1,
-                },
-            }
-            self.engine.sqs.send_message(QueueUrl=self.engine.queue_url(self.failure_queue), MessageBody=json.dumps(info))
+    def give_up(self, records, shard_id, condition, attempts, error):
+        """Sends the on-failure record Lambda sends for a DynamoDB stream: where the records
+        are in the stream (not the records themselves), and why they were given up on."""
+        first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+        log.error("%s gave up on stream records %s..%s (%s)", self.function,
+                  first["SequenceNumber"], last["SequenceNumber"], condition)
+        if not self.failure_queue:
+            return
+
+        def arrival(change):
+            created = change.get("ApproximateCreationDateTime") or self.clock()
+            return datetime.fromtimestamp(float(created), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        info = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.function,
+                "condition": condition,
+                "approximateInvokeCount": attempts,
+            },
+            "version": "1.0",
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": arrival(first),
+                "approximateArrivalOfLastRecord": arrival(last),
+                "batchSize": len(records),
+                "streamArn": self.stream_arn,
+            },
+        }
+        if attempts:  # records given up on before any invocation carry no response
+            info["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST"}
+            if error:
+                info["responseContext"]["functionError"] = error
+        self.engine.sqs.send_message(QueueUrl=self.engine.queue_url(self.failure_queue), MessageBody=json.dumps(info))
 
 
 def stream_poller(engine, lambda_url, function, props, stop):
@@ -354,7 +417,7 @@ def stream_poller(engine, lambda_url, function, props, stop):
                 busy = True
                 log.debug("%s: %d stream records, %s..%s", function, len(records),
                           records[0]["dynamodb"]["SequenceNumber"], records[-1]["dynamodb"]["SequenceNumber"])
-                delivery.deliver(records, stop)
+                delivery.deliver(records, stop, shard_id)
                 checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         if not busy:
             stop.wait(0.2)

@@ -2,6 +2,7 @@
 and that the local event-source emulation behaves as Lambda's does. Run by `make test`."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -184,7 +185,7 @@ class LeastPrivilege(unittest.TestCase):
 class StreamDeliveryEmulation(unittest.TestCase):
     """The stream poller's retry rules, with the function replaced by a scripted invoke."""
 
-    def delivery(self, script, **props):
+    def delivery(self, script, records=None, clock=None, **props):
         calls, sent = [], []
 
         class Sqs:
@@ -202,15 +203,17 @@ class StreamDeliveryEmulation(unittest.TestCase):
             calls.append(numbers)
             return script(numbers)
 
-        delivery = stack.StreamDelivery(Engine(), "", "relay", {"MaximumRetryAttempts": 2, **props}, "arn")
+        settings = {"MaximumRetryAttempts": 2, **props}
+        delivery = stack.StreamDelivery(Engine(), "", "relay", settings, "arn", **({"clock": clock} if clock else {}))
         original, stack.invoke = stack.invoke, fake_invoke
-        original_sleep, stack.time.sleep = stack.time.sleep, lambda s: None
+        original_sleep, stack.time.sleep = stack.time.sleep, (clock.sleep if clock else lambda s: None)
         try:
-            records = [{"dynamodb": {"SequenceNumber": str(n)}} for n in range(1, 5)]
-            delivery.deliver(records, stack.threading.Event())
+            if records is None:
+                records = [{"dynamodb": {"SequenceNumber": str(n)}} for n in range(1, 5)]
+            delivery.deliver(records, stack.threading.Event(), "shardId-1")
         finally:
             stack.invoke, stack.time.sleep = original, original_sleep
-        return calls, sent
+        return calls, [json.loads(body) for body in sent]
 
     def test_retries_from_the_first_reported_failure(self):
         failures = iter([["2"], []])
@@ -230,7 +233,8 @@ class StreamDeliveryEmulation(unittest.TestCase):
             script, DestinationConfig={"OnFailure": {"Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}}
         )
         self.assertEqual(len(sent), 1)
-        self.assertIn('"startSequenceNumber": "3"', sent[0])
+        self.assertEqual(sent[0]["DDBStreamBatchInfo"]["startSequenceNumber"], "3")
+        self.assertEqual(sent[0]["requestContext"]["condition"], "RetryAttemptsExhausted")
         self.assertEqual(calls[-1], ["4"], "the shard moves on past the poison record")
 
     def test_bisects_a_batch_when_the_function_fails(self):
@@ -243,9 +247,79 @@ class StreamDeliveryEmulation(unittest.TestCase):
         self.assertEqual(calls[:3], [["1", "2", "3", "4"], ["1", "2"], ["3", "4"]])
         self.assertIn(["4"], calls)
 
+    FAILURES = {"DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}}}
 
-if __name__ == "__main__":
-    unittest.main()
+    class Clock:
+        """Time that passes only while the delivery sleeps between attempts."""
+
+        def __init__(self, now):
+            self.now = now
+
+        def __call__(self):
+            return self.now
+
+        def sleep(self, seconds):
+            self.now += 10
+
+    def test_without_a_retry_limit_a_record_is_retried_until_it_is_older_than_the_maximum_age(self):
+        written = 1_700_000_000
+        records = [{"dynamodb": {"SequenceNumber": str(n), "ApproximateCreationDateTime": written}} for n in range(1, 5)]
+
+        def script(numbers):
+            return {"batchItemFailures": [{"itemIdentifier": "3"}] if "3" in numbers else []}
+
+        calls, sent = self.delivery(script, records, self.Clock(written), MaximumRetryAttempts=-1,
+                                    MaximumRecordAgeInSeconds=600, **self.FAILURES)
+        # Ages 0, 10, ... 600 s are tried (61 invocations, far past any count of attempts);
+        # at 610 s what is left of the batch is handed over, without another invocation.
+        self.assertEqual(len(calls), 61)
+        self.assertEqual(calls[0], ["1", "2", "3", "4"])
+        self.assertTrue(all(call == ["3", "4"] for call in calls[1:]))
+        self.assertEqual(len(sent), 1)
+        failure = sent[0]
+        self.assertEqual(failure["requestContext"]["condition"], "RecordAgeExceeded")
+        self.assertEqual(failure["requestContext"]["approximateInvokeCount"], 61)
+        self.assertNotIn("functionError", failure["responseContext"], "a reported item failure is not a function error")
+        self.assertEqual(failure["DDBStreamBatchInfo"], {
+            "shardId": "shardId-1", "streamArn": "arn",
+            "startSequenceNumber": "3", "endSequenceNumber": "4", "batchSize": 2,
+            "approximateArrivalOfFirstRecord": "2023-11-14T22:13:20Z",
+            "approximateArrivalOfLastRecord": "2023-11-14T22:13:20Z",
+        })
+
+    def test_records_already_too_old_are_handed_over_without_an_invocation(self):
+        written = 1_700_000_000
+        records = [{"dynamodb": {"SequenceNumber": "1", "ApproximateCreationDateTime": written}},
+                   {"dynamodb": {"SequenceNumber": "2", "ApproximateCreationDateTime": written + 3600}}]
+        calls, sent = self.delivery(lambda numbers: {}, records, self.Clock(written + 3700), MaximumRetryAttempts=-1,
+                                    MaximumRecordAgeInSeconds=600, **self.FAILURES)
+        self.assertEqual(calls, [["2"]])
+        self.assertEqual(sent[0]["DDBStreamBatchInfo"]["endSequenceNumber"], "1")
+        self.assertEqual(sent[0]["requestContext"]["approximateInvokeCount"], 0)
+        self.assertNotIn("responseContext", sent[0])
+
+    def test_without_a_maximum_age_records_are_retried_for_the_stream_retention(self):
+        written = 1_700_000_000
+        records = [{"dynamodb": {"SequenceNumber": "1", "ApproximateCreationDateTime": written}}]
+        clock = self.Clock(written)
+        clock.sleep = lambda seconds: setattr(clock, "now", clock.now + 3600)
+
+        def script(numbers):
+            raise stack.FunctionError("boom")
+
+        calls, sent = self.delivery(script, records, clock, MaximumRetryAttempts=-1, **self.FAILURES)
+        self.assertEqual(len(calls), 25)  # every hour for 24 hours, then the stream has let it go
+        self.assertEqual(sent[0]["responseContext"]["functionError"], "Unhandled")
+
+    def test_the_relay_event_source_of_the_template_is_emulated_with_its_settings(self):
+        template = stack.load_template()
+        [(function, props)] = [(f, p) for f, kind, p in stack.event_sources(template) if kind == "DynamoDB"]
+        self.assertEqual(function, "order-events-relay")
+        delivery = stack.StreamDelivery(None, "", function, props, "arn")
+        self.assertEqual(delivery.max_retries, -1)
+        self.assertEqual(delivery.max_age, int(template["Parameters"]["RelayMaximumRecordAgeSeconds"]["Default"]))
+        self.assertTrue(delivery.bisect)
+        self.assertEqual(delivery.failure_queue, "RelayFailuresQueue")
 
 
 class CancelledTransactionsStayOutOfTheStream(unittest.TestCase):
@@ -253,20 +327,9 @@ class CancelledTransactionsStayOutOfTheStream(unittest.TestCase):
     writes, nor misses the real write that comes after them (moto alone does both)."""
 
     def test_a_reader_sees_the_real_writes_only(self):
-        import socket
-
         import boto3
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "local" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        self.addCleanup(server.wait)
-        self.addCleanup(server.terminate)
-        endpoint = f"http://127.0.0.1:{port}"
+        endpoint = start_moto(self)
         settings = dict(region_name="us-east-1", endpoint_url=endpoint,
                         aws_access_key_id="test", aws_secret_access_key="test")
         dynamodb = boto3.client("dynamodb", **settings)
@@ -297,3 +360,380 @@ class CancelledTransactionsStayOutOfTheStream(unittest.TestCase):
         dynamodb.put_item(TableName="t", Item={"pk": {"S": "real"}})
         records = streams.get_records(ShardIterator=reader["ShardIterator"])["Records"]
         self.assertEqual([r["dynamodb"]["Keys"]["pk"]["S"] for r in records], ["taken", "real"])
+
+
+def resolved(value, conditions=None):
+    """A template value with its intrinsics spelled out: !GetAtt X.Arn as "arn:X", !Ref X as
+    "ref:X", !If by the given conditions (each false unless named)."""
+    if isinstance(value, dict):
+        if "Fn::GetAtt" in value:
+            return "arn:" + value["Fn::GetAtt"][0] if value["Fn::GetAtt"][1] == "Arn" else value
+        if "Ref" in value:
+            return "ref:" + value["Ref"]
+        if "Fn::If" in value:
+            condition, then, otherwise = value["Fn::If"]
+            return resolved(then if (conditions or {}).get(condition) else otherwise, conditions)
+        return {key: resolved(item, conditions) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolved(item, conditions) for item in value]
+    return value
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def condition_holds(operator, key, expected, request):
+    """One IAM condition test; a key the request lacks fails the test, but for the negated ones."""
+    present = key in request
+    actual = request.get(key)
+    expected = [str(e).lower() for e in as_list(expected)]
+    if operator == "Bool":
+        return present and str(actual).lower() in expected
+    if operator in ("ArnEquals", "StringEquals"):
+        return present and str(actual).lower() in expected
+    if operator in ("ArnNotEquals", "StringNotEquals"):
+        return not present or str(actual).lower() not in expected
+    raise AssertionError(f"condition operator {operator} is not evaluated here")
+
+
+def queue_policy_verdict(policy, queue_arn, action, request):
+    """"deny", "allow" or None (the policy says nothing: IAM decides) for one request."""
+    verdicts = set()
+    for statement in policy["Statement"]:
+        if queue_arn not in as_list(statement["Resource"]):
+            continue
+        if not any(a == action or (a.endswith("*") and action.startswith(a[:-1])) for a in as_list(statement["Action"])):
+            continue
+        principal = statement["Principal"]
+        if principal != "*":
+            if principal.get("Service") != request.get("service"):
+                continue
+        conditions = statement.get("Condition", {})
+        if all(condition_holds(op, key, value, request) for op, tests in conditions.items() for key, value in tests.items()):
+            verdicts.add(statement["Effect"].lower())
+    return "deny" if "deny" in verdicts else ("allow" if "allow" in verdicts else None)
+
+
+class DataAndCapacityProtection(unittest.TestCase):
+    """What template.yaml keeps from deletion, who may put messages on each queue, and the
+    limits that keep an API flood from starving the event functions."""
+
+    def setUp(self):
+        self.template = stack.load_template()
+        self.resources = self.template["Resources"]
+        self.parameters = self.template["Parameters"]
+
+    def test_the_shop_data_outlives_the_stack(self):
+        for name in ("StoreTable", "CustomersTable", "UserPool"):
+            self.assertEqual(self.resources[name].get("DeletionPolicy"), "Retain", name)
+            self.assertEqual(self.resources[name].get("UpdateReplacePolicy"), "Retain", name)
+        for name in ("StoreTable", "CustomersTable"):
+            props = self.resources[name]["Properties"]
+            self.assertIs(props["DeletionProtectionEnabled"], True, name)
+            self.assertIs(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], True, name)
+        self.assertEqual(self.resources["UserPool"]["Properties"]["DeletionProtection"], "ACTIVE")
+        # Counters worth nothing a minute later: they go with the stack, and nothing stops that.
+        limits = self.resources["RateLimitTable"]
+        self.assertEqual((limits["DeletionPolicy"], limits["UpdateReplacePolicy"]), ("Delete", "Delete"))
+        self.assertIs(limits["Properties"]["DeletionProtectionEnabled"], False)
+
+    def queue_policies(self, conditions=None):
+        policies = {}
+        for policy in stack.resources_of(self.template, "AWS::SQS::QueuePolicy").values():
+            for queue in policy["Properties"]["Queues"]:
+                policies[queue["Ref"]] = resolved(policy["Properties"]["PolicyDocument"], conditions)
+        return policies
+
+    def verdict(self, queue, action, conditions=None, **request):
+        request = {"aws:SecureTransport": True, **request}
+        return queue_policy_verdict(self.queue_policies(conditions)[queue], f"arn:{queue}", action, request)
+
+    def role(self, name, **extra):
+        return {"aws:PrincipalArn": f"arn:{name}", "aws:PrincipalIsAWSService": False, **extra}
+
+    def test_every_queue_has_a_policy_refusing_plain_http(self):
+        queues = set(stack.resources_of(self.template, "AWS::SQS::Queue"))
+        self.assertEqual(set(self.queue_policies()), queues)
+        for queue in queues:
+            for action in ("sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue"):
+                request = {**self.role("OrderEventsRelayRole"), "aws:SecureTransport": False}
+                self.assertEqual(self.verdict(queue, action, **request), "deny", f"{queue} {action}")
+
+    def test_only_the_relay_sends_events(self):
+        for queue in ("OrderEventsQueue", "StockEventsQueue"):
+            self.assertIsNone(self.verdict(queue, "sqs:SendMessage", **self.role("OrderEventsRelayRole")), queue)
+            for other in ("OrderCreatedConsumerRole", "CreateOrderRole", "SomeoneElsesRole"):
+                self.assertEqual(self.verdict(queue, "sqs:SendMessage", **self.role(other)), "deny", f"{other} -> {queue}")
+            self.assertEqual(self.verdict(queue, "sqs:SendMessage", service="sns.amazonaws.com",
+                                          **{"aws:PrincipalIsAWSService": True}), "deny", queue)
+        # The role that moves dead letters back, when one is named, and to the order queue only.
+        redrive = self.role("RedriveRole", **{"aws:PrincipalArn": "ref:RedriveRoleArn"})
+        self.assertEqual(self.verdict("OrderEventsQueue", "sqs:SendMessage", **redrive), "deny")
+        self.assertIsNone(self.verdict("OrderEventsQueue", "sqs:SendMessage", {"HasRedriveRole": True}, **redrive))
+        self.assertEqual(self.verdict("StockEventsQueue", "sqs:SendMessage", {"HasRedriveRole": True}, **redrive), "deny")
+
+    def test_the_consumer_event_source_still_receives_and_deletes(self):
+        consumer = self.role("OrderCreatedConsumerRole")
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"):
+            self.assertIsNone(self.verdict("OrderEventsQueue", action, **consumer), action)
+        # and its role allows exactly that
+        statements = self.resources["OrderCreatedConsumerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        sqs = [s for s in statements if "Fn::If" not in s and any(a.startswith("sqs:") for a in as_list(s["Action"]))]
+        self.assertEqual(resolved(sqs[0]["Resource"]), "arn:OrderEventsQueue")
+
+    def test_dead_letters_arrive_through_sqs_from_the_order_queue_only(self):
+        self.assertEqual(self.verdict("OrderEventsDLQ", "sqs:SendMessage", service="sqs.amazonaws.com",
+                                      **{"aws:PrincipalIsAWSService": True, "aws:SourceArn": "arn:OrderEventsQueue"}), "allow")
+        self.assertIsNone(self.verdict("OrderEventsDLQ", "sqs:SendMessage", service="sqs.amazonaws.com",
+                                       **{"aws:PrincipalIsAWSService": True, "aws:SourceArn": "arn:StockEventsQueue"}))
+        for role in ("OrderEventsRelayRole", "OrderCreatedConsumerRole", "SomeoneElsesRole"):
+            self.assertEqual(self.verdict("OrderEventsDLQ", "sqs:SendMessage", **self.role(role)), "deny", role)
+        # Operators still read it and move its messages back.
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:StartMessageMoveTask"):
+            self.assertIsNone(self.verdict("OrderEventsDLQ", action, **self.role("Operator")), action)
+        allowed = self.resources["OrderEventsDLQ"]["Properties"]["RedriveAllowPolicy"]
+        self.assertEqual(allowed["redrivePermission"], "byQueue")
+        [source] = allowed["sourceQueueArns"]
+        self.assertTrue(source["Fn::Sub"].endswith(self.resources["OrderEventsQueue"]["Properties"]["QueueName"]["Fn::Sub"]))
+
+    def test_the_relay_failures_queue_takes_only_what_the_relay_event_source_sends(self):
+        # Lambda's event source mapping sends to the on-failure destination with the function's role.
+        self.assertIsNone(self.verdict("RelayFailuresQueue", "sqs:SendMessage", **self.role("OrderEventsRelayRole")))
+        for role in ("OrderCreatedConsumerRole", "SomeoneElsesRole"):
+            self.assertEqual(self.verdict("RelayFailuresQueue", "sqs:SendMessage", **self.role(role)), "deny", role)
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
+            self.assertIsNone(self.verdict("RelayFailuresQueue", action, **self.role("Operator")), action)
+        statements = self.resources["OrderEventsRelayRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        sends = [resolved(s["Resource"]) for s in statements if "sqs:SendMessage" in as_list(s["Action"])]
+        self.assertIn("arn:RelayFailuresQueue", [arn for resource in sends for arn in as_list(resource)])
+
+    def test_the_api_has_a_stage_throttle_above_the_per_client_limit(self):
+        settings = self.resources["HttpApi"]["Properties"]["DefaultRouteSettings"]
+        self.assertEqual(settings, {"ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+                                    "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"}})
+        self.assertEqual(self.parameters["ApiThrottlingBurstLimit"]["Default"], 200)
+        self.assertEqual(self.parameters["ApiThrottlingRateLimit"]["Default"], 100)
+        # One client at its limit is far below the API's ceiling.
+        self.assertLess(self.parameters["RateLimitPerMinute"]["Default"] / 60, self.parameters["ApiThrottlingRateLimit"]["Default"])
+
+    def test_the_event_functions_have_reserved_concurrency(self):
+        relay = self.resources["OrderEventsRelayFunction"]["Properties"]
+        consumer = self.resources["OrderCreatedConsumerFunction"]["Properties"]
+        self.assertEqual(relay["ReservedConcurrentExecutions"], {"Ref": "RelayReservedConcurrency"})
+        self.assertEqual(consumer["ReservedConcurrentExecutions"], {"Ref": "ConsumerReservedConcurrency"})
+        self.assertEqual((self.parameters["RelayReservedConcurrency"]["Default"],
+                          self.parameters["ConsumerReservedConcurrency"]["Default"]), (5, 10))
+        # The queue's event source never runs more instances than are reserved (a throttled
+        # batch would count as a receive towards the dead-letter queue).
+        scaling = consumer["Events"]["OrderCreated"]["Properties"]["ScalingConfig"]
+        self.assertEqual(scaling["MaximumConcurrency"], {"Ref": "ConsumerReservedConcurrency"})
+
+    def test_the_relay_never_drops_a_record_silently(self):
+        source = self.resources["OrderEventsRelayFunction"]["Properties"]["Events"]["OrderStream"]["Properties"]
+        self.assertEqual(source["MaximumRetryAttempts"], -1)
+        self.assertEqual(source["MaximumRecordAgeInSeconds"], {"Ref": "RelayMaximumRecordAgeSeconds"})
+        age = self.parameters["RelayMaximumRecordAgeSeconds"]
+        # Handed over while the stream (24 h) still holds the records, so they can be replayed.
+        self.assertGreaterEqual(age["MinValue"], 60)
+        self.assertLess(age["MaxValue"], 24 * 3600)
+        self.assertTrue(age["MinValue"] <= age["Default"] <= age["MaxValue"])
+        self.assertIs(source["BisectBatchOnFunctionError"], True)
+        self.assertEqual(source["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertEqual(source["DestinationConfig"]["OnFailure"]["Destination"], {"Fn::GetAtt": ["RelayFailuresQueue", "Arn"]})
+        # What the replay command reads from the stack.
+        outputs = self.template["Outputs"]
+        self.assertEqual(outputs["RelayFailuresQueueUrl"]["Value"], {"Ref": "RelayFailuresQueue"})
+        self.assertEqual(outputs["OrderEventsRelayFunctionName"]["Value"], {"Ref": "OrderEventsRelayFunction"})
+
+
+def free_port(first=5600, last=5699):
+    """A port on 127.0.0.1 nothing listens on, from the range local test servers use."""
+    import socket
+
+    for port in range(first, last + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {first}-{last}")
+
+
+def start_moto(test):
+    """local/moto_server.py on a port of its own, stopped when the test ends; its endpoint,
+    once it answers."""
+    import socket
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "local" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    test.addCleanup(server.stderr.close)
+    test.addCleanup(server.wait)
+    test.addCleanup(server.terminate)
+    for _ in range(300):
+        if server.poll() is not None:
+            raise AssertionError(f"moto server exited: {server.stderr.read().decode()[-2000:]}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return f"http://127.0.0.1:{port}"
+        time.sleep(0.1)
+    raise AssertionError("moto server did not answer within 30 s")
+
+
+class ReplayOfRelayFailures(unittest.TestCase):
+    """scripts/replay-relay-failures.sh against moto (the stream and the queue) and a stand-in
+    for the Lambda Invoke API that records what it is sent and answers as scripted: the
+    command under test is the replay, not the relay."""
+
+    def setUp(self):
+        import boto3
+
+        from botocore.config import Config
+
+        endpoint = start_moto(self)
+        settings = dict(region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="test",
+                        aws_secret_access_key="test", config=Config(connect_timeout=5, read_timeout=30))
+        self.env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test",
+                    "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+        self.dynamodb = boto3.client("dynamodb", **settings)
+        self.sqs = boto3.client("sqs", **settings)
+        streams = boto3.client("dynamodbstreams", **settings)
+        self.dynamodb.create_table(
+            TableName="StoreTable", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        self.stream_arn = self.dynamodb.describe_table(TableName="StoreTable")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        # A record before and one after the failed one: the replay sends the failed one only.
+        for pk in ("PRODUCT#1", "ORDER#42", "PRODUCT#2"):
+            self.dynamodb.put_item(TableName="StoreTable", Item={"pk": {"S": pk}, "sk": {"S": pk}, "total": {"N": "12"}})
+        iterator = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+        self.sequence_number = records[1]["dynamodb"]["SequenceNumber"]
+        self.queue_url = self.sqs.create_queue(QueueName="RelayFailuresQueue")["QueueUrl"]
+        # What Lambda's stream event source sends its on-failure destination (DDBStreamBatchInfo).
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps({
+            "requestContext": {"requestId": "316aa6d0-8154-4e6f-9af7-85d5f4a6bc81", "condition": "RecordAgeExceeded",
+                               "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:relay", "approximateInvokeCount": 40},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+            "version": "1.0", "timestamp": "2026-01-01T06:00:00.000Z",
+            "DDBStreamBatchInfo": {
+                "shardId": shard, "startSequenceNumber": self.sequence_number, "endSequenceNumber": self.sequence_number,
+                "approximateArrivalOfFirstRecord": "2026-01-01T00:00:00Z", "approximateArrivalOfLastRecord": "2026-01-01T00:00:00Z",
+                "batchSize": 1, "streamArn": self.stream_arn,
+            },
+        }))
+        self.invocations, self.answers = [], []
+        self.lambda_url = self.start_invoke_api()
+
+    def start_invoke_api(self):
+        import http.server
+        import threading
+
+        test = self
+
+        class InvokeApi(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                queued = test.messages_in_queue()
+                test.invocations.append((self.path, json.loads(body), queued))
+                status, function_error, payload = test.answers.pop(0)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if function_error:
+                    self.send_header("X-Amz-Function-Error", function_error)
+                data = json.dumps(payload).encode()
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), InvokeApi)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    def messages_in_queue(self):
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def replay(self, *args):
+        return subprocess.run(
+            [str(ROOT / "scripts" / "replay-relay-failures.sh"), "--lambda-url", self.lambda_url,
+             "--queue-url", self.queue_url, *args],
+            env=self.env, capture_output=True, text=True, timeout=120,
+        )
+
+    def test_the_failed_record_is_replayed_and_its_message_deleted_only_on_success(self):
+        # First the relay fails on the record again (its queue still down, say), then a
+        # function error, then it sends it.
+        self.answers = [
+            (200, None, {"batchItemFailures": [{"itemIdentifier": self.sequence_number}]}),
+            (200, "Unhandled", {"errorType": "Timeout", "errorMessage": "Task timed out"}),
+            (200, None, {"batchItemFailures": []}),
+        ]
+        for _ in range(2):
+            run = self.replay()
+            self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+            self.assertIn("left in the queue", run.stdout)
+            self.assertIn("0 replayed and deleted, 1 left in the queue", run.stdout)
+            self.assertEqual(self.messages_in_queue(), 1)
+            # visible again at once, for the alarm and for the next run
+            self.assertEqual(int(self.sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"],
+            )["Attributes"]["ApproximateNumberOfMessages"]), 1)
+
+        run = self.replay()
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertIn(f"replayed 1 record(s) {self.sequence_number}..{self.sequence_number}", run.stdout)
+        self.assertIn("RecordAgeExceeded", run.stdout)
+        self.assertIn("1 replayed and deleted, 0 left in the queue", run.stdout)
+        self.assertEqual(self.messages_in_queue(), 0)
+
+        self.assertEqual(len(self.invocations), 3)
+        for path, event, queued in self.invocations:
+            self.assertEqual(path, "/2015-03-31/functions/order-events-relay/invocations")
+            self.assertEqual(queued, 1, "the failure message is still there while the relay works")
+            [record] = event["Records"]
+            self.assertEqual(record["eventName"], "INSERT")
+            self.assertEqual(record["eventSource"], "aws:dynamodb")
+            self.assertEqual(record["eventSourceARN"], self.stream_arn)
+            self.assertEqual(record["dynamodb"]["SequenceNumber"], self.sequence_number)
+            self.assertEqual(record["dynamodb"]["Keys"]["pk"], {"S": "ORDER#42"})
+            self.assertEqual(record["dynamodb"]["NewImage"]["total"], {"N": "12"})
+            self.assertIsInstance(record["dynamodb"]["ApproximateCreationDateTime"], (int, float))
+
+    def test_a_dry_run_invokes_and_deletes_nothing(self):
+        run = self.replay("--dry-run")
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertIn("would replay 1 record(s)", run.stdout)
+        self.assertEqual(self.invocations, [])
+        self.assertEqual(self.messages_in_queue(), 1)
+
+    def test_records_the_stream_no_longer_holds_leave_the_message_in_place(self):
+        body = json.loads(self.sqs.receive_message(QueueUrl=self.queue_url)["Messages"][0]["Body"])
+        self.sqs.purge_queue(QueueUrl=self.queue_url)
+        gone = str(int(self.sequence_number) + 1000)
+        body["DDBStreamBatchInfo"].update(startSequenceNumber=gone, endSequenceNumber=gone)
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))
+        run = self.replay()
+        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+        self.assertIn("the stream no longer holds", run.stdout)
+        self.assertEqual(self.invocations, [])
+        self.assertEqual(self.messages_in_queue(), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
