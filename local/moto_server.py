@@ -147,7 +147,9 @@ def authorize(handler, grants):
     if query:
         path += "?" + query
     is_json = bool(handler.headers.get("X-Amz-Target"))
-    for index, (action, resource) in enumerate(dict.fromkeys(grants)):
+    # A request that names nothing to act on (an empty batch) is still authenticated.
+    grants = list(dict.fromkeys(grants)) or [(handler._get_action(), "*")]
+    for index, (action, resource) in enumerate(grants):
         try:
             request = IAMRequest(
                 account_id=handler.current_account, method=handler.method, path=path, data=handler.data,

@@ -98,20 +98,22 @@ def function_binaries(template):
 
 
 class Engine:
-    """Clients of the local engine. `settings` (endpoint, keys) default to the environment's."""
+    """Clients of the local engine. `settings` (keys, region) default to the environment's, and
+    so do the endpoints (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) unless `endpoint_url`."""
 
-    def __init__(self, **settings):
-        self.dynamodb = boto3.client("dynamodb", **settings)
-        self.streams = boto3.client("dynamodbstreams", **settings)
-        self.sqs = boto3.client("sqs", **settings)
-        self.iam = boto3.client("iam", **settings)
-        self.cognito = boto3.client("cognito-idp", **settings)
-        self.sts = boto3.client("sts", **settings)
+    def __init__(self, endpoint_url=None, **settings):
+        self.session = boto3.session.Session(**settings)
+        self.dynamodb = self.session.client("dynamodb", endpoint_url=endpoint_url)
+        self.streams = self.session.client("dynamodbstreams", endpoint_url=endpoint_url)
+        self.sqs = self.session.client("sqs", endpoint_url=endpoint_url)
+        self.iam = self.session.client("iam", endpoint_url=endpoint_url)
+        self.cognito = self.session.client("cognito-idp", endpoint_url=endpoint_url)
+        self.sts = self.session.client("sts", endpoint_url=endpoint_url)
         self.region = self.sqs.meta.region_name
 
     def credentials(self):
         """The (access key id, secret) this engine's clients sign with."""
-        frozen = self.sqs._request_signer._credentials.get_frozen_credentials()
+        frozen = self.session.get_credentials().get_frozen_credentials()
         return frozen.access_key, frozen.secret_key
 
     @cached_property
@@ -407,8 +409,8 @@ def read_credentials(path):
 
     parser = configparser.ConfigParser()
     parser.read(path)
-    return {name: (section["aws_access_key_id"], section["aws_secret_access_key"]) for name, section in parser.items()
-            if name != "DEFAULTSECT" and "aws_access_key_id" in section}
+    return {name: (parser[name]["aws_access_key_id"], parser[name]["aws_secret_access_key"])
+            for name in parser.sections()}
 
 
 def provision_credentials(template, engine, path, iam):
