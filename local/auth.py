@@ -170,11 +170,19 @@ def main():
             who.add_argument("--admin", action="store_true")
             command.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
     args = parser.parse_args()
-    if args.command == "sign-up":
-        subject = sign_up(args.email, args.password, args.admin)
-        print(f"{args.email} signed up{' (admin)' if args.admin else ''}: customer id {subject}", file=sys.stderr)
-    elif args.command == "sign-in":
-        print(sign_in(args.email, args.password))
+    if args.command in ("sign-up", "sign-in"):
+        import botocore.exceptions
+
+        try:
+            if args.command == "sign-up":
+                subject = sign_up(args.email, args.password, args.admin)
+                print(f"{args.email} signed up{' (admin)' if args.admin else ''}: customer id {subject}", file=sys.stderr)
+            else:
+                print(sign_in(args.email, args.password))
+        except botocore.exceptions.ClientError as error:  # e.g. a taken e-mail, a weak password
+            sys.exit(f"{args.command}: {error.response['Error']['Code']}: {error.response['Error'].get('Message', '')}")
+        except botocore.exceptions.EndpointConnectionError as error:
+            sys.exit(f"{args.command}: is the local stack running? {error}")
     elif args.command == "local-env":
         sys.stdout.write(local_env_lines(args.jwks_url, args.only_issuer))
     elif args.command == "keygen":
