@@ -380,25 +380,28 @@ class LocalStackOnMoto(unittest.TestCase):
         )
         cls.settings = dict(region_name="us-east-1", endpoint_url=cls.endpoint,
                             aws_access_key_id="admin-key", aws_secret_access_key="admin-secret")
-        engine = None
+        try:
+            cls.engine = cls.wait_for_moto()
+            cls.template = stack.load_template()
+            stack.provision_stack(cls.template, cls.engine, env_file=cls.dir / "functions.env",
+                                  credentials=cls.dir / "credentials", iam=True)
+            with (cls.dir / "functions.env").open("a") as env_file:  # as scripts/stack.sh adds it
+                env_file.write(auth.local_env_lines(f"{cls.endpoint}/local-issuer/.well-known/jwks.json", False))
+        except BaseException:
+            cls.tearDownClass()  # unittest does not, when setUpClass fails: stop the moto we started
+            raise
+        cls.env = dict(line.split("=", 1) for line in (cls.dir / "functions.env").read_text().splitlines())
+
+    @classmethod
+    def wait_for_moto(cls):
         for _ in range(300):  # moto answers within a second or two; give a slow machine a minute
             try:
                 engine = stack.Engine(**cls.settings)
                 engine.dynamodb.list_tables()
-                break
+                return engine
             except Exception:
-                engine = None
                 time.sleep(0.2)
-        if engine is None:
-            cls.tearDownClass()
-            raise RuntimeError(f"moto did not answer on {cls.endpoint}; see {cls.dir / 'moto.log'}")
-        cls.engine = engine
-        cls.template = stack.load_template()
-        stack.provision_stack(cls.template, engine, env_file=cls.dir / "functions.env",
-                              credentials=cls.dir / "credentials", iam=True)
-        with (cls.dir / "functions.env").open("a") as env_file:  # as scripts/stack.sh adds it
-            env_file.write(auth.local_env_lines(f"{cls.endpoint}/local-issuer/.well-known/jwks.json", False))
-        cls.env = dict(line.split("=", 1) for line in (cls.dir / "functions.env").read_text().splitlines())
+        raise RuntimeError(f"moto did not answer on {cls.endpoint}; see {cls.dir / 'moto.log'}")
 
     @classmethod
     def tearDownClass(cls):
