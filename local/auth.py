@@ -1,17 +1,36 @@
 #!/usr/bin/env python3
-"""The local stack's token issuer: what a Cognito user pool is in AWS.
+"""Sign-in on the local stack: the user pool (Cognito in moto, as in AWS) and the local issuer.
+
+The user pool of template.yaml is created in the local engine's Cognito (local/stack.py
+provision); people sign up and sign in there exactly as in AWS, and its ID tokens are bearer
+tokens for the API:
+
+  auth.py sign-up EMAIL PASSWORD [--admin]   SignUp, confirmed by an administrator
+                                             (AdminConfirmSignUp), and with --admin added to
+                                             the `admin` group (AdminAddUserToGroup)
+  auth.py sign-in EMAIL PASSWORD             InitiateAuth (USER_PASSWORD_AUTH): prints the ID token
+
+The local issuer is a second issuer that only the local stack trusts: a key pair of its own,
+for tokens of any chosen customer id (`make token`), the storefront's demo sign-in and the
+tests:
 
   auth.py keygen DIR                  create DIR/private.pem and DIR/jwks.json once (RS256 key
                                       pair; the functions verify with the JWKS), plus
                                       DIR/other.pem, a key no one trusts (for the tests)
-  auth.py env DIR                     the functions' AUTH_* settings, as KEY=VALUE lines
+  auth.py local-env --jwks-url URL    the functions' AUTH_LOCAL_* settings (the local issuer
+                                      beside the user pool), as KEY=VALUE lines; with
+                                      --only-issuer, AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL
+                                      of the local issuer instead, for functions that trust one
+                                      issuer only (as under `sam local`, see local/sam-env.json)
+  auth.py env DIR                     the local issuer as the functions' only issuer, its key set
+                                      inline (AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS)
   auth.py token DIR --customer UUID   a token for that customer (an hour by default)
   auth.py token DIR --admin           a token in the admin group
   auth.py storefront-env DIR          STOREFRONT_DEMO_SIGNIN, the storefront's demo customers
                                       with tokens (12 hours), as a KEY=VALUE line (local only)
 
-Tokens carry what Cognito ID tokens carry: iss, aud, sub, exp, iat, token_use and, for
-admins, cognito:groups.
+Local tokens carry what Cognito ID tokens carry: iss, aud, sub, exp, iat, nbf, token_use and,
+for admins, cognito:groups.
 """
 
 import argparse
@@ -25,6 +44,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+# Cognito picks each user's `sub` itself (a random UUID, shown at sign-up), so a token for a
+# customer id chosen beforehand (`make token CUSTOMER=<uuid>`, the seed's customer, the demo
+# customers, every test's own customer) can only come from an issuer of our own: this one,
+# which only the local stack trusts (AUTH_LOCAL_*), never template.yaml.
 ISSUER = "https://auth.shop.localhost/local-pool"
 AUDIENCE = "shop-local-client"
 KEY_ID = "local-1"
@@ -65,6 +88,11 @@ def keygen(directory: Path):
     (directory / "jwks.json").write_text(json.dumps(jwks))
 
 
+def local_env_lines(jwks_url: str, only_issuer: bool) -> str:
+    prefix = "AUTH_" if only_issuer else "AUTH_LOCAL_"
+    return f"{prefix}ISSUER={ISSUER}\n{prefix}AUDIENCE={AUDIENCE}\n{prefix}JWKS_URL={jwks_url}\n"
+
+
 def env_lines(directory: Path) -> str:
     jwks = json.dumps(json.loads((directory / "jwks.json").read_text()), separators=(",", ":"))
     return f"AUTH_ISSUER={ISSUER}\nAUTH_AUDIENCE={AUDIENCE}\nAUTH_JWKS='{jwks}'\n"
@@ -73,7 +101,7 @@ def env_lines(directory: Path) -> str:
 def token(directory: Path, subject: str, admin: bool, ttl: int) -> str:
     key = serialization.load_pem_private_key((directory / "private.pem").read_bytes(), password=None)
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "exp": now + ttl, "token_use": "id"}
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "nbf": now, "exp": now + ttl, "token_use": "id"}
     if admin:
         claims["cognito:groups"] = ["admin"]
     header = {"alg": "RS256", "typ": "JWT", "kid": KEY_ID}
@@ -87,9 +115,52 @@ def storefront_env(directory: Path) -> str:
     return f"STOREFRONT_DEMO_SIGNIN='{json.dumps(customers, separators=(',', ':'))}'\n"
 
 
+def user_pool(engine=None):
+    """(Cognito client, pool id, app client id, admin group) of the template's user pool on the
+    engine (by default AWS_ENDPOINT_URL's, or AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER's)."""
+    import stack
+
+    template = stack.load_template()
+    engine = engine or stack.Engine()
+    resolver = stack.Resolver(template, engine)
+    pool = next(iter(stack.resources_of(template, "AWS::Cognito::UserPool")))
+    client = next(iter(stack.resources_of(template, "AWS::Cognito::UserPoolClient")))
+    group = next(iter(stack.resources_of(template, "AWS::Cognito::UserPoolGroup").values()))["Properties"]["GroupName"]
+    return engine.cognito, resolver.ref(pool), resolver.ref(client), group
+
+
+def sign_up(email: str, password: str, admin: bool, engine=None) -> str:
+    """Signs a person up as a customer does, confirms them as an administrator would (no e-mail
+    is sent locally) and, for an admin, adds them to the admin group. Returns their `sub`."""
+    cognito, pool, client, group = user_pool(engine)
+    answer = cognito.sign_up(ClientId=client, Username=email, Password=password,
+                             UserAttributes=[{"Name": "email", "Value": email}])
+    cognito.admin_confirm_sign_up(UserPoolId=pool, Username=email)
+    if admin:
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
+    return answer["UserSub"]
+
+
+def sign_in(email: str, password: str, engine=None) -> str:
+    """The ID token of a USER_PASSWORD_AUTH sign-in: the API's bearer token."""
+    cognito, _, client, _ = user_pool(engine)
+    answer = cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
+                                   AuthParameters={"USERNAME": email, "PASSWORD": password})
+    return answer["AuthenticationResult"]["IdToken"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("sign-up", "sign-in"):
+        command = commands.add_parser(name)
+        command.add_argument("email")
+        command.add_argument("password")
+        if name == "sign-up":
+            command.add_argument("--admin", action="store_true", help="add to the admin group")
+    local = commands.add_parser("local-env")
+    local.add_argument("--jwks-url", required=True, help="where the local issuer's JWKS is served")
+    local.add_argument("--only-issuer", action="store_true", help="as AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL")
     for name in ("keygen", "env", "token", "storefront-env"):
         command = commands.add_parser(name)
         command.add_argument("directory", type=Path)
@@ -99,7 +170,22 @@ def main():
             who.add_argument("--admin", action="store_true")
             command.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
     args = parser.parse_args()
-    if args.command == "keygen":
+    if args.command in ("sign-up", "sign-in"):
+        import botocore.exceptions
+
+        try:
+            if args.command == "sign-up":
+                subject = sign_up(args.email, args.password, args.admin)
+                print(f"{args.email} signed up{' (admin)' if args.admin else ''}: customer id {subject}", file=sys.stderr)
+            else:
+                print(sign_in(args.email, args.password))
+        except botocore.exceptions.ClientError as error:  # e.g. a taken e-mail, a weak password
+            sys.exit(f"{args.command}: {error.response['Error']['Code']}: {error.response['Error'].get('Message', '')}")
+        except botocore.exceptions.EndpointConnectionError as error:
+            sys.exit(f"{args.command}: is the local stack running? {error}")
+    elif args.command == "local-env":
+        sys.stdout.write(local_env_lines(args.jwks_url, args.only_issuer))
+    elif args.command == "keygen":
         keygen(args.directory)
     elif args.command == "env":
         sys.stdout.write(env_lines(args.directory))

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""moto server with DynamoDB's atomicity: `moto_server.py [-H host] [-p port]`.
+"""moto server as the local stack's AWS:
+`moto_server.py [-H host] [-p port] [--iam] [--local-jwks FILE]`.
 
-moto serves each request on its own thread and applies a conditional write or a transaction
-without isolation, so two concurrent `SET stock = stock - :q` with `stock >= :q` can both pass
-their condition (a lost update DynamoDB never allows). This launcher runs the same moto app
-with one lock around every request, except SQS long polls (which only wait), so concurrency
-tests see the engine behave as DynamoDB does.
+DynamoDB's atomicity. moto serves each request on its own thread and applies a conditional
+write or a transaction without isolation, so two concurrent `SET stock = stock - :q` with
+`stock >= :q` can both pass their condition (a lost update DynamoDB never allows). This
+launcher runs the same moto app with one lock around every request, except SQS long polls
+(which only wait), so concurrency tests see the engine behave as DynamoDB does.
 
 It also keeps a cancelled transaction out of the table's stream. moto undoes a cancelled
 transaction by putting back a copy of each table it touched, stream included; a shard
@@ -13,16 +14,52 @@ iterator handed out before then still reads the discarded stream, with the cance
 in it, and the sequence numbers they held go to the next real writes, which a reader that
 has passed them never sees. DynamoDB never shows a cancelled write. Here the stream object
 outlives the undo, holding the records as they were before the transaction.
+
+--iam: every request is authenticated and authorized against the IAM users and policies
+created in this moto, from the first request on, as AWS does. The administrator `local-admin`
+(allowed everything) exists before the first request, with the key pair in this process's
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the local tools' dummy keys), since nobody could
+create the first user through the API once every call needs a permission. moto evaluates
+every DynamoDB request against the resource `*` (so a policy naming a table allows nothing)
+and a transaction as the action `dynamodb:TransactWriteItems`; here DynamoDB, DynamoDB
+Streams and SQS requests are authorized as AWS authorizes them: on the table, index, stream
+or queue they touch, each item of a transaction with its own action (PutItem, UpdateItem,
+DeleteItem, ConditionCheckItem; GetItem in TransactGetItems) on its table, each table of a
+batch, and SQS batches as their single-message actions. A refusal is answered as AWS answers
+it (400 AccessDeniedException for the JSON protocols) and logged on stderr.
+
+--local-jwks FILE: serves FILE at GET /local-issuer/.well-known/jwks.json, the key set of the
+local token issuer (local/auth.py), so that one local process serves both issuers' keys: the
+user pool's (moto's Cognito, at /<pool id>/.well-known/jwks.json) and the local issuer's.
 """
 
 import argparse
+import json
+import logging
+import os
 import threading
+from pathlib import Path
+from urllib.parse import urlparse
 
+from moto import settings
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.iam.access_control import IAMRequest
+from moto.iam.models import iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.sqs.responses import SQSResponse
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import run_simple
 
 UNLOCKED_TARGETS = ("AmazonSQS.ReceiveMessage",)
+ADMIN = "local-admin"
+LOCAL_JWKS_PATH = "/local-issuer/.well-known/jwks.json"
+
+log = logging.getLogger("local-iam")
 
 
 def serialized(app):
@@ -33,6 +70,20 @@ def serialized(app):
             return app(environ, start_response)
         with lock:
             return list(app(environ, start_response))
+
+    return handle
+
+
+def serving_local_jwks(app, jwks_file):
+    """Answers GET /local-issuer/.well-known/jwks.json from the file (read at each request, so
+    that a key made after the start is served), everything else from moto."""
+
+    def handle(environ, start_response):
+        if environ.get("PATH_INFO") == LOCAL_JWKS_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            body = Path(jwks_file).read_bytes()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
 
     return handle
 
@@ -57,14 +108,148 @@ def keep_streams_through_cancelled_transactions():
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+# --- IAM ---------------------------------------------------------------------------------------
+
+def create_admin(access_key_id, secret_access_key):
+    backend = iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    backend.create_user(region_name="us-east-1", user_name=ADMIN)
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    backend.put_user_policy(ADMIN, "everything", json.dumps(everything))
+    key = backend.create_access_key(ADMIN)
+    del backend.access_keys[key.access_key_id]
+    key.access_key_id, key.secret_access_key = access_key_id, secret_access_key
+    backend.access_keys[access_key_id] = key
+
+
+# AWS's answers to a request it refuses, by the moto error they stand for (JSON protocols).
+JSON_AUTH_ERRORS = {
+    "InvalidClientTokenId": "UnrecognizedClientException",
+    "SignatureDoesNotMatch": "InvalidSignatureException",
+}
+
+
+def json_error(error):
+    if isinstance(error, JsonRESTError):
+        return error
+    answer = JsonRESTError(JSON_AUTH_ERRORS.get(getattr(error, "error_type", ""), "AccessDeniedException"),
+                           getattr(error, "message", str(error)))
+    answer.code = 400
+    return answer
+
+
+def authorize(handler, grants):
+    """Authenticates the request, then requires every (action, resource) of `grants`."""
+    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+        ActionAuthenticatorMixin.request_count += 1
+        return
+    path = handler.raw_path
+    query = urlparse(handler.uri).query
+    if query:
+        path += "?" + query
+    is_json = bool(handler.headers.get("X-Amz-Target"))
+    # A request that names nothing to act on (an empty batch) is still authenticated.
+    grants = list(dict.fromkeys(grants)) or [(handler._get_action(), "*")]
+    for index, (action, resource) in enumerate(grants):
+        try:
+            request = IAMRequest(
+                account_id=handler.current_account, method=handler.method, path=path, data=handler.data,
+                body=handler.raw_body, headers=handler.headers, action=action,
+            )
+            if index == 0:
+                request.check_signature()
+        except HTTPException as error:
+            raise json_error(error) if is_json else error
+        try:
+            request.check_action_permitted(resource)
+        except HTTPException as error:
+            principal = request._access_key.arn
+            message = (f"User: {principal} is not authorized to perform: {request._action} on resource: "
+                       f"{resource} because no identity-based policy allows the {request._action} action")
+            log.warning("denied: %s %s on %s", principal.rsplit(":", 1)[-1], request._action, resource)
+            if not is_json:
+                raise
+            denied = JsonRESTError("AccessDeniedException", message)
+            denied.code = 400
+            raise denied from error
+
+
+def table_arn(handler, name):
+    if name.startswith("arn:"):
+        return name
+    return f"arn:aws:dynamodb:{handler.region}:{handler.current_account}:table/{name}"
+
+
+# The action each kind of transaction item is authorized as, on its own table.
+TRANSACT_WRITE_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+
+
+def dynamodb_grants(handler):
+    action, body = handler._get_action(), handler.body or {}
+    if action == "TransactWriteItems":
+        return [(TRANSACT_WRITE_ACTIONS[kind], table_arn(handler, spec["TableName"]))
+                for item in body.get("TransactItems", []) for kind, spec in item.items()]
+    if action == "TransactGetItems":
+        return [("GetItem", table_arn(handler, item["Get"]["TableName"])) for item in body.get("TransactItems", [])]
+    if action in ("BatchGetItem", "BatchWriteItem"):
+        return [(action, table_arn(handler, name)) for name in body.get("RequestItems", {})]
+    name = body.get("TableName") or body.get("ResourceArn")
+    if not name:
+        return [(action, "*")]  # ListTables and the like name no table
+    if action in ("Query", "Scan") and body.get("IndexName"):
+        return [(action, f"{table_arn(handler, name)}/index/{body['IndexName']}")]
+    return [(action, table_arn(handler, name))]
+
+
+def streams_grants(handler):
+    action = handler._get_action()
+    if action == "GetRecords":
+        # moto's iterators are "<stream arn>|1|<id>", as DynamoDB's start with the stream's ARN.
+        return [(action, handler._get_param("ShardIterator").split("|", 1)[0])]
+    return [(action, handler._get_param("StreamArn") or "*")]
+
+
+# SQS authorizes a batch as the action on one message.
+SQS_BATCH_ACTIONS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+
+def sqs_grants(handler):
+    action = handler._get_action()
+    if action in ("GetQueueUrl", "CreateQueue"):
+        resource = f"arn:aws:sqs:{handler.region}:{handler.current_account}:{handler._get_param('QueueName')}"
+    else:
+        resource = handler._determine_resource()
+    return [(SQS_BATCH_ACTIONS.get(action, action), resource)]
+
+
+def enforce_iam():
+    create_admin(os.environ.get("AWS_ACCESS_KEY_ID", "test"), os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    for handler_class, grants in ((DynamoHandler, dynamodb_grants), (DynamoDBStreamsHandler, streams_grants),
+                                  (SQSResponse, sqs_grants)):
+        handler_class._authenticate_and_authorize_normal_action = (
+            lambda self, resource="*", grants=grants: authorize(self, grants(self))
+        )
+
+
 def main():
     keep_streams_through_cancelled_transactions()
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5000)
+    parser.add_argument("--iam", action="store_true", help="authorize every request against IAM, as AWS does")
+    parser.add_argument("--local-jwks", type=Path, help="the local issuer's key set, served at " + LOCAL_JWKS_PATH)
     args = parser.parse_args()
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, serialized(app), threaded=True, request_handler=MotoRequestHandler)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.iam:
+        enforce_iam()
+    app = serialized(DomainDispatcherApplication(create_backend_app))
+    if args.local_jwks:
+        app = serving_local_jwks(app, args.local_jwks)
+    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

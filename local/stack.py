@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """The local stack's AWS side, driven by template.yaml (the one source of truth).
 
-  stack.py provision [--env-file F]   create the template's tables and queues on the engine at
-                                      AWS_ENDPOINT_URL and write the functions' environment
+  stack.py provision [--env-file F] [--credentials F [--iam]]
+                                      create the template's tables, queues and user pool on the
+                                      engine at AWS_ENDPOINT_URL and write the functions'
+                                      environment; with --credentials, write an AWS shared
+                                      credentials file with a profile per function (named by its
+                                      binary) and `local-admin`; with --iam (the engine enforces
+                                      IAM), each function's profile is an IAM user holding exactly
+                                      its role's policies
   stack.py pollers --lambda-url URL   run the template's event sources: poll each SQS queue and
                                       DynamoDB stream and invoke the function it feeds, the way
                                       Lambda's event source mappings do; with LOCAL_RABBITMQ_URL
@@ -18,6 +24,7 @@ import base64
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -25,6 +32,7 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 import boto3
@@ -36,6 +44,9 @@ log = logging.getLogger("local-stack")
 # Failed SQS messages come back after this many seconds instead of the queue's visibility
 # timeout, so that retries and the dead-letter queue can be watched locally without waiting.
 SQS_RETRY_DELAY = int(os.environ.get("LOCAL_SQS_RETRY_DELAY", "2"))
+
+# The profile of the local administrator: provisioning, the event-source pollers and the tests.
+ADMIN_PROFILE = "local-admin"
 
 
 class Tagged(dict):
@@ -97,11 +108,36 @@ def get_att(value):
     return None
 
 
+def function_binaries(template):
+    """{function logical id: binary name} of every function."""
+    return {
+        name: resource["Metadata"]["BuildProperties"]["Binary"]
+        for name, resource in resources_of(template, "AWS::Serverless::Function").items()
+    }
+
+
 class Engine:
-    def __init__(self):
-        self.dynamodb = boto3.client("dynamodb")
-        self.streams = boto3.client("dynamodbstreams")
-        self.sqs = boto3.client("sqs")
+    """Clients of the local engine. `settings` (keys, region) default to the environment's, and
+    so do the endpoints (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) unless `endpoint_url`."""
+
+    def __init__(self, endpoint_url=None, **settings):
+        self.session = boto3.session.Session(**settings)
+        self.dynamodb = self.session.client("dynamodb", endpoint_url=endpoint_url)
+        self.streams = self.session.client("dynamodbstreams", endpoint_url=endpoint_url)
+        self.sqs = self.session.client("sqs", endpoint_url=endpoint_url)
+        self.iam = self.session.client("iam", endpoint_url=endpoint_url)
+        self.cognito = self.session.client("cognito-idp", endpoint_url=endpoint_url)
+        self.sts = self.session.client("sts", endpoint_url=endpoint_url)
+        self.region = self.sqs.meta.region_name
+
+    def credentials(self):
+        """The (access key id, secret) this engine's clients sign with."""
+        frozen = self.session.get_credentials().get_frozen_credentials()
+        return frozen.access_key, frozen.secret_key
+
+    @cached_property
+    def account_id(self):
+        return self.sts.get_caller_identity()["Account"]
 
     def queue_url(self, name):
         return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
@@ -111,10 +147,136 @@ class Engine:
         return attributes["Attributes"]["QueueArn"]
 
 
+# --- the template's intrinsics, resolved locally ------------------------------------------------
+
+NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
+
+
+class Unresolvable(Exception):
+    pass
+
+
+class Resolver:
+    """Resolves !Ref, !GetAtt, !Sub, !If and conditions to what the local engine made: tables
+    and queues by their logical ids, the user pool by its name (its logical id). Parameters and
+    conditions take their defaults; pseudo parameters are the engine's."""
+
+    def __init__(self, template, engine, parameters=None):
+        self.template, self.engine = template, engine
+        self.resources = template["Resources"]
+        self.parameters = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+        self.parameters.update(parameters or {})
+        self.physical_ids = {}
+
+    def kind(self, name):
+        if name not in self.resources:
+            raise Unresolvable(f"{name} is neither a parameter nor a resource of the template")
+        return self.resources[name]["Type"]
+
+    def ref(self, name):
+        if name in self.parameters:
+            return self.parameters[name]
+        pseudo = {"AWS::Region": self.engine.region, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+                  "AWS::StackName": "local"}
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name == "AWS::AccountId":
+            return self.engine.account_id
+        if name in pseudo:
+            return pseudo[name]
+        kind = self.kind(name)
+        if kind == "AWS::DynamoDB::Table":
+            return name
+        if kind == "AWS::SQS::Queue":
+            return self.engine.queue_url(name)
+        if kind in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"):
+            return self.user_pool_part(name)
+        raise Unresolvable(f"!Ref {name}: a {kind} has no local counterpart")
+
+    def user_pool_part(self, name, missing_ok=False):
+        """The id of the user pool or app client `name` (locally named by its logical id)."""
+        if name not in self.physical_ids:
+            cognito = self.engine.cognito
+            if self.kind(name) == "AWS::Cognito::UserPool":
+                pages = cognito.get_paginator("list_user_pools").paginate(MaxResults=60)
+                found = [p["Id"] for page in pages for p in page["UserPools"] if p["Name"] == name]
+            else:
+                pool = self.resolve(self.resources[name]["Properties"]["UserPoolId"])
+                pages = cognito.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool, MaxResults=60)
+                found = [c["ClientId"] for page in pages for c in page["UserPoolClients"] if c["ClientName"] == name]
+            if not found:
+                if missing_ok:
+                    return None
+                raise Unresolvable(f"{name} does not exist on the engine (run `stack.py provision`)")
+            self.physical_ids[name] = found[0]
+        return self.physical_ids[name]
+
+    def get_att(self, name, attribute):
+        kind = self.kind(name)
+        if kind == "AWS::DynamoDB::Table" and attribute in ("Arn", "StreamArn"):
+            table = self.engine.dynamodb.describe_table(TableName=name)["Table"]
+            return table["TableArn" if attribute == "Arn" else "LatestStreamArn"]
+        if kind == "AWS::SQS::Queue" and attribute in ("Arn", "QueueName", "QueueUrl"):
+            return {"Arn": self.engine.queue_arn, "QueueName": str, "QueueUrl": self.engine.queue_url}[attribute](name)
+        raise Unresolvable(f"!GetAtt {name}.{attribute}: a {kind}'s {attribute} has no local counterpart")
+
+    def condition(self, name):
+        return bool(self.resolve(self.template["Conditions"][name]))
+
+    def sub(self, argument):
+        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], self.resolve(argument[1]))
+
+        def one(match):
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(variables[name])
+            if "." in name and not name.startswith("AWS::"):
+                return str(self.get_att(*name.split(".", 1)))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+    def resolve(self, value):
+        if isinstance(value, list):
+            return [item for item in map(self.resolve, value) if item is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, argument), = value.items()
+            if key == "Ref":
+                return self.ref(argument)
+            if key == "Fn::GetAtt":
+                name, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self.get_att(name, attribute)
+            if key == "Fn::Sub":
+                return self.sub(argument)
+            if key == "Fn::If":
+                condition, chosen, otherwise = argument
+                return self.resolve(chosen if self.condition(condition) else otherwise)
+            if key in ("Fn::Condition", "Condition") and isinstance(argument, str):
+                return self.condition(argument)
+            if key == "Fn::Equals":
+                first, second = self.resolve(argument)
+                return str(first) == str(second)
+            if key == "Fn::Not":
+                return not self.resolve(argument)[0]
+            if key == "Fn::And":
+                return all(self.resolve(argument))
+            if key == "Fn::Or":
+                return any(self.resolve(argument))
+            if key == "Fn::Join":
+                separator, items = argument
+                return separator.join(str(item) for item in self.resolve(items))
+        resolved = ((key, self.resolve(item)) for key, item in value.items())
+        return {key: item for key, item in resolved if item is not NO_VALUE}
+
+
 # --- provision -------------------------------------------------------------------------------
 
 def provision(template, engine):
-    """Creates every table and queue of the template (locally named by logical id)."""
+    """Creates every table, queue and user pool of the template (locally named by logical id)."""
     queues = resources_of(template, "AWS::SQS::Queue")
     for name, resource in queues.items():
         props = resource.get("Properties", {})
@@ -155,29 +317,161 @@ def provision(template, engine):
             engine.dynamodb.update_time_to_live(
                 TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
             )
+    provision_user_pools(template, Resolver(template, engine))
+
+
+# What CreateUserPool / CreateUserPoolClient / CreateGroup take of the template's properties
+# (the same names in CloudFormation and in the API). The app client's hosted sign-in settings
+# (OAuth flows, scopes, callback and logout URLs) are left out: the local engine serves no
+# hosted sign-in, and the callback is the CloudFront distribution's address.
+USER_POOL_PROPERTIES = ("UsernameAttributes", "AliasAttributes", "AutoVerifiedAttributes", "Policies", "Schema",
+                        "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting", "UsernameConfiguration")
+USER_POOL_CLIENT_PROPERTIES = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "ReadAttributes",
+                               "WriteAttributes", "AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity",
+                               "TokenValidityUnits", "EnableTokenRevocation")
+USER_POOL_GROUP_PROPERTIES = ("Description", "Precedence")
+
+
+def provision_user_pools(template, resolver):
+    """The template's user pools, app clients and groups, in the engine's Cognito."""
+    cognito = resolver.engine.cognito
+
+    def settings(props, names):
+        return {name: resolver.resolve(props[name]) for name in names if name in props}
+
+    for name, resource in resources_of(template, "AWS::Cognito::UserPool").items():
+        if resolver.user_pool_part(name, missing_ok=True) is None:
+            cognito.create_user_pool(PoolName=name, **settings(resource.get("Properties", {}), USER_POOL_PROPERTIES))
+    for name, resource in resources_of(template, "AWS::Cognito::UserPoolClient").items():
+        props = resource["Properties"]
+        if resolver.user_pool_part(name, missing_ok=True) is None:
+            cognito.create_user_pool_client(UserPoolId=resolver.resolve(props["UserPoolId"]), ClientName=name,
+                                            **settings(props, USER_POOL_CLIENT_PROPERTIES))
+    for name, resource in resources_of(template, "AWS::Cognito::UserPoolGroup").items():
+        props = resource["Properties"]
+        try:
+            cognito.create_group(UserPoolId=resolver.resolve(props["UserPoolId"]),
+                                 GroupName=resolver.resolve(props.get("GroupName", name)),
+                                 **settings(props, USER_POOL_GROUP_PROPERTIES))
+        except cognito.exceptions.GroupExistsException:
+            pass
+
+
+# The services whose calls the local engine authorizes for the functions. The roles' other
+# statements (CloudWatch Logs, X-Ray, and with a broker Amazon MQ, Secrets Manager and EC2) name
+# services no local function reaches, so their local copies leave them out.
+LOCALLY_AUTHORIZED_SERVICES = ("dynamodb", "sqs")
+
+
+def local_policies(resolver, role):
+    """{policy name: document} of a role, as the local engine can hold them: the statements for
+    DynamoDB (streams included) and SQS, with their resources resolved to the engine's ARNs.
+    No `dynamodb:TransactWriteItems` is added, although plain moto authorizes a transaction as
+    that action on `*`: local/moto_server.py authorizes each item with its own action on its
+    table (PutItem, UpdateItem, DeleteItem, ConditionCheckItem), as AWS does, so a role that
+    lacks one of those fails locally as it would in AWS."""
+    policies = {}
+    for policy in role["Properties"].get("Policies", []):
+        statements = []
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                statement = resolver.resolve(statement)  # only with its condition (at the defaults)
+                if statement is NO_VALUE:
+                    continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            kept = [action for action in actions if action.split(":", 1)[0] in LOCALLY_AUTHORIZED_SERVICES]
+            if kept:
+                statements.append({**statement, "Action": kept, "Resource": resolver.resolve(statement["Resource"])})
+        if statements:
+            policies[policy["PolicyName"]] = {"Version": "2012-10-17", "Statement": statements}
+    return policies
+
+
+def function_users(template, resolver):
+    """Creates an IAM user per function (named by its binary) with its role's policies and a
+    fresh access key; returns {binary: (access key id, secret)}."""
+    iam, keys = resolver.engine.iam, {}
+    for name, binary in function_binaries(template).items():
+        role = template["Resources"][name]["Properties"]["Role"]["Fn::GetAtt"][0]
+        policies = local_policies(resolver, template["Resources"][role])
+        try:
+            iam.create_user(UserName=binary)
+        except iam.exceptions.EntityAlreadyExistsException:  # an engine that outlives the stack
+            for key in iam.list_access_keys(UserName=binary)["AccessKeyMetadata"]:
+                iam.delete_access_key(UserName=binary, AccessKeyId=key["AccessKeyId"])
+            for policy in iam.list_user_policies(UserName=binary)["PolicyNames"]:
+                iam.delete_user_policy(UserName=binary, PolicyName=policy)
+        for policy, document in policies.items():
+            iam.put_user_policy(UserName=binary, PolicyName=policy, PolicyDocument=json.dumps(document))
+        key = iam.create_access_key(UserName=binary)["AccessKey"]
+        keys[binary] = (key["AccessKeyId"], key["SecretAccessKey"])
+    return keys
+
+
+def write_credentials(path, profiles):
+    """An AWS shared credentials file: {profile: (access key id, secret)}, readable by us only."""
+    text = "".join(
+        f"[{profile}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n\n"
+        for profile, (key, secret) in profiles.items()
+    )
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("")
+    partial.chmod(0o600)
+    partial.write_text(text)
+    partial.replace(path)
+
+
+def read_credentials(path):
+    """{profile: (access key id, secret)} of a credentials file written by write_credentials."""
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    return {name: (parser[name]["aws_access_key_id"], parser[name]["aws_secret_access_key"])
+            for name in parser.sections()}
+
+
+def provision_credentials(template, engine, path, iam):
+    """Writes the credentials file: `local-admin` (the keys this provisioning signs with) and a
+    profile per function binary. With `iam` each function's profile is an IAM user of its own
+    (see function_users); an engine that does not check IAM (DynamoDB Local, LocalStack) takes
+    any keys, and there every function signs with the administrator's, which keeps everything
+    it reaches in the one account the provisioning made it in."""
+    admin = engine.credentials()
+    if iam:
+        functions = function_users(template, Resolver(template, engine))
+    else:
+        functions = {binary: admin for binary in function_binaries(template).values()}
+    write_credentials(path, {ADMIN_PROFILE: admin, **dict(sorted(functions.items()))})
+
+
+def local_endpoints(engine):
+    """{AWS endpoint: local endpoint} of the services whose URLs the functions are given."""
+    return {f"https://cognito-idp.{engine.region}.amazonaws.com": engine.cognito.meta.endpoint_url.rstrip("/")}
 
 
 def function_environment(template, engine):
-    """The environment every function gets, with !Ref resolved to local names and URLs."""
-    parameters = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
-    resources = template["Resources"]
+    """The environment every function gets, with the template's intrinsics resolved locally."""
+    resolver = Resolver(template, engine)
     env = {}
     sections = [template.get("Globals", {}).get("Function", {})]
     sections += [r.get("Properties", {}) for r in resources_of(template, "AWS::Serverless::Function").values()]
     for section in sections:
         for key, value in section.get("Environment", {}).get("Variables", {}).items():
-            if isinstance(value, dict) and "Ref" not in value:
-                continue  # a condition (such as AWS_ENDPOINT_URL for sam local): the stack sets its own
-            if isinstance(value, dict) and "Ref" in value:
-                ref = value["Ref"]
-                if ref in parameters:
-                    # A parameter's value, as `--parameter-overrides` would give it: from the
-                    # environment when set there (e.g. RATE_LIMIT_PER_MINUTE=1000 make dev).
-                    value = os.environ.get(key) or parameters[ref]
-                elif resources[ref]["Type"] == "AWS::SQS::Queue":
-                    value = engine.queue_url(ref)
-                else:
-                    value = ref
+            if isinstance(value, dict) and value.get("Ref") in resolver.parameters and os.environ.get(key):
+                # A parameter's value, as `--parameter-overrides` would give it: from the
+                # environment when set there (e.g. RATE_LIMIT_PER_MINUTE=1000 make dev).
+                value = os.environ[key]
+            value = resolver.resolve(value)
+            if value is NO_VALUE:
+                continue  # set only under a condition (AWS_ENDPOINT_URL for sam local, the broker's)
+            if key.endswith("_URL"):
+                # A URL the function fetches (the user pool's JWKS) goes to the local engine; an
+                # identifier such as the issuer stays as AWS writes it, as the tokens carry it.
+                for aws, local in local_endpoints(engine).items():
+                    if value.startswith(aws + "/"):
+                        value = local + value[len(aws):]
             env[key] = str(value)
     return env
 
@@ -566,13 +860,33 @@ def show_or_redrive(engine, queue, redrive):
     print(f"{len(seen)} message(s) in the dead-letter queue of {queue}" + (f"; {moved} moved back" if redrive else ""), file=sys.stderr)
 
 
+def provision_stack(template, engine, env_file=None, credentials=None, iam=False):
+    """Everything `stack.py provision` does; returns the functions' environment."""
+    provision(template, engine)
+    env = function_environment(template, engine)
+    if credentials:
+        provision_credentials(template, engine, credentials, iam)
+        # Each function names its own profile (AWS_PROFILE, in its crate's Cargo.toml); keys in
+        # this environment would win over the profile, so there are none.
+        env["AWS_SHARED_CREDENTIALS_FILE"] = str(Path(credentials).resolve())
+    lines = "".join(f"{key}={value}\n" for key, value in sorted(env.items()))
+    if env_file:
+        Path(env_file).write_text(lines)
+    else:
+        sys.stdout.write(lines)
+    return env
+
+
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s local-stack %(levelname)s %(message)s")
     log.setLevel(os.environ.get("LOCAL_STACK_LOG", "INFO"))
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # not where each client found its settings
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     prov = commands.add_parser("provision")
     prov.add_argument("--env-file", help="write the functions' environment here (KEY=VALUE lines)")
+    prov.add_argument("--credentials", help="write the profiles (local-admin and one per function) here")
+    prov.add_argument("--iam", action="store_true", help="the engine enforces IAM: a user per function")
     poll = commands.add_parser("pollers")
     poll.add_argument("--lambda-url", default="http://127.0.0.1:9000")
     dlq = commands.add_parser("dlq")
@@ -584,13 +898,9 @@ def main():
         sys.exit("AWS_ENDPOINT_URL must point at the local engine (e.g. http://127.0.0.1:5000)")
     template, engine = load_template(), Engine()
     if args.command == "provision":
-        provision(template, engine)
-        env = function_environment(template, engine)
-        lines = "".join(f"{key}={value}\n" for key, value in sorted(env.items()))
-        if args.env_file:
-            Path(args.env_file).write_text(lines)
-        else:
-            sys.stdout.write(lines)
+        if args.iam and not args.credentials:
+            parser.error("--iam needs --credentials")
+        provision_stack(template, engine, args.env_file, args.credentials, args.iam)
     elif args.command == "dlq":
         show_or_redrive(engine, args.queue, args.redrive)
     else:

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole system on this machine, no Docker and no AWS account:
-#   moto server (DynamoDB + SQS)  ->  tables and queues from template.yaml, sample catalogue
-#   cargo lambda watch            ->  every function, the API on http://127.0.0.1:$API_PORT
+#   moto server (DynamoDB, SQS,   ->  tables, queues and the user pool from template.yaml, the
+#     Cognito, IAM enforced)          sample catalogue, an IAM user per function with its role's
+#                                     policies (profiles in $STATE/credentials)
+#   cargo lambda watch            ->  every function, each signing with its own profile, the API
+#                                     on http://127.0.0.1:$API_PORT
 #   local/stack.py pollers        ->  the stream and queue event sources of template.yaml
 #
 #   scripts/stack.sh run     in the foreground; Ctrl-C stops everything it started (make dev)
@@ -9,7 +12,11 @@
 #   scripts/stack.sh stop    stops what `start` started, by the PIDs it recorded
 #   scripts/stack.sh dlq [--redrive]   show (or move back) the order_created dead letters
 #
-# AWS_ENDPOINT_URL set: use that engine (moto, DynamoDB Local + an SQS, LocalStack) as it is.
+# AWS_ENDPOINT_URL set: use that engine (LocalStack, say) as it is for DynamoDB and SQS; the
+# user pool and the local issuer's keys stay on the stack's own moto. AWS_ENDPOINT_URL_DYNAMODB
+# (DynamoDB Local) moves DynamoDB alone. STACK_AUTH_ISSUER=local: the functions' AUTH_ISSUER,
+# AUTH_AUDIENCE and AUTH_JWKS_URL name the local issuer instead of the user pool, for function
+# code that trusts one issuer only (tokens of `make token` and of the tests then verify).
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 
@@ -17,16 +24,30 @@ API_PORT="${API_PORT:-9000}"
 MOTO_PORT="${MOTO_PORT:-5000}"
 STATE="${STACK_STATE:-$ROOT/.local/stack-$API_PORT}"
 AUTH_DIR="$ROOT/.local/auth"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 mkdir -p "$STATE"
 
 stop() {
-  local pidfile pid
+  local pidfile pid pids=() i alive
   for pidfile in "$STATE"/*.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
+    pids+=("$pid")
     # Each process was started in its own session: stop its whole group (watch's children too).
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     rm -f "$pidfile"
+  done
+  # Wait until they are gone, so that the next start finds its ports free.
+  for ((i = 0; i < 100; i++)); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      if kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null; then alive=1; fi
+    done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   done
 }
 
@@ -37,50 +58,69 @@ spawn() { # name command... : runs in a new session, logs to $STATE/name.log
   echo $! >"$STATE/$name.pid"
 }
 
+# The administrator (the provisioning's keys, profile local-admin): the pollers and the seeding.
+AS_ADMIN=(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN
+  AWS_SHARED_CREDENTIALS_FILE="$STATE/credentials" AWS_PROFILE=local-admin)
+# The functions sign with their own profiles (AWS_PROFILE in each crate's Cargo.toml) and
+# nothing else: keys in their environment would win over the profile.
+AS_FUNCTIONS=(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE)
+
 start() {
   ensure_tools
   stop
   trap 'echo "==> start failed; logs in $STATE" >&2; stop' ERR
+  if port_open 127.0.0.1 "$MOTO_PORT"; then
+    echo "==> 127.0.0.1:$MOTO_PORT is taken; the stack starts a moto of its own there (set MOTO_PORT)" >&2
+    false
+  fi
+  # The local token issuer's key pair, served by moto: one for every local stack.
+  python "$ROOT/local/auth.py" keygen "$AUTH_DIR"
+  spawn moto python "$ROOT/local/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" --iam \
+    --local-jwks "$AUTH_DIR/jwks.json"
+  wait_for_port 127.0.0.1 "$MOTO_PORT" 30
+  local moto="http://127.0.0.1:$MOTO_PORT" iam=(--iam)
   if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
-    export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
-    if ! port_open 127.0.0.1 "$MOTO_PORT"; then
-      spawn moto python "$ROOT/local/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT"
-      wait_for_port 127.0.0.1 "$MOTO_PORT" 30
-    fi
+    export AWS_ENDPOINT_URL="$moto"
+  else
+    export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="${AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER:-$moto}"
+    iam=() # that engine checks no IAM: every function signs with the administrator's keys
   fi
   echo "==> engine: $AWS_ENDPOINT_URL" >&2
 
   echo "==> building the functions" >&2
   (cd "$ROOT" && cargo build --workspace --quiet)
 
-  echo "==> creating tables and queues from template.yaml" >&2
-  python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env"
-  # The local token issuer (a Cognito user pool's stand-in): one key pair for every local stack.
-  python "$ROOT/local/auth.py" keygen "$AUTH_DIR"
-  python "$ROOT/local/auth.py" env "$AUTH_DIR" >>"$STATE/functions.env"
+  echo "==> creating tables, queues, the user pool and the functions' IAM users from template.yaml" >&2
+  python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env" \
+    --credentials "$STATE/credentials" "${iam[@]}"
+  # Beside the user pool, the local issuer (tokens for any chosen customer id; local only).
+  local jwks="$moto/local-issuer/.well-known/jwks.json"
+  python "$ROOT/local/auth.py" local-env --jwks-url "$jwks" >>"$STATE/functions.env"
+  if [ "${STACK_AUTH_ISSUER:-}" = local ]; then
+    sed -i -E '/^AUTH_(ISSUER|AUDIENCE|JWKS_URL)=/d' "$STATE/functions.env"
+    python "$ROOT/local/auth.py" local-env --jwks-url "$jwks" --only-issuer >>"$STATE/functions.env"
+  fi
   # The storefront's demo sign-in: tokens for a few customers, served to the page as
   # /shop/config.js. Local only: template.yaml never sets it (in AWS: the hosted sign-in).
   python "$ROOT/local/auth.py" storefront-env "$AUTH_DIR" >>"$STATE/functions.env"
   {
     env | grep '^AWS_ENDPOINT_URL_' || true # per-service engines, e.g. DynamoDB Local for DynamoDB
     echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
-    echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
-    echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
     echo "AWS_REGION=$AWS_REGION"
     # The relay's transport when set here, e.g. ORDER_EVENTS_TRANSPORT=rabbitmq RABBITMQ_URL=...
     env | grep -E '^(ORDER_EVENTS_TRANSPORT|RABBITMQ_URL|RABBITMQ_QUEUE)=' || true
   } >>"$STATE/functions.env"
-  (set -a && source "$STATE/functions.env" && "$ROOT/target/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
+  (set -a && source "$STATE/functions.env" && "${AS_ADMIN[@]}" "$TARGET/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
 
   echo "==> starting the functions on http://127.0.0.1:$API_PORT" >&2
   # `make dev` rebuilds a function when its code changes; a test run keeps what it built
   # (STACK_NO_RELOAD=1), so that editing files meanwhile cannot stall or change it.
   local reload=()
   if [ "${STACK_NO_RELOAD:-}" = 1 ]; then reload=(--ignore-changes); fi
-  spawn watch cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" \
+  spawn watch "${AS_FUNCTIONS[@]}" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" \
     --env-file "$STATE/functions.env" --concurrency 4 --quiet "${reload[@]}"
   wait_for_port 127.0.0.1 "$API_PORT" 120
-  spawn pollers python "$ROOT/local/stack.py" pollers --lambda-url "http://127.0.0.1:$API_PORT"
+  spawn pollers "${AS_ADMIN[@]}" python "$ROOT/local/stack.py" pollers --lambda-url "http://127.0.0.1:$API_PORT"
 }
 
 case "${1:-}" in
@@ -109,6 +149,9 @@ case "${1:-}" in
       -H 'Content-Type: application/json' \\
       -d '{"items":[{"productId":"c0ffee00-c0de-f00d-baad-f00dc0ffee00","quantity":1}]}'
     curl http://localhost:$API_PORT/customers/550e8400-e29b-41d4-a716-446655440000/orders -H "Authorization: Bearer \$TOKEN"
+  Sign up and in through the user pool (Cognito in moto), as customers do in AWS:
+    MOTO_PORT=$MOTO_PORT scripts/cognito.sh sign-up ada@example.com 'Correct-Horse-42'   # --admin: the admin group
+    TOKEN=\$(MOTO_PORT=$MOTO_PORT scripts/cognito.sh sign-in ada@example.com 'Correct-Horse-42')
   Logs: $STATE/*.log     Ctrl-C stops everything.
 
 MSG

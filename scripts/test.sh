@@ -55,6 +55,8 @@ integration_suite() {
     set -a
     source "$STACK_STATE/functions.env"
     set +a
+    # The tests act as the administrator: profile local-admin of the stack's credentials file.
+    export AWS_PROFILE=local-admin && unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
     export SHOP_API_URL="http://127.0.0.1:$API_PORT" STACK_LOGS="$STACK_STATE/watch.log"
     export SHOP_AUTH_DIR="$ROOT/.local/auth"
     cargo test -p integration-tests --no-fail-fast -- --test-threads=4
