@@ -1,16 +1,28 @@
 # The two commands a newcomer needs; everything they use is installed into the repository.
-.PHONY: dev test deploy-checks token unit dlq redrive load bench stop fmt
+# Each `## line` above a target is its entry in `make help` (the default target).
+.DEFAULT_GOAL := help
+.PHONY: help dev test deploy-checks token unit dlq redrive load bench stop fmt
+
+## List the targets, one line each.
+help:
+	@awk '/^## / { doc = substr($$0, 4); next } \
+	     /^[a-z][a-z-]*:/ { if (doc != "") printf "  make %-15s %s\n", substr($$1, 1, length($$1) - 1), doc; doc = ""; next } \
+	     { doc = "" }' $(MAKEFILE_LIST)
 
 ## Run the whole system locally: API on http://localhost:9000 (Ctrl-C stops it).
 dev:
+	@scripts/preflight.sh dev
 	scripts/stack.sh run
 
 ## Run every test: unit tests, then the integration suite on moto and on DynamoDB Local (fresh local stacks).
 test:
+	@scripts/preflight.sh test
+	@scripts/tools.sh test
 	scripts/test.sh
 
 ## Before `sam deploy`: cfn-lint, sam validate --lint, cargo lambda build --release --arm64, sam build.
 deploy-checks:
+	@scripts/preflight.sh deploy
 	scripts/deploy-checks.sh
 
 ## A bearer token from the local issuer: `make token CUSTOMER=<uuid>` or `make token ADMIN=1`.
@@ -25,20 +37,25 @@ unit:
 dlq:
 	scripts/stack.sh dlq
 
+## Move the order_created dead letters of the local stack back to their queue.
 redrive:
 	scripts/stack.sh dlq --redrive
 
 ## Load run: 1,000 orders from 20 concurrent clients; prints figures and what it checked.
 load:
+	@scripts/preflight.sh dev
 	scripts/load.sh
 
 ## Benchmark: release binaries under a local Lambda Runtime API; prints figures, writes target/bench/.
 bench:
+	@scripts/preflight.sh bench
+	@if [ "$$BENCH_ARM64" = 1 ]; then scripts/tools.sh zig; fi
 	scripts/bench.sh
 
 ## Stop a stack left running by `scripts/stack.sh start`.
 stop:
 	scripts/stack.sh stop
 
+## Format the Rust code (cargo fmt).
 fmt:
 	cargo fmt --all

