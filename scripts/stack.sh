@@ -70,7 +70,7 @@ start() {
     # The relay's transport when set here, e.g. ORDER_EVENTS_TRANSPORT=rabbitmq RABBITMQ_URL=...
     env | grep -E '^(ORDER_EVENTS_TRANSPORT|RABBITMQ_URL|RABBITMQ_QUEUE)=' || true
   } >>"$STATE/functions.env"
-  (set -a && source "$STATE/functions.env" && "$ROOT/target/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
+  (set -a && source "$STATE/functions.env" && "${CARGO_TARGET_DIR:-$ROOT/target}/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
 
   echo "==> starting the functions on http://127.0.0.1:$API_PORT" >&2
   # `make dev` rebuilds a function when its code changes; a test run keeps what it built
