@@ -3,8 +3,11 @@
 #   moto server (DynamoDB, SQS,   ->  tables, queues and the user pool from template.yaml, the
 #     Cognito, IAM enforced)          sample catalogue, an IAM user per function with its role's
 #                                     policies (profiles in $STATE/credentials)
-#   cargo lambda watch            ->  every function, each signing with its own profile, the API
-#                                     on http://127.0.0.1:$API_PORT
+#   cargo lambda watch            ->  every function, each signing with its own profile (its
+#                                     Invoke API on 127.0.0.1:$WATCH_PORT)
+#   local/gateway.py              ->  the API on http://127.0.0.1:$API_PORT, routed by
+#                                     template.yaml as API Gateway routes it, and the static site
+#                                     (the shop, the API docs page) as CloudFront serves it
 #   local/stack.py pollers        ->  the stream and queue event sources of template.yaml
 #
 #   scripts/stack.sh run     in the foreground; Ctrl-C stops everything it started (make dev)
@@ -14,14 +17,13 @@
 #
 # AWS_ENDPOINT_URL set: use that engine (LocalStack, say) as it is for DynamoDB and SQS; the
 # user pool and the local issuer's keys stay on the stack's own moto. AWS_ENDPOINT_URL_DYNAMODB
-# (DynamoDB Local) moves DynamoDB alone. STACK_AUTH_ISSUER=local: the functions' AUTH_ISSUER,
-# AUTH_AUDIENCE and AUTH_JWKS_URL name the local issuer instead of the user pool, for function
-# code that trusts one issuer only (tokens of `make token` and of the tests then verify).
+# (DynamoDB Local) moves DynamoDB alone.
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 
 API_PORT="${API_PORT:-9000}"
 MOTO_PORT="${MOTO_PORT:-5000}"
+WATCH_PORT="${WATCH_PORT:-$((API_PORT + 50))}"
 STATE="${STACK_STATE:-$ROOT/.local/stack-$API_PORT}"
 AUTH_DIR="$ROOT/.local/auth"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -85,24 +87,23 @@ start() {
     export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="${AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER:-$moto}"
     iam=() # that engine checks no IAM: every function signs with the administrator's keys
   fi
-  echo "==> engine: $AWS_ENDPOINT_URL" >&2
+  step "engine: $AWS_ENDPOINT_URL"
 
-  echo "==> building the functions" >&2
-  (cd "$ROOT" && cargo build --workspace --quiet)
+  step "building the functions (debug; ~5 min the first time, seconds after)"
+  (cd "$ROOT" && cargo build --workspace)
 
-  echo "==> creating tables, queues, the user pool and the functions' IAM users from template.yaml" >&2
+  step "creating tables, queues, the user pool and the functions' IAM users from template.yaml (~5 s)"
   python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env" \
     --credentials "$STATE/credentials" "${iam[@]}"
   # Beside the user pool, the local issuer (tokens for any chosen customer id; local only).
   local jwks="$moto/local-issuer/.well-known/jwks.json"
   python "$ROOT/local/auth.py" local-env --jwks-url "$jwks" >>"$STATE/functions.env"
-  if [ "${STACK_AUTH_ISSUER:-}" = local ]; then
-    sed -i -E '/^AUTH_(ISSUER|AUDIENCE|JWKS_URL)=/d' "$STATE/functions.env"
-    python "$ROOT/local/auth.py" local-env --jwks-url "$jwks" --only-issuer >>"$STATE/functions.env"
-  fi
-  # The storefront's demo sign-in: tokens for a few customers, served to the page as
-  # /shop/config.js. Local only: template.yaml never sets it (in AWS: the hosted sign-in).
-  python "$ROOT/local/auth.py" storefront-env "$AUTH_DIR" >>"$STATE/functions.env"
+  # The storefront's demo sign-in: tokens for a few customers, served to the page by the
+  # gateway as /shop/config.js. Local only (in AWS: the user pool's hosted sign-in).
+  python "$ROOT/local/auth.py" storefront-env "$AUTH_DIR" \
+    | python -c 'import sys; print(sys.stdin.read().split("=", 1)[1].strip().strip("\x27"))' >"$STATE/demo-sign-in.json"
+  # The API document, served at /api/openapi.json as a deployment publishes it.
+  "$TARGET/debug/openapi" / >"$STATE/openapi.json"
   {
     env | grep '^AWS_ENDPOINT_URL_' || true # per-service engines, e.g. DynamoDB Local for DynamoDB
     echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
@@ -112,15 +113,18 @@ start() {
   } >>"$STATE/functions.env"
   (set -a && source "$STATE/functions.env" && "${AS_ADMIN[@]}" "$TARGET/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
 
-  echo "==> starting the functions on http://127.0.0.1:$API_PORT" >&2
+  step "starting the functions and the gateway on http://127.0.0.1:$API_PORT (~10 s)"
   # `make dev` rebuilds a function when its code changes; a test run keeps what it built
   # (STACK_NO_RELOAD=1), so that editing files meanwhile cannot stall or change it.
   local reload=()
   if [ "${STACK_NO_RELOAD:-}" = 1 ]; then reload=(--ignore-changes); fi
-  spawn watch "${AS_FUNCTIONS[@]}" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" \
+  spawn watch "${AS_FUNCTIONS[@]}" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
     --env-file "$STATE/functions.env" --concurrency 4 --quiet "${reload[@]}"
-  wait_for_port 127.0.0.1 "$API_PORT" 120
-  spawn pollers "${AS_ADMIN[@]}" python "$ROOT/local/stack.py" pollers --lambda-url "http://127.0.0.1:$API_PORT"
+  wait_for_port 127.0.0.1 "$WATCH_PORT" 120
+  spawn gateway python "$ROOT/local/gateway.py" --port "$API_PORT" --lambda-url "http://127.0.0.1:$WATCH_PORT" \
+    --openapi "$STATE/openapi.json" --demo-sign-in "$STATE/demo-sign-in.json"
+  wait_for_port 127.0.0.1 "$API_PORT" 30
+  spawn pollers "${AS_ADMIN[@]}" python "$ROOT/local/stack.py" pollers --lambda-url "http://127.0.0.1:$WATCH_PORT"
 }
 
 case "${1:-}" in
@@ -155,10 +159,10 @@ case "${1:-}" in
   Logs: $STATE/*.log     Ctrl-C stops everything.
 
 MSG
-    tail -n +1 -F "$STATE/watch.log" "$STATE/pollers.log" &
+    tail -n +1 -F "$STATE/watch.log" "$STATE/gateway.log" "$STATE/pollers.log" &
     echo $! >"$STATE/tail.pid"
     while true; do
-      for name in watch pollers; do
+      for name in watch gateway pollers; do
         if ! kill -0 "$(cat "$STATE/$name.pid" 2>/dev/null)" 2>/dev/null; then
           echo "==> $name stopped; see $STATE/$name.log" >&2
           stop

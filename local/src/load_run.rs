@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use serde_json::{Value, json};
-use shared::domain::{CustomerId, Product, ProductId, Sku};
-use shared::money::Money;
-use shared::store::Store;
+use shop_catalog::Store;
+use shop_domain::{
+    Category, CustomerId, Description, Money, Product, ProductId, ProductName, Sku, StockLevel,
+};
 
 const PRICES: [&str; 8] = [
     "19.99", "0.10", "599.99", "4.99", "29.99", "0.01", "149.99", "9.95",
@@ -38,12 +39,12 @@ fn random_below(bound: usize) -> usize {
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), shared::Error> {
+async fn main() -> Result<(), shop_runtime::Error> {
     let mut args = std::env::args().skip(1);
     let orders: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1000);
     let clients: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(20);
     let base = std::env::var("SHOP_API_URL").unwrap_or_else(|_| "http://127.0.0.1:9000".into());
-    let store = Store::from_env(&shared::config::aws().await)?;
+    let store = Store::from_env(&shop_runtime::aws().await)?;
     // The clients order for many customers, so they call as the admin (SHOP_TOKEN).
     let token =
         std::env::var("SHOP_TOKEN").expect("SHOP_TOKEN: an admin token (scripts/load.sh sets it)");
@@ -62,12 +63,12 @@ async fn main() -> Result<(), shared::Error> {
         let id = ProductId::new();
         let product = Product {
             id,
-            name: format!("Load product {price} {id}"),
+            name: ProductName::parse(&format!("Load product {price} {id}"))?,
             price: Money::parse_exact(price)?,
-            stock: STOCK_PER_PRODUCT,
-            category: "Load".into(),
+            stock: StockLevel::new(STOCK_PER_PRODUCT).ok_or("stock")?,
+            category: Category::parse("Load")?,
             sku: Sku::generate(),
-            description: String::new(),
+            description: Description::parse("")?,
         };
         store.put_product(&product).await?;
         products.push(product);
@@ -214,7 +215,7 @@ async fn main() -> Result<(), shared::Error> {
         let left = store
             .product(&product.id)
             .await?
-            .map(|p| p.stock)
+            .map(|stored| stored.product.stock.get())
             .unwrap_or(u32::MAX);
         let units = sold.get(&product.id).copied().unwrap_or(0);
         oversold += (i64::from(units) - i64::from(STOCK_PER_PRODUCT)).max(0);

@@ -1,7 +1,8 @@
-//! Prints the API's OpenAPI document (what `GET /api/openapi.json` serves), for tools and for
-//! local/test_stack.py's check that it, template.yaml and the watch router agree.
+//! Prints the API's OpenAPI document (`openapi [server URL]`, `/` by default): what the local
+//! stack serves at `/api/openapi.json` and a deployment publishes beside the storefront.
 fn main() {
-    match shared::openapi::document("").to_pretty_json() {
+    let server = std::env::args().nth(1).unwrap_or_else(|| "/".into());
+    match shop_openapi::document(&server).to_pretty_json() {
         Ok(json) => println!("{json}"),
         Err(error) => {
             eprintln!("openapi: {error}");

@@ -1,11 +1,11 @@
 //! Loads a catalogue file (`[{id, sku?, name, description?, price, stock, category}]`) into the
 //! store table, through the same repository the functions use (so each sku gets its guard).
-//! A product without a sku gets one derived from its id (`P-<id hex>`), the same on every load.
-//! `seed-catalogue local/catalogue.json`
+//! A product without a sku gets one derived from its id (`P-<id hex>`), the same on every load,
+//! so loading twice changes nothing. `seed-catalogue local/catalogue.json`
 use serde::Deserialize;
-use shared::domain::{MAX_STOCK, Product, ProductId, Sku};
-use shared::money::Money;
-use shared::store::Store;
+use shop_catalog::Store;
+use shop_catalog::store::Inserted;
+use shop_domain::{Category, Description, Money, Product, ProductId, ProductName, Sku, StockLevel};
 
 #[derive(Deserialize)]
 struct CatalogueEntry {
@@ -20,37 +20,51 @@ struct CatalogueEntry {
     category: String,
 }
 
+impl CatalogueEntry {
+    fn product(&self) -> Result<Product, String> {
+        let problem = |what: &str| format!("{}: {what}", self.name);
+        let id = ProductId::parse(&self.id).ok_or_else(|| problem("id is not a UUID"))?;
+        let sku = match &self.sku {
+            Some(sku) => Sku::parse(sku).map_err(|error| problem(&format!("sku {error}")))?,
+            None => Sku::parse(&format!("P-{}", id.as_uuid().simple()))
+                .map_err(|_| problem("no sku derivable"))?,
+        };
+        Ok(Product {
+            id,
+            sku,
+            name: ProductName::parse(&self.name)
+                .map_err(|error| problem(&format!("name {error}")))?,
+            description: Description::parse(&self.description)
+                .map_err(|error| problem(&format!("description {error}")))?,
+            price: Money::parse_exact(&self.price)
+                .map_err(|error| problem(&format!("price {error}")))?,
+            stock: StockLevel::new(self.stock).ok_or_else(|| problem("stock is too large"))?,
+            category: Category::parse(&self.category)
+                .map_err(|error| problem(&format!("category {error}")))?,
+        })
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::Error> {
+async fn main() -> Result<(), shop_runtime::Error> {
     let path = std::env::args()
         .nth(1)
         .ok_or("usage: seed-catalogue <catalogue.json>")?;
     let entries: Vec<CatalogueEntry> = serde_json::from_slice(&std::fs::read(&path)?)?;
-    let store = Store::from_env(&shared::config::aws().await)?;
+    let store = Store::from_env(&shop_runtime::aws().await)?;
     for entry in &entries {
-        let id = ProductId::parse(&entry.id)
-            .ok_or_else(|| format!("{}: id is not a UUID", entry.name))?;
-        let sku = match &entry.sku {
-            Some(sku) => {
-                Sku::parse(sku).ok_or_else(|| format!("{}: sku {sku:?} is invalid", entry.name))?
+        let product = entry.product()?;
+        match store.put_product(&product).await? {
+            Inserted::Done => {}
+            Inserted::SkuTaken => {
+                return Err(
+                    format!("{}: sku {} is another product's", entry.name, product.sku).into(),
+                );
             }
-            None => Sku::parse(&format!("P-{}", id.as_uuid().simple()))
-                .ok_or_else(|| format!("{}: no sku derivable", entry.name))?,
-        };
-        if entry.stock > MAX_STOCK {
-            return Err(format!("{}: stock above {MAX_STOCK}", entry.name).into());
+            Inserted::Contended => {
+                return Err(format!("{}: the table was busy; load again", entry.name).into());
+            }
         }
-        let product = Product {
-            id,
-            sku,
-            description: entry.description.clone(),
-            name: entry.name.clone(),
-            price: Money::parse_exact(&entry.price)
-                .map_err(|error| format!("{}: price {error}", entry.name))?,
-            stock: entry.stock,
-            category: entry.category.clone(),
-        };
-        store.put_product(&product).await?;
     }
     println!("loaded {} products from {path}", entries.len());
     Ok(())

@@ -22,6 +22,8 @@ pub enum CatalogueError {
     InsufficientStock { available: StockLevel },
     #[error("the stock level would pass the largest allowed ({} now)", level.get())]
     StockFull { level: StockLevel },
+    #[error("the stock level is no longer the one expected ({} now)", level.get())]
+    StockMoved { level: StockLevel },
     #[error(transparent)]
     Store(#[from] DynamoError),
 }
@@ -115,15 +117,25 @@ pub async fn adjust_stock(
     }
 }
 
-/// Sets a product's stock to an absolute level. The write is conditional on the level read
-/// just before, and judged again against the new level if an order got in between, so no
-/// reservation is ever overwritten.
+/// Sets a product's stock to an absolute level. With `expected` (the level the admin saw), the
+/// level is set only if it is still that: an admin who computed the new level from a level
+/// that orders have since changed gets [`CatalogueError::StockMoved`], not a lost update.
+/// Without it, the write is conditional on the level read just before, and judged again if an
+/// order got in between.
 pub async fn set_stock(
     store: &Store,
     id: &ProductId,
     level: StockLevel,
+    expected: Option<StockLevel>,
     reason: &str,
 ) -> Result<Product, CatalogueError> {
+    if let Some(expected) = expected {
+        return match store.set_stock(id, expected, level, reason).await? {
+            StockWrite::Done(product) => Ok(product),
+            StockWrite::Missing => Err(CatalogueError::NotFound),
+            StockWrite::Refused(level) => Err(CatalogueError::StockMoved { level }),
+        };
+    }
     let mut expected = get_product(store, id)
         .await?
         .ok_or(CatalogueError::NotFound)?

@@ -114,7 +114,7 @@ impl Sinks {
 
 /// A stream batch as Lambda gives it with tumbling windows: the records, and the window's
 /// state so far. Without a window (a direct invocation), counts are not kept.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RelayEvent {
     #[serde(rename = "Records", default)]
@@ -129,7 +129,7 @@ pub struct RelayEvent {
     pub is_final_invoke_for_window: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Window {
     pub start: String,
 }

@@ -247,11 +247,18 @@ impl ProductChangesBody {
 
 /// `PUT /products/{id}/stock` (admin): the absolute level; 0 means sold out.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct StockLevelBody {
     #[garde(custom(required))]
     #[schema(value_type = StockLevel)]
     #[serde(default)]
     pub quantity: Option<Sent<StockLevel>>,
+    /// The level the new one was decided from: the write happens only if the stock is still
+    /// that (409 otherwise), so that no concurrent order's reservation is overwritten.
+    #[garde(custom(optional))]
+    #[schema(value_type = Option<StockLevel>)]
+    #[serde(default)]
+    pub expected_quantity: Option<Sent<StockLevel>>,
 }
 
 /// `POST /products/{id}/stock-adjustments` (admin): units in or out, and why.

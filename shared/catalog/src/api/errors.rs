@@ -74,6 +74,10 @@ impl From<CatalogueError> for ApiError {
                 shop_domain::MAX_STOCK,
                 level.get()
             )),
+            CatalogueError::StockMoved { level } => ApiError::conflict(format!(
+                "The stock level changed since it was read: it is {} now",
+                level.get()
+            )),
             CatalogueError::Store(error) => error.into(),
         }
     }

@@ -133,7 +133,7 @@ pub async fn set_inventory_stock(store: &Store, request: Request) -> HttpResult 
     let product = products::product_by_sku(store, &sku)
         .await?
         .ok_or_else(item_not_found)?;
-    let product = products::set_stock(store, &product.id, level, "stock level set")
+    let product = products::set_stock(store, &product.id, level, None, "stock level set")
         .await
         .map_err(|error| match error {
             CatalogueError::NotFound => item_not_found(),

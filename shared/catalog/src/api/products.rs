@@ -188,6 +188,7 @@ pub async fn retire_product(store: &Store, request: Request) -> HttpResult {
         (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
         (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
         (status = 404, description = "No such product on sale", body = shop_http::ErrorBody),
+        (status = 409, description = "The stock is no longer at `expectedQuantity`", body = shop_http::ErrorBody),
         (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
     )
 )]
@@ -198,7 +199,8 @@ pub async fn set_product_stock(store: &Store, request: Request) -> HttpResult {
     let body: StockLevelBody = json_body(&request)?;
     let level = valid(&body.quantity)
         .ok_or_else(|| ApiError::validation(vec!["quantity is required".into()]))?;
-    let product = products::set_stock(store, &id, level, "stock level set").await?;
+    let expected = valid(&body.expected_quantity);
+    let product = products::set_stock(store, &id, level, expected, "stock level set").await?;
     tracing::info!(product_id = %product.id, stock = level.get(), "stock set");
     respond::json(StatusCode::OK, &product)
 }

@@ -2,9 +2,7 @@
 //! --data-file` and `sam local invoke -e` take), invoked through the Lambda Invoke API that
 //! `cargo lambda watch` serves.
 
-mod common;
-
-use common::Shop;
+use crate::common::Shop;
 use serde_json::Value;
 
 async fn invoke(shop: &Shop, function: &str) -> Value {

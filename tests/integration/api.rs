@@ -1,10 +1,8 @@
 //! The HTTP API through the local stack, as a client sees it.
 
-mod common;
-
-use common::{SEED_CUSTOMER, SEED_PRODUCT, Shop, assert_seed_error, raw_number};
+use crate::common::{SEED_CUSTOMER, SEED_PRODUCT, Shop, assert_seed_error, raw_number};
 use serde_json::{Value, json};
-use shared::domain::{CustomerId, ProductId};
+use shop_domain::{CustomerId, ProductId};
 
 #[tokio::test]
 async fn the_catalogue_lists_the_seed_products() {
@@ -73,7 +71,7 @@ async fn an_order_is_priced_from_the_catalogue_and_reserves_its_stock() {
     let order = &reply.json;
     assert_eq!(order["customerId"], customer.to_string());
     assert_eq!(order["status"], "CREATED");
-    assert_eq!(order["items"][0]["name"], product.name);
+    assert_eq!(order["items"][0]["name"], product.name.as_str());
     assert_eq!(order["items"][0]["quantity"], 3);
     assert_eq!(
         order["items"][0]["price"].to_string(),
@@ -82,7 +80,7 @@ async fn an_order_is_priced_from_the_catalogue_and_reserves_its_stock() {
     );
     let created_at = order["createdAt"].as_str().unwrap();
     assert!(
-        shared::domain::Timestamp::parse(created_at).is_some() && created_at.ends_with('Z'),
+        shop_domain::Timestamp::parse(created_at).is_some() && created_at.ends_with('Z'),
         "{created_at}"
     );
     let id = order["id"].as_str().unwrap();
@@ -221,7 +219,7 @@ async fn malformed_requests_get_a_4xx_in_the_seed_format() {
         .await;
     assert_eq!(assert_seed_error(&bad_patch_id, 400), ["id must be a UUID"]);
 
-    let huge = "x".repeat(shared::http::MAX_BODY_BYTES + 1);
+    let huge = "x".repeat(shop_http::body::MAX_BODY_BYTES + 1);
     let oversized = shop
         .post_json(
             "/orders",
@@ -251,7 +249,7 @@ async fn orders_are_listed_newest_first_in_pages_and_by_cursor() {
     assert_eq!(first.json["meta"]["total"], 12);
     assert_eq!(first.json["meta"]["page"], 1);
     assert_eq!(first.json["meta"]["limit"], 5);
-    let ids = |reply: &common::Reply| -> Vec<String> {
+    let ids = |reply: &crate::common::Reply| -> Vec<String> {
         reply.json["data"]
             .as_array()
             .unwrap()
@@ -390,7 +388,7 @@ async fn a_customer_updates_their_profile_after_the_first_order() {
     assert!(
         reply.json["updatedAt"]
             .as_str()
-            .is_some_and(|at| shared::domain::Timestamp::parse(at).is_some())
+            .is_some_and(|at| shop_domain::Timestamp::parse(at).is_some())
     );
 
     let invalid = shop.patch_json(&path, &json!({"email": "not-an-email", "shippingAddress": {"street": "1 Main St", "city": "Springfield"}})).await;

@@ -6,14 +6,16 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::event::dynamodb::EventRecord;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use shared::customers::Customers;
-use shared::domain::{CustomerId, Product, ProductId, Sku};
-use shared::relay::{EventSink, EventSinks};
-use shared::store::Store;
+use shop_catalog::Store;
+use shop_customers::Customers;
+use shop_domain::{
+    Category, CustomerId, Description, Product, ProductId, ProductName, Sku, StockLevel,
+};
+use shop_relay::{EventQueue, RelayEvent, Sinks};
 
 pub const SEED_CUSTOMER: &str = "550e8400-e29b-41d4-a716-446655440000";
 pub const SEED_PRODUCT: &str = "c0ffee00-c0de-f00d-baad-f00dc0ffee00";
@@ -26,6 +28,9 @@ pub struct Shop {
     pub store: Store,
     pub customers: Customers,
     pub sqs: aws_sdk_sqs::Client,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    /// The address this client's requests come from (its `X-Forwarded-For`).
+    address: String,
     pub queue_url: String,
 }
 
@@ -42,9 +47,12 @@ impl Shop {
     pub async fn connect() -> Shop {
         let base = std::env::var("SHOP_API_URL")
             .expect("SHOP_API_URL is not set: run the integration tests through `make test`, which starts the local stack");
-        let aws = shared::config::aws().await;
+        let aws = shop_runtime::aws().await;
+        let (http, address) = client_of_its_own();
         Shop {
-            http: client_of_its_own(),
+            dynamo: aws_sdk_dynamodb::Client::new(&aws),
+            http,
+            address,
             admin_token: token(&Claims::admin()),
             base,
             store: Store::from_env(&aws).expect("STORE_TABLE"),
@@ -52,6 +60,11 @@ impl Shop {
             sqs: aws_sdk_sqs::Client::new(&aws),
             queue_url: std::env::var("ORDER_EVENTS_QUEUE_URL").expect("ORDER_EVENTS_QUEUE_URL"),
         }
+    }
+
+    /// The address this client's requests come from, as the rate limiter sees it.
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     /// Sends the request as the admin, unless it carries an Authorization header already.
@@ -147,11 +160,11 @@ impl Shop {
 
     /// The DynamoDB stream event Lambda gives the relay for these orders' insertion, built
     /// from the items as stored (sequence numbers 1, 2, ...).
-    pub async fn order_stream_event(&self, order_ids: &[String]) -> StreamEvent {
+    pub async fn order_stream_event(&self, order_ids: &[String]) -> RelayEvent {
         let table = std::env::var("STORE_TABLE").unwrap();
-        let aws = shared::config::aws().await;
+        let aws = shop_runtime::aws().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-        let mut event = StreamEvent::default();
+        let mut event = RelayEvent::default();
         for (index, id) in order_ids.iter().enumerate() {
             let key = HashMap::from([
                 ("pk".to_owned(), AttributeValue::S(format!("ORDER#{id}"))),
@@ -177,8 +190,8 @@ impl Shop {
     }
 
     /// The DynamoDB stream event of a product's insertion, built from the item as stored.
-    pub async fn product_stream_event(&self, product: &ProductId) -> StreamEvent {
-        let aws = shared::config::aws().await;
+    pub async fn product_stream_event(&self, product: &ProductId) -> RelayEvent {
+        let aws = shop_runtime::aws().await;
         let key = HashMap::from([
             (
                 "pk".to_owned(),
@@ -200,8 +213,74 @@ impl Shop {
         record.change.keys = serde_dynamo::Item::from(key);
         record.change.new_image = serde_dynamo::Item::from(item);
         record.change.sequence_number = Some("1".into());
-        let mut event = StreamEvent::default();
+        record.event_id = format!("test-{product}");
+        let mut event = RelayEvent::default();
         event.records.push(record);
+        event
+    }
+
+    /// Invokes a function through the Lambda Invoke API of the local stack (as an event source
+    /// or `cargo lambda invoke` does), and returns its answer; a function error fails the test.
+    pub async fn invoke(&self, function: &str, event: &Value) -> Value {
+        let url = std::env::var("SHOP_LAMBDA_URL")
+            .expect("SHOP_LAMBDA_URL (the stack's Invoke API, set by `make test`)");
+        let response = self
+            .http
+            .post(format!("{url}/2015-03-31/functions/{function}/invocations"))
+            .json(event)
+            .send()
+            .await
+            .expect("the Invoke API answers");
+        let failed = response.headers().get("x-amz-function-error").is_some();
+        let text = response.text().await.unwrap_or_default();
+        assert!(!failed, "{function} failed: {text}");
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert!(
+            answer.get("errorType").is_none(),
+            "{function} failed: {text}"
+        );
+        answer
+    }
+
+    /// An order's item as stored, for stream records built by a test.
+    pub async fn order_item(&self, id: &str) -> HashMap<String, AttributeValue> {
+        self.dynamo
+            .get_item()
+            .table_name(std::env::var("STORE_TABLE").unwrap())
+            .key("pk", AttributeValue::S(format!("ORDER#{id}")))
+            .key("sk", AttributeValue::S("ORDER".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the order is stored")
+    }
+
+    /// The stream event of these changes of stored items (old and new images), as Lambda gives
+    /// it to the relay (sequence numbers 1, 2, ...).
+    pub fn modify_events(
+        &self,
+        changes: &[(
+            HashMap<String, AttributeValue>,
+            HashMap<String, AttributeValue>,
+        )],
+    ) -> RelayEvent {
+        let mut event = RelayEvent::default();
+        for (index, (old, new)) in changes.iter().enumerate() {
+            let key: HashMap<String, AttributeValue> = ["pk", "sk"]
+                .iter()
+                .map(|name| (name.to_string(), new[*name].clone()))
+                .collect();
+            let mut record = EventRecord::default();
+            record.event_name = "MODIFY".into();
+            record.event_id = format!("test-{index}-{}", uuid::Uuid::new_v4());
+            record.change.keys = serde_dynamo::Item::from(key);
+            record.change.old_image = serde_dynamo::Item::from(old.clone());
+            record.change.new_image = serde_dynamo::Item::from(new.clone());
+            record.change.sequence_number = Some((index + 1).to_string());
+            event.records.push(record);
+        }
         event
     }
 
@@ -223,17 +302,19 @@ impl Shop {
         let id = ProductId::new();
         let product = Product {
             id,
-            name: format!("Test product {id}"),
+            name: ProductName::parse(&format!("Test product {id}")).unwrap(),
             price: price.parse().expect("a price"),
-            stock,
-            category: "Test".into(),
+            stock: StockLevel::new(stock).expect("a stock level"),
+            category: Category::parse("Test").unwrap(),
             sku: Sku::generate(),
-            description: String::new(),
+            description: Description::parse("").unwrap(),
         };
-        self.store
+        let stored = self
+            .store
             .put_product(&product)
             .await
             .expect("product stored");
+        assert_eq!(stored, shop_catalog::store::Inserted::Done);
         product
     }
 
@@ -243,7 +324,9 @@ impl Shop {
             .await
             .expect("read")
             .expect("product exists")
+            .product
             .stock
+            .get()
     }
 
     /// GET /customers/{id}/orders until `done` accepts it (events travel asynchronously).
@@ -257,11 +340,11 @@ impl Shop {
     }
 }
 
-/// Every kind of event to one destination (`make` builds one sink per kind).
-pub fn all_to(make: impl Fn() -> EventSink) -> EventSinks {
-    EventSinks {
-        orders: make(),
-        stock: make(),
+/// Every kind of event to one SQS queue.
+pub fn all_to_queue(shop: &Shop, queue_url: &str) -> Sinks {
+    Sinks::Sqs {
+        orders: EventQueue::new(shop.sqs.clone(), queue_url),
+        stock: EventQueue::new(shop.sqs.clone(), queue_url),
     }
 }
 
@@ -321,10 +404,10 @@ pub fn raw_number<'a>(text: &'a str, name: &str) -> &'a str {
     &rest[..end]
 }
 
-/// Fails unless the body is a valid `order_created` version 1 (shared/schemas), and not a
-/// NestJS request (no `id` beside `pattern`).
+/// Fails unless the body is a valid `order_created` version 1 (shared/events/schemas), and not
+/// a NestJS request (no `id` beside `pattern`).
 pub fn assert_order_created_contract(body: &str) {
-    let schema: Value = serde_json::from_str(shared::events::ORDER_CREATED_V1_SCHEMA).unwrap();
+    let schema: Value = serde_json::from_str(shop_events::schemas::ORDER_CREATED_V1).unwrap();
     let validator = jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)
@@ -341,16 +424,14 @@ pub fn assert_order_created_contract(body: &str) {
     );
 }
 
-/// Fails unless the body is a valid `stock_added` or `stock_reduced` version 1 (shared/schemas),
-/// whichever its pattern says.
-pub fn assert_stock_event_contract(body: &str) {
+/// Fails unless the body is a valid event of its pattern's contract (shared/events/schemas).
+pub fn assert_event_contract(body: &str) {
     let event: Value = serde_json::from_str(body)
         .unwrap_or_else(|error| panic!("event is not JSON ({error}): {body}"));
-    let schema = match event["pattern"].as_str() {
-        Some(shared::events::STOCK_ADDED) => shared::events::STOCK_ADDED_V1_SCHEMA,
-        Some(shared::events::STOCK_REDUCED) => shared::events::STOCK_REDUCED_V1_SCHEMA,
-        _ => panic!("not a stock event: {body}"),
-    };
+    let schema = event["pattern"]
+        .as_str()
+        .and_then(shop_events::schemas::of_pattern)
+        .unwrap_or_else(|| panic!("not one of our events: {body}"));
     let schema: Value = serde_json::from_str(schema).unwrap();
     let validator = jsonschema::options()
         .should_validate_formats(true)
@@ -362,17 +443,19 @@ pub fn assert_stock_event_contract(body: &str) {
         .collect();
     assert!(
         errors.is_empty(),
-        "event breaks its stock event v1 schema: {errors:?}\n{body}"
+        "event breaks its contract: {errors:?}\n{body}"
     );
 }
 
-/// The claims of a local token (local/auth.py issues the same for `make token`).
+/// The claims of a token of the local issuer (local/auth.py issues the same for `make token`),
+/// the issuer the local stack trusts beside the user pool, for any chosen customer id.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub sub: String,
     pub exp: u64,
+    pub token_use: String,
     #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
 }
@@ -380,10 +463,13 @@ pub struct Claims {
 impl Claims {
     pub fn customer(customer: &CustomerId) -> Self {
         Self {
-            iss: std::env::var("AUTH_ISSUER").expect("AUTH_ISSUER (set by `make test`)"),
-            aud: std::env::var("AUTH_AUDIENCE").expect("AUTH_AUDIENCE (set by `make test`)"),
+            iss: std::env::var("AUTH_LOCAL_ISSUER")
+                .expect("AUTH_LOCAL_ISSUER (set by `make test`)"),
+            aud: std::env::var("AUTH_LOCAL_AUDIENCE")
+                .expect("AUTH_LOCAL_AUDIENCE (set by `make test`)"),
             sub: customer.to_string(),
             exp: now() + 3600,
+            token_use: "id".into(),
             groups: Vec::new(),
         }
     }
@@ -401,15 +487,17 @@ impl Claims {
 /// An HTTP client with an address of its own: `make test` runs the stack trusting one proxy's
 /// `X-Forwarded-For` (as behind CloudFront), so each test's unauthenticated requests count
 /// against a rate limit of their own rather than one shared by the whole suite.
-pub fn client_of_its_own() -> reqwest::Client {
+pub fn client_of_its_own() -> (reqwest::Client, String) {
+    let address = random_address();
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("x-forwarded-for", random_address().parse().unwrap());
-    reqwest::Client::builder()
+    headers.insert("x-forwarded-for", address.parse().unwrap());
+    let client = reqwest::Client::builder()
         .default_headers(headers)
         // A stuck request fails its test rather than holding the whole run.
         .timeout(Duration::from_secs(120))
         .build()
-        .expect("an HTTP client")
+        .expect("an HTTP client");
+    (client, address)
 }
 
 /// A random address in 10.0.0.0/8.

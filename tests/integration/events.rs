@@ -1,13 +1,11 @@
 //! The event flow: order -> stream -> relay -> queue -> consumer -> statistics, and the
 //! consumer's handling of duplicate, foreign, out-of-order and poison messages.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Shop, raw_number};
+use crate::common::{Shop, raw_number};
 use serde_json::json;
-use shared::domain::{CustomerId, OrderId};
+use shop_domain::{CustomerId, OrderId};
 
 fn event(order: &OrderId, customer: &CustomerId, total: &str, created_at: &str) -> String {
     format!(
@@ -155,7 +153,7 @@ async fn the_seed_services_message_is_counted() {
     // What the seed's NestJS Product service sends: no version, a floating-point total.
     let body = json!({"pattern": "order_created", "data": {
         "id": OrderId::new().to_string(), "customerId": customer.to_string(),
-        "items": [{"productId": common::SEED_PRODUCT, "quantity": 3, "price": 19.99}],
+        "items": [{"productId": crate::common::SEED_PRODUCT, "quantity": 3, "price": 19.99}],
         "total": 59.970000000000006, "createdAt": "2023-08-20T12:34:56.789Z"}});
     publish(&shop, &[body.to_string()]).await;
     let stats = shop

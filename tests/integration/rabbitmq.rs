@@ -5,21 +5,18 @@
 //! - a NestJS product service -> broker -> Lambda's Amazon MQ event source (emulated by the
 //!   local stack's pollers) -> our consumer -> the customer's statistics.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Shop, assert_order_created_contract};
+use crate::common::{Shop, assert_order_created_contract};
 use lapin::options::{
     BasicGetOptions, BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::{Value, json};
-use shared::domain::{CustomerId, OrderId};
-use shared::rabbitmq::RabbitPublisher;
-use shared::relay::{EventSink, EventSinks, relay_events};
+use shop_domain::{CustomerId, OrderId};
+use shop_relay::{Relay, Sinks};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
@@ -50,10 +47,14 @@ async fn delete_queue(queue: &str) {
         .unwrap();
 }
 
-fn publisher(queue: &str) -> EventSinks {
-    common::all_to(|| {
-        EventSink::RabbitMq(RabbitPublisher::new(broker_url().parse().unwrap(), queue))
-    })
+/// A relay publishing order events to `queue` (and stock events to a queue of their own).
+fn publisher(shop: &Shop, queue: &str) -> Relay {
+    let sinks = Sinks::rabbitmq(
+        broker_url().parse().unwrap(),
+        queue.to_owned(),
+        format!("{queue}.stock"),
+    );
+    Relay::new(sinks, shop.store.clone())
 }
 
 /// One of the NestJS peers in tests/nestjs-peer (installed by `make test`).
@@ -120,11 +121,10 @@ async fn a_nestjs_customer_service_consumes_what_our_relay_publishes() {
     let customer = CustomerId::new();
     let order_ids = orders_of(&shop, &customer, 2).await;
 
-    let response = relay_events(
-        &publisher(&queue),
-        shop.order_stream_event(&order_ids).await,
-    )
-    .await;
+    let response = publisher(&shop, &queue)
+        .handle(shop.order_stream_event(&order_ids).await)
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
 
     for (count, order_id) in order_ids.iter().enumerate() {
@@ -144,6 +144,7 @@ async fn a_nestjs_customer_service_consumes_what_our_relay_publishes() {
         );
     }
     delete_queue(&queue).await;
+    delete_queue(&format!("{queue}.stock")).await;
 }
 
 #[tokio::test]
@@ -152,11 +153,10 @@ async fn what_we_publish_on_rabbitmq_is_the_seed_wire_format() {
     let queue = scratch_queue();
     let customer = CustomerId::new();
     let order_ids = orders_of(&shop, &customer, 1).await;
-    let response = relay_events(
-        &publisher(&queue),
-        shop.order_stream_event(&order_ids).await,
-    )
-    .await;
+    let response = publisher(&shop, &queue)
+        .handle(shop.order_stream_event(&order_ids).await)
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
 
     let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
@@ -212,6 +212,7 @@ async fn what_we_publish_on_rabbitmq_is_the_seed_wire_format() {
             .is_err()
     );
     delete_queue(&queue).await;
+    delete_queue(&format!("{queue}.stock")).await;
 }
 
 #[tokio::test]
@@ -222,13 +223,15 @@ async fn the_relay_reports_an_unreachable_broker_and_delivers_on_retry() {
     let order_ids = orders_of(&shop, &customer, 2).await;
     let event = shop.order_stream_event(&order_ids).await;
 
-    let down = common::all_to(|| {
-        EventSink::RabbitMq(RabbitPublisher::new(
+    let down = Relay::new(
+        Sinks::rabbitmq(
             "amqp://guest:guest@127.0.0.1:9".parse().unwrap(),
-            queue.as_str(),
-        ))
-    });
-    let failed = relay_events(&down, event.clone()).await;
+            queue.clone(),
+            format!("{queue}.stock"),
+        ),
+        shop.store.clone(),
+    );
+    let failed = down.handle(event.clone()).await.unwrap();
     assert_eq!(failed.batch_item_failures.len(), 1);
     assert_eq!(
         failed.batch_item_failures[0].item_identifier.as_deref(),
@@ -236,12 +239,13 @@ async fn the_relay_reports_an_unreachable_broker_and_delivers_on_retry() {
     );
 
     let mut nest = NestCustomerService::start(&queue).await;
-    let delivered = relay_events(&publisher(&queue), event).await;
+    let delivered = publisher(&shop, &queue).handle(event).await.unwrap();
     assert!(delivered.batch_item_failures.is_empty());
     for order_id in &order_ids {
         assert_eq!(nest.next_line().await["data"]["id"], order_id.as_str());
     }
     delete_queue(&queue).await;
+    delete_queue(&format!("{queue}.stock")).await;
 }
 
 /// The seed Product service's message for an order: its saved order, with JavaScript's
@@ -251,7 +255,7 @@ fn seed_order(customer: &CustomerId) -> (OrderId, Value) {
     let order = json!({
         "id": id.to_string(),
         "customerId": customer.to_string(),
-        "items": [{"productId": common::SEED_PRODUCT, "quantity": 3, "price": 19.99}],
+        "items": [{"productId": crate::common::SEED_PRODUCT, "quantity": 3, "price": 19.99}],
         "total": 59.970000000000006,
         "createdAt": "2026-11-21T06:43:00.000Z",
     });
@@ -278,7 +282,7 @@ async fn an_order_from_a_nestjs_product_service_is_counted_once_by_our_consumer(
         .stats_when(&customer, |stats| stats["totalOrders"] == 1)
         .await;
     assert_eq!(
-        common::raw_number(&stats.text, "totalSpent"),
+        crate::common::raw_number(&stats.text, "totalSpent"),
         "59.97",
         "{}",
         stats.text
@@ -296,7 +300,7 @@ async fn an_order_from_a_nestjs_product_service_is_counted_once_by_our_consumer(
         .await;
     assert_eq!(stats.json["totalOrders"], 2, "{}", stats.text);
     assert_eq!(
-        common::raw_number(&stats.text, "totalSpent"),
+        crate::common::raw_number(&stats.text, "totalSpent"),
         "100.00",
         "{}",
         stats.text
@@ -342,19 +346,20 @@ async fn stock_events_go_to_their_own_queue_in_the_nestjs_envelope() {
         scratch_queue(),
         format!("stock_events.test-{}", uuid::Uuid::new_v4()),
     );
-    let sinks = EventSinks {
-        orders: EventSink::RabbitMq(RabbitPublisher::new(
+    let relay = Relay::new(
+        Sinks::rabbitmq(
             broker_url().parse().unwrap(),
-            &orders_queue,
-        )),
-        stock: EventSink::RabbitMq(RabbitPublisher::new(
-            broker_url().parse().unwrap(),
-            &stock_queue,
-        )),
-    };
+            orders_queue.clone(),
+            stock_queue.clone(),
+        ),
+        shop.store.clone(),
+    );
     // The stream record of a new product with 7 in stock: stock added, from 0 to 7.
     let product = shop.new_product("4.20", 7).await;
-    let response = relay_events(&sinks, shop.product_stream_event(&product.id).await).await;
+    let response = relay
+        .handle(shop.product_stream_event(&product.id).await)
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
 
     let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
@@ -380,7 +385,7 @@ async fn stock_events_go_to_their_own_queue_in_the_nestjs_envelope() {
         "persistent"
     );
     let body = std::str::from_utf8(&message.delivery.data).unwrap();
-    common::assert_stock_event_contract(body);
+    crate::common::assert_event_contract(body);
     let event: Value = serde_json::from_str(body).unwrap();
     assert_eq!(event["pattern"], "stock_added");
     assert_eq!(event["data"]["productId"], product.id.to_string());

@@ -3,12 +3,10 @@
 //! error format and without writing anything; a customer reaches only their own data, an
 //! admin everyone's; the catalogue is public.
 
-mod common;
-
+use crate::common::{Claims, Reply, Shop, assert_seed_error, issuer_key, now, signed_token, token};
 use base64::Engine;
-use common::{Claims, Reply, Shop, assert_seed_error, issuer_key, now, signed_token, token};
 use serde_json::json;
-use shared::domain::{CustomerId, ProductId};
+use shop_domain::{CustomerId, ProductId};
 
 /// The protected routes, each with a body that would succeed for the right caller.
 fn protected_routes(
@@ -26,7 +24,7 @@ fn protected_routes(
         (reqwest::Method::GET, "/orders".into(), None),
         (
             reqwest::Method::GET,
-            format!("/orders/{}", shared::domain::OrderId::new()),
+            format!("/orders/{}", shop_domain::OrderId::new()),
             None,
         ),
         (
@@ -86,11 +84,11 @@ async fn bad_tokens_get_401_with_a_challenge_and_write_nothing() {
     // HS256 "signed" with the issuer's public key set, the classic key-confusion attack.
     let mut hs_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     hs_header.kid = Some("local-1".into());
-    let public_keys = std::env::var("AUTH_JWKS").expect("AUTH_JWKS");
+    let public_keys = issuer_key("jwks.json");
     let confused = jsonwebtoken::encode(
         &hs_header,
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(public_keys.trim_matches('\'').as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(&public_keys),
     )
     .unwrap();
 
@@ -196,7 +194,7 @@ async fn a_customer_reaches_only_their_own_data() {
     assert_eq!(not_hers.json["message"], "Order not found");
     assert_eq!(shop.get(&path(&bobs)).await.json, bobs.json);
     let unknown = shop
-        .get(&format!("/orders/{}", shared::domain::OrderId::new()))
+        .get(&format!("/orders/{}", shop_domain::OrderId::new()))
         .await;
     assert_seed_error(&unknown, 404);
     assert_seed_error(&shop.get("/orders/not-an-id").await, 400);

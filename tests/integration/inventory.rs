@@ -1,18 +1,16 @@
 //! The inventory (seed B) through the local stack: admin-only product creation and stock
 //! levels, the public product and catalogue reads, and the stock events on their queue.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{
-    Claims, Reply, Shop, assert_seed_error, assert_stock_event_contract, eventually, token,
+use crate::common::{
+    Claims, Reply, Shop, assert_event_contract, assert_seed_error, eventually, token,
 };
 use serde_json::{Value, json};
-use shared::domain::CustomerId;
-use shared::events::{StockChange, decode_stock_event};
+use shop_domain::CustomerId;
+use shop_events::{StockChange, decode_stock_event};
 
 /// Every stock event this test binary has taken off the stock queue. The tests run in
 /// parallel and each waits for its own products' events, so whoever receives a message keeps
@@ -62,7 +60,7 @@ async fn stock_events_of(shop: &Shop, product: &str, count: usize) -> Vec<StockC
             }
             for message in &messages {
                 let body = message.body.as_deref().unwrap_or_default();
-                assert_stock_event_contract(body);
+                assert_event_contract(body);
                 let change = decode_stock_event(body).expect("a readable stock event");
                 STOCK_EVENTS.lock().unwrap().push(change);
                 shop.sqs
@@ -170,7 +168,7 @@ async fn a_product_is_stored_as_sent_and_readable_by_anyone() {
     assert_eq!(created.json["sku"], sku.as_str());
     assert_eq!(created.json["name"], "Bamboo Cutting Board");
     assert_eq!(created.json["description"], "Large");
-    assert_eq!(common::raw_number(&created.text, "price"), "24.99");
+    assert_eq!(crate::common::raw_number(&created.text, "price"), "24.99");
     assert_eq!(created.json["stock"], 40);
     assert_eq!(created.json["category"], "Kitchen");
 
@@ -198,7 +196,7 @@ async fn a_product_without_sku_gets_a_generated_one() {
         "{sku}"
     );
     assert_eq!(created.json["description"], "");
-    assert_eq!(common::raw_number(&created.text, "price"), "1.50");
+    assert_eq!(crate::common::raw_number(&created.text, "price"), "1.50");
 }
 
 #[tokio::test]
@@ -384,7 +382,7 @@ async fn an_order_reduces_stock_and_says_so() {
     .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let id = created.json["id"].as_str().unwrap().to_owned();
-    let product = shared::domain::ProductId::parse(&id).unwrap();
+    let product = shop_domain::ProductId::parse(&id).unwrap();
     let order = shop.order(&CustomerId::new(), &[(&product, 3)]).await;
     assert_eq!(order.status, 201, "{}", order.text);
 
@@ -511,4 +509,322 @@ async fn bad_listing_parameters_are_400() {
     }
     let errors = assert_seed_error(&shop.get("/products?limit=0&category=").await, 400);
     assert_eq!(errors.len(), 2, "{errors:?}");
+}
+
+async fn adjust(shop: &Shop, id: &str, body: &Value) -> Reply {
+    shop.post_json(&format!("/products/{id}/stock-adjustments"), body)
+        .await
+}
+
+#[tokio::test]
+async fn an_admin_changes_a_product_and_placed_orders_keep_their_price() {
+    let shop = Shop::connect().await;
+    let created = create(&shop, &product_body(&unique("EDIT"))).await;
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let customer = CustomerId::new();
+    let order = shop
+        .post_json(
+            "/orders",
+            &json!({"customerId": customer.to_string(), "items": [{"productId": id, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(order.status, 201, "{}", order.text);
+
+    let changed = shop
+        .patch_json(
+            &format!("/products/{id}"),
+            &json!({"name": "Walnut Cutting Board", "price": "31.50", "category": "Woodwork"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.json["name"], "Walnut Cutting Board");
+    assert_eq!(crate::common::raw_number(&changed.text, "price"), "31.50");
+    assert_eq!(
+        changed.json["description"], "Large",
+        "fields not given are kept"
+    );
+    assert_eq!(changed.json["stock"], 39);
+    // The catalogue shows it under its new category and name.
+    let listed = shop.get_anonymous("/products?category=woodwork").await;
+    assert!(
+        listed
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == id.as_str() && p["name"] == "Walnut Cutting Board")
+    );
+    let old = shop.get_anonymous("/products?category=kitchen").await;
+    assert!(
+        !old.json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == id.as_str())
+    );
+    // The order placed before keeps the name and price it was sold at.
+    let read = shop
+        .get(&format!("/orders/{}", order.json["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(read.json["items"][0]["name"], "Bamboo Cutting Board");
+    assert_eq!(crate::common::raw_number(&read.text, "price"), "24.99");
+    // A new order pays the new price.
+    let new = shop
+        .post_json(
+            "/orders",
+            &json!({"customerId": customer.to_string(), "items": [{"productId": id, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(crate::common::raw_number(&new.text, "total"), "31.50");
+
+    for bad in [
+        json!({}),
+        json!({"price": 0}),
+        json!({"name": "ab"}),
+        json!({"category": ""}),
+    ] {
+        assert_seed_error(
+            &shop.patch_json(&format!("/products/{id}"), &bad).await,
+            400,
+        );
+    }
+    let missing = format!("/products/{}", shop_domain::ProductId::new());
+    assert_seed_error(&shop.patch_json(&missing, &json!({"price": 1})).await, 404);
+    let as_customer = shop
+        .send(
+            shop.http
+                .patch(format!("{}/products/{id}", shop.base))
+                .bearer_auth(token(&Claims::customer(&customer)))
+                .json(&json!({"price": 1})),
+        )
+        .await;
+    assert_seed_error(&as_customer, 403);
+}
+
+#[tokio::test]
+async fn a_retired_product_leaves_the_catalogue_but_not_the_orders() {
+    let shop = Shop::connect().await;
+    let created = create(&shop, &product_body(&unique("RETIRE"))).await;
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let customer = CustomerId::new();
+    let order = shop
+        .post_json(
+            "/orders",
+            &json!({"customerId": customer.to_string(), "items": [{"productId": id, "quantity": 2}]}),
+        )
+        .await;
+    let retire = || shop.send(shop.http.delete(format!("{}/products/{id}", shop.base)));
+    let retired = retire().await;
+    assert_eq!(retired.status, 204, "{}", retired.text);
+    assert_eq!(retire().await.status, 204, "retiring again changes nothing");
+    assert_seed_error(&shop.get_anonymous(&format!("/products/{id}")).await, 404);
+    let kitchen = shop.get_anonymous("/products?category=kitchen").await;
+    assert!(
+        !kitchen
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == id.as_str())
+    );
+    let refused = shop
+        .post_json(
+            "/orders",
+            &json!({"customerId": customer.to_string(), "items": [{"productId": id, "quantity": 1}]}),
+        )
+        .await;
+    assert_seed_error(&refused, 409);
+    assert!(
+        refused.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("No longer sold"),
+        "{}",
+        refused.text
+    );
+    let read = shop
+        .get(&format!("/orders/{}", order.json["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json["items"][0]["name"], "Bamboo Cutting Board");
+    // Its stock cannot be changed any more; an unknown product is 404.
+    assert_seed_error(&adjust(&shop, &id, &json!({"delta": 5})).await, 404);
+    let unknown = shop
+        .send(shop.http.delete(format!(
+            "{}/products/{}",
+            shop.base,
+            shop_domain::ProductId::new()
+        )))
+        .await;
+    assert_seed_error(&unknown, 404);
+    // A cancelled order still releases its units (the retired product keeps its stock level).
+    let cancelled = shop
+        .send(shop.http.post(format!(
+            "{}/orders/{}/cancel",
+            shop.base,
+            order.json["id"].as_str().unwrap()
+        )))
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+}
+
+#[tokio::test]
+async fn stock_adjustments_are_relative_atomic_and_never_below_zero() {
+    let shop = Shop::connect().await;
+    let product = shop.new_product("2.00", 10).await;
+    let id = product.id.to_string();
+    let up = adjust(&shop, &id, &json!({"delta": 5, "reason": "delivery"})).await;
+    assert_eq!(up.status, 200, "{}", up.text);
+    assert_eq!(up.json["stock"], 15);
+    let down = adjust(&shop, &id, &json!({"delta": -3, "reason": "damaged"})).await;
+    assert_eq!(down.json["stock"], 12);
+    let too_many = adjust(&shop, &id, &json!({"delta": -13})).await;
+    assert_seed_error(&too_many, 409);
+    assert!(
+        too_many.json["message"].as_str().unwrap().contains("12"),
+        "{}",
+        too_many.text
+    );
+    assert_eq!(shop.stock_of(&product.id).await, 12, "nothing written");
+    for bad in [
+        json!({"delta": 0}),
+        json!({"delta": 1.5}),
+        json!({}),
+        json!({"delta": "5"}),
+    ] {
+        assert_seed_error(&adjust(&shop, &id, &bad).await, 400);
+    }
+
+    // Concurrent with orders: every unit accounted for.
+    let start = shop.stock_of(&product.id).await;
+    let orders = (0..10).map(|_| {
+        let (shop, product) = (&shop, &product);
+        async move { shop.order(&CustomerId::new(), &[(&product.id, 2)]).await }
+    });
+    let adjustments = (0..10).map(|i| {
+        let delta = if i % 2 == 0 { 3 } else { -1 };
+        let (shop, id) = (&shop, &id);
+        async move { (delta, adjust(shop, id, &json!({"delta": delta})).await) }
+    });
+    let (orders, adjustments) = tokio::join!(
+        futures::future::join_all(orders),
+        futures::future::join_all(adjustments)
+    );
+    let sold: u32 = orders.iter().filter(|reply| reply.status == 201).count() as u32 * 2;
+    let added: i64 = adjustments
+        .iter()
+        .filter(|(_, reply)| reply.status == 200)
+        .map(|(delta, _)| *delta)
+        .sum();
+    for (_, reply) in &adjustments {
+        assert!(matches!(reply.status, 200 | 409), "{}", reply.text);
+    }
+    let left = shop.stock_of(&product.id).await;
+    assert_eq!(i64::from(left), i64::from(start) + added - i64::from(sold));
+}
+
+#[tokio::test]
+async fn an_absolute_level_is_set_only_from_the_level_it_was_decided_on() {
+    let shop = Shop::connect().await;
+    let product = shop.new_product("2.00", 10).await;
+    let id = product.id.to_string();
+    // The admin saw 10; an order takes 2 before the admin's change arrives.
+    assert_eq!(
+        shop.order(&CustomerId::new(), &[(&product.id, 2)])
+            .await
+            .status,
+        201
+    );
+    let stale = put_stock(&shop, &id, &json!({"quantity": 15, "expectedQuantity": 10})).await;
+    assert_seed_error(&stale, 409);
+    assert!(
+        stale.json["message"].as_str().unwrap().contains('8'),
+        "{}",
+        stale.text
+    );
+    assert_eq!(
+        shop.stock_of(&product.id).await,
+        8,
+        "the order's reservation is not overwritten"
+    );
+    let fresh = put_stock(&shop, &id, &json!({"quantity": 13, "expectedQuantity": 8})).await;
+    assert_eq!(fresh.status, 200, "{}", fresh.text);
+    assert_eq!(fresh.json["stock"], 13);
+}
+
+/// The Inventory service's routes, bodies, codes and messages: the same products by sku.
+#[tokio::test]
+async fn the_inventory_service_routes_answer_as_it_did() {
+    let shop = Shop::connect().await;
+    let code = unique("INVROUTE");
+    let body = json!({"productCode": code, "name": "Desk Lamp", "description": "LED", "quantity": 12, "price": 39.9});
+    let created = shop.post_json("/api/v1/inventory", &body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json["productCode"], code.as_str());
+    assert_eq!(created.json["quantity"], 12);
+    assert_eq!(crate::common::raw_number(&created.text, "price"), "39.90");
+    let duplicate = shop.post_json("/api/v1/inventory", &body).await;
+    assert_seed_error(&duplicate, 409);
+    assert_eq!(
+        duplicate.json["message"],
+        "Item with this product code already exists"
+    );
+    // Without a product code, one is generated as the Inventory service does.
+    let generated = shop
+        .post_json(
+            "/api/v1/inventory",
+            &json!({"name": "Desk Mat", "description": "", "quantity": 1, "price": 9.5}),
+        )
+        .await;
+    assert_eq!(generated.status, 201, "{}", generated.text);
+    let generated_code = generated.json["productCode"].as_str().unwrap();
+    assert!(
+        generated_code.starts_with("INV-") && generated_code.len() == 13,
+        "{generated_code}"
+    );
+
+    let read = shop
+        .get_anonymous(&format!("/api/v1/inventory/{code}"))
+        .await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json, created.json);
+    // The same product as the catalogue's.
+    let product = shop
+        .get_anonymous(&format!(
+            "/products/{}",
+            created.json["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(product.json["sku"], code.as_str());
+    assert_eq!(product.json["stock"], 12);
+    let missing = shop.get_anonymous("/api/v1/inventory/NOPE-404").await;
+    assert_seed_error(&missing, 404);
+    assert_eq!(missing.json["message"], "Item not found");
+
+    let url = format!("{}/api/v1/inventory/{code}/stock", shop.base);
+    let set = shop
+        .send(shop.http.put(&url).json(&json!({"quantity": 30})))
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(set.json["quantity"], 30);
+    for bad in [json!({"quantity": 0}), json!({"quantity": -5}), json!({})] {
+        assert_seed_error(&shop.send(shop.http.put(&url).json(&bad)).await, 400);
+    }
+    let unknown = shop
+        .send(
+            shop.http
+                .put(format!("{}/api/v1/inventory/NOPE-404/stock", shop.base))
+                .json(&json!({"quantity": 3})),
+        )
+        .await;
+    assert_seed_error(&unknown, 404);
+    assert_eq!(unknown.json["message"], "Item not found");
+    for bad in [
+        json!({"name": "ab", "quantity": 1, "price": 1}),
+        json!({"name": "Lamp", "quantity": 0, "price": 1}),
+        json!({"name": "Lamp", "quantity": 1, "price": 0}),
+        json!({"productCode": "ab", "name": "Lamp", "quantity": 1, "price": 1}),
+    ] {
+        assert_seed_error(&shop.post_json("/api/v1/inventory", &bad).await, 400);
+    }
 }

@@ -1,11 +1,9 @@
 //! Structured logs: every line of an invocation carries its request id and the ids of the
 //! customer and order it works on; addresses and tokens never appear.
 
-mod common;
-
-use common::Shop;
+use crate::common::Shop;
 use serde_json::{Value, json};
-use shared::domain::CustomerId;
+use shop_domain::CustomerId;
 
 /// A field of the line itself or of any span it was written in.
 fn field<'a>(line: &'a Value, name: &str) -> Option<&'a str> {

@@ -1,18 +1,29 @@
 //! Nothing lost, nothing counted twice: concurrency, retries and faults against the real engine.
 
-mod common;
-
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use common::{Shop, assert_seed_error};
 use futures::future::join_all;
 use serde_json::json;
-use shared::consumer::handle_order_created_batch;
-use shared::customers::{PlacedOrder, Recorded};
-use shared::domain::{CustomerId, OrderId, OrderRequest, Quantity, Timestamp};
-use shared::events::decode_order_created;
-use shared::money::Money;
-use shared::relay::{EventQueue, EventSink, relay_events};
-use shared::store::PlaceOrderError;
+use shop_catalog::orders::{OrderRules, PlaceOrderError, place_order};
+use shop_customers::consumer::{BatchOutcome, OrderEventBatch, handle_batch};
+use shop_customers::statistics::{self, Outcome};
+use shop_domain::{CustomerId, Money, OrderId, OrderRequest, PricingError, Quantity, Timestamp};
+use shop_dynamo::DynamoError;
+use shop_events::{OrderEvent, PlacedOrder, decode_order_event};
+use shop_relay::{EventQueue, Relay, Sinks};
+
+use crate::common::{Shop, all_to_queue, assert_seed_error};
+
+const RULES: OrderRules = OrderRules {
+    max_reserved_units: 1_000_000,
+};
+
+/// The order an `order_created` body stands for.
+fn placed(body: &str) -> PlacedOrder {
+    match decode_order_event(body, Timestamp::now()) {
+        Ok(OrderEvent::Placed(placed)) => placed,
+        other => panic!("not an order_created: {other:?}\n{body}"),
+    }
+}
 
 #[tokio::test]
 async fn concurrent_orders_for_the_last_units_never_oversell() {
@@ -57,7 +68,12 @@ async fn concurrent_multi_item_orders_reserve_all_or_nothing() {
                 (b.id, Quantity::new(1).unwrap()),
             ],
         };
-        async move { (request.clone(), store.place_order(&request, None).await) }
+        async move {
+            (
+                request.clone(),
+                place_order(store, &RULES, &request, None).await,
+            )
+        }
     });
     let results = join_all(attempts).await;
     let (mut sold_a, mut sold_b) = (0, 0);
@@ -68,7 +84,10 @@ async fn concurrent_multi_item_orders_reserve_all_or_nothing() {
                 sold_b += request.lines[1].1.get();
                 assert!(!placement.replayed);
             }
-            Err(PlaceOrderError::InsufficientStock { .. } | PlaceOrderError::Contended) => {}
+            Err(
+                PlaceOrderError::Pricing(PricingError::InsufficientStock { .. })
+                | PlaceOrderError::Store(DynamoError::Contended { .. }),
+            ) => {}
             Err(other) => panic!("unexpected error: {other}"),
         }
     }
@@ -163,8 +182,21 @@ fn sqs_batch(bodies: &[String]) -> SqsEvent {
 fn order_event(order: &PlacedOrder) -> String {
     format!(
         r#"{{"pattern":"order_created","version":1,"data":{{"id":"{}","customerId":"{}","items":[],"total":{},"createdAt":"{}"}}}}"#,
-        order.order_id, order.customer_id, order.total, order.created_at
+        order.order_id,
+        order.customer_id,
+        order.total,
+        order.placed_at.expect("a creation time")
     )
+}
+
+async fn consume(
+    shop: &Shop,
+    bodies: &[String],
+) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    match handle_batch(&shop.customers, OrderEventBatch::Sqs(sqs_batch(bodies))).await {
+        Ok(BatchOutcome::Sqs(response)) => response,
+        other => panic!("an SQS batch gets an SQS answer: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -174,12 +206,15 @@ async fn one_event_delivered_to_two_consumers_at_once_is_counted_once() {
         order_id: OrderId::new(),
         customer_id: CustomerId::new(),
         total: Money::parse_exact("12.34").unwrap(),
-        created_at: Timestamp::now(),
+        placed_at: Some(Timestamp::now()),
     };
-    let outcomes = join_all((0..4).map(|_| shop.customers.record_order(&order))).await;
+    let event = OrderEvent::Placed(order.clone());
+    let outcomes =
+        join_all((0..4).map(|_| statistics::apply(&shop.customers, &event, Timestamp::now())))
+            .await;
     let counted = outcomes
         .iter()
-        .filter(|outcome| matches!(outcome, Ok(Recorded::Counted)))
+        .filter(|outcome| matches!(outcome, Ok(Outcome::Counted)))
         .count();
     assert_eq!(counted, 1, "{outcomes:?}");
     let stats = shop
@@ -205,10 +240,9 @@ async fn shuffled_duplicates_delivered_concurrently_are_counted_once_each() {
             order_id: OrderId::new(),
             customer_id: customer,
             total: Money::parse_exact(prices[i % prices.len()]).unwrap(),
-            created_at: Timestamp::parse(
+            placed_at: Timestamp::parse(
                 &start.replace("01T00:00", &format!("{:02}T00:00", 1 + i % 28)),
-            )
-            .unwrap(),
+            ),
         })
         .collect();
     // Each order 1 to 3 times, in a scrambled order (a fixed permutation: reproducible).
@@ -227,12 +261,7 @@ async fn shuffled_duplicates_delivered_concurrently_are_counted_once_each() {
     // fails (its customer's record kept changing under it) is delivered again, as SQS does.
     let mut pending: Vec<Vec<String>> = shuffled.chunks(10).map(<[String]>::to_vec).collect();
     for _round in 0..10 {
-        let responses = join_all(
-            pending
-                .iter()
-                .map(|bodies| handle_order_created_batch(&shop.customers, sqs_batch(bodies))),
-        )
-        .await;
+        let responses = join_all(pending.iter().map(|bodies| consume(&shop, bodies))).await;
         pending = pending
             .iter()
             .zip(responses)
@@ -270,7 +299,7 @@ async fn shuffled_duplicates_delivered_concurrently_are_counted_once_each() {
     assert_eq!(stats.total_spent.cents(), expected_cents);
     assert_eq!(
         stats.last_order_date,
-        orders.iter().map(|order| order.created_at).max()
+        orders.iter().filter_map(|order| order.placed_at).max()
     );
 }
 
@@ -287,22 +316,21 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
     let event = shop.order_stream_event(&order_ids).await;
 
     // SQS unreachable: the relay names the first record, so the event source retries from it.
-    let aws = shared::config::aws().await;
+    let aws = shop_runtime::aws().await;
     let down = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(&aws)
             .endpoint_url("http://127.0.0.1:9")
             .build(),
     );
-    let failed = relay_events(
-        &common::all_to(|| {
-            EventSink::Sqs(EventQueue::new(
-                down.clone(),
-                "http://127.0.0.1:9/000000000000/gone",
-            ))
-        }),
-        event.clone(),
-    )
-    .await;
+    let gone = "http://127.0.0.1:9/000000000000/gone";
+    let unreachable = Relay::new(
+        Sinks::Sqs {
+            orders: EventQueue::new(down.clone(), gone),
+            stock: EventQueue::new(down, gone),
+        },
+        shop.store.clone(),
+    );
+    let failed = unreachable.handle(event.clone()).await.unwrap();
     assert_eq!(failed.batch_item_failures.len(), 1);
     assert_eq!(
         failed.batch_item_failures[0].item_identifier.as_deref(),
@@ -311,17 +339,13 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
 
     // SQS back: the retried batch is delivered whole, to a queue of this test's own.
     let queue_url = shop.scratch_queue().await;
-    let delivered = relay_events(
-        &common::all_to(|| EventSink::Sqs(EventQueue::new(shop.sqs.clone(), &queue_url))),
-        event,
-    )
-    .await;
+    let relay = Relay::new(all_to_queue(&shop, &queue_url), shop.store.clone());
+    let delivered = relay.handle(event).await.unwrap();
     assert!(delivered.batch_item_failures.is_empty());
     let mut received = Vec::new();
     while received.len() < 3 {
         for message in shop.receive_events(&queue_url).await {
-            let placed = decode_order_created(message.body.as_deref().unwrap())
-                .expect("a valid order_created");
+            let placed = placed(message.body.as_deref().unwrap());
             assert_eq!(placed.customer_id, customer);
             received.push(placed.order_id.to_string());
         }
@@ -351,11 +375,8 @@ async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record(
     // The second record's image lost its total: it cannot become an event.
     event.records[1].change.new_image.remove("totalCents");
     let queue_url = shop.scratch_queue().await;
-    let response = relay_events(
-        &common::all_to(|| EventSink::Sqs(EventQueue::new(shop.sqs.clone(), &queue_url))),
-        event,
-    )
-    .await;
+    let relay = Relay::new(all_to_queue(&shop, &queue_url), shop.store.clone());
+    let response = relay.handle(event).await.unwrap();
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(
         response.batch_item_failures[0].item_identifier.as_deref(),
@@ -365,8 +386,7 @@ async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record(
     for _ in 0..3 {
         for message in shop.receive_events(&queue_url).await {
             received.push(
-                decode_order_created(message.body.as_deref().unwrap())
-                    .unwrap()
+                placed(message.body.as_deref().unwrap())
                     .order_id
                     .to_string(),
             );

@@ -1,0 +1,220 @@
+//! The customer record a person controls: a profile from sign-up (or from its owner's first
+//! change), readable by its owner, exported whole, and erased on request while the orders
+//! stay for the accounts under the pseudonymous id.
+
+use serde_json::{Value, json};
+use shop_domain::CustomerId;
+
+use crate::common::{Claims, Reply, Shop, assert_seed_error, token};
+
+async fn as_customer(
+    shop: &Shop,
+    customer: &CustomerId,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = shop
+        .http
+        .request(method, format!("{}{path}", shop.base))
+        .bearer_auth(token(&Claims::customer(customer)));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    shop.send(request).await
+}
+
+#[tokio::test]
+async fn a_new_customer_keeps_an_address_before_any_order() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let path = format!("/customers/{customer}");
+    assert_seed_error(
+        &as_customer(&shop, &customer, reqwest::Method::GET, &path, None).await,
+        404,
+    );
+    let address = json!({"street": "456 Oak Ave", "city": "Los Angeles", "zipCode": "90001"});
+    let patched = as_customer(
+        &shop,
+        &customer,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"name": "Ada Lovelace", "shippingAddress": address})),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.json["id"], customer.to_string());
+    assert_eq!(patched.json["shippingAddress"], address);
+    let read = as_customer(&shop, &customer, reqwest::Method::GET, &path, None).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json, patched.json);
+    // An admin reads it too; another customer does not.
+    assert_eq!(shop.get(&path).await.json, patched.json);
+    let stranger = as_customer(&shop, &CustomerId::new(), reqwest::Method::GET, &path, None).await;
+    assert_seed_error(&stranger, 403);
+    // An admin's change of a customer who has no profile creates nothing.
+    let nobody = CustomerId::new();
+    assert_seed_error(
+        &shop
+            .patch_json(&format!("/customers/{nobody}"), &json!({"name": "X"}))
+            .await,
+        404,
+    );
+}
+
+#[tokio::test]
+async fn signing_up_creates_the_profile() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    // The user pool's post-confirmation trigger, as Cognito sends it.
+    let event = json!({
+        "version": "1",
+        "region": "us-east-1",
+        "userPoolId": "us-east-1_local",
+        "userName": customer.to_string(),
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown", "clientId": "local"},
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "request": {"userAttributes": {
+            "sub": customer.to_string(),
+            "email": "grace@example.com",
+            "email_verified": "true",
+            "name": "Grace Hopper",
+            "cognito:user_status": "CONFIRMED"
+        }},
+        "response": {}
+    });
+    let answer = shop.invoke("customer-signup", &event).await;
+    assert_eq!(
+        answer["triggerSource"], "PostConfirmation_ConfirmSignUp",
+        "the event handed back"
+    );
+    let profile = as_customer(
+        &shop,
+        &customer,
+        reqwest::Method::GET,
+        &format!("/customers/{customer}"),
+        None,
+    )
+    .await;
+    assert_eq!(profile.status, 200, "{}", profile.text);
+    assert_eq!(profile.json["name"], "Grace Hopper");
+    assert_eq!(profile.json["email"], "grace@example.com");
+    // Confirming again changes nothing the person has since changed.
+    let path = format!("/customers/{customer}");
+    as_customer(
+        &shop,
+        &customer,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"name": "Grace B. Hopper"})),
+    )
+    .await;
+    shop.invoke("customer-signup", &event).await;
+    let profile = as_customer(&shop, &customer, reqwest::Method::GET, &path, None).await;
+    assert_eq!(profile.json["name"], "Grace B. Hopper");
+}
+
+#[tokio::test]
+async fn a_customer_exports_everything_then_leaves() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let product = shop.new_product("8.00", 10).await;
+    let path = format!("/customers/{customer}");
+    let address = json!({"street": "1 Main St", "city": "Springfield", "zipCode": "12345"});
+    as_customer(
+        &shop,
+        &customer,
+        reqwest::Method::PATCH,
+        &path,
+        Some(
+            json!({"name": "Alan Turing", "email": "alan@example.com", "shippingAddress": address}),
+        ),
+    )
+    .await;
+    let order = as_customer(
+        &shop,
+        &customer,
+        reqwest::Method::POST,
+        "/orders",
+        Some(json!({"items": [{"productId": product.id.to_string(), "quantity": 2}]})),
+    )
+    .await;
+    assert_eq!(order.status, 201, "{}", order.text);
+    shop.stats_when(&customer, |stats| stats["totalOrders"] == 1)
+        .await;
+
+    let export = as_customer(
+        &shop,
+        &customer,
+        reqwest::Method::GET,
+        &format!("{path}/export"),
+        None,
+    )
+    .await;
+    assert_eq!(export.status, 200, "{}", export.text);
+    assert_eq!(export.json["customerId"], customer.to_string());
+    assert_eq!(export.json["profile"]["name"], "Alan Turing");
+    assert_eq!(export.json["profile"]["shippingAddress"], address);
+    assert_eq!(export.json["statistics"]["totalOrders"], 1);
+    let orders = export.json["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["id"], order.json["id"]);
+    assert_eq!(orders[0]["items"][0]["quantity"], 2, "with its lines");
+    assert_eq!(export.json["countedOrders"][0]["state"], "COUNTED");
+    let stranger = as_customer(
+        &shop,
+        &CustomerId::new(),
+        reqwest::Method::GET,
+        &format!("{path}/export"),
+        None,
+    )
+    .await;
+    assert_seed_error(&stranger, 403);
+
+    let deleted = as_customer(&shop, &customer, reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    // The personal data is gone and stays gone.
+    assert_seed_error(
+        &as_customer(&shop, &customer, reqwest::Method::GET, &path, None).await,
+        404,
+    );
+    let patch = as_customer(
+        &shop,
+        &customer,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"name": "Back"})),
+    )
+    .await;
+    assert_seed_error(&patch, 404);
+    let after = shop.get(&format!("{path}/export")).await;
+    assert_eq!(after.json["profile"], Value::Null, "{}", after.text);
+    assert!(
+        !after.text.contains("Alan") && !after.text.contains("Springfield"),
+        "{}",
+        after.text
+    );
+    // The order stays for the accounts, under the pseudonymous id, and the statistics too.
+    let kept = shop
+        .get(&format!("/orders/{}", order.json["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(kept.status, 200);
+    assert_eq!(kept.json["customerId"], customer.to_string());
+    assert_eq!(after.json["statistics"]["totalOrders"], 1);
+    // Idempotent.
+    assert_eq!(
+        as_customer(&shop, &customer, reqwest::Method::DELETE, &path, None)
+            .await
+            .status,
+        204
+    );
+    let stranger = as_customer(
+        &shop,
+        &CustomerId::new(),
+        reqwest::Method::DELETE,
+        &path,
+        None,
+    )
+    .await;
+    assert_seed_error(&stranger, 403);
+}

@@ -1,0 +1,247 @@
+//! Rate limiting: the `X-RateLimit-*` headers on every response, one allowance per client
+//! shared by every instance of every function, and 429 with `Retry-After` over the limit,
+//! with nothing written. The tests exhaust a client's allowance by writing its shared counter
+//! for the coming windows, so they hold however slow the machine is.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{Value, json};
+use shop_domain::CustomerId;
+use shop_http::ratelimit::{ClientKey, RateLimiter, Verdict, WINDOW_SECONDS};
+
+use crate::common::{Claims, Reply, Shop, now, token};
+
+/// Sends `method path` with this bearer token (none: anonymous) and JSON body, adding nothing.
+async fn send(
+    shop: &Shop,
+    method: Method,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = shop.http.request(method, format!("{}{path}", shop.base));
+    if let Some(bearer) = bearer {
+        request = request.bearer_auth(bearer);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    shop.send_as_is(request.build().unwrap()).await
+}
+
+/// (limit, remaining, reset) from a response's headers.
+fn limits(reply: &Reply) -> (u64, u64, u64) {
+    let number = |name: &str| -> u64 {
+        reply
+            .headers
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing (status {})", reply.status))
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (
+        number("x-ratelimit-limit"),
+        number("x-ratelimit-remaining"),
+        number("x-ratelimit-reset"),
+    )
+}
+
+fn limit() -> u64 {
+    std::env::var("RATE_LIMIT_PER_MINUTE")
+        .expect("RATE_LIMIT_PER_MINUTE (set by `make test`)")
+        .parse()
+        .unwrap()
+}
+
+/// Marks `taken` units of `client`'s allowance as spent, in the shared counters of the last
+/// window and the next ten: whenever the requests that follow arrive, the client has spent
+/// that much.
+async fn spend(shop: &Shop, client: &ClientKey, taken: u64) {
+    let table = std::env::var("RATE_LIMIT_TABLE").expect("RATE_LIMIT_TABLE");
+    let this = now() - now() % WINDOW_SECONDS;
+    for window in (0..12).map(|n| this - WINDOW_SECONDS + n * WINDOW_SECONDS) {
+        shop.dynamo
+            .put_item()
+            .table_name(&table)
+            .item("pk", AttributeValue::S(client.counter(window)))
+            .item("taken", AttributeValue::N(taken.to_string()))
+            .item("expiresAt", AttributeValue::N((window + 3600).to_string()))
+            .send()
+            .await
+            .expect("the counter written");
+    }
+}
+
+fn assert_too_many(reply: &Reply) {
+    assert_eq!(reply.status, 429, "{}", reply.text);
+    assert_eq!(
+        reply.json,
+        json!({"statusCode": 429, "message": "Too Many Requests"})
+    );
+    let retry_after: u64 = reply.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    let (_, remaining, reset) = limits(reply);
+    assert_eq!(remaining, 0);
+    assert_eq!(reset % 60, 0, "windows are whole minutes");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_limit_headers() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let replies = [
+        send(&shop, Method::GET, "/products", None, None).await, // public, no token
+        shop.get("/orders").await,
+        shop.get(&format!("/customers/{customer}/orders")).await, // 404
+        send(&shop, Method::GET, "/orders", None, None).await,    // 401
+        shop.post_json("/orders", &json!({"items": []})).await,   // 400
+        shop.get("/api/v1/nothing-here").await,
+    ];
+    for reply in &replies {
+        let (limit, remaining, reset) = limits(reply);
+        assert!(limit >= 1 && remaining < limit, "{limit} {remaining}");
+        assert!(
+            reset > now().saturating_sub(2) && reset <= now() + 61,
+            "{reset}"
+        );
+        assert_eq!(reset % 60, 0, "windows are whole minutes");
+    }
+}
+
+#[tokio::test]
+async fn one_allowance_per_client_across_all_functions() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let bearer = token(&Claims::customer(&customer));
+    // One request left: the first function's instance takes it; another function's instance
+    // finds the shared allowance spent.
+    spend(
+        &shop,
+        &ClientKey::Subject(customer.to_string()),
+        limit() - 1,
+    )
+    .await;
+    let first = send(&shop, Method::GET, "/products", Some(&bearer), None).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(limits(&first).1, 0, "the last request of the window");
+    let second = send(
+        &shop,
+        Method::GET,
+        &format!("/customers/{customer}/orders"),
+        Some(&bearer),
+        None,
+    )
+    .await;
+    assert_too_many(&second);
+}
+
+#[tokio::test]
+async fn over_the_limit_a_client_gets_429_and_writes_nothing() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let bearer = token(&Claims::customer(&customer));
+    spend(&shop, &ClientKey::Subject(customer.to_string()), limit()).await;
+
+    let product = shop.new_product("10.00", 5).await;
+    let order = send(
+        &shop,
+        Method::POST,
+        "/orders",
+        Some(&bearer),
+        Some(json!({"items": [{"productId": product.id.to_string(), "quantity": 1}]})),
+    )
+    .await;
+    assert_too_many(&order);
+    let profile = send(
+        &shop,
+        Method::PATCH,
+        &format!("/customers/{customer}"),
+        Some(&bearer),
+        Some(json!({"name": "Over The Limit"})),
+    )
+    .await;
+    assert_too_many(&profile);
+    assert_too_many(&send(&shop, Method::GET, "/orders", Some(&bearer), None).await);
+
+    // Nothing was written: no order, no stock taken, no profile.
+    assert_eq!(
+        shop.stock_of(&product.id).await,
+        5,
+        "stock was taken over the limit"
+    );
+    let orders = shop.get(&format!("/orders?customerId={customer}")).await;
+    assert_eq!(orders.json["meta"]["total"], 0, "{}", orders.text);
+    assert!(shop.customers.stats(&customer).await.unwrap().is_none());
+
+    // Another client (the admin token of this test) is not affected.
+    let admin = shop.get("/orders").await;
+    assert_eq!(admin.status, 200, "{}", admin.text);
+}
+
+#[tokio::test]
+async fn an_address_over_the_limit_is_refused_without_a_token() {
+    let shop = Shop::connect().await;
+    let address = shop.address().to_owned();
+    spend(&shop, &ClientKey::Address(address), limit()).await;
+    assert_too_many(&send(&shop, Method::GET, "/products", None, None).await);
+    // A verified caller from the same address counts against their own allowance ...
+    let with_token = shop.get("/orders").await;
+    assert_eq!(with_token.status, 200, "{}", with_token.text);
+    // ... but a token that does not verify does not make a new client.
+    assert_too_many(&send(&shop, Method::GET, "/orders", Some("not.a.token"), None).await);
+}
+
+/// A window far from now, so that a test of leases has it to itself.
+fn fixed_clock() -> u64 {
+    4_102_444_800 // 2100-01-01
+}
+
+/// Several instances of a function leasing one client's allowance from the shared counter,
+/// in any interleaving: never more than the limit is admitted in a window, and at most
+/// instances × (lease - 1) requests are refused before it is reached.
+#[tokio::test]
+async fn leases_never_admit_more_than_the_limit_whatever_the_instances() {
+    let shop = Shop::connect().await;
+    let table = std::env::var("RATE_LIMIT_TABLE").expect("RATE_LIMIT_TABLE");
+    const LIMIT: u32 = 50;
+    const INSTANCES: usize = 4;
+    let lease = LIMIT.div_ceil(10);
+    let instances: Vec<RateLimiter> = (0..INSTANCES)
+        .map(|_| RateLimiter::new(shop.dynamo.clone(), &table, LIMIT).with_clock(fixed_clock))
+        .collect();
+    let client = ClientKey::Subject(format!("lease-test-{}", CustomerId::new()));
+    // 200 requests, four at a time, each to the instance a fixed scramble picks.
+    let mut admitted = 0;
+    let mut verdicts = Vec::new();
+    for round in 0..50 {
+        let batch = (0..4).map(|i| {
+            let instance = &instances[(round * 7 + i * 3) % INSTANCES];
+            instance.admit(&client)
+        });
+        verdicts.extend(join_all(batch).await);
+    }
+    for verdict in &verdicts {
+        match verdict {
+            Verdict::Admitted(_) => admitted += 1,
+            Verdict::Refused(count) => assert_eq!(count.remaining, 0),
+            Verdict::Unavailable { .. } => panic!("the counter is reachable"),
+        }
+    }
+    assert!(
+        admitted <= LIMIT,
+        "{admitted} admitted, over the limit of {LIMIT}"
+    );
+    let floor = LIMIT - INSTANCES as u32 * (lease - 1);
+    assert!(admitted >= floor, "{admitted} admitted, fewer than {floor}");
+    // Once refused, an instance refuses locally for the rest of the window.
+    for instance in &instances {
+        assert!(matches!(instance.admit(&client).await, Verdict::Refused(_)));
+    }
+}
