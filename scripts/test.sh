@@ -10,10 +10,10 @@
 # The RabbitMQ contract tests use the broker on 127.0.0.1:5672, or install and start one.
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
-ensure_tools
+ensure_tools test
 cd "$ROOT"
 
-echo "==> unit tests" >&2
+step "unit tests (cargo test builds the workspace: ~6 min the first time, seconds after)"
 cargo test --workspace --exclude integration-tests
 python -m unittest discover -s local -p 'test_*.py'
 
@@ -53,9 +53,9 @@ trap cleanup EXIT
 
 # Runs the integration suite against a freshly started stack; $1 names the engine.
 integration_suite() {
-  echo "==> starting a local stack for the integration tests ($1)" >&2
+  step "starting a local stack for the integration tests ($1; ~30 s)"
   scripts/stack.sh start
-  echo "==> integration tests ($1)" >&2
+  step "integration tests ($1; ~2 min)"
   (
     set -a
     source "$STACK_STATE/functions.env"
@@ -63,14 +63,15 @@ integration_suite() {
     # The tests act as the administrator: profile local-admin of the stack's credentials file.
     export AWS_PROFILE=local-admin && unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
     export SHOP_API_URL="http://127.0.0.1:$API_PORT" STACK_LOGS="$STACK_STATE/watch.log"
+    export SHOP_LAMBDA_URL="http://127.0.0.1:$((API_PORT + 50))"
     export SHOP_AUTH_DIR="$ROOT/.local/auth"
     cargo test -p integration-tests --no-fail-fast -- --test-threads=4
     if [ "${FIRST_ENGINE_DONE:-}" != 1 ]; then
       # The API answers the same on every engine: hostile input once, on the first.
-      echo "==> hostile input: schemathesis from /api/openapi.json, and the hostile list" >&2
+      step "hostile input: schemathesis from /api/openapi.json, and the hostile list (~3 min)"
       python -m pytest -q -p no:cacheprovider "$ROOT/tests/hostile"
       # The storefront, clicked through in chromium; screenshots in target/browser-artifacts.
-      echo "==> the storefront in a real browser (chromium, playwright-core)" >&2
+      step "the storefront in a real browser (chromium, playwright-core; ~1 min)"
       node "$ROOT/tests/browser/storefront.test.mjs"
       node "$ROOT/tests/browser/docs.test.mjs"
     fi
@@ -98,7 +99,7 @@ for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
     localstack)
       # First the LocalStack we run itself: loopback only, DynamoDB with streams, SQS (it starts
       # one of its own on a free port, installing LocalStack on first use).
-      echo "==> LocalStack on this machine: listeners, DynamoDB streams, SQS" >&2
+      step "LocalStack on this machine: listeners, DynamoDB streams, SQS (~30 s)"
       python "$ROOT/local/localstack/test_localstack.py"
       scripts/localstack.sh start "$LS_PORT" "$LS_STATE"
       # moto still serves whatever else the stack uses (AWS_ENDPOINT_URL); queue URLs are
