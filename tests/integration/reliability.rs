@@ -4,7 +4,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use futures::future::join_all;
 use serde_json::json;
 use shop_catalog::orders::{OrderRules, PlaceOrderError, place_order};
-use shop_customers::consumer::{BatchOutcome, OrderEventBatch, handle_batch};
+use shop_customers::consumer::{BatchOutcome, Consumer, OrderEventBatch};
 use shop_customers::statistics::{self, Outcome};
 use shop_domain::{CustomerId, Money, OrderId, OrderRequest, PricingError, Quantity, Timestamp};
 use shop_dynamo::DynamoError;
@@ -193,7 +193,11 @@ async fn consume(
     shop: &Shop,
     bodies: &[String],
 ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
-    match handle_batch(&shop.customers, OrderEventBatch::Sqs(sqs_batch(bodies))).await {
+    let consumer = Consumer::new(shop.customers.clone(), None);
+    match consumer
+        .handle(OrderEventBatch::Sqs(sqs_batch(bodies)))
+        .await
+    {
         Ok(BatchOutcome::Sqs(response)) => response,
         other => panic!("an SQS batch gets an SQS answer: {other:?}"),
     }

@@ -8,16 +8,19 @@
 //!   queue); its batch-mates are deleted from the queue as processed.
 //! - RabbitMQ: Lambda has no partial-batch response for brokers, so a storage failure fails
 //!   the whole batch and the broker redelivers it; events already applied are recognised and
-//!   not applied again. A message that can never be read is logged and counted in the
-//!   `MessagesRejected` metric; retrying it would block the queue forever.
+//!   not applied again. A message that can never be read is moved to the queue's dead letters
+//!   (`shop_amqp::DeadLetters`, counted in the `MessagesRejected` metric) before the batch is
+//!   acknowledged: retrying it would block the queue forever, dropping it would lose it.
 
 use aws_lambda_events::event::rabbitmq::{RabbitMqEvent, RabbitMqMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
+use shop_amqp::DeadLetters;
 use shop_domain::Timestamp;
 use shop_dynamo::DynamoError;
 use shop_events::{EventError, OrderEvent, decode_order_event};
+use shop_runtime::settings::{self, SettingError};
 use shop_runtime::telemetry::{self, Metric};
 use tracing::Instrument;
 
@@ -79,18 +82,68 @@ impl From<BrokerBatchFailed> for lambda_runtime::Diagnostic {
     }
 }
 
-pub async fn handle_batch(
-    customers: &Customers,
-    batch: OrderEventBatch,
-) -> Result<BatchOutcome, BrokerBatchFailed> {
-    // Boxed: the two handlers' futures nested in the runtime's exceed the compiler's type depth.
-    match batch {
-        OrderEventBatch::Sqs(event) => Ok(BatchOutcome::Sqs(
-            Box::pin(handle_sqs(customers, event)).await,
-        )),
-        OrderEventBatch::RabbitMq(event) => Box::pin(handle_broker(customers, event))
+/// The consumer: the customers table, and the broker for dead letters when it reads a broker
+/// queue.
+pub struct Consumer {
+    customers: Customers,
+    dead_letters: Option<DeadLetters>,
+}
+
+/// The broker the consumer moves dead letters to (Amazon MQ: the broker it reads from).
+pub const RABBITMQ_URL: &str = "RABBITMQ_URL";
+pub const RABBITMQ_USERNAME: &str = "RABBITMQ_USERNAME";
+pub const RABBITMQ_PASSWORD: &str = "RABBITMQ_PASSWORD";
+/// The broker queue the consumer reads (`order_created` by default, the NestJS services' name).
+pub const RABBITMQ_QUEUE: &str = "RABBITMQ_QUEUE";
+
+impl Consumer {
+    pub fn new(customers: Customers, dead_letters: Option<DeadLetters>) -> Self {
+        Self {
+            customers,
+            dead_letters,
+        }
+    }
+
+    /// The customers table, and dead letters on `RABBITMQ_URL` when it is set (the consumer
+    /// reads a broker queue).
+    pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
+        let customers = Customers::from_env(aws)?;
+        let dead_letters = match settings::optional(RABBITMQ_URL) {
+            Some(url) => {
+                let mut broker: shop_amqp::AMQPUri =
+                    url.parse().map_err(|_| SettingError::Invalid {
+                        name: RABBITMQ_URL,
+                        value: "(an unreadable URL)".into(),
+                        expected: "an AMQP URL",
+                    })?;
+                if let Some(username) = settings::optional(RABBITMQ_USERNAME) {
+                    broker.authority.userinfo.username = username;
+                    broker.authority.userinfo.password = settings::required(RABBITMQ_PASSWORD)?;
+                }
+                let queue = settings::optional(RABBITMQ_QUEUE)
+                    .unwrap_or_else(|| shop_amqp::DEFAULT_QUEUE.into());
+                Some(DeadLetters::new(broker, &[queue]))
+            }
+            None => None,
+        };
+        Ok(Self::new(customers, dead_letters))
+    }
+
+    pub async fn handle(&self, batch: OrderEventBatch) -> Result<BatchOutcome, BrokerBatchFailed> {
+        // Boxed: the two handlers' futures nested in the runtime's exceed the compiler's type
+        // depth.
+        match batch {
+            OrderEventBatch::Sqs(event) => Ok(BatchOutcome::Sqs(
+                Box::pin(handle_sqs(&self.customers, event)).await,
+            )),
+            OrderEventBatch::RabbitMq(event) => Box::pin(handle_broker(
+                &self.customers,
+                self.dead_letters.as_ref(),
+                event,
+            ))
             .await
             .map(|()| BatchOutcome::RabbitMq {}),
+        }
     }
 }
 
@@ -164,11 +217,14 @@ async fn handle_sqs(customers: &Customers, event: SqsEvent) -> SqsBatchResponse 
 
 async fn handle_broker(
     customers: &Customers,
+    dead_letters: Option<&DeadLetters>,
     event: RabbitMqEvent,
 ) -> Result<(), BrokerBatchFailed> {
     let mut tally = Tally::default();
     let (mut rejected, mut unstored) = (0, 0);
-    for (queue, messages) in &event.messages_by_queue {
+    for (source, messages) in &event.messages_by_queue {
+        // Lambda names a broker queue `<queue>::<virtual host>`.
+        let queue = source.split("::").next().unwrap_or(source);
         for (position, message) in messages.iter().enumerate() {
             let span = shop_runtime::work_span!("message", queue = %queue, position);
             let outcome = match broker_message_body(message) {
@@ -181,10 +237,28 @@ async fn handle_broker(
             };
             match outcome {
                 Ok(outcome) => tally.add(outcome),
-                Err(error @ Failure::Unreadable(_)) => {
-                    rejected += 1;
-                    span.in_scope(|| tracing::error!(%error, redelivered = message.redelivered, "order event rejected: it can never be read"));
-                }
+                Err(error @ Failure::Unreadable(_)) => match dead_letters {
+                    Some(dead_letters) => {
+                        let kept = dead_letters
+                            .reject(queue, &raw_body(message), &error.to_string())
+                            .await;
+                        match kept {
+                            Ok(()) => {
+                                rejected += 1;
+                                span.in_scope(|| tracing::error!(%error, redelivered = message.redelivered, "order event moved to the dead letters: it can never be read"));
+                            }
+                            Err(failure) => {
+                                // Not safely kept: the batch is redelivered rather than lost.
+                                unstored += 1;
+                                span.in_scope(|| tracing::warn!(%error, %failure, "an unreadable order event could not be dead-lettered; the batch will be redelivered"));
+                            }
+                        }
+                    }
+                    None => {
+                        rejected += 1;
+                        span.in_scope(|| tracing::error!(%error, "order event rejected with no broker set for dead letters (RABBITMQ_URL): it is dropped"));
+                    }
+                },
                 Err(error @ Failure::Unstored(_)) => {
                     unstored += 1;
                     span.in_scope(|| tracing::warn!(%error, "order event failed; the batch will be redelivered"));
@@ -199,6 +273,14 @@ async fn handle_broker(
         0 => Ok(()),
         failed => Err(BrokerBatchFailed { failed }),
     }
+}
+
+/// The message's body as it came (base64-decoded when it can be), for its dead letter.
+fn raw_body(message: &RabbitMqMessage) -> Vec<u8> {
+    let encoded = message.data.as_deref().unwrap_or_default();
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap_or_else(|_| encoded.as_bytes().to_vec())
 }
 
 /// Lambda hands over a broker message's body base64-encoded.

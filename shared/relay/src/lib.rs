@@ -8,7 +8,7 @@
 //!   Inventory service's own message on `inventory.exchange`).
 //!
 //! Events go to SQS (the default; one queue for order events, one for stock) or, selected by
-//! configuration, to RabbitMQ in the NestJS services' wire format ([`rabbitmq`]).
+//! configuration, to RabbitMQ in the NestJS services' wire format (`shop-amqp`).
 //!
 //! A record that cannot be published is reported as a batch item failure: the stream event
 //! source retries from that record on (earlier ones are never sent twice by that retry), then
@@ -19,7 +19,6 @@
 //! windows; it adds up each window's order changes in the window's state and, at the end of
 //! the window, writes them once (see `shop_catalog::store::counts`).
 
-pub mod rabbitmq;
 mod relay;
 mod sqs;
 

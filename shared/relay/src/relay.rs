@@ -16,8 +16,8 @@ use shop_events::{
 use shop_runtime::settings::{self, SettingError};
 use shop_runtime::telemetry::{self, Metric};
 
-use crate::rabbitmq::{self, RabbitPublisher, Route};
 use crate::sqs::EventQueue;
+use shop_amqp::{RabbitPublisher, Route};
 
 /// The queue of order events (SQS transport).
 pub const ORDER_EVENTS_QUEUE_URL: &str = "ORDER_EVENTS_QUEUE_URL";
@@ -74,7 +74,7 @@ impl Sinks {
             }
             Some("rabbitmq") => {
                 let url = settings::required(RABBITMQ_URL)?;
-                let mut broker: lapin::uri::AMQPUri =
+                let mut broker: shop_amqp::AMQPUri =
                     url.parse().map_err(|_| SettingError::Invalid {
                         name: RABBITMQ_URL,
                         value: "(an unreadable URL)".into(),
@@ -85,9 +85,9 @@ impl Sinks {
                     broker.authority.userinfo.password = settings::required(RABBITMQ_PASSWORD)?;
                 }
                 let orders = settings::optional(RABBITMQ_QUEUE)
-                    .unwrap_or_else(|| rabbitmq::DEFAULT_QUEUE.into());
+                    .unwrap_or_else(|| shop_amqp::DEFAULT_QUEUE.into());
                 let stock = settings::optional(RABBITMQ_STOCK_QUEUE)
-                    .unwrap_or_else(|| rabbitmq::DEFAULT_STOCK_QUEUE.into());
+                    .unwrap_or_else(|| shop_amqp::DEFAULT_STOCK_QUEUE.into());
                 Ok(Self::rabbitmq(broker, orders, stock))
             }
             Some(other) => Err(SettingError::Invalid {
@@ -99,7 +99,7 @@ impl Sinks {
     }
 
     /// The RabbitMQ transport on `broker`, with these queues.
-    pub fn rabbitmq(broker: lapin::uri::AMQPUri, orders: String, stock: String) -> Self {
+    pub fn rabbitmq(broker: shop_amqp::AMQPUri, orders: String, stock: String) -> Self {
         Self::RabbitMq {
             publisher: RabbitPublisher::new(
                 broker,
@@ -346,7 +346,7 @@ impl Relay {
                 orders,
                 stock,
             } => {
-                let routed: Vec<(Route<'_>, &str, Option<&str>)> = messages
+                let routed: Vec<(Route<'_>, &[u8], Option<&str>)> = messages
                     .iter()
                     .map(|m| {
                         let route = match m.sink {
@@ -357,7 +357,7 @@ impl Relay {
                                 key: m.key.unwrap_or("inventory.stock"),
                             },
                         };
-                        (route, m.body.as_str(), m.id.as_deref())
+                        (route, m.body.as_bytes(), m.id.as_deref())
                     })
                     .collect();
                 let unsent = publisher.publish_all(&routed).await.err()?;

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use lapin::Confirmation;
 use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueDeclareOptions,
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use lapin::uri::AMQPUri;
@@ -68,6 +69,8 @@ pub enum Route<'a> {
 
 pub struct RabbitPublisher {
     broker: AMQPUri,
+    /// Declared when connecting: `(exchange, queue)` pairs bound with routing key `#`.
+    bindings: Vec<(String, String)>,
     /// Opened on first use and kept for the life of the execution environment; dropped after
     /// a failure so that the next batch reconnects.
     link: Mutex<Option<Link>>,
@@ -87,10 +90,16 @@ impl RabbitPublisher {
     pub fn new(broker: AMQPUri, queues: Vec<String>, exchanges: Vec<String>) -> Self {
         Self {
             broker,
+            bindings: Vec::new(),
             link: Mutex::new(None),
             queues,
             exchanges,
         }
+    }
+
+    /// Also binds each `(exchange, queue)` pair, with any routing key, when connecting.
+    pub fn with_bindings(self, bindings: Vec<(String, String)>) -> Self {
+        Self { bindings, ..self }
     }
 
     /// Publishes the messages in order and waits for the broker to confirm each. On failure,
@@ -98,7 +107,7 @@ impl RabbitPublisher {
     /// delivered too: delivery is at least once, and consumers deduplicate).
     pub async fn publish_all(
         &self,
-        messages: &[(Route<'_>, &str, Option<&str>)],
+        messages: &[(Route<'_>, &[u8], Option<&str>)],
     ) -> Result<(), Unsent> {
         let mut link = self.link.lock().await;
         if link.is_none() {
@@ -149,6 +158,17 @@ impl RabbitPublisher {
                 )
                 .await?;
         }
+        for (exchange, queue) in &self.bindings {
+            channel
+                .queue_bind(
+                    queue.as_str().into(),
+                    exchange.as_str().into(),
+                    "#".into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
@@ -161,7 +181,7 @@ impl RabbitPublisher {
 
 async fn publish_on(
     channel: &Channel,
-    messages: &[(Route<'_>, &str, Option<&str>)],
+    messages: &[(Route<'_>, &[u8], Option<&str>)],
 ) -> Result<(), Unsent> {
     let mut confirms = Vec::with_capacity(messages.len());
     for (index, (route, body, message_id)) in messages.iter().enumerate() {
@@ -183,7 +203,7 @@ async fn publish_on(
                     mandatory: true,
                     ..BasicPublishOptions::default()
                 },
-                body.as_bytes(),
+                body,
                 properties,
             )
             .await
