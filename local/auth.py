@@ -5,9 +5,16 @@ The user pool of template.yaml is created in the local engine's Cognito (local/s
 provision); people sign up and sign in there exactly as in AWS, and its ID tokens are bearer
 tokens for the API:
 
-  auth.py sign-up EMAIL PASSWORD [--admin]   SignUp, confirmed by an administrator
-                                             (AdminConfirmSignUp), and with --admin added to
-                                             the `admin` group (AdminAddUserToGroup)
+  auth.py sign-up EMAIL PASSWORD [--admin] [--name NAME] [--lambda-url URL]
+                                             SignUp, confirmed by an administrator
+                                             (AdminConfirmSignUp: no e-mail with a code is
+                                             sent locally, so the address counts as verified,
+                                             as the code would make it), then the pool's
+                                             post-confirmation trigger (customer-signup: the
+                                             customer's profile), invoked through the running
+                                             stack's Lambda Invoke API since moto's Cognito
+                                             calls no triggers; with --admin added to the
+                                             `admin` group (AdminAddUserToGroup)
   auth.py sign-in EMAIL PASSWORD             InitiateAuth (USER_PASSWORD_AUTH): prints the ID token
 
 The local issuer is a second issuer that only the local stack trusts: a key pair of its own,
@@ -59,6 +66,9 @@ DEMO_CUSTOMERS = [
     ("0b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3", "Alan Turing"),
 ]
 DEMO_TTL = 12 * 3600
+ROOT = Path(__file__).resolve().parent.parent
+# The Lambda Invoke API when no running stack names its own (`cargo lambda watch`'s default).
+DEFAULT_LAMBDA_URL = "http://127.0.0.1:9000"
 
 
 def b64url(data: bytes) -> str:
@@ -129,13 +139,79 @@ def user_pool(engine=None):
     return engine.cognito, resolver.ref(pool), resolver.ref(client), group
 
 
-def sign_up(email: str, password: str, admin: bool, engine=None) -> str:
+class TriggerFailed(Exception):
+    """The user pool's post-confirmation trigger failed: the person is confirmed, without the
+    profile the trigger makes."""
+
+
+def post_confirmation_trigger(template=None):
+    """The binary of the function template.yaml's user pool invokes once a sign-up is confirmed
+    (its LambdaConfig's PostConfirmation)."""
+    import stack
+
+    template = template or stack.load_template()
+    pool = next(iter(stack.resources_of(template, "AWS::Cognito::UserPool").values()))
+    target = pool["Properties"]["LambdaConfig"]["PostConfirmation"]
+    return stack.function_binaries(template)[stack.get_att(target)[0]]
+
+
+def post_confirmation_event(cognito, pool, client, username):
+    """The event Cognito sends the post-confirmation trigger when a person confirms their
+    sign-up, with the user's attributes as the pool holds them."""
+    user = cognito.admin_get_user(UserPoolId=pool, Username=username)
+    attributes = {attribute["Name"]: attribute["Value"] for attribute in user["UserAttributes"]}
+    attributes["cognito:user_status"] = user["UserStatus"]
+    return {
+        "version": "1",
+        "region": cognito.meta.region_name,
+        "userPoolId": pool,
+        # A pool whose user names are e-mail addresses names each user by their sub.
+        "userName": user["Username"],
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client},
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "request": {"userAttributes": attributes},
+        "response": {},
+    }
+
+
+def running_stack_lambda_url(cognito_endpoint):
+    """The Lambda Invoke API of the running local stack whose user pool is at `cognito_endpoint`:
+    the one its event-source pollers invoke, as their command line in the stack's state
+    (.local/stack-<port>/, see scripts/stack.sh) names it. None when no such stack runs."""
+    prefix = cognito_endpoint.rstrip("/") + "/"
+    for state in sorted((ROOT / ".local").glob("stack-*")):
+        try:
+            env = dict(line.split("=", 1) for line in (state / "functions.env").read_text().splitlines() if "=" in line)
+            pid = int((state / "pollers.pid").read_text())
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except (OSError, ValueError):
+            continue
+        if env.get("AUTH_JWKS_URL", "").startswith(prefix) and "--lambda-url" in argv[:-1]:
+            return argv[argv.index("--lambda-url") + 1]
+    return None
+
+
+def sign_up(email: str, password: str, admin: bool, engine=None, name=None, lambda_url=None) -> str:
     """Signs a person up as a customer does, confirms them as an administrator would (no e-mail
-    is sent locally) and, for an admin, adds them to the admin group. Returns their `sub`."""
+    is sent locally, so the address is marked verified, as confirming the e-mailed code would),
+    runs the pool's post-confirmation trigger as Cognito would (moto's calls none) and, for an
+    admin, adds them to the admin group. Returns their `sub`; raises TriggerFailed when the
+    trigger fails."""
+    import stack
+
     cognito, pool, client, group = user_pool(engine)
-    answer = cognito.sign_up(ClientId=client, Username=email, Password=password,
-                             UserAttributes=[{"Name": "email", "Value": email}])
+    attributes = [{"Name": "email", "Value": email}] + ([{"Name": "name", "Value": name}] if name else [])
+    answer = cognito.sign_up(ClientId=client, Username=email, Password=password, UserAttributes=attributes)
     cognito.admin_confirm_sign_up(UserPoolId=pool, Username=email)
+    cognito.admin_update_user_attributes(UserPoolId=pool, Username=email,
+                                         UserAttributes=[{"Name": "email_verified", "Value": "true"}])
+    function = post_confirmation_trigger()
+    url = (lambda_url or running_stack_lambda_url(cognito.meta.endpoint_url) or DEFAULT_LAMBDA_URL).rstrip("/")
+    try:
+        stack.invoke(url, function, post_confirmation_event(cognito, pool, client, email))
+    except stack.FunctionError as error:
+        raise TriggerFailed(f"{email} is confirmed, but the post-confirmation trigger ({function} through the "
+                            f"Lambda Invoke API at {url}) failed, so they have no profile: {error}") from error
     if admin:
         cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
     return answer["UserSub"]
@@ -158,6 +234,9 @@ def main():
         command.add_argument("password")
         if name == "sign-up":
             command.add_argument("--admin", action="store_true", help="add to the admin group")
+            command.add_argument("--name", help="the person's name (the `name` attribute)")
+            command.add_argument("--lambda-url", help="the Lambda Invoke API the trigger is invoked through "
+                                 f"(default: the running stack's, else {DEFAULT_LAMBDA_URL})")
     local = commands.add_parser("local-env")
     local.add_argument("--jwks-url", required=True, help="where the local issuer's JWKS is served")
     local.add_argument("--only-issuer", action="store_true", help="as AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL")
@@ -175,7 +254,7 @@ def main():
 
         try:
             if args.command == "sign-up":
-                subject = sign_up(args.email, args.password, args.admin)
+                subject = sign_up(args.email, args.password, args.admin, name=args.name, lambda_url=args.lambda_url)
                 print(f"{args.email} signed up{' (admin)' if args.admin else ''}: customer id {subject}", file=sys.stderr)
             else:
                 print(sign_in(args.email, args.password))
@@ -183,6 +262,8 @@ def main():
             sys.exit(f"{args.command}: {error.response['Error']['Code']}: {error.response['Error'].get('Message', '')}")
         except botocore.exceptions.EndpointConnectionError as error:
             sys.exit(f"{args.command}: is the local stack running? {error}")
+        except TriggerFailed as error:
+            sys.exit(f"{args.command}: {error}")
     elif args.command == "local-env":
         sys.stdout.write(local_env_lines(args.jwks_url, args.only_issuer))
     elif args.command == "keygen":

@@ -11,12 +11,17 @@
                                       its role's policies
   stack.py pollers --lambda-url URL   run the template's event sources: poll each SQS queue and
                                       DynamoDB stream and invoke the function it feeds, the way
-                                      Lambda's event source mappings do; with LOCAL_RABBITMQ_URL
-                                      set, also the Amazon MQ source (a RabbitMQ queue)
-  stack.py dlq [--redrive]            show the messages in the order_created dead-letter queue,
+                                      Lambda's event source mappings do (a stream's tumbling
+                                      windows included); with LOCAL_RABBITMQ_URL set, also the
+                                      Amazon MQ source (a RabbitMQ queue)
+  stack.py dlq [--redrive]            show the messages in the order events dead-letter queue,
                                       or move them back to the queue to be consumed again
 
 Functions are invoked through the Lambda Invoke API that `cargo lambda watch` serves.
+
+The event sources take the template's parameters at their defaults, unless the environment
+sets a variable of a parameter's name, as `--parameter-overrides` would: e.g.
+OrderCountsWindowSeconds=2 for short tumbling windows, RelayMaximumRecordAgeSeconds=120.
 """
 
 import argparse
@@ -218,6 +223,9 @@ class Resolver:
             return table["TableArn" if attribute == "Arn" else "LatestStreamArn"]
         if kind == "AWS::SQS::Queue" and attribute in ("Arn", "QueueName", "QueueUrl"):
             return {"Arn": self.engine.queue_arn, "QueueName": str, "QueueUrl": self.engine.queue_url}[attribute](name)
+        if kind == "AWS::Cognito::UserPool" and attribute == "Arn":
+            pool = self.user_pool_part(name)
+            return f"arn:aws:cognito-idp:{self.engine.region}:{self.engine.account_id}:userpool/{pool}"
         raise Unresolvable(f"!GetAtt {name}.{attribute}: a {kind}'s {attribute} has no local counterpart")
 
     def condition(self, name):
@@ -297,17 +305,19 @@ def provision(template, engine):
 
     existing = set(engine.dynamodb.list_tables()["TableNames"])
     for name, resource in resources_of(template, "AWS::DynamoDB::Table").items():
-        if name in existing:
-            continue
         props = dict(resource["Properties"])
+        indexes = secondary_indexes(props)
+        if name in existing:
+            check_indexes(engine, name, indexes)
+            continue
         request = {
             "TableName": name,
             "AttributeDefinitions": props["AttributeDefinitions"],
             "KeySchema": props["KeySchema"],
             "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
         }
-        if "GlobalSecondaryIndexes" in props:
-            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if indexes:
+            request["GlobalSecondaryIndexes"] = indexes
         if "StreamSpecification" in props:
             request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         engine.dynamodb.create_table(**request)
@@ -320,10 +330,42 @@ def provision(template, engine):
     provision_user_pools(template, Resolver(template, engine))
 
 
+def secondary_indexes(props):
+    """The table's global secondary indexes as CreateTable takes them: name, key schema and
+    projection (INCLUDE with its attributes, as in AWS: what an index leaves out, such as a
+    product's stock, is not written to it, and a query of it does not return it)."""
+    return [
+        {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
+        for index in props.get("GlobalSecondaryIndexes", [])
+    ]
+
+
+def projection_of(index):
+    projection = index.get("Projection", {})
+    return projection.get("ProjectionType"), sorted(projection.get("NonKeyAttributes", []))
+
+
+def check_indexes(engine, table, indexes):
+    """An engine that outlives the stack keeps its tables: refuses to go on with a table whose
+    indexes are not the template's (the functions would query indexes that are not there, or
+    read attributes an index no longer holds)."""
+    described = engine.dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+    have = {index["IndexName"]: (index["KeySchema"], projection_of(index)) for index in described}
+    want = {index["IndexName"]: (index["KeySchema"], projection_of(index)) for index in indexes}
+    if have != want:
+        raise SystemExit(
+            f"table {table} on the engine has other indexes than template.yaml's "
+            f"({sorted(have)} vs {sorted(want)}, or their keys or projections differ): "
+            "start the engine afresh, or delete the table, and provision again"
+        )
+
+
 # What CreateUserPool / CreateUserPoolClient / CreateGroup take of the template's properties
 # (the same names in CloudFormation and in the API). The app client's hosted sign-in settings
 # (OAuth flows, scopes, callback and logout URLs) are left out: the local engine serves no
-# hosted sign-in, and the callback is the CloudFront distribution's address.
+# hosted sign-in, and the callback is the CloudFront distribution's address. So is the pool's
+# LambdaConfig: moto's Cognito calls no triggers, and `auth.py sign-up` invokes the
+# post-confirmation trigger itself.
 USER_POOL_PROPERTIES = ("UsernameAttributes", "AliasAttributes", "AutoVerifiedAttributes", "Policies", "Schema",
                         "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting", "UsernameConfiguration")
 USER_POOL_CLIENT_PROPERTIES = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "ReadAttributes",
@@ -360,12 +402,17 @@ def provision_user_pools(template, resolver):
 # The services whose calls the local engine authorizes for the functions. The roles' other
 # statements (CloudWatch Logs, X-Ray, and with a broker Amazon MQ, Secrets Manager and EC2) name
 # services no local function reaches, so their local copies leave them out.
-LOCALLY_AUTHORIZED_SERVICES = ("dynamodb", "sqs")
+LOCALLY_AUTHORIZED_SERVICES = ("dynamodb", "sqs", "cognito-idp")
+# moto authorizes a Cognito request against the resource `*`, never the user pool it acts on,
+# so a statement naming the pool would allow nothing there: locally a Cognito statement keeps
+# its actions and names `*` (the engine holds the one pool of the template).
+RESOURCE_UNCHECKED_SERVICES = ("cognito-idp",)
 
 
 def local_policies(resolver, role):
     """{policy name: document} of a role, as the local engine can hold them: the statements for
-    DynamoDB (streams included) and SQS, with their resources resolved to the engine's ARNs.
+    DynamoDB (streams included), SQS and Cognito, with their resources resolved to the engine's
+    ARNs (Cognito's on `*`, see RESOURCE_UNCHECKED_SERVICES).
     No `dynamodb:TransactWriteItems` is added, although plain moto authorizes a transaction as
     that action on `*`: local/moto_server.py authorizes each item with its own action on its
     table (PutItem, UpdateItem, DeleteItem, ConditionCheckItem), as AWS does, so a role that
@@ -380,8 +427,13 @@ def local_policies(resolver, role):
                     continue
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             kept = [action for action in actions if action.split(":", 1)[0] in LOCALLY_AUTHORIZED_SERVICES]
-            if kept:
-                statements.append({**statement, "Action": kept, "Resource": resolver.resolve(statement["Resource"])})
+            if not kept:
+                continue
+            if all(action.split(":", 1)[0] in RESOURCE_UNCHECKED_SERVICES for action in kept):
+                resource = "*"
+            else:
+                resource = resolver.resolve(statement["Resource"])
+            statements.append({**statement, "Action": kept, "Resource": resource})
         if statements:
             policies[policy["PolicyName"]] = {"Version": "2012-10-17", "Statement": statements}
     return policies
@@ -591,12 +643,40 @@ def stream_record(record, stream_arn):
 STREAM_RETENTION_SECONDS = 24 * 3600
 
 
+def instant(seconds):
+    """An ISO 8601 instant in UTC, to the second, as Lambda writes a window's bounds."""
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Window:
+    """One tumbling window of one shard: its bounds, and the state the function returned last
+    (the aggregate of the window's records so far)."""
+
+    def __init__(self, start, length):
+        self.start, self.end, self.state = start, start + length, {}
+
+    def bounds(self):
+        return {"start": instant(self.start), "end": instant(self.end)}
+
+
 class StreamDelivery:
     """Lambda's DynamoDB stream event source: in-order batches, retry from the first failed
     record, bisect a failing batch (which uses no attempts), and hand a record that keeps
     failing to the on-failure destination so that it cannot block the shard for ever: after
     MaximumRetryAttempts (-1, the default: no limit), or once it is older than
-    MaximumRecordAgeInSeconds (-1, the default: the stream's retention)."""
+    MaximumRecordAgeInSeconds (-1, the default: the stream's retention).
+
+    With TumblingWindowInSeconds, as Lambda documents for DynamoDB streams: each record belongs
+    to the window (of the window's length, aligned to the epoch) in which it was written to the
+    stream; each invocation carries its window's bounds, the shard, and the state the previous
+    invocation of the window returned ({} at the window's start), and must answer with a state
+    (an answer without one is a failed invocation). A reported record failure is retried from
+    that record with the state the function returned; a failed invocation, with the state it
+    was given. Once the window's end has passed (or a record of a later window comes), the
+    function is invoked once more with no records, the state, and isFinalInvokeForWindow; that
+    invocation is retried until it succeeds, the shard waiting meanwhile; then the next window
+    starts with a fresh state. Windows are never terminated early here (the 1 MB state limit
+    is not emulated)."""
 
     def __init__(self, engine, lambda_url, function, props, stream_arn, clock=time.time):
         self.engine, self.lambda_url, self.function = engine, lambda_url, function
@@ -607,12 +687,92 @@ class StreamDelivery:
         self.bisect = bool(props.get("BisectBatchOnFunctionError", False))
         destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         self.failure_queue = get_att(destination)[0] if destination else None
+        self.window_length = int(props.get("TumblingWindowInSeconds", 0) or 0)
+        self.windows = {}  # shard id: its open Window
+        self.closed_until = {}  # shard id: the end of its last finished window
 
     def age(self, record):
         created = record["dynamodb"].get("ApproximateCreationDateTime")
         return self.clock() - float(created) if created is not None else 0.0
 
     def deliver(self, records, stop, shard_id="shardId-local"):
+        """Delivers records read from one shard, in order; with tumbling windows, window by
+        window, finishing a window before the first record of a later one."""
+        if not self.window_length:
+            self.attempt(records, stop, shard_id, None)
+            return
+        for start, group in self.by_window(records, shard_id):
+            window = self.windows.get(shard_id)
+            if window is not None and window.start != start:
+                if not self.finish(stop, shard_id):
+                    return  # stopping: the records wait, as they would in a paused shard
+                window = None
+            if window is None:
+                window = self.windows[shard_id] = Window(start, self.window_length)
+            self.attempt(group, stop, shard_id, window)
+
+    def by_window(self, records, shard_id):
+        """[(window start, records)] in stream order. A record belongs to the window its write
+        time falls in; never to one that is already finished or older than the open one
+        (a record seen late, or a clock that stepped back, joins the current window)."""
+        open_window = self.windows.get(shard_id)
+        floor = open_window.start if open_window else self.closed_until.get(shard_id, float("-inf"))
+        groups = []
+        for record in records:
+            created = record["dynamodb"].get("ApproximateCreationDateTime")
+            written = float(created) if created is not None else self.clock()
+            floor = max(floor, written - written % self.window_length)
+            if groups and groups[-1][0] == floor:
+                groups[-1][1].append(record)
+            else:
+                groups.append((floor, [record]))
+        return groups
+
+    def close_expired(self, stop, shard_id):
+        """Finishes the shard's open window once its end has passed."""
+        window = self.windows.get(shard_id)
+        if window is not None and self.clock() >= window.end:
+            self.finish(stop, shard_id)
+
+    def finish(self, stop, shard_id):
+        """The window's final invocation, retried until it succeeds (Lambda pauses the shard
+        meanwhile); True once the window is finished."""
+        window, attempts = self.windows[shard_id], 0
+        while not stop.is_set():
+            try:
+                self.invoke_batch([], shard_id, window, final=True)
+                del self.windows[shard_id]
+                self.closed_until[shard_id] = window.end
+                return True
+            except FunctionError as failure:
+                attempts += 1
+                log.warning("%s failed on the final invocation of the window %s: %s; retrying with the same state",
+                            self.function, window.bounds()["start"], failure)
+                time.sleep(min(0.25 * 2 ** min(attempts, 4), 4))
+        return False
+
+    def invoke_batch(self, records, shard_id, window, final=False):
+        """Invokes the function with the records (and, in a window, the window's event); its
+        answer. In a window the answer's state becomes the window's."""
+        if window is None:
+            return invoke(self.lambda_url, self.function, {"Records": records})
+        event = {
+            "Records": records,
+            "window": window.bounds(),
+            "state": dict(window.state),
+            "shardId": shard_id,
+            "eventSourceARN": self.stream_arn,
+            "isFinalInvokeForWindow": final,
+            "isWindowTerminatedEarly": False,
+        }
+        result = invoke(self.lambda_url, self.function, event)
+        if not isinstance(result, dict) or "state" not in result:
+            raise FunctionError(f"{self.function}: the answer in a tumbling window has no state: {result!r}")
+        if not final:
+            window.state = result["state"] or {}
+        return result
+
+    def attempt(self, records, stop, shard_id, window):
         attempts, error = 0, None
         while records and not stop.is_set():
             expired = 0
@@ -623,7 +783,7 @@ class StreamDelivery:
                 records, attempts, error = records[expired:], 0, None
                 continue
             try:
-                result = invoke(self.lambda_url, self.function, {"Records": records})
+                result = self.invoke_batch(records, shard_id, window)
                 failures = [f.get("itemIdentifier") for f in result.get("batchItemFailures", [])]
                 if not failures:
                     return
@@ -636,8 +796,8 @@ class StreamDelivery:
                 error = "Unhandled"
                 if self.bisect and len(records) > 1:
                     half = len(records) // 2
-                    self.deliver(records[:half], stop, shard_id)
-                    self.deliver(records[half:], stop, shard_id)
+                    self.attempt(records[:half], stop, shard_id, window)
+                    self.attempt(records[half:], stop, shard_id, window)
                     return
             attempts += 1
             if 0 <= self.max_retries < attempts:
@@ -690,7 +850,8 @@ def stream_poller(engine, lambda_url, function, props, stop):
     stream_arn = engine.dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     delivery = StreamDelivery(engine, lambda_url, function, props, stream_arn)
     batch_size = int(props.get("BatchSize", 100))
-    log.info("polling the stream of %s for %s", table, function)
+    log.info("polling the stream of %s for %s%s", table, function,
+             f" (tumbling windows of {delivery.window_length} s)" if delivery.window_length else "")
     # Like Lambda, remember how far each shard was delivered (its checkpoint) and read on
     # from there; a fresh iterator per poll never goes stale.
     checkpoints, shards, polls = {}, [], 0
@@ -713,6 +874,7 @@ def stream_poller(engine, lambda_url, function, props, stop):
                           records[0]["dynamodb"]["SequenceNumber"], records[-1]["dynamodb"]["SequenceNumber"])
                 delivery.deliver(records, stop, shard_id)
                 checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+            delivery.close_expired(stop, shard_id)  # a tumbling window whose end has passed
         if not busy:
             stop.wait(0.2)
 

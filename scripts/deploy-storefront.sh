@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Uploads the storefront (storefront/, as it is: no build step) to the stack's bucket, with a
-# config.js made from the stack's outputs, and refreshes CloudFront. Run after `sam deploy`:
+# Uploads the static site to the stack's bucket and refreshes CloudFront. Run after `sam deploy`:
 #
 #   scripts/deploy-storefront.sh [stack-name]      (default: the stack name in samconfig.toml)
 #
-# config.js tells the page where the API is and how to sign in: the user pool's hosted UI
-# (authorization code flow with PKCE) coming back to the storefront's own address.
+# What the distribution serves, from storefront/ as it is (no build step):
+#   /                      the shop, with a shop/config.js made from the stack's outputs: where
+#                          the API is and how to sign in (the user pool's hosted UI,
+#                          authorization code flow with PKCE, back to the shop's own address)
+#   /api/docs              the API docs page (Swagger UI, storefront/api/docs/index.html; its
+#                          files beside it under /api/docs/)
+#   /api/openapi.json      the API's OpenAPI document, written here for this stack's API URL
+#                          (the page's "Try it out" sends its requests there)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 STACK="${1:-$(sed -n 's/^stack_name *= *"\(.*\)"/\1/p' "$ROOT/samconfig.toml" | head -n1)}"
@@ -21,15 +26,30 @@ SITE=$(output StorefrontUrl)
 API=$(output ApiUrl)
 SIGN_IN=$(output SignInDomainUrl)
 CLIENT=$(output UserPoolClientId)
+for value in "$BUCKET" "$DISTRIBUTION" "$SITE" "$API"; do
+  case "$value" in "" | None) echo "stack $STACK lacks an output this needs (deployed?)" >&2; exit 1 ;; esac
+done
 
-CONFIG=$(mktemp)
-trap 'rm -f "$CONFIG"' EXIT
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 printf 'export default {"apiBase":"%s","signIn":{"hostedUi":{"domain":"%s","clientId":"%s","redirectUri":"%s"}}};\n' \
-  "$API" "$SIGN_IN" "$CLIENT" "$SITE" >"$CONFIG"
+  "$API" "$SIGN_IN" "$CLIENT" "$SITE" >"$WORK/config.js"
+
+echo "==> writing the API document for $API" >&2
+(cd "$ROOT" && cargo run -q -p local-stack --bin openapi "$API") >"$WORK/openapi.json"
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$WORK/openapi.json"
 
 echo "==> uploading storefront/ to s3://$BUCKET" >&2
-aws s3 sync "$ROOT/storefront/" "s3://$BUCKET/" --delete --exclude "shop/config.js" \
-  --cache-control "no-cache"
-aws s3 cp "$CONFIG" "s3://$BUCKET/shop/config.js" --content-type text/javascript --cache-control "no-cache"
+# What is written apart below is left out of the sync, so that --delete never removes it.
+aws s3 sync "$ROOT/storefront/" "s3://$BUCKET/" --delete --cache-control "no-cache" \
+  --exclude "shop/config.js" --exclude "api/openapi.json" --exclude "api/docs"
+aws s3 cp "$WORK/config.js" "s3://$BUCKET/shop/config.js" --content-type text/javascript --cache-control "no-cache"
+# The docs page at /api/docs itself (no trailing slash): its links to docs/... and openapi.json
+# resolve from there. S3 behind CloudFront serves no index page for a folder.
+aws s3 cp "$ROOT/storefront/api/docs/index.html" "s3://$BUCKET/api/docs" \
+  --content-type "text/html; charset=utf-8" --cache-control "no-cache"
+aws s3 cp "$WORK/openapi.json" "s3://$BUCKET/api/openapi.json" \
+  --content-type application/json --cache-control "no-cache"
 aws cloudfront create-invalidation --distribution-id "$DISTRIBUTION" --paths "/*" >/dev/null
 echo "==> the shop: $SITE" >&2
+echo "==> the API docs: ${SITE%/}/api/docs" >&2
