@@ -79,6 +79,54 @@ def routes_of(template):
     return routes, default
 
 
+def http_event(method, route_key, path, query, headers, parameters, body, source_ip):
+    """The event API Gateway (HTTP API, payload format 2.0) gives a function for one request;
+    `headers` lower-cased, `body` bytes."""
+    queries = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        queries[name] = f"{queries[name]},{value}" if name in queries else value
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    now = time.time()
+    event = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": headers.get("host", "localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if queries:
+        event["queryStringParameters"] = queries
+    if parameters:
+        event["pathParameters"] = parameters
+    if body:
+        event["body"] = text
+    if "cookie" in headers:
+        event["cookies"] = [cookie.strip() for cookie in headers["cookie"].split(";")]
+    return event
+
+
 class Functions:
     """The Lambda Invoke API of `cargo lambda watch`, one connection per thread."""
 
@@ -157,49 +205,7 @@ class Gateway(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             name = name.lower()
             headers[name] = f"{headers[name]},{value}" if name in headers else value
-        query = {}
-        for name, value in parse_qsl(url.query, keep_blank_values=True):
-            query[name] = f"{query[name]},{value}" if name in query else value
-        try:
-            text, encoded = body.decode("utf-8"), False
-        except UnicodeDecodeError:
-            text, encoded = base64.b64encode(body).decode(), True
-        now = time.time()
-        event = {
-            "version": "2.0",
-            "routeKey": route_key,
-            "rawPath": url.path,
-            "rawQueryString": url.query,
-            "headers": headers,
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "local",
-                "domainName": headers.get("host", "localhost"),
-                "domainPrefix": "local",
-                "http": {
-                    "method": self.command,
-                    "path": url.path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": self.client_address[0],
-                    "userAgent": headers.get("user-agent", ""),
-                },
-                "requestId": str(uuid.uuid4()),
-                "routeKey": route_key,
-                "stage": "$default",
-                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-                "timeEpoch": int(now * 1000),
-            },
-            "isBase64Encoded": encoded,
-        }
-        if query:
-            event["queryStringParameters"] = query
-        if parameters:
-            event["pathParameters"] = parameters
-        if body:
-            event["body"] = text
-        if "cookie" in headers:
-            event["cookies"] = [cookie.strip() for cookie in headers["cookie"].split(";")]
-        return event
+        return http_event(self.command, route_key, url.path, url.query, headers, parameters, body, self.client_address[0])
 
     def relay(self, answer):
         status = int(answer.get("statusCode", 200))

@@ -14,6 +14,8 @@
 #   scripts/stack.sh start   in the background, for tests; prints nothing but errors
 #   scripts/stack.sh stop    stops what `start` started, by the PIDs it recorded
 #   scripts/stack.sh dlq [--redrive]   show (or move back) the order_created dead letters
+#   scripts/stack.sh events [--out DIR] [--redact]   sample events for every function, made
+#                            with the running stack (default events/local; see local/events.py)
 #
 # AWS_ENDPOINT_URL set: use that engine (LocalStack, say) as it is for DynamoDB and SQS; the
 # user pool and the local issuer's keys stay on the stack's own moto. AWS_ENDPOINT_URL_DYNAMODB
@@ -140,6 +142,16 @@ case "${1:-}" in
     shift
     python "$ROOT/local/stack.py" dlq "$@"
     ;;
+  events)
+    shift
+    ensure_tools
+    if [ ! -f "$STATE/functions.env" ] || ! port_open 127.0.0.1 "$WATCH_PORT"; then
+      echo "events: no local stack answers on port $WATCH_PORT; start one with make dev" >&2
+      exit 1
+    fi
+    (set -a && source "$STATE/functions.env" && set +a && "${AS_ADMIN[@]}" python "$ROOT/local/events.py" \
+      --lambda-url "http://127.0.0.1:$WATCH_PORT" --auth-dir "$AUTH_DIR" --out "$ROOT/events/local" "$@")
+    ;;
   run)
     trap 'echo; echo "==> stopping"; stop; exit 0' INT TERM
     start
@@ -173,7 +185,7 @@ MSG
     done
     ;;
   *)
-    echo "usage: $0 run|start|stop|dlq [--redrive]" >&2
+    echo "usage: $0 run|start|stop|dlq [--redrive]|events [--out DIR] [--redact]" >&2
     exit 2
     ;;
 esac

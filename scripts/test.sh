@@ -55,6 +55,7 @@ trap cleanup EXIT
 integration_suite() {
   step "starting a local stack for the integration tests ($1; ~30 s)"
   scripts/stack.sh start
+  scripts/stack.sh events --out "$STACK_STATE/events"
   step "integration tests ($1; ~2 min)"
   (
     set -a
@@ -64,7 +65,7 @@ integration_suite() {
     export AWS_PROFILE=local-admin && unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
     export SHOP_API_URL="http://127.0.0.1:$API_PORT" STACK_LOGS="$STACK_STATE/watch.log"
     export SHOP_LAMBDA_URL="http://127.0.0.1:$((API_PORT + 50))"
-    export SHOP_AUTH_DIR="$ROOT/.local/auth"
+    export SHOP_AUTH_DIR="$ROOT/.local/auth" SHOP_SAMPLE_EVENTS="$STACK_STATE/events"
     cargo test -p integration-tests --no-fail-fast -- --test-threads=4
     if [ "${FIRST_ENGINE_DONE:-}" != 1 ]; then
       # The API answers the same on every engine: hostile input once, on the first.

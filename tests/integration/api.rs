@@ -165,7 +165,7 @@ async fn an_invalid_order_lists_every_problem() {
         [
             "customerId must be a UUID",
             "items.0.quantity must be a positive integer",
-            "items.1.productId must be a UUID"
+            "items.1.productId is required"
         ]
     );
 }

@@ -70,8 +70,7 @@ async fn every_line_of_an_invocation_carries_its_ids_and_no_address() {
     let consumed = lines
         .iter()
         .find(|line| {
-            line["message"] == "order_created processed"
-                && field(line, "order_id") == Some(&order_id)
+            line["message"] == "order event applied" && field(line, "order_id") == Some(&order_id)
         })
         .expect("the consumer logged the order");
     assert!(field(consumed, "requestId").is_some());

@@ -128,7 +128,7 @@ async fn one_allowance_per_client_across_all_functions() {
         limit() - 1,
     )
     .await;
-    let first = send(&shop, Method::GET, "/products", Some(&bearer), None).await;
+    let first = send(&shop, Method::GET, "/orders", Some(&bearer), None).await;
     assert_eq!(first.status, 200, "{}", first.text);
     assert_eq!(limits(&first).1, 0, "the last request of the window");
     let second = send(
@@ -244,4 +244,25 @@ async fn leases_never_admit_more_than_the_limit_whatever_the_instances() {
     for instance in &instances {
         assert!(matches!(instance.admit(&client).await, Verdict::Refused(_)));
     }
+}
+
+/// A client that touches many instances once each (a shopper going from page to page) leases
+/// one unit from each: it is served exactly up to the limit, not refused early because
+/// blocks of its allowance sit unused in instances it has left.
+#[tokio::test]
+async fn a_client_spread_over_many_instances_is_served_up_to_the_limit() {
+    let shop = Shop::connect().await;
+    let table = std::env::var("RATE_LIMIT_TABLE").expect("RATE_LIMIT_TABLE");
+    const LIMIT: u32 = 30;
+    let client = ClientKey::Subject(format!("spread-test-{}", CustomerId::new()));
+    let mut admitted = 0;
+    for _ in 0..LIMIT + 10 {
+        let instance = RateLimiter::new(shop.dynamo.clone(), &table, LIMIT).with_clock(fixed_clock);
+        match instance.admit(&client).await {
+            Verdict::Admitted(_) => admitted += 1,
+            Verdict::Refused(count) => assert_eq!(count.remaining, 0),
+            Verdict::Unavailable { .. } => panic!("the counter is reachable"),
+        }
+    }
+    assert_eq!(admitted, LIMIT);
 }

@@ -81,7 +81,7 @@ pub fn required<T: FieldValue, C>(field: &Option<Sent<T>>, _: &C) -> garde::Resu
     match field {
         Some(Sent::Valid(_)) => Ok(()),
         Some(Sent::Invalid(problem)) => Err(garde::Error::new(problem.as_ref())),
-        None => Err(garde::Error::new(T::expected().as_ref())),
+        None => Err(garde::Error::new("is required")),
     }
 }
 

@@ -6,12 +6,17 @@
 //!
 //! Leases keep it cheap: an instance takes a block of a client's allowance with one
 //! `UpdateItem ... ADD` and spends it locally, so a steady client costs one DynamoDB call per
-//! block (a tenth of the limit), not one per request. The shared counter grants each lease
-//! only what is left of the window's allowance, so a client is never admitted more than the
-//! limit in a window, however many instances serve it. The price is the other way round:
-//! units leased to one instance cannot be spent by another, so a client spread over N warm
-//! instances may be refused up to N × (block − 1) requests before reaching the limit. Blocks
-//! shrink as the window's allowance runs out, which keeps that unused remainder small.
+//! block (at most a tenth of the limit), not one per request. The shared counter grants each
+//! lease only what is left of the window's allowance, so a client is never admitted more than
+//! the limit in a window, however many instances serve it.
+//!
+//! The price is the other way round: units leased to one instance cannot be spent by another.
+//! So a lease is sized by the client's demand at that instance: at most what the instance
+//! served the client in this window or the previous one (at least 1, at most a tenth of the
+//! limit), and at most a quarter of what is left. A client that touches many functions once
+//! leases one unit from each; one that keeps an instance busy leases blocks there. With N warm
+//! instances, the units leased and unspent are at most N × (block − 1), and at most what the
+//! client was served in this window and the last; only those can be refused before the limit.
 //! A client refused once is refused locally, with no call, until its window ends. Either way
 //! the verdict comes before the handler runs, so a refused request reads and writes nothing.
 //!
@@ -125,6 +130,10 @@ struct Lease {
     /// The client's requests in this window as this instance knows them: the shared count
     /// before its latest lease, plus what it has spent since.
     seen: u32,
+    /// Requests of the client this instance admitted in this window.
+    served: u32,
+    /// ... and in the window before, if it was the previous one.
+    served_before: u32,
     /// The window's allowance is gone: refuse without asking.
     exhausted: bool,
 }
@@ -135,8 +144,26 @@ impl Lease {
             window,
             left: 0,
             seen: 0,
+            served: 0,
+            served_before: 0,
             exhausted: false,
         }
+    }
+
+    /// This lease, moved on to `window` if that is a later one.
+    fn renew(&mut self, window: u64) {
+        if self.window != window {
+            let mut next = Self::new(window);
+            if self.window + WINDOW_SECONDS == window {
+                next.served_before = self.served;
+            }
+            *self = next;
+        }
+    }
+
+    /// The client's demand at this instance: what it was served here lately.
+    fn demand(&self) -> u32 {
+        self.served.max(self.served_before)
     }
 }
 
@@ -230,18 +257,17 @@ impl RateLimiter {
             let lease = leases
                 .entry(client.clone())
                 .or_insert_with(|| Lease::new(window));
-            if lease.window != window {
-                *lease = Lease::new(window);
-            }
+            lease.renew(window);
             if lease.exhausted {
                 return Verdict::Refused(count(self.limit));
             }
             if lease.left > 0 {
                 lease.left -= 1;
                 lease.seen += 1;
+                lease.served += 1;
                 return Verdict::Admitted(count(lease.seen));
             }
-            lease_size(self.limit, lease.seen)
+            lease_size(self.limit, lease.seen, lease.demand())
         };
         let before = match self.take(client, window, take).await {
             Ok(after) => after.saturating_sub(u64::from(take)),
@@ -260,9 +286,7 @@ impl RateLimiter {
         let lease = leases
             .entry(client.clone())
             .or_insert_with(|| Lease::new(window));
-        if lease.window != window {
-            *lease = Lease::new(window);
-        }
+        lease.renew(window);
         if granted == 0 {
             lease.exhausted = true;
             lease.seen = self.limit;
@@ -270,6 +294,7 @@ impl RateLimiter {
         }
         lease.left += granted - 1;
         lease.seen = lease.seen.max(before) + 1;
+        lease.served += 1;
         Verdict::Admitted(count(lease.seen))
     }
 
@@ -300,12 +325,14 @@ impl RateLimiter {
     }
 }
 
-/// How many units to lease: a tenth of the limit while much is left, then a quarter of what
-/// this instance last saw left, so that little sits unused elsewhere when the allowance ends.
-fn lease_size(limit: u32, seen: u32) -> u32 {
+/// How many units to lease: what the client's demand here suggests it will spend (`demand`,
+/// what this instance served it lately), at most a tenth of the limit, and at most a quarter
+/// of what this instance last saw left, so that little sits unused elsewhere when the
+/// allowance ends.
+fn lease_size(limit: u32, seen: u32, demand: u32) -> u32 {
     let block = limit.div_ceil(BLOCKS_PER_WINDOW).max(1);
     let left = limit.saturating_sub(seen);
-    block.min((left / 4).max(1))
+    block.min(demand.max(1)).min((left / 4).max(1))
 }
 
 /// The client's address: API Gateway's source address, or, behind `trusted_proxies` proxies
@@ -360,15 +387,34 @@ mod tests {
     }
 
     #[test]
-    fn leases_are_a_tenth_of_the_limit_then_shrink() {
-        assert_eq!(lease_size(100, 0), 10);
-        assert_eq!(lease_size(100, 60), 10);
-        assert_eq!(lease_size(100, 80), 5);
-        assert_eq!(lease_size(100, 99), 1);
-        assert_eq!(lease_size(100, 100), 1);
-        assert_eq!(lease_size(1000, 0), 100);
-        assert_eq!(lease_size(1, 0), 1);
-        assert_eq!(lease_size(5, 0), 1);
+    fn leases_follow_the_demand_up_to_a_tenth_of_the_limit_then_shrink() {
+        // A client new to this instance leases one unit.
+        assert_eq!(lease_size(100, 0, 0), 1);
+        // As it is served here, leases grow with it, to a tenth of the limit.
+        assert_eq!(lease_size(100, 1, 1), 1);
+        assert_eq!(lease_size(100, 2, 2), 2);
+        assert_eq!(lease_size(100, 4, 4), 4);
+        assert_eq!(lease_size(100, 40, 40), 10);
+        assert_eq!(lease_size(1000, 0, 500), 100);
+        // Near the end of the allowance, a quarter of what is left.
+        assert_eq!(lease_size(100, 80, 80), 5);
+        assert_eq!(lease_size(100, 99, 99), 1);
+        assert_eq!(lease_size(100, 100, 100), 1);
+        assert_eq!(lease_size(1, 0, 9), 1);
+        assert_eq!(lease_size(5, 0, 9), 1);
+    }
+
+    #[test]
+    fn the_demand_carries_over_to_the_next_window_only() {
+        let mut lease = Lease::new(600);
+        lease.served = 30;
+        lease.renew(600);
+        assert_eq!(lease.demand(), 30);
+        lease.renew(660);
+        assert_eq!((lease.served, lease.demand()), (0, 30));
+        lease.served = 3;
+        lease.renew(780);
+        assert_eq!(lease.demand(), 0, "a window skipped: no recent demand");
     }
 
     #[test]

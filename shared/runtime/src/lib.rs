@@ -6,7 +6,7 @@ mod aws;
 pub mod settings;
 pub mod telemetry;
 
-pub use aws::{aws, https_client_built_on_first_request};
+pub use aws::{aws, https_client};
 pub use aws_config::SdkConfig;
 pub use settings::SettingError;
 

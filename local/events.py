@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Sample events for every function, the files `cargo lambda invoke --data-file` and
+`sam local invoke -e` take.
+
+  events.py --lambda-url http://127.0.0.1:9050 --auth-dir .local/auth --out events/local
+  events.py ... --out events --redact
+
+Written against a running local stack (`make events`, and `make dev` when it starts): the
+HTTP events are the ones the local gateway would build (same routes, from template.yaml),
+with fresh bearer tokens of the local issuer; the orders and the product they name exist,
+because this places and creates them through the stack's own functions; the stream record
+the relay takes is the order's item as the table holds it. So each sample works unchanged.
+
+`--redact` writes the checked-in copies in events/: the same events with the tokens
+replaced by a note saying how to get working ones.
+"""
+
+import argparse
+import base64
+import json
+import os
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import auth
+import gateway
+import stack
+
+ROOT = Path(__file__).resolve().parent.parent
+CUSTOMER = auth.DEMO_CUSTOMERS[0][0]
+# Orders and statistics of the event-source samples go to a customer of their own, so that
+# invoking them does not change the demo customer's figures.
+SAMPLE_CUSTOMER = "5a3b1e0c-0000-4000-8000-0000000000e5"
+REDACTED = "Bearer <run `make events`: events/local/ has this event with a fresh token>"
+
+
+class Stack:
+    """The running stack's functions, through the Lambda Invoke API."""
+
+    def __init__(self, lambda_url, auth_dir):
+        self.functions = gateway.Functions(lambda_url)
+        self.auth_dir = auth_dir
+        routes, self.default = gateway.routes_of(stack.load_template())
+        self.routes = {binary: (method, path) for method, _, path, _, binary in routes}
+
+    def token(self, subject=None, admin=False):
+        return auth.token(self.auth_dir, auth.ADMIN_SUBJECT if admin else subject, admin, 3600)
+
+    def http(self, function, parameters=None, body=None, subject=None, admin=False, query="", path=None):
+        """The API Gateway event of a request to `function`'s route."""
+        if path is None:
+            method, template = self.routes[function]
+            route_key = f"{method} {template}"
+            path = template.format(**(parameters or {}))
+        else:
+            method, route_key = "GET", "$default"
+        headers = {"accept": "application/json", "host": "localhost:9000", "user-agent": "curl/8.5.0"}
+        if body is not None:
+            headers["content-type"] = "application/json"
+        if subject or admin:
+            headers["authorization"] = f"Bearer {self.token(subject, admin)}"
+        payload = json.dumps(body).encode() if body is not None else b""
+        return gateway.http_event(method, route_key, path, query, headers, parameters, payload, "127.0.0.1")
+
+    def invoke(self, function, event, expect):
+        status, error, payload = self.functions.invoke(function, event)
+        answer = json.loads(payload or b"{}")
+        if status != 200 or error or answer.get("statusCode") != expect:
+            sys.exit(f"events: {function} answered {status} {error or ''} {payload[:300]!r}; is the local stack running?")
+        return json.loads(answer.get("body") or "null")
+
+
+def sqs_event(bodies):
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "AQEB-sample-receipt-handle",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(int(time.time() * 1000)),
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:shop-order-created",
+                "awsRegion": "us-east-1",
+            }
+            for body in bodies
+        ]
+    }
+
+
+def rabbitmq_event(bodies):
+    return {
+        "eventSource": "aws:rmq",
+        "eventSourceArn": "arn:aws:mq:us-east-1:123456789012:broker:shop:b-9bcfa592-423a-4942-879d-eb284b418fc8",
+        "rmqMessagesByQueue": {
+            "order_created::/": [
+                {
+                    "basicProperties": {
+                        "contentType": "application/json",
+                        "contentEncoding": None,
+                        "headers": {},
+                        "deliveryMode": 2,
+                        "priority": 0,
+                        "correlationId": None,
+                        "replyTo": None,
+                        "expiration": None,
+                        "messageId": None,
+                        "timestamp": None,
+                        "type": None,
+                        "userId": None,
+                        "appId": None,
+                        "clusterId": None,
+                        "bodySize": len(body),
+                    },
+                    "redelivered": False,
+                    "data": base64.b64encode(body.encode()).decode(),
+                }
+                for body in bodies
+            ]
+        },
+    }
+
+
+def order_created(order_id, customer, price, quantity, nest_short=False):
+    """order_created as a NestJS Product service sends it: the short message or the full order."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    total = round(float(price) * quantity, 2)
+    if nest_short:
+        data = {"orderId": order_id, "customerId": customer, "amount": total}
+    else:
+        data = {
+            "id": order_id,
+            "customerId": customer,
+            "items": [{"productId": SMARTPHONE, "quantity": quantity, "price": float(price)}],
+            "total": total,
+            "createdAt": now,
+        }
+    return json.dumps({"pattern": "order_created", "data": data}, separators=(",", ":"))
+
+
+def stream_event(item):
+    """A DynamoDB stream record of the item's insertion, as the relay receives it."""
+    keys = {name: item[name] for name in ("pk", "sk")}
+    return {
+        "Records": [
+            {
+                "eventID": uuid.uuid4().hex,
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": int(time.time()),
+                    "Keys": keys,
+                    "NewImage": item,
+                    "SequenceNumber": str(int(time.time() * 1000)),
+                    "SizeBytes": len(json.dumps(item)),
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/shop-store/stream/2026-11-21T06:43:00.000",
+            }
+        ]
+    }
+
+
+def signup_event(subject):
+    return {
+        "version": "1",
+        "region": "us-east-1",
+        "userPoolId": "us-east-1_sample",
+        "userName": subject,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "sample-client"},
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "request": {
+            "userAttributes": {
+                "sub": subject,
+                "email": f"sample-{subject[:8]}@example.com",
+                "email_verified": "true",
+                "name": "Sample Signup",
+                "cognito:user_status": "CONFIRMED",
+            }
+        },
+        "response": {},
+    }
+
+
+CATALOGUE = json.loads((ROOT / "local" / "catalogue.json").read_text())
+SMARTPHONE = CATALOGUE[0]["id"]
+
+
+def samples(shop):
+    """{file name: event}: one per function, plus the RabbitMQ form of the consumer's."""
+    smartphone = CATALOGUE[0]
+    run = uuid.uuid4().hex[:8].upper()
+    place = lambda: shop.http(
+        "create-order", body={"customerId": CUSTOMER, "items": [{"productId": SMARTPHONE, "quantity": 1}]}, subject=CUSTOMER
+    )
+    # Orders and a product for the samples that name one, made by the stack's own functions.
+    to_show = shop.invoke("create-order", place(), 201)["id"]
+    to_confirm = shop.invoke("create-order", place(), 201)["id"]
+    sample_order = shop.invoke(
+        "create-order",
+        shop.http(
+            "create-order",
+            body={"customerId": SAMPLE_CUSTOMER, "items": [{"productId": SMARTPHONE, "quantity": 1}]},
+            subject=SAMPLE_CUSTOMER,
+        ),
+        201,
+    )["id"]
+    new_product = lambda sku: {
+        "sku": sku,
+        "name": "Sample Desk Lamp",
+        "description": "A lamp for the sample events",
+        "price": "24.50",
+        "stock": 10,
+        "category": "Home",
+    }
+    to_retire = shop.invoke("create-product", shop.http("create-product", body=new_product(f"SAMPLE-RETIRE-{run}"), admin=True), 201)["id"]
+    item = stack.Engine().dynamodb.get_item(
+        TableName=os.environ["STORE_TABLE"], Key={"pk": {"S": f"ORDER#{sample_order}"}, "sk": {"S": "ORDER"}}, ConsistentRead=True
+    )["Item"]
+
+    leaver = str(uuid.uuid4())
+    short = order_created(str(uuid.uuid4()), SAMPLE_CUSTOMER, smartphone["price"], 2, nest_short=True)
+    full_id = str(uuid.uuid4())
+    return {
+        "create-order": place(),
+        "list-orders": shop.http("list-orders", subject=CUSTOMER, query="limit=10"),
+        "get-order": shop.http("get-order", {"id": to_show}, subject=CUSTOMER),
+        "cancel-order": shop.http("cancel-order", {"id": to_show}, body={"reason": "Ordered by mistake"}, subject=CUSTOMER),
+        "update-order-status": shop.http("update-order-status", {"id": to_confirm}, body={"status": "PROCESSING"}, admin=True),
+        "list-products": shop.http("list-products", query="category=Electronics"),
+        "get-product": shop.http("get-product", {"id": SMARTPHONE}),
+        "create-product": shop.http("create-product", body=new_product(f"SAMPLE-{run}"), admin=True),
+        "update-product": shop.http(
+            "update-product", {"id": SMARTPHONE}, body={"description": "A smartphone with a very good camera"}, admin=True
+        ),
+        "retire-product": shop.http("retire-product", {"id": to_retire}, admin=True),
+        "set-product-stock": shop.http("set-product-stock", {"id": SMARTPHONE}, body={"quantity": smartphone["stock"]}, admin=True),
+        "adjust-product-stock": shop.http(
+            "adjust-product-stock", {"id": SMARTPHONE}, body={"delta": 5, "reason": "Delivery from the supplier"}, admin=True
+        ),
+        "create-inventory-item": shop.http(
+            "create-inventory-item",
+            body={"productCode": f"SAMPLE-INV-{run}", "name": "Sample Cable", "quantity": 40, "price": 9.99, "category": "Accessories"},
+            admin=True,
+        ),
+        "get-inventory-item": shop.http("get-inventory-item", {"productCode": smartphone["sku"]}),
+        "set-inventory-stock": shop.http(
+            "set-inventory-stock", {"productCode": smartphone["sku"]}, body={"quantity": smartphone["stock"]}, admin=True
+        ),
+        "get-customer-stats": shop.http("get-customer-stats", {"id": CUSTOMER}, subject=CUSTOMER),
+        "get-customer": shop.http("get-customer", {"id": CUSTOMER}, subject=CUSTOMER),
+        "update-customer": shop.http(
+            "update-customer",
+            {"id": CUSTOMER},
+            body={"shippingAddress": {"street": "12 St James's Square", "city": "London", "zipCode": "SW1Y 4JH"}},
+            subject=CUSTOMER,
+        ),
+        "export-customer": shop.http("export-customer", {"id": CUSTOMER}, subject=CUSTOMER),
+        "delete-customer": shop.http("delete-customer", {"id": leaver}, subject=leaver),
+        "customer-signup": signup_event(str(uuid.uuid4())),
+        "unknown-route": shop.http(shop.default, path="/no-such-route"),
+        "order-events-relay": stream_event(item),
+        "order-events-consumer": sqs_event([order_created(full_id, SAMPLE_CUSTOMER, smartphone["price"], 1)]),
+        "order-events-consumer-rabbitmq": rabbitmq_event([short]),
+    }
+
+
+def redact(event):
+    headers = event.get("headers") or {}
+    if "authorization" in headers:
+        headers["authorization"] = REDACTED
+    return event
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lambda-url", required=True, help="the running stack's Lambda Invoke API")
+    parser.add_argument("--auth-dir", type=Path, required=True, help="the local issuer's keys")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--redact", action="store_true", help="tokens replaced by a note (the checked-in copies)")
+    args = parser.parse_args()
+    shop = Stack(args.lambda_url, args.auth_dir)
+    events = samples(shop)
+    missing = set(shop.routes) - set(events)
+    if missing:
+        sys.exit(f"events: no sample for {sorted(missing)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, event in events.items():
+        if args.redact:
+            event = redact(event)
+        (args.out / f"{name}.json").write_text(json.dumps(event, indent=2) + "\n")
+    print(f"events: {len(events)} samples in {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
