@@ -19,10 +19,11 @@ export class ApiError extends Error {
 
 /**
  * @param {string} path e.g. "/products?category=Kitchen"
- * @param {{method?: string, body?: unknown, headers?: Record<string, string>}} [options]
- * @returns {Promise<{body: any, headers: Headers}>}
+ * @param {{method?: string, body?: unknown, headers?: Record<string, string>, conflict?: (message: string) => string}} [options]
+ *   `conflict` says a 409 in the words of what was being done
+ * @returns {Promise<{body: any, headers: Headers, text: string}>}
  */
-async function call(path, { method = 'GET', body, headers = {} } = {}) {
+async function call(path, { method = 'GET', body, headers = {}, conflict } = {}) {
   const session = currentSession();
   const sent = { ...headers };
   if (session) sent.Authorization = `Bearer ${session.token}`;
@@ -44,12 +45,18 @@ async function call(path, { method = 'GET', body, headers = {} } = {}) {
   } catch {
     parsed = null;
   }
-  if (!response.ok) throw describe(response, parsed);
-  return { body: parsed, headers: response.headers };
+  if (!response.ok) throw describe(response, parsed, conflict);
+  return { body: parsed, headers: response.headers, text };
+}
+
+/** The API's message as a sentence of its own. */
+function sentence(message) {
+  const text = message.trim();
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 /** The API's refusal, in words. */
-function describe(response, body) {
+function describe(response, body, conflict) {
   const message = body && typeof body.message === 'string' ? body.message : response.statusText;
   const details = body && Array.isArray(body.errors) ? body.errors.map(String) : [];
   switch (response.status) {
@@ -62,7 +69,7 @@ function describe(response, body) {
     case 404:
       return new ApiError(404, `Not found: ${message}.`);
     case 409:
-      return new ApiError(409, `Not enough stock. ${message}. Lower the quantity and try again.`);
+      return new ApiError(409, conflict ? conflict(message) : `That could not be done. ${sentence(message)}`);
     case 422:
       return new ApiError(422, `The request was refused: ${message}.`);
     case 429: {
@@ -92,12 +99,47 @@ export async function placeOrder(items, idempotencyKey) {
     method: 'POST',
     body: { items },
     headers: { 'Idempotency-Key': idempotencyKey },
+    conflict: (message) => (message.startsWith('Insufficient stock')
+      ? `Not enough stock. ${message}. Lower the quantity and try again.`
+      : `Your order was not placed. ${sentence(message)}`),
   });
   return body;
 }
 
-export async function listOrders() {
-  return (await call('/orders?limit=10')).body;
+/**
+ * One page of orders, newest first: the customer's own, or for an admin everyone's.
+ * @returns {Promise<{data: {id: string, customerId: string, total: number, status: string, createdAt: string}[], meta: {total?: number, nextCursor?: string}}>}
+ */
+export async function listOrders({ status = '', cursor = '', limit = 10 } = {}) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (status) query.set('status', status);
+  if (cursor) query.set('cursor', cursor);
+  return (await call(`/orders?${query}`)).body;
+}
+
+/** The order with its lines and its history. */
+export async function getOrder(orderId) {
+  return (await call(`/orders/${encodeURIComponent(orderId)}`)).body;
+}
+
+/** Cancels the order (its stock goes back on sale); `reason` may be empty. */
+export async function cancelOrder(orderId, reason) {
+  return (await call(`/orders/${encodeURIComponent(orderId)}/cancel`, {
+    method: 'POST',
+    body: reason ? { reason } : undefined,
+    conflict: (message) => `The order was not cancelled. ${sentence(message)} It has moved on meanwhile: it is shown as it is now.`,
+  })).body;
+}
+
+/** An admin moves the order on: PROCESSING, SHIPPED (with a tracking reference) or DELIVERED. */
+export async function moveOrder(orderId, status, trackingReference = '') {
+  const body = { status };
+  if (trackingReference) body.trackingReference = trackingReference;
+  return (await call(`/orders/${encodeURIComponent(orderId)}`, {
+    method: 'PATCH',
+    body,
+    conflict: (message) => `The order was not moved. ${sentence(message)} Someone else changed it first: it is shown as it is now.`,
+  })).body;
 }
 
 /** The customer's statistics, or null before their first order is counted. */
@@ -110,6 +152,59 @@ export async function customerStats(customerId) {
   }
 }
 
+/** The customer's profile, or null when they have none (yet, or any more). */
+export async function getProfile(customerId) {
+  try {
+    return (await call(`/customers/${encodeURIComponent(customerId)}`)).body;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
 export async function updateProfile(customerId, profile) {
   return (await call(`/customers/${encodeURIComponent(customerId)}`, { method: 'PATCH', body: profile })).body;
+}
+
+/** Everything the shop holds about the customer: the JSON document exactly as the API wrote it. */
+export async function exportCustomer(customerId) {
+  return (await call(`/customers/${encodeURIComponent(customerId)}/export`)).text;
+}
+
+/** Erases the customer's personal data and their sign-in. */
+export async function deleteCustomer(customerId) {
+  await call(`/customers/${encodeURIComponent(customerId)}`, { method: 'DELETE' });
+}
+
+/**
+ * @param {{sku?: string, name: string, description?: string, price: string, stock: number, category: string}} product
+ *   the price as decimal text, e.g. "19.99"
+ */
+export async function createProduct(product) {
+  return (await call('/products', {
+    method: 'POST',
+    body: product,
+    conflict: (message) => `The product was not added. ${sentence(message)} Choose another SKU.`,
+  })).body;
+}
+
+/** @param {{name?: string, description?: string, price?: string, category?: string}} changes */
+export async function updateProduct(productId, changes) {
+  return (await call(`/products/${encodeURIComponent(productId)}`, { method: 'PATCH', body: changes })).body;
+}
+
+/** Takes the product off sale. */
+export async function retireProduct(productId) {
+  await call(`/products/${encodeURIComponent(productId)}`, { method: 'DELETE' });
+}
+
+/** Adds units (or takes them out, with a negative delta); never below zero. */
+export async function adjustStock(productId, delta, reason) {
+  const body = { delta };
+  if (reason) body.reason = reason;
+  return (await call(`/products/${encodeURIComponent(productId)}/stock-adjustments`, {
+    method: 'POST',
+    body,
+    conflict: (message) => `The stock was not changed. ${sentence(message)}`,
+  })).body;
 }

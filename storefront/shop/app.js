@@ -1,14 +1,15 @@
-// The storefront: catalogue, cart, checkout, confirmation and "my orders", one view per hash
-// route (#/, #/cart, #/confirmation, #/orders), rendered with DOM calls (API text is never
-// parsed as HTML). Amounts are integer cents (money.js).
+// The storefront: catalogue, cart, checkout, confirmation, "my orders", the profile and, for
+// the shop's admins, its orders and catalogue; one view per hash route (#/, #/cart,
+// #/confirmation, #/orders, #/profile, #/admin/orders, #/admin/catalogue), rendered with DOM
+// calls (API text is never parsed as HTML). Amounts are integer cents (money.js).
 
 import * as api from './api.js';
+import { renderCatalogueAdmin } from './catalogue-admin.js';
+import { clearMessages, h, main, showError, showNotice } from './dom.js';
 import { formatAmount, formatCents, toCents } from './money.js';
+import { renderMyOrders, renderShopOrders } from './orders.js';
+import { renderProfile } from './profile.js';
 import * as session from './session.js';
-
-const main = /** @type {HTMLElement} */ (document.getElementById('main'));
-const errorRegion = /** @type {HTMLElement} */ (document.getElementById('error'));
-const noticeRegion = /** @type {HTMLElement} */ (document.getElementById('notice'));
 
 /** @typedef {{productId: string, name: string, price: string, quantity: number, stock: number}} CartLine */
 
@@ -19,44 +20,6 @@ const cart = new Map(JSON.parse(localStorage.getItem(CART_KEY) ?? '[]').map((lin
 let checkoutKey = crypto.randomUUID();
 let lastOrder = null;
 const catalogue = { category: '', products: [], nextCursor: '', categories: new Set(), request: 0 };
-
-/**
- * A tiny element builder: h('button', {type: 'button', onclick}, 'Add').
- * @param {string} tag
- * @param {Record<string, any>} [attributes]
- * @param {...(Node | string | null | undefined | false)} children
- */
-function h(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
-    else if (name in element && typeof value !== 'string') element[name] = value;
-    else element.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children) if (child) element.append(child);
-  return element;
-}
-
-function showError(error) {
-  noticeRegion.textContent = '';
-  errorRegion.replaceChildren();
-  const message = error instanceof Error ? error.message : String(error);
-  errorRegion.append(h('p', {}, message));
-  if (error instanceof api.ApiError && error.details.length) {
-    errorRegion.append(h('ul', {}, ...error.details.map((detail) => h('li', {}, detail))));
-  }
-}
-
-function showNotice(message) {
-  errorRegion.replaceChildren();
-  noticeRegion.textContent = message;
-}
-
-function clearMessages() {
-  errorRegion.replaceChildren();
-  noticeRegion.textContent = '';
-}
 
 function saveCart() {
   localStorage.setItem(CART_KEY, JSON.stringify([...cart.values()]));
@@ -71,20 +34,28 @@ function cartTotalCents() {
 
 // --- account ---------------------------------------------------------------------------
 
+function signOut() {
+  session.signOut();
+  renderAccount();
+  route().then(() => main.focus());
+}
+
 function renderAccount() {
   const account = document.getElementById('account');
   const current = session.currentSession();
+  // The admin pages are offered to admins only; the API refuses everyone else anyway.
+  for (const link of document.querySelectorAll('[data-admin-only]')) /** @type {HTMLElement} */ (link).hidden = !session.isAdmin();
   if (current) {
     account.replaceChildren(
-      h('span', {}, 'Signed in as ', h('strong', {}, current.name)),
-      h('button', { type: 'button', class: 'secondary', onclick: () => { session.signOut(); renderAccount(); route(); } }, 'Sign out'),
+      h('span', {}, 'Signed in as ', h('strong', {}, current.name), session.isAdmin() ? ' (admin)' : ''),
+      h('button', { type: 'button', class: 'secondary', onclick: signOut }, 'Sign out'),
     );
     return;
   }
   const demo = session.demoCustomers();
   if (demo.length) {
     const select = h('select', { id: 'demo-customer', name: 'customer' },
-      ...demo.map((customer) => h('option', { value: customer.id }, customer.name)));
+      ...demo.map((customer) => h('option', { value: customer.id }, customer.admin ? `${customer.name} (admin)` : customer.name)));
     account.replaceChildren(h('form', {
       class: 'account',
       onsubmit: (event) => {
@@ -94,7 +65,7 @@ function renderAccount() {
         showNotice(`Signed in as ${session.currentSession().name}.`);
         route();
       },
-    }, h('label', { for: 'demo-customer' }, 'Demo customer'), select, h('button', { type: 'submit' }, 'Sign in')));
+    }, h('label', { for: 'demo-customer' }, 'Demo account'), select, h('button', { type: 'submit' }, 'Sign in')));
   } else if (session.hasHostedSignIn()) {
     account.replaceChildren(h('button', { type: 'button', onclick: () => session.signInWithHostedUi() }, 'Sign in'));
   } else {
@@ -274,92 +245,25 @@ function renderConfirmation() {
   main.focus();
 }
 
-// --- my orders and profile ---------------------------------------------------------------
-
-async function renderOrders() {
-  const current = session.currentSession();
-  if (!current) {
-    main.replaceChildren(h('h1', {}, 'My orders'), h('p', {}, 'Sign in (at the top of the page) to see your orders.'));
-    return;
-  }
-  const stats = h('section', { 'aria-labelledby': 'stats-heading' }, h('h2', { id: 'stats-heading' }, 'Statistics'));
-  const orders = h('section', { 'aria-labelledby': 'orders-heading' }, h('h2', { id: 'orders-heading' }, 'Recent orders'));
-  const refresh = h('button', { type: 'button', class: 'secondary', onclick: () => load() }, 'Refresh');
-  main.replaceChildren(h('h1', {}, 'My orders'), h('div', { class: 'actions' }, refresh), stats, orders, profileForm(current.customerId));
-  const load = async () => {
-    try {
-      const [statistics, listing] = await Promise.all([api.customerStats(current.customerId), api.listOrders()]);
-      stats.replaceChildren(stats.firstChild, statistics
-        ? h('dl', { class: 'stats' },
-          h('dt', {}, 'Orders counted'), h('dd', { id: 'stats-orders' }, String(statistics.totalOrders)),
-          h('dt', {}, 'Total spent'), h('dd', { id: 'stats-spent' }, formatAmount(statistics.totalSpent)),
-          h('dt', {}, 'Average order'), h('dd', {}, formatAmount(statistics.averageOrderValue)),
-          h('dt', {}, 'Last order'), h('dd', {}, statistics.lastOrderDate ? new Date(statistics.lastOrderDate).toLocaleString('en-US') : '–'))
-        : h('p', { id: 'stats-none' }, 'No orders counted yet (a new order is counted a moment after it is placed).'));
-      orders.replaceChildren(orders.firstChild, listing.data.length
-        ? h('table', {},
-          h('caption', {}, `Your ${listing.data.length} most recent of ${listing.meta.total} orders`),
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Placed'), h('th', { scope: 'col' }, 'Order'),
-            h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col', class: 'amount' }, 'Total'))),
-          h('tbody', {}, ...listing.data.map((order) => h('tr', {},
-            h('td', {}, new Date(order.createdAt).toLocaleString('en-US')), h('td', {}, h('code', {}, order.id)),
-            h('td', {}, order.status), h('td', { class: 'amount' }, formatAmount(order.total))))))
-        : h('p', {}, 'No orders yet.'));
-    } catch (error) {
-      showError(error);
-    }
-  };
-  await load();
-}
-
-function profileForm(customerId) {
-  const field = (id, label, type = 'text', autocomplete = 'off') => h('div', {},
-    h('label', { for: id }, label), h('input', { id, name: id, type, autocomplete }));
-  const form = h('form', {
-    class: 'profile',
-    onsubmit: async (event) => {
-      event.preventDefault();
-      clearMessages();
-      const value = (id) => /** @type {HTMLInputElement} */ (form.elements.namedItem(id)).value.trim();
-      const profile = {};
-      if (value('name')) profile.name = value('name');
-      if (value('email')) profile.email = value('email');
-      if (value('street') || value('city') || value('zip')) {
-        profile.shippingAddress = { street: value('street'), city: value('city'), zipCode: value('zip') };
-      }
-      if (!Object.keys(profile).length) {
-        showError('Fill in at least one field to update your profile.');
-        return;
-      }
-      try {
-        const saved = await api.updateProfile(customerId, profile);
-        showNotice(`Profile saved${saved.email ? ` (e-mail ${saved.email})` : ''}.`);
-      } catch (error) {
-        showError(error);
-      }
-    },
-  },
-  field('name', 'Name', 'text', 'name'),
-  field('email', 'E-mail', 'email', 'email'),
-  field('street', 'Street', 'text', 'street-address'),
-  field('city', 'City', 'text', 'address-level2'),
-  field('zip', 'ZIP code', 'text', 'postal-code'),
-  h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save profile')));
-  // The browser's own e-mail check would hide the API's message: the API validates.
-  form.noValidate = true;
-  return h('section', { 'aria-labelledby': 'profile-heading' },
-    h('h2', { id: 'profile-heading' }, 'Profile'),
-    h('p', {}, 'Only the fields you fill in change (your record appears with your first order).'),
-    form);
-}
-
 // --- routing ------------------------------------------------------------------------------
 
-const views = { '#/': renderCatalogue, '#/cart': renderCart, '#/confirmation': renderConfirmation, '#/orders': renderOrders };
+const views = {
+  '#/': renderCatalogue,
+  '#/cart': renderCart,
+  '#/confirmation': renderConfirmation,
+  '#/orders': renderMyOrders,
+  '#/profile': () => renderProfile({ signedOut: signOut }),
+  '#/admin/orders': renderShopOrders,
+  '#/admin/catalogue': renderCatalogueAdmin,
+};
 
 async function route() {
-  const view = views[location.hash] ?? renderCatalogue;
-  await view();
+  const hash = location.hash in views ? location.hash : '#/';
+  for (const link of document.querySelectorAll('nav a')) {
+    if (link.getAttribute('href') === hash) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  await views[hash]();
 }
 
 window.addEventListener('hashchange', () => {

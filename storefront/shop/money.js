@@ -30,3 +30,28 @@ export function formatCents(cents) {
 export function formatAmount(amount) {
   return formatCents(toCents(amount));
 }
+
+/**
+ * The decimal text the API reads exactly, for sending an amount.
+ * @param {number} cents
+ * @returns {string} e.g. "1234.50"
+ */
+export function centsToDecimal(cents) {
+  if (!Number.isSafeInteger(cents) || cents < 0) throw new Error(`not an amount in cents: ${cents}`);
+  return `${(cents - (cents % 100)) / 100}.${String(cents % 100).padStart(2, '0')}`;
+}
+
+/**
+ * What a person typed as a price ("19.9", "1,234.50", "$5"), as cents; null when it is not an
+ * amount of at most two decimals.
+ * @param {string} text
+ * @returns {number | null}
+ */
+export function parseAmountInput(text) {
+  const cleaned = text.trim().replace(/^\$/, '').replace(/,(?=\d{3}(\D|$))/g, '');
+  try {
+    return toCents(cleaned);
+  } catch {
+    return null;
+  }
+}

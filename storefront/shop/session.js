@@ -1,13 +1,18 @@
 // Who is signed in. On the local stack: a demo customer whose token the stack minted (config.js
 // lists them). In AWS: the Cognito user pool's hosted UI, authorization code flow with PKCE;
-// its ID token is the API's bearer token and its `sub` the customer id.
+// its ID token is the API's bearer token and its `sub` the customer id. Whether to show the
+// admin pages is read from the demo entry's `admin` flag or the token's `cognito:groups`: it
+// only decides what the page offers, the API decides what anyone may do.
 
 import config from './config.js';
 
 const KEY = 'shop.session';
 const PENDING = 'shop.signin';
 
-/** @typedef {{customerId: string, name: string, token: string}} Session */
+/** @typedef {{customerId: string, name: string, token: string, admin?: boolean}} Session */
+
+/** The user pool group whose members run the shop (template.yaml, AdminGroup). */
+const ADMIN_GROUP = 'admin';
 
 /** @returns {Session | null} */
 export function currentSession() {
@@ -20,6 +25,19 @@ export function currentSession() {
   return null;
 }
 
+/** Whether the signed-in person runs the shop: the admin pages are offered to them. */
+export function isAdmin() {
+  const session = currentSession();
+  if (!session) return false;
+  if (session.admin === true) return true;
+  try {
+    const groups = payload(session.token)['cognito:groups'];
+    return Array.isArray(groups) && groups.includes(ADMIN_GROUP);
+  } catch {
+    return false;
+  }
+}
+
 export function signOut() {
   sessionStorage.removeItem(KEY);
   const hosted = config.signIn?.hostedUi;
@@ -29,9 +47,9 @@ export function signOut() {
   }
 }
 
-/** @returns {{id: string, name: string}[]} the local stack's demo customers */
+/** @returns {{id: string, name: string, admin: boolean}[]} the local stack's demo accounts */
 export function demoCustomers() {
-  return (config.signIn?.demo ?? []).map(({ id, name }) => ({ id, name }));
+  return (config.signIn?.demo ?? []).map(({ id, name, admin }) => ({ id, name, admin: admin === true }));
 }
 
 export function hasHostedSignIn() {
@@ -42,7 +60,7 @@ export function hasHostedSignIn() {
 export function signInAsDemoCustomer(customerId) {
   const customer = (config.signIn?.demo ?? []).find((c) => c.id === customerId);
   if (!customer) throw new Error('unknown demo customer');
-  store({ customerId: customer.id, name: customer.name, token: customer.token });
+  store({ customerId: customer.id, name: customer.name, token: customer.token, admin: customer.admin === true });
 }
 
 /** Sends the browser to the hosted sign-in page. */
