@@ -1,7 +1,7 @@
 # The two commands a newcomer needs; everything they use is installed into the repository.
 # Each `## line` above a target is its entry in `make help` (the default target).
 .DEFAULT_GOAL := help
-.PHONY: help dev test deploy-checks token unit dlq redrive load bench stop fmt
+.PHONY: help dev test deploy-checks token events unit dlq redrive load bench stop fmt
 
 ## List the targets, one line each.
 help:
@@ -28,6 +28,10 @@ deploy-checks:
 ## A bearer token from the local issuer: `make token CUSTOMER=<uuid>` or `make token ADMIN=1`.
 token:
 	@scripts/token.sh $(if $(ADMIN),--admin,--customer $(CUSTOMER))
+
+## Sample events for every function, made with the running `make dev` stack, in events/local/.
+events:
+	scripts/stack.sh events
 
 ## Unit tests only (no engine needed).
 unit:

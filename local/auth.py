@@ -122,6 +122,8 @@ def token(directory: Path, subject: str, admin: bool, ttl: int) -> str:
 
 def storefront_env(directory: Path) -> str:
     customers = [{"id": id, "name": name, "token": token(directory, id, False, DEMO_TTL)} for id, name in DEMO_CUSTOMERS]
+    # And the shop's admin, for the orders and catalogue pages.
+    customers.append({"id": ADMIN_SUBJECT, "name": "Shop admin", "token": token(directory, ADMIN_SUBJECT, True, DEMO_TTL), "admin": True})
     return f"STOREFRONT_DEMO_SIGNIN='{json.dumps(customers, separators=(',', ':'))}'\n"
 
 

@@ -283,7 +283,7 @@ def main():
     Gateway.site = Path(args.site)
     Gateway.openapi = args.openapi
     demo = Path(args.demo_sign_in).read_text().strip() if args.demo_sign_in else ""
-    Gateway.storefront_config = storefront_config_module(demo)
+    Gateway.storefront_config = staticmethod(storefront_config_module(demo))
     server = ThreadingHTTPServer((args.host, args.port), Gateway)
     server.daemon_threads = True
     log.info("serving %d routes and the site on http://%s:%d", len(Gateway.routes), args.host, args.port)

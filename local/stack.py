@@ -1022,6 +1022,42 @@ def show_or_redrive(engine, queue, redrive):
     print(f"{len(seen)} message(s) in the dead-letter queue of {queue}" + (f"; {moved} moved back" if redrive else ""), file=sys.stderr)
 
 
+def show_or_redrive_broker(url, queue, redrive):
+    """The same for a RabbitMQ queue: its dead letters are in `<queue>.dead-letters` (where the
+    consumer moves a message it can never read); redrive publishes each back to the queue."""
+    import pika  # only needed when a broker is configured
+
+    dead_letters = f"{queue}.dead-letters"
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        try:
+            channel.queue_declare(queue=dead_letters, passive=True)
+        except pika.exceptions.ChannelClosedByBroker:
+            print(f"0 message(s) in the dead letters of RabbitMQ queue {queue}", file=sys.stderr)
+            return
+        seen = 0
+        while True:
+            method, properties, body = channel.basic_get(queue=dead_letters, auto_ack=False)
+            if method is None:
+                break
+            seen += 1
+            print(json.dumps({"queue": dead_letters, "body": body.decode("utf-8", "replace")}))
+            if redrive:
+                # Confirmed by the broker before the dead letter is acknowledged: never lost.
+                channel.basic_publish("", queue, body, properties)
+                channel.basic_ack(method.delivery_tag)
+        # Unacknowledged ones go back to the dead letters when the channel closes.
+        print(
+            f"{seen} message(s) in the dead letters of RabbitMQ queue {queue}" + (f"; {seen} moved back" if redrive else ""),
+            file=sys.stderr,
+        )
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
 def provision_stack(template, engine, env_file=None, credentials=None, iam=False):
     """Everything `stack.py provision` does; returns the functions' environment."""
     provision(template, engine)
@@ -1043,6 +1079,7 @@ def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s local-stack %(levelname)s %(message)s")
     log.setLevel(os.environ.get("LOCAL_STACK_LOG", "INFO"))
     logging.getLogger("botocore").setLevel(logging.WARNING)  # not where each client found its settings
+    logging.getLogger("pika").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     prov = commands.add_parser("provision")
@@ -1065,6 +1102,9 @@ def main():
         provision_stack(template, engine, args.env_file, args.credentials, args.iam)
     elif args.command == "dlq":
         show_or_redrive(engine, args.queue, args.redrive)
+        if os.environ.get("LOCAL_RABBITMQ_URL"):
+            queue = os.environ.get("LOCAL_RABBITMQ_QUEUE", "order_created")
+            show_or_redrive_broker(os.environ["LOCAL_RABBITMQ_URL"], queue, args.redrive)
     else:
         run_pollers(template, engine, args.lambda_url.rstrip("/"))
 

@@ -112,6 +112,12 @@ start() {
     echo "AWS_REGION=$AWS_REGION"
     # The relay's transport when set here, e.g. ORDER_EVENTS_TRANSPORT=rabbitmq RABBITMQ_URL=...
     env | grep -E '^(ORDER_EVENTS_TRANSPORT|RABBITMQ_URL|RABBITMQ_QUEUE)=' || true
+    if [ -n "${LOCAL_RABBITMQ_URL:-}" ]; then
+      # The consumer reads that broker queue too, and moves what it can never read to the
+      # queue's dead letters there.
+      echo "RABBITMQ_URL=$LOCAL_RABBITMQ_URL"
+      echo "RABBITMQ_QUEUE=${LOCAL_RABBITMQ_QUEUE:-order_created}"
+    fi
   } >>"$STATE/functions.env"
   (set -a && source "$STATE/functions.env" && "${AS_ADMIN[@]}" "$TARGET/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
 
@@ -138,9 +144,16 @@ case "${1:-}" in
     ;;
   dlq)
     ensure_tools
-    export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$MOTO_PORT}"
     shift
-    python "$ROOT/local/stack.py" dlq "$@"
+    if [ -f "$STATE/functions.env" ]; then
+      # The running stack's engines, and its broker queue when the consumer reads one.
+      (set -a && source "$STATE/functions.env" && set +a &&
+        LOCAL_RABBITMQ_URL="${RABBITMQ_URL:-}" LOCAL_RABBITMQ_QUEUE="${RABBITMQ_QUEUE:-}" \
+        "${AS_ADMIN[@]}" python "$ROOT/local/stack.py" dlq "$@")
+    else
+      echo "dlq: no local stack on port $API_PORT; start one with make dev" >&2
+      exit 1
+    fi
     ;;
   events)
     shift

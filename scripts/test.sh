@@ -44,7 +44,10 @@ cleanup() {
   python - <<'PY' || true
 import os, pika
 connection = pika.BlockingConnection(pika.URLParameters(os.environ["LOCAL_RABBITMQ_URL"]))
-connection.channel().queue_delete(queue=os.environ["LOCAL_RABBITMQ_QUEUE"])
+channel, queue = connection.channel(), os.environ["LOCAL_RABBITMQ_QUEUE"]
+channel.queue_delete(queue=queue)
+channel.queue_delete(queue=f"{queue}.dead-letters")
+channel.exchange_delete(exchange=f"{queue}.dlx")
 connection.close()
 PY
   stop_rabbitmq
@@ -73,8 +76,9 @@ integration_suite() {
       python -m pytest -q -p no:cacheprovider "$ROOT/tests/hostile"
       # The storefront, clicked through in chromium; screenshots in target/browser-artifacts.
       step "the storefront in a real browser (chromium, playwright-core; ~1 min)"
-      node "$ROOT/tests/browser/storefront.test.mjs"
-      node "$ROOT/tests/browser/docs.test.mjs"
+      for page in storefront orders profile admin docs; do
+        node "$ROOT/tests/browser/$page.test.mjs"
+      done
     fi
   )
   FIRST_ENGINE_DONE=1

@@ -262,9 +262,15 @@ fn seed_order(customer: &CustomerId) -> (OrderId, Value) {
     (id, order)
 }
 
-async fn nestjs_emits(order: &Value) {
-    let status = nestjs("product-service.js", &consumed_queue())
-        .arg(order.to_string())
+/// A NestJS Product service emits `order` as it does: its short message, then the full order
+/// (or the other way round).
+async fn nestjs_emits(order: &Value, full_first: bool) {
+    let mut command = nestjs("product-service.js", &consumed_queue());
+    command.arg(order.to_string());
+    if full_first {
+        command.arg("--full-first");
+    }
+    let status = command
         .stdout(Stdio::null())
         .status()
         .await
@@ -273,11 +279,14 @@ async fn nestjs_emits(order: &Value) {
 }
 
 #[tokio::test]
-async fn an_order_from_a_nestjs_product_service_is_counted_once_by_our_consumer() {
+async fn an_order_from_a_nestjs_product_service_is_counted_once_whichever_message_comes_first() {
     let shop = Shop::connect().await;
+    let before = shop_domain::Timestamp::now();
+
+    // The full order first: counted from it, dated when it was placed.
     let customer = CustomerId::new();
     let (_, first) = seed_order(&customer);
-    nestjs_emits(&first).await;
+    nestjs_emits(&first, true).await;
     let stats = shop
         .stats_when(&customer, |stats| stats["totalOrders"] == 1)
         .await;
@@ -289,12 +298,13 @@ async fn an_order_from_a_nestjs_product_service_is_counted_once_by_our_consumer(
     );
     assert_eq!(stats.json["lastOrderDate"], "2026-11-21T06:43:00.000Z");
 
-    // The same event again (a redelivery), then a second order: counted once, then once more.
-    nestjs_emits(&first).await;
+    // The same order again (a redelivery of both), then a second order: counted once, then
+    // once more.
+    nestjs_emits(&first, false).await;
     let (_, mut second) = seed_order(&customer);
     second["total"] = json!(40.03);
     second["createdAt"] = json!("2026-11-21T08:00:00.000Z");
-    nestjs_emits(&second).await;
+    nestjs_emits(&second, true).await;
     let stats = shop
         .stats_when(&customer, |stats| stats["totalOrders"] != 1)
         .await;
@@ -305,25 +315,61 @@ async fn an_order_from_a_nestjs_product_service_is_counted_once_by_our_consumer(
         "{}",
         stats.text
     );
+
+    // The short message first, as the service sends them: counted from it, once. It carries
+    // no date, so the order is dated when the consumer received it.
+    let customer = CustomerId::new();
+    let (_, order) = seed_order(&customer);
+    nestjs_emits(&order, false).await;
+    let stats = shop
+        .stats_when(&customer, |stats| stats["totalOrders"] == 1)
+        .await;
+    assert_eq!(
+        crate::common::raw_number(&stats.text, "totalSpent"),
+        "59.97",
+        "{}",
+        stats.text
+    );
+    let dated = stats.json["lastOrderDate"]
+        .as_str()
+        .and_then(shop_domain::Timestamp::parse)
+        .expect("a date");
+    assert!(dated >= before, "dated on receipt: {dated:?}");
+    // The full message that followed changed nothing.
+    nestjs_emits(&order, true).await;
+    let (_, later) = seed_order(&customer);
+    nestjs_emits(&later, true).await;
+    let stats = shop
+        .stats_when(&customer, |stats| stats["totalOrders"] != 1)
+        .await;
+    assert_eq!(stats.json["totalOrders"], 2, "{}", stats.text);
+    assert_eq!(
+        crate::common::raw_number(&stats.text, "totalSpent"),
+        "119.94",
+        "{}",
+        stats.text
+    );
 }
 
 #[tokio::test]
-async fn an_unreadable_broker_message_does_not_block_the_queue() {
+async fn an_unreadable_broker_message_goes_to_the_dead_letters_and_does_not_block_the_queue() {
     let shop = Shop::connect().await;
     let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
         .await
         .unwrap();
     let channel = connection.create_channel().await.unwrap();
-    for garbage in [
-        &b"not json"[..],
-        br#"{"pattern":"order_created","version":9,"data":{}}"#,
-    ] {
+    let marker = uuid::Uuid::new_v4().to_string();
+    let garbage = [
+        format!("not json {marker}"),
+        format!(r#"{{"pattern":"order_created","version":9,"data":{{"marker":"{marker}"}}}}"#),
+    ];
+    for body in &garbage {
         channel
             .basic_publish(
                 "".into(),
                 consumed_queue().as_str().into(),
                 BasicPublishOptions::default(),
-                garbage,
+                body.as_bytes(),
                 BasicProperties::default(),
             )
             .await
@@ -333,10 +379,31 @@ async fn an_unreadable_broker_message_does_not_block_the_queue() {
     }
     let customer = CustomerId::new();
     let (_, order) = seed_order(&customer);
-    nestjs_emits(&order).await;
+    nestjs_emits(&order, true).await;
     // Counted, although two messages that can never be read came first.
     shop.stats_when(&customer, |stats| stats["totalOrders"] == 1)
         .await;
+
+    // Both are kept in the queue's dead letters, as they were sent. Only this test's, found by
+    // their marker, are taken; any others stay unacknowledged and go back when the channel
+    // closes.
+    let dead_letters = format!("{}.dead-letters", consumed_queue());
+    let mut found = Vec::new();
+    while let Some(message) = channel
+        .basic_get(dead_letters.as_str().into(), BasicGetOptions { no_ack: false })
+        .await
+        .expect("the dead-letter queue exists")
+    {
+        let body = String::from_utf8(message.delivery.data.clone()).unwrap();
+        if body.contains(&marker) {
+            found.push(body);
+            message.ack(Default::default()).await.unwrap();
+        }
+    }
+    found.sort();
+    let mut expected = garbage.to_vec();
+    expected.sort();
+    assert_eq!(found, expected);
 }
 
 #[tokio::test]
