@@ -1,7 +1,7 @@
 # The two commands a newcomer needs; everything they use is installed into the repository.
 # Each `## line` above a target is its entry in `make help` (the default target).
 .DEFAULT_GOAL := help
-.PHONY: help dev test deploy-checks token events unit dlq redrive load bench stop fmt
+.PHONY: help dev test deploy-checks seed-deployed token events unit dlq redrive load bench stop fmt
 
 ## List the targets, one line each.
 help:
@@ -14,7 +14,7 @@ dev:
 	@scripts/preflight.sh dev
 	scripts/stack.sh run
 
-## Run every test: unit tests, then the integration suite on moto and on DynamoDB Local (fresh local stacks).
+## Run every test: unit tests, then the integration suite on moto, DynamoDB Local and LocalStack (fresh local stacks).
 test:
 	@scripts/preflight.sh test
 	@scripts/tools.sh test
@@ -24,6 +24,10 @@ test:
 deploy-checks:
 	@scripts/preflight.sh deploy
 	scripts/deploy-checks.sh
+
+## Load local/catalogue.json into a deployed stack (STACK=name, default samconfig's); adds only what is missing.
+seed-deployed:
+	scripts/seed-deployed.sh $(if $(STACK),--stack $(STACK))
 
 ## A bearer token from the local issuer: `make token CUSTOMER=<uuid>` or `make token ADMIN=1`.
 token:
@@ -37,11 +41,11 @@ events:
 unit:
 	cargo test --workspace --exclude integration-tests
 
-## Show the order_created dead-letter queue of the local stack; `make redrive` moves it back.
+## Show the local stack's dead letters (the SQS queue's, and the RabbitMQ queue's when it reads one).
 dlq:
 	scripts/stack.sh dlq
 
-## Move the order_created dead letters of the local stack back to their queue.
+## Move the local stack's dead letters back to their queues.
 redrive:
 	scripts/stack.sh dlq --redrive
 

@@ -74,6 +74,8 @@ integration_suite() {
       # The API answers the same on every engine: hostile input once, on the first.
       step "hostile input: schemathesis from /api/openapi.json, and the hostile list (~3 min)"
       python -m pytest -q -p no:cacheprovider "$ROOT/tests/hostile"
+      step "seeding a deployed stack's catalogue, on a CloudFormation stack of the local engine (~10 s)"
+      python -m unittest "$ROOT/tests/deploy/test_seed_deployed.py"
       # The storefront, clicked through in chromium; screenshots in target/browser-artifacts.
       step "the storefront in a real browser (chromium, playwright-core; ~1 min)"
       for page in storefront orders profile admin docs; do

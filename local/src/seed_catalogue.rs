@@ -1,7 +1,11 @@
 //! Loads a catalogue file (`[{id, sku?, name, description?, price, stock, category}]`) into the
-//! store table, through the same repository the functions use (so each sku gets its guard).
-//! A product without a sku gets one derived from its id (`P-<id hex>`), the same on every load,
-//! so loading twice changes nothing. `seed-catalogue local/catalogue.json`
+//! store table (`STORE_TABLE`), through the same repository the functions use (so each sku
+//! gets its guard). Only products not there yet are added: a product already in the table,
+//! on sale or retired, keeps whatever it has become (its stock, its price), so loading twice,
+//! or into a shop that is trading, changes nothing that is there. A product without a sku gets
+//! one derived from its id (`P-<id hex>`), the same on every load.
+//! `seed-catalogue local/catalogue.json` (the local stack, and `make seed-deployed` for a
+//! deployed one).
 use serde::Deserialize;
 use shop_catalog::Store;
 use shop_catalog::store::Inserted;
@@ -52,10 +56,15 @@ async fn main() -> Result<(), shop_runtime::Error> {
         .ok_or("usage: seed-catalogue <catalogue.json>")?;
     let entries: Vec<CatalogueEntry> = serde_json::from_slice(&std::fs::read(&path)?)?;
     let store = Store::from_env(&shop_runtime::aws().await)?;
+    let (mut added, mut kept) = (0, 0);
     for entry in &entries {
         let product = entry.product()?;
-        match store.put_product(&product).await? {
-            Inserted::Done => {}
+        if store.product(&product.id).await?.is_some() {
+            kept += 1;
+            continue;
+        }
+        match store.insert_product(&product).await? {
+            Inserted::Done => added += 1,
             Inserted::SkuTaken => {
                 return Err(
                     format!("{}: sku {} is another product's", entry.name, product.sku).into(),
@@ -66,6 +75,8 @@ async fn main() -> Result<(), shop_runtime::Error> {
             }
         }
     }
-    println!("loaded {} products from {path}", entries.len());
+    println!(
+        "{path}: {added} products added, {kept} already there and left as they are",
+    );
     Ok(())
 }
