@@ -390,7 +390,10 @@ async fn an_unreadable_broker_message_goes_to_the_dead_letters_and_does_not_bloc
     let dead_letters = format!("{}.dead-letters", consumed_queue());
     let mut found = Vec::new();
     while let Some(message) = channel
-        .basic_get(dead_letters.as_str().into(), BasicGetOptions { no_ack: false })
+        .basic_get(
+            dead_letters.as_str().into(),
+            BasicGetOptions { no_ack: false },
+        )
         .await
         .expect("the dead-letter queue exists")
     {
@@ -484,4 +487,134 @@ async fn stock_events_go_to_their_own_queue_in_the_nestjs_envelope() {
         .unwrap()
         .queue_delete(orders_queue.as_str().into(), QueueDeleteOptions::default())
         .await;
+}
+
+/// A product's item as stored.
+async fn product_item(
+    shop: &Shop,
+    product: &shop_domain::ProductId,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    shop.dynamo
+        .get_item()
+        .table_name(std::env::var("STORE_TABLE").unwrap())
+        .key("pk", AttributeValue::S(format!("PRODUCT#{product}")))
+        .key("sk", AttributeValue::S("PRODUCT".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the product is stored")
+}
+
+/// The Inventory service's Order service binds a queue of its own (`inventory.updates`) to
+/// `inventory.exchange` with `inventory.stock.*`, and reads the raw messages. Bound the same
+/// way (under a name of this test's own, on a shared broker), it reads ours.
+#[tokio::test]
+async fn the_inventory_services_readers_get_its_stock_messages_on_its_exchange() {
+    let shop = Shop::connect().await;
+    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let updates = format!("inventory.updates.test-{}", uuid::Uuid::new_v4());
+    channel
+        .exchange_declare(
+            "inventory.exchange".into(),
+            lapin::ExchangeKind::Topic,
+            lapin::options::ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    channel
+        .queue_declare(
+            updates.as_str().into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    channel
+        .queue_bind(
+            updates.as_str().into(),
+            "inventory.exchange".into(),
+            "inventory.stock.*".into(),
+            lapin::options::QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+
+    let orders_queue = scratch_queue();
+    let relay = publisher(&shop, &orders_queue);
+    // A new product with 7 in stock, then 2 damaged: added, then reduced.
+    let product = shop.new_product("4.20", 7).await;
+    let created = product_item(&shop, &product.id).await;
+    let response = relay
+        .handle(shop.product_stream_event(&product.id).await)
+        .await
+        .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let adjusted = shop
+        .post_json(
+            &format!("/products/{}/stock-adjustments", product.id),
+            &json!({"delta": -2, "reason": "damaged"}),
+        )
+        .await;
+    assert_eq!(adjusted.status, 200, "{}", adjusted.text);
+    let reduced = product_item(&shop, &product.id).await;
+    let response = relay
+        .handle(shop.modify_events(&[(created, reduced)]))
+        .await
+        .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+
+    let mut messages = Vec::new();
+    for _ in 0..2 {
+        let message = channel
+            .basic_get(updates.as_str().into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+            .expect("the stock message reached the bound queue");
+        let body: Value = serde_json::from_slice(&message.delivery.data).unwrap();
+        messages.push((message.delivery.routing_key.to_string(), body));
+    }
+    let expected = [
+        ("inventory.stock.stock_added", "STOCK_ADDED", 0, 7),
+        ("inventory.stock.stock_reduced", "STOCK_REDUCED", 7, 5),
+    ];
+    for ((key, body), (expected_key, kind, previous, new)) in messages.iter().zip(expected) {
+        assert_eq!(key, expected_key);
+        // Its raw JSON: no envelope.
+        assert!(body.get("pattern").is_none(), "{body}");
+        assert_eq!(body["eventType"], kind);
+        assert_eq!(body["productCode"], product.sku.as_str());
+        assert_eq!(body["productName"], product.name.as_str());
+        assert_eq!(body["previousQuantity"], previous);
+        assert_eq!(body["newQuantity"], new);
+        assert!(
+            body["timestamp"]
+                .as_str()
+                .and_then(shop_domain::Timestamp::parse)
+                .is_some(),
+            "{body}"
+        );
+        // And an id to deduplicate on, the same as our own stock event's.
+        assert!(
+            body["eventId"].as_str().is_some_and(|id| !id.is_empty()),
+            "{body}"
+        );
+    }
+    assert_ne!(messages[0].1["eventId"], messages[1].1["eventId"]);
+    delete_queue(&orders_queue).await;
+    delete_queue(&format!("{orders_queue}.stock")).await;
 }

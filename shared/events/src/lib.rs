@@ -17,7 +17,7 @@ pub use order::{
     CancelledOrder, OrderCancelled, OrderCreated, OrderEvent, OrderStatusChanged, PlacedOrder,
     decode_order_event,
 };
-pub use stock::{InventoryStockMessage, StockChange, decode_stock_event};
+pub use stock::{InventoryEventType, InventoryStockMessage, StockChange, decode_stock_event};
 
 pub const ORDER_CREATED: &str = "order_created";
 pub const ORDER_STATUS_CHANGED: &str = "order_status_changed";

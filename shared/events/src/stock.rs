@@ -45,11 +45,11 @@ impl StockChange {
     /// The Inventory service's message for this change; `None` when the level did not change.
     pub fn to_inventory_message(&self) -> Option<InventoryStockMessage> {
         let event_type = match self.pattern()? {
-            STOCK_ADDED => "STOCK_ADDED",
-            _ => "STOCK_REDUCED",
+            STOCK_ADDED => InventoryEventType::StockAdded,
+            _ => InventoryEventType::StockReduced,
         };
         Some(InventoryStockMessage {
-            event_type: event_type.into(),
+            event_type,
             product_code: self.sku.clone(),
             previous_quantity: self.previous_quantity,
             new_quantity: self.new_quantity,
@@ -66,7 +66,7 @@ impl StockChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InventoryStockMessage {
-    pub event_type: String,
+    pub event_type: InventoryEventType,
     pub product_code: String,
     pub previous_quantity: u32,
     pub new_quantity: u32,
@@ -75,15 +75,22 @@ pub struct InventoryStockMessage {
     pub event_id: String,
 }
 
+/// Which way the Inventory service's message says the level moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InventoryEventType {
+    StockAdded,
+    StockReduced,
+}
+
 impl InventoryStockMessage {
     pub const EXCHANGE: &'static str = "inventory.exchange";
 
     /// `inventory.stock.stock_added` or `inventory.stock.stock_reduced`.
     pub fn routing_key(&self) -> &'static str {
-        if self.event_type == "STOCK_ADDED" {
-            "inventory.stock.stock_added"
-        } else {
-            "inventory.stock.stock_reduced"
+        match self.event_type {
+            InventoryEventType::StockAdded => "inventory.stock.stock_added",
+            InventoryEventType::StockReduced => "inventory.stock.stock_reduced",
         }
     }
 
@@ -176,7 +183,7 @@ mod tests {
         assert!(value.get("pattern").is_none(), "no envelope: {json}");
         let reduced = change(8, 3).to_inventory_message().unwrap();
         assert_eq!(reduced.routing_key(), "inventory.stock.stock_reduced");
-        assert_eq!(reduced.event_type, "STOCK_REDUCED");
+        assert_eq!(reduced.event_type, InventoryEventType::StockReduced);
     }
 
     #[test]
