@@ -27,9 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # then taken off this list (the check fails on an entry that is no longer dead, so the list
 # can only shrink). Any other dead pointer fails the check.
 KNOWN_DEAD_POINTERS = {
-    ("Cargo.toml", "tests/tests/deployment.rs"),
-    ("shared/src/config.rs", "scripts/local-env.sh"),
-    ("tests/browser/package.json", "scripts/browser-test.sh"),
     ("bench/harness/src/main.rs", "bench/empty-function"),
 }
 

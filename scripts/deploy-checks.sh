@@ -42,7 +42,7 @@ packages=$(for f in $functions; do printf -- '-p %s ' "$f"; done)
 # shellcheck disable=SC2086
 cargo lambda build --release --arm64 --output-format zip $packages
 for f in $functions; do
-  zip="target/lambda/$f/bootstrap.zip"
+  zip="${CARGO_TARGET_DIR:-$ROOT/target}/lambda/$f/bootstrap.zip"
   [ -f "$zip" ] || { echo "missing $zip" >&2; exit 1; }
   printf '  %-24s zip %6d KiB\n' "$f" $(( $(stat -c %s "$zip") / 1024 ))
 done

@@ -170,18 +170,17 @@ case "${1:-}" in
     start
     cat >&2 <<MSG
 
-  The shop is open at http://localhost:$API_PORT/  (pick a demo customer to sign in)
-  The shop's API is up at http://localhost:$API_PORT  (engine: $AWS_ENDPOINT_URL)
-    curl http://localhost:$API_PORT/products
-    TOKEN=\$(make -s token CUSTOMER=550e8400-e29b-41d4-a716-446655440000)
+  The shop is open:   http://localhost:$API_PORT/          (pick a demo customer, or the demo admin)
+  The API:            http://localhost:$API_PORT/products  (engine: $AWS_ENDPOINT_URL)
+  Its documentation:  http://localhost:$API_PORT/api/docs
+  A token:            TOKEN=\$(make -s token CUSTOMER=550e8400-e29b-41d4-a716-446655440000)   (ADMIN=1: the admin)
     curl -X POST http://localhost:$API_PORT/orders -H "Authorization: Bearer \$TOKEN" \\
       -H 'Content-Type: application/json' \\
       -d '{"items":[{"productId":"c0ffee00-c0de-f00d-baad-f00dc0ffee00","quantity":1}]}'
-    curl http://localhost:$API_PORT/customers/550e8400-e29b-41d4-a716-446655440000/orders -H "Authorization: Bearer \$TOKEN"
   Sign up and in through the user pool (Cognito in moto), as customers do in AWS:
-    MOTO_PORT=$MOTO_PORT scripts/cognito.sh sign-up ada@example.com 'Correct-Horse-42'   # --admin: the admin group
-    TOKEN=\$(MOTO_PORT=$MOTO_PORT scripts/cognito.sh sign-in ada@example.com 'Correct-Horse-42')
-  Logs: $STATE/*.log     Ctrl-C stops everything.
+    MOTO_PORT=$MOTO_PORT scripts/cognito.sh sign-up ada@example.com 'Correct-Horse-42'
+  Sample events for every function: make events   (Lambda Invoke API on port $WATCH_PORT)
+  Logs: $STATE/*.log     Stop: Ctrl-C
 
 MSG
     tail -n +1 -F "$STATE/watch.log" "$STATE/gateway.log" "$STATE/pollers.log" &
