@@ -259,13 +259,7 @@ impl Shop {
 
     /// The stream event of these changes of stored items (old and new images), as Lambda gives
     /// it to the relay (sequence numbers 1, 2, ...).
-    pub fn modify_events(
-        &self,
-        changes: &[(
-            HashMap<String, AttributeValue>,
-            HashMap<String, AttributeValue>,
-        )],
-    ) -> RelayEvent {
+    pub fn modify_events(&self, changes: &[(StoredItem, StoredItem)]) -> RelayEvent {
         let mut event = RelayEvent::default();
         for (index, (old, new)) in changes.iter().enumerate() {
             let key: HashMap<String, AttributeValue> = ["pk", "sk"]
@@ -339,6 +333,9 @@ impl Shop {
         .unwrap_or_else(|| panic!("statistics of {customer} never reached the expected state"))
     }
 }
+
+/// An item as DynamoDB returns it.
+pub type StoredItem = HashMap<String, AttributeValue>;
 
 /// Every kind of event to one SQS queue.
 pub fn all_to_queue(shop: &Shop, queue_url: &str) -> Sinks {

@@ -38,6 +38,8 @@ pub struct KeySet {
     max_age: Duration,
 }
 
+// One per process: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Source {
     /// A fixed set (unit tests).
     Fixed,
@@ -96,10 +98,11 @@ impl KeySet {
         {
             let cached = self.cache.read().await;
             let fresh = cached.fetched.is_none_or(|at| at.elapsed() < self.max_age);
-            if let (Some(set), true) = (&cached.set, fresh) {
-                if let Some(key) = find(set, kid)? {
-                    return Ok(key);
-                }
+            if let Some(set) = &cached.set
+                && fresh
+                && let Some(key) = find(set, kid)?
+            {
+                return Ok(key);
             }
         }
         let set = self.refresh(kid).await?;

@@ -4,9 +4,10 @@
 
 use serde::Deserialize;
 use serde_dynamo::Item;
-use shop_domain::{Order, OrderStatus, ProductId};
+use shop_domain::{Order, ProductId};
 use shop_dynamo::DynamoError;
 
+use crate::store::ShopCounts;
 use crate::store::items::OrderItem;
 
 /// One stream record, as the outbox reads it.
@@ -101,14 +102,16 @@ fn order(image: Item) -> Result<Order, DynamoError> {
     serde_dynamo::from_item::<_, OrderItem>(image)?.into_order()
 }
 
-/// How a change moves the shop's order counts: `(status, +1/-1)` pairs, and whether an order
-/// was added.
-pub fn count_deltas(change: &Change) -> (bool, Vec<(OrderStatus, i64)>) {
+/// How a change moves the shop's order counts.
+pub fn count_deltas(change: &Change) -> ShopCounts {
+    let mut counts = ShopCounts::default();
     match change {
-        Change::OrderPlaced(order) => (true, vec![(order.status, 1)]),
+        Change::OrderPlaced(order) => counts.placed(order.status),
         Change::OrderMoved { before, after } => {
-            (false, vec![(before.status, -1), (after.status, 1)])
+            counts.moved(before.status, -1);
+            counts.moved(after.status, 1);
         }
-        _ => (false, Vec::new()),
+        _ => {}
     }
+    counts
 }

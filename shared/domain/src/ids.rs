@@ -76,7 +76,7 @@ impl OrderId {
     /// Which of `shards` write shards this order's shop-wide index entries go to: spread
     /// evenly, since the id is random, and fixed for the order's life.
     pub fn shard(&self, shards: u8) -> u8 {
-        (self.0.as_bytes()[15] % shards.max(1)) as u8
+        self.0.as_bytes()[15] % shards.max(1)
     }
 }
 

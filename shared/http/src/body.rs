@@ -215,7 +215,7 @@ mod tests {
         let error = read(r#"{"quantity":0}"#).unwrap_err();
         assert_eq!(error.errors, vec!["quantity must be a positive integer"]);
         let error = read(r#"{}"#).unwrap_err();
-        assert_eq!(error.errors, vec!["quantity must be a positive integer"]);
+        assert_eq!(error.errors, vec!["quantity is required"]);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub const RABBITMQ_QUEUE: &str = "RABBITMQ_QUEUE";
 pub const RABBITMQ_STOCK_QUEUE: &str = "RABBITMQ_STOCK_QUEUE";
 
 /// Where the events go.
+// One per process: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Sinks {
     Sqs {
         orders: EventQueue,
@@ -201,8 +203,8 @@ impl Relay {
         };
         let done = failed.unwrap_or(event.records.len());
         let mut counts = ShopCounts::from_state(&event.state.clone().unwrap_or_default());
-        for (new_order, delta) in deltas.iter().take(done) {
-            counts.add(*new_order, delta);
+        for delta in deltas.iter().take(done) {
+            counts.merge(delta);
         }
         let relayed = messages
             .iter()
@@ -245,7 +247,7 @@ impl Relay {
         &self,
         index: usize,
         record: &EventRecord,
-    ) -> Result<(Vec<Message>, (bool, Vec<(OrderStatus, i64)>)), DynamoError> {
+    ) -> Result<(Vec<Message>, ShopCounts), DynamoError> {
         let change = change_of(
             &record.event_name,
             &record.change.keys,

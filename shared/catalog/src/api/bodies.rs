@@ -561,13 +561,16 @@ mod tests {
             json!({"quantity": -1}),
             json!({"quantity": 1.5}),
             json!({"quantity": "5"}),
-            json!({}),
         ] {
             assert_eq!(
                 read::<StockLevelBody>(bad).unwrap_err(),
                 vec!["quantity must be an integer from 0 to 1000000"]
             );
         }
+        assert_eq!(
+            read::<StockLevelBody>(json!({})).unwrap_err(),
+            vec!["quantity is required"]
+        );
         assert!(read::<StockAdjustmentBody>(json!({"delta": -3, "reason": "damaged"})).is_ok());
         assert!(read::<StockAdjustmentBody>(json!({"delta": 0})).is_err());
         assert!(read::<InventoryStockBody>(json!({"quantity": 0})).is_err());

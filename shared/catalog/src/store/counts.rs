@@ -22,10 +22,22 @@ pub struct ShopCounts {
 }
 
 impl ShopCounts {
-    pub fn add(&mut self, new_order: bool, deltas: &[(OrderStatus, i64)]) {
-        self.orders += i64::from(new_order);
-        for (status, delta) in deltas {
-            *self.by_status.entry(*status).or_default() += delta;
+    /// Counts one more order, placed with `status`.
+    pub fn placed(&mut self, status: OrderStatus) {
+        self.orders += 1;
+        self.moved(status, 1);
+    }
+
+    /// Moves `delta` orders into `status` (out of it, when negative).
+    pub fn moved(&mut self, status: OrderStatus, delta: i64) {
+        *self.by_status.entry(status).or_default() += delta;
+    }
+
+    /// Adds another set of changes to these.
+    pub fn merge(&mut self, other: &ShopCounts) {
+        self.orders += other.orders;
+        for (status, delta) in &other.by_status {
+            self.moved(*status, *delta);
         }
     }
 
@@ -131,11 +143,12 @@ mod tests {
     #[test]
     fn window_state_round_trips() {
         let mut counts = ShopCounts::default();
-        counts.add(true, &[(OrderStatus::Created, 1)]);
-        counts.add(
-            false,
-            &[(OrderStatus::Created, -1), (OrderStatus::Cancelled, 1)],
-        );
+        counts.placed(OrderStatus::Created);
+        let mut cancelled = ShopCounts::default();
+        cancelled.moved(OrderStatus::Created, -1);
+        cancelled.moved(OrderStatus::Cancelled, 1);
+        counts.merge(&cancelled);
+        assert_eq!(counts.orders, 1);
         let back = ShopCounts::from_state(&counts.to_state());
         assert_eq!(back, counts);
         assert_eq!(back.by_status[&OrderStatus::Created], 0);

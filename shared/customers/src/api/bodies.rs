@@ -103,7 +103,7 @@ mod tests {
             errors,
             vec![
                 "email must be an email",
-                "shippingAddress.city must be a string of 1 to 200 characters",
+                "shippingAddress.city is required",
                 "shippingAddress.street must be a string of 1 to 200 characters",
                 "shippingAddress.zipCode must be a string of 1 to 200 characters",
             ]
