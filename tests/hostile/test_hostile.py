@@ -161,13 +161,22 @@ WRITES = [
 
 
 def an_order():
-    """An order of the seed customer's, so that a rejection on its routes is the body's."""
-    token = auth.token(AUTH_DIR, SEED_CUSTOMER, False, 600)
+    """An order of a customer and a product of its own, so that a rejection on its routes is the
+    body's."""
+    admin = {"Authorization": f"Bearer {auth.token(AUTH_DIR, str(uuid.uuid4()), True, 600)}"}
+    product = requests.post(
+        f"{API}/products",
+        json={"sku": f"HOSTILE-{uuid.uuid4().hex[:8]}", "name": "Hostile Teapot", "price": "9.99", "stock": 5, "category": "Test"},
+        headers=admin,
+        timeout=120,
+    )
+    assert product.status_code == 201, product.text
+    customer = str(uuid.uuid4())
     response = requests.post(
         f"{API}/orders",
-        json={"customerId": SEED_CUSTOMER, "items": [{"productId": SEED_PRODUCT, "quantity": 1}]},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
+        json={"customerId": customer, "items": [{"productId": product.json()["id"], "quantity": 1}]},
+        headers={"Authorization": f"Bearer {auth.token(AUTH_DIR, customer, False, 600)}"},
+        timeout=120,
     )
     assert response.status_code == 201, response.text
     return response.json()["id"]
