@@ -253,3 +253,30 @@ class PointerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ModuleCycleTest(unittest.TestCase):
+    """`local/module_cycles.py`, the README's check that no crate's modules depend in a circle."""
+
+    def test_no_crate_has_a_module_cycle(self):
+        result = run(sys.executable, "local/module_cycles.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # It read the crates: the shop's own module dependencies are in its graph.
+        self.assertIn("shared/catalog: api -> orders", result.stdout)
+
+    def test_a_cycle_is_found_through_grouped_uses_and_super(self):
+        sys.path.insert(0, str(ROOT / "local"))
+        import module_cycles
+
+        with tempfile.TemporaryDirectory() as directory:
+            source = Path(directory)
+            (source / "lib.rs").write_text("pub mod a;\npub mod b;\npub mod c;\n")
+            (source / "a.rs").write_text("use crate::{b::Thing, c};\n")
+            (source / "b.rs").write_text("pub struct Thing;\nfn f() { super::a::g(); }\n")
+            (source / "c.rs").write_text(
+                "// crate::a in a comment is no dependency\n"
+                "#[cfg(test)]\nmod tests {\n    use crate::a::*;\n}\n"
+            )
+            graph = module_cycles.module_graph(source)
+            self.assertEqual(graph, {"a": {"b", "c"}, "b": {"a"}, "c": set()})
+            self.assertEqual(module_cycles.cycles(graph), [["a", "b"]])

@@ -92,7 +92,8 @@ start() {
   step "engine: $AWS_ENDPOINT_URL"
 
   step "building the functions (debug; ~5 min the first time, seconds after)"
-  (cd "$ROOT" && cargo build --workspace)
+  # The functions and the local tools (the benchmark is built by `make bench` alone).
+  (cd "$ROOT" && cargo build --workspace --exclude bench --exclude bench-probes)
 
   step "creating tables, queues, the user pool and the functions' IAM users from template.yaml (~5 s)"
   python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env" \

@@ -4,7 +4,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use futures::future::join_all;
 use serde_json::json;
 use shop_catalog::orders::{OrderRules, PlaceOrderError, place_order};
-use shop_customers::consumer::{BatchOutcome, Consumer, OrderEventBatch};
+use shop_consumer::{BatchOutcome, Consumer, OrderEventBatch};
 use shop_customers::statistics::{self, Outcome};
 use shop_domain::{CustomerId, Money, OrderId, OrderRequest, PricingError, Quantity, Timestamp};
 use shop_dynamo::DynamoError;

@@ -2,7 +2,7 @@
 //! exactly once. Lambda feeds it from the SQS queue, or from a RabbitMQ queue on Amazon MQ
 //! (whose unreadable messages it moves to the queue's dead letters).
 use lambda_runtime::{LambdaEvent, service_fn};
-use shop_customers::consumer::{Consumer, OrderEventBatch};
+use shop_consumer::{Consumer, OrderEventBatch};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {

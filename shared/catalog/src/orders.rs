@@ -2,8 +2,6 @@
 //! the customer's reservation limit, safe to retry), reading and listing orders, and moving
 //! them through their lifecycle.
 
-use std::time::Duration;
-
 use shop_domain::{
     Actor, CustomerId, IdempotencyKey, Offer, Order, OrderId, OrderRequest, OrderStatus,
     OrderSummary, PricingError, ProductId, Reason, StatusChange, Timestamp, TrackingReference,
@@ -14,8 +12,6 @@ use shop_runtime::settings::{self, SettingError};
 
 use crate::store::{OrderWrite, Placed, Store, Transition, TransitionWrite};
 
-/// How long a client's `Idempotency-Key` is remembered.
-pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// How often an order is written again when other writes got in between.
 const MAX_ATTEMPTS: u32 = 6;
 /// The most units a customer may hold in orders not yet processed, unless set.

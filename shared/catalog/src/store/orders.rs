@@ -21,6 +21,10 @@ use super::items::{
 use super::products::StoredProduct;
 use super::{BY_GROUP_INDEX, BY_KIND_INDEX, BY_STATUS_INDEX, Store};
 
+/// How long a client's `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_KEY_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(24 * 60 * 60);
+
 /// What placing an order writes with it.
 pub struct OrderWrite<'a> {
     pub order: &'a Order,
@@ -151,7 +155,7 @@ impl Store {
                 sk: IDEMPOTENCY.into(),
                 fingerprint: fingerprint.clone(),
                 order: serde_json::to_string(order).unwrap_or_default(),
-                expires_at: now + crate::orders::IDEMPOTENCY_KEY_LIFETIME.as_secs(),
+                expires_at: now + IDEMPOTENCY_KEY_LIFETIME.as_secs(),
             };
             let remember = Put::builder()
                 .table_name(&self.table)

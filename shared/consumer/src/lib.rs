@@ -24,8 +24,8 @@ use shop_runtime::settings::{self, SettingError};
 use shop_runtime::telemetry::{self, Metric};
 use tracing::Instrument;
 
-use crate::Customers;
-use crate::statistics::{self, Outcome};
+use shop_customers::Customers;
+use shop_customers::statistics::{self, Outcome};
 
 /// The queue's `maxReceiveCount` (template.yaml): a message failing on its last receive is
 /// about to be moved to the dead-letter queue.
