@@ -20,7 +20,7 @@ test:
 	@scripts/tools.sh test
 	scripts/test.sh
 
-## Before `sam deploy`: cfn-lint, sam validate --lint, cargo lambda build --release --arm64, sam build.
+## Before `sam deploy`: cfn-lint, sam validate --lint, sam build (arm64 release, one function at a time).
 deploy-checks:
 	@scripts/preflight.sh deploy
 	scripts/deploy-checks.sh
@@ -49,15 +49,14 @@ dlq:
 redrive:
 	scripts/stack.sh dlq --redrive
 
-## Load run: 1,000 orders from 20 concurrent clients; prints figures and what it checked.
+## Load run on DynamoDB Local: 1,000 orders from 20 clients, figures, every invariant; FAULTS=1 kills relay and consumer.
 load:
 	@scripts/preflight.sh dev
-	scripts/load.sh
+	scripts/load.sh $(if $(filter-out 0,$(FAULTS)),--faults)
 
-## Benchmark: release binaries under a local Lambda Runtime API; prints figures, writes target/bench/.
+## Benchmark on DynamoDB Local: every function's figures and targets, PASS/FAIL (~15 min built).
 bench:
 	@scripts/preflight.sh bench
-	@if [ "$$BENCH_ARM64" = 1 ]; then scripts/tools.sh zig; fi
 	scripts/bench.sh
 
 ## Stop a stack left running by `scripts/stack.sh start`.

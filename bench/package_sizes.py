@@ -4,12 +4,13 @@
 For each binary: its size as built, its size stripped (a stripped copy, if `strip` exists),
 and the size of the Lambda package made from it (the binary as built, zipped as `bootstrap`
 with deflate level 9, as cargo-lambda zips). Also the deployed package that
-`cargo lambda build --release --arm64 --output-format zip` leaves in
-target/lambda/<name>/bootstrap.zip, with the architecture read from its ELF header, marked
-stale when it is older than the measured binary.
+`cargo lambda build --release --arm64 --output-format zip` leaves in lambda/<name>/bootstrap.zip
+of cargo's target dir, with the architecture read from its ELF header, marked stale when it
+is older than the measured binary.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Where cargo (and cargo lambda) put what they build.
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 # ELF e_machine values.
 ARCHES = {0x3E: "x86_64", 0xB7: "arm64"}
 
@@ -48,7 +51,7 @@ def package(name, binary, dist):
         "arch": elf_arch(binary.read_bytes()[:20]),
         "deployed_zip": None,
     }
-    deployed = ROOT / "target" / "lambda" / name / "bootstrap.zip"
+    deployed = TARGET_DIR / "lambda" / name / "bootstrap.zip"
     if deployed.is_file():
         with zipfile.ZipFile(deployed) as zipped:
             with zipped.open("bootstrap") as bootstrap:

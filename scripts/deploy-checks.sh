@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # What must hold before `sam deploy`: the template lints clean (cfn-lint, sam validate --lint),
-# every function cross-compiles for Lambda's arm64 (cargo lambda build --release --arm64),
-# and `sam build` produces a bootstrap for every function. Prints each binary's size.
+# and `sam build` cross-compiles every function for Lambda's arm64 (cargo lambda build
+# --release, one function at a time, as a deploy builds them) into a bootstrap. Prints each
+# bootstrap's size, and its size zipped as Lambda receives it.
 #
 #   scripts/deploy-checks.sh          all of it
 #   scripts/deploy-checks.sh lint     the template's checks alone (no Rust build)
+#   scripts/deploy-checks.sh package  the template's checks, then every function in one
+#                                     `cargo lambda build --release --arm64` (the zips a CI
+#                                     keeps, and the sizes the benchmark checks): one build
+#                                     instead of one per function, as CI runs it
 set -euo pipefail
-case "${1:-all}" in
-  all | lint) ;;
-  *) echo "usage: $0 [lint]" >&2; exit 2 ;;
+MODE="${1:-all}"
+case "$MODE" in
+  all | lint | package) ;;
+  *) echo "usage: $0 [lint | package]" >&2; exit 2 ;;
 esac
+# shellcheck source=scripts/tools.sh
 source "$(dirname "$0")/tools.sh"
 cd "$ROOT"
 
@@ -29,7 +36,7 @@ echo "==> cfn-lint template.yaml" >&2
 cfn-lint template.yaml
 echo "==> sam validate --lint" >&2
 sam validate --lint
-if [ "${1:-all}" = lint ]; then
+if [ "$MODE" = lint ]; then
   echo "template checks passed" >&2
   exit 0
 fi
@@ -37,20 +44,21 @@ fi
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 functions=$(ls functions)
 
-echo "==> cargo lambda build --release --arm64" >&2
-packages=$(for f in $functions; do printf -- '-p %s ' "$f"; done)
-# shellcheck disable=SC2086
-cargo lambda build --release --arm64 --output-format zip $packages
-for f in $functions; do
-  zip="${CARGO_TARGET_DIR:-$ROOT/target}/lambda/$f/bootstrap.zip"
-  [ -f "$zip" ] || { echo "missing $zip" >&2; exit 1; }
-  printf '  %-24s zip %6d KiB\n' "$f" $(( $(stat -c %s "$zip") / 1024 ))
-done
+# The size of a file in a deflated zip, as `sam deploy` uploads it.
+zipped_size() {
+  python3 - "$1" <<'PY'
+import io, sys, zipfile
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    archive.write(sys.argv[1], "bootstrap")
+print(len(buffer.getvalue()))
+PY
+}
 
-echo "==> sam build" >&2
-sam build
-for f in $functions; do
-  logical=$(python3 - "$f" <<'PY'
+# The template's logical id of the function whose binary is $1; fails when it has none.
+logical_id() {
+  local logical
+  logical=$(python3 - "$1" <<'PY'
 import re, sys
 text = open("template.yaml").read()
 for name, binary in re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function\n    Metadata:\n(?:      .*\n)*?        Binary: ([\w-]+)", text, re.M):
@@ -58,8 +66,32 @@ for name, binary in re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function\
         print(name)
 PY
 )
-  [ -n "$logical" ] || { echo "$f is not in template.yaml" >&2; exit 1; }
+  [ -n "$logical" ] || { echo "$1 is not in template.yaml" >&2; return 1; }
+  echo "$logical"
+}
+
+if [ "$MODE" = package ]; then
+  echo "==> cargo lambda build --release --arm64 (every function in one build)" >&2
+  packages=$(for f in $functions; do printf -- '-p %s ' "$f"; done)
+  # shellcheck disable=SC2086
+  cargo lambda build --release --arm64 --output-format zip $packages
+  for f in $functions; do
+    logical=$(logical_id "$f")
+    zip="${CARGO_TARGET_DIR:-$ROOT/target}/lambda/$f/bootstrap.zip"
+    [ -f "$zip" ] || { echo "missing $zip" >&2; exit 1; }
+    printf '  %-32s zip %6d KiB\n' "$logical" $(( $(stat -c %s "$zip") / 1024 ))
+  done
+  echo "deployment checks passed (packages; \`make deploy-checks\` also runs sam build)" >&2
+  exit 0
+fi
+
+echo "==> sam build (cargo lambda build --release --arm64, per function)" >&2
+sam build
+for f in $functions; do
+  logical=$(logical_id "$f")
   [ -x ".aws-sam/build/$logical/bootstrap" ] || { echo "sam build made no bootstrap for $logical" >&2; exit 1; }
-  printf '  %-32s bootstrap %6d KiB\n' "$logical" $(( $(stat -c %s ".aws-sam/build/$logical/bootstrap") / 1024 ))
+  printf '  %-32s bootstrap %6d KiB, zipped %6d KiB\n' "$logical" \
+    $(( $(stat -c %s ".aws-sam/build/$logical/bootstrap") / 1024 )) \
+    $(( $(zipped_size ".aws-sam/build/$logical/bootstrap") / 1024 ))
 done
 echo "deployment checks passed" >&2

@@ -1,18 +1,86 @@
 #!/usr/bin/env bash
-# The load run of the reliability section: a local stack of its own (ports 5200/9200), then
-# `load-run` against it (1,000 orders from 20 concurrent clients by default), then stops it.
-#   scripts/load.sh [orders] [clients]
+# The load run of the reliability section: a local stack of its own, then `load-run` against
+# it, then everything it started is stopped again.
+#
+#   scripts/load.sh [--faults] [orders] [clients]      (make load, make load FAULTS=1)
+#
+# 1,000 orders from 20 concurrent clients by default, each client a customer of its own with
+# its own token, cancelling some of its orders while the others flow; then, once the event
+# pipeline has drained (waited for while it makes progress, up to LOAD_STALL_TIMEOUT_SECONDS,
+# 120, without any), every invariant is checked (see local/src/load_run.rs). With --faults
+# the relay's and the consumer's processes are killed (SIGKILL) at random moments while the
+# orders flow, at least 20 times.
+#
+# LOAD_ENGINE=dynamodb-local (the default: DynamoDB Local for DynamoDB, moto for SQS) or moto.
+# Ports: the API on 9200, moto on 5200, the functions' Invoke API on 9250, DynamoDB Local on
+# 8200 (LOAD_API_PORT, LOAD_MOTO_PORT, LOAD_DYNAMODB_PORT).
 set -euo pipefail
+# shellcheck source=scripts/tools.sh
 source "$(dirname "$0")/tools.sh"
 cd "$ROOT"
+
+faults=()
+if [ "${1:-}" = --faults ]; then
+  faults=(--faults)
+  shift
+elif [ -n "${FAULTS:-}" ] && [ "${FAULTS:-0}" != 0 ]; then
+  faults=(--faults)
+fi
+
 export API_PORT="${LOAD_API_PORT:-9200}" MOTO_PORT="${LOAD_MOTO_PORT:-5200}"
 export STACK_STATE="$ROOT/.local/load-stack"
-# The load run is one client (one admin token) placing orders as fast as the stack takes them.
+DDB_PORT="${LOAD_DYNAMODB_PORT:-8200}"
+DDB_STATE="$STACK_STATE/dynamodb-local" # apart from the stack's PID files, which `stack.sh start` clears
+ENGINE="${LOAD_ENGINE:-dynamodb-local}"
+# Each client is a customer of its own placing orders as fast as the stack takes them: far
+# over the API's per-client limit of 100 a minute, which is not what this run measures (a
+# 429 would be counted and retried after its Retry-After).
 export RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-1000000}" STACK_NO_RELOAD=1
-trap 'scripts/stack.sh stop' EXIT
+
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+cleanup() {
+  scripts/stack.sh stop
+  scripts/dynamodb-local.sh stop "$DDB_STATE"
+}
+trap cleanup EXIT
+# Ctrl-C or a TERM: exit, so that the EXIT trap stops everything this run started.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+case "$ENGINE" in
+  dynamodb-local)
+    scripts/dynamodb-local.sh start "$DDB_PORT" "$DDB_STATE"
+    export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+    export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$DDB_PORT"
+    ;;
+  moto) ;;
+  *)
+    echo "LOAD_ENGINE must be dynamodb-local or moto, not $ENGINE" >&2
+    exit 2
+    ;;
+esac
+
+if [ "${#faults[@]}" -gt 0 ]; then
+  # `cargo lambda watch` does not start a function process again once it was killed (the dead
+  # instance stays in its pool, and the invocation it held never answers). Lambda does: the
+  # invocation fails (Runtime.ExitError) and a fresh execution environment takes the next one.
+  # local/src/function_runner.rs does that for the relay and the consumer: cargo runs every
+  # function through it (cargo's `runner` setting), and it supervises those two. stack.sh's
+  # build makes it before watch runs anything.
+  host=$(rustc -vV | sed -n 's/^host: //p' | tr '[:lower:]-' '[:upper:]_')
+  export "CARGO_TARGET_${host}_RUNNER=$TARGET/debug/function-runner"
+  export LOCAL_RESTARTED_FUNCTIONS=order-events-relay,order-events-consumer
+fi
+
+step "starting a local stack for the load run (engine: $ENGINE; ~30 s)"
 scripts/stack.sh start
 set -a
+# shellcheck source=/dev/null  # written by the stack as it starts
 source "$STACK_STATE/functions.env"
 set +a
-SHOP_TOKEN="$(python "$ROOT/local/auth.py" token "$ROOT/.local/auth" --admin)" \
-  SHOP_API_URL="http://127.0.0.1:$API_PORT" "$ROOT/target/debug/load-run" "$@"
+# The run reads the tables and queues as the administrator (the stack's local-admin profile).
+export AWS_PROFILE=local-admin && unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+export SHOP_API_URL="http://127.0.0.1:$API_PORT" SHOP_AUTH_DIR="$ROOT/.local/auth"
+export SHOP_STACK_STATE="$STACK_STATE"
+"$TARGET/debug/load-run" "${faults[@]}" "$@"

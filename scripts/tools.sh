@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Sourced by the other scripts: makes sure the project-local tools exist, and sets the
 # environment every local command shares. Installs nothing outside the repository, except the
 # Debian packages named below when running as root.

@@ -75,8 +75,6 @@ async fn main() -> Result<(), shop_runtime::Error> {
             }
         }
     }
-    println!(
-        "{path}: {added} products added, {kept} already there and left as they are",
-    );
+    println!("{path}: {added} products added, {kept} already there and left as they are");
     Ok(())
 }

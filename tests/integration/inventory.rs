@@ -1,4 +1,4 @@
-//! The inventory (seed B) through the local stack: admin-only product creation and stock
+//! The Inventory service's routes through the local stack: admin-only product creation and stock
 //! levels, the public product and catalogue reads, and the stock events on their queue.
 
 use std::collections::HashSet;

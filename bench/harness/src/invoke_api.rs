@@ -1,11 +1,14 @@
 //! The Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`) in front of some
 //! running instances, for `local/stack.py pollers`, which plays Lambda's event source
-//! mappings (the stream feeding the relay, the queue feeding the consumer) through it.
+//! mappings (the stream feeding the relay, the queue feeding the consumer) through it. Every
+//! invocation is logged with its event and times, so that the end-to-end phase can say where
+//! an order's time went.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -25,7 +28,21 @@ pub struct InvokeApi {
     server: JoinHandle<()>,
     /// Errors the functions reported to the pollers, kept for the harness to fail on.
     errors: Arc<std::sync::Mutex<Vec<String>>>,
+    deliveries: Deliveries,
 }
+
+/// One invocation through this API.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub function: String,
+    /// When the poller's request arrived.
+    pub received: Instant,
+    /// When the function had answered it.
+    pub answered: Instant,
+    pub event: Bytes,
+}
+
+type Deliveries = Arc<std::sync::Mutex<Vec<Delivery>>>;
 
 /// The instances by function name; one invocation at a time each, as one execution
 /// environment serves.
@@ -37,12 +54,19 @@ impl InvokeApi {
         let address = listener.local_addr()?;
         let routes = Arc::new(routes);
         let errors = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let server = tokio::spawn(serve(listener, routes, errors.clone()));
+        let deliveries = Deliveries::default();
+        let server = tokio::spawn(serve(listener, routes, errors.clone(), deliveries.clone()));
         Ok(Self {
             address,
             server,
             errors,
+            deliveries,
         })
+    }
+
+    /// Every invocation so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.deliveries.lock().expect("not poisoned").clone()
     }
 
     pub fn url(&self) -> String {
@@ -64,15 +88,17 @@ async fn serve(
     listener: TcpListener,
     routes: Arc<Routes>,
     errors: Arc<std::sync::Mutex<Vec<String>>>,
+    deliveries: Deliveries,
 ) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let (routes, errors) = (routes.clone(), errors.clone());
+        let (routes, errors, deliveries) = (routes.clone(), errors.clone(), deliveries.clone());
         tokio::spawn(async move {
-            let service =
-                service_fn(move |request| invoke(routes.clone(), errors.clone(), request));
+            let service = service_fn(move |request| {
+                invoke(routes.clone(), errors.clone(), deliveries.clone(), request)
+            });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -83,8 +109,10 @@ async fn serve(
 async fn invoke(
     routes: Arc<Routes>,
     errors: Arc<std::sync::Mutex<Vec<String>>>,
+    deliveries: Deliveries,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let received = Instant::now();
     let function = request
         .uri()
         .path()
@@ -104,7 +132,13 @@ async fn invoke(
         .await
         .map(|collected| collected.to_bytes())
         .unwrap_or_default();
-    let result = instance.lock().await.invoke(payload).await;
+    let result = instance.lock().await.invoke(payload.clone()).await;
+    deliveries.lock().expect("not poisoned").push(Delivery {
+        function: function.unwrap_or_default(),
+        received,
+        answered: Instant::now(),
+        event: payload,
+    });
     Ok(match result {
         Ok((_, body)) => reply(StatusCode::OK, body, false),
         Err(error) => {

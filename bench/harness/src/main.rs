@@ -1,12 +1,13 @@
 //! `make bench`: runs every function's release binary as a real process under a local Lambda
-//! Runtime API, against the local engine, and reports what each costs to start and to run.
-//! scripts/bench.sh builds the binaries, starts and provisions the engine, then runs
+//! Runtime API, against the local engine (DynamoDB Local and moto's SQS by default), and
+//! reports what each costs to start and to run, with every target checked (PASS/FAIL).
+//! scripts/bench.sh builds the binaries, starts and provisions the engines, then runs
 //!
 //! ```text
-//! bench run      --root R --engine URL --env-file F --bin-dir D --out O
-//!                [--token-file T] [--sizes S] [--nestjs N] [--quick]
-//! bench profiles --root R --engine URL --env-file F --out O [--token-file T] [--sizes S]
-//!                --function F NAME=BINARY...
+//! bench run      --root R --dynamodb URL --sqs URL --engine NAME --env-file F --bin-dir D
+//!                --out O --state S --admin-token-file T --customer-token-file T
+//!                --customer ID [--sizes S] [--nestjs N] [--quick]
+//! bench profiles (the same but --bin-dir) --function F NAME=BINARY...
 //! ```
 //!
 //! Every figure is measured in this run; nothing is carried over. A function error, a dead
@@ -32,30 +33,31 @@ use serde_json::Value;
 use tokio::process::Command;
 
 use crate::instance::{ColdStart, FunctionSpec, Instance};
-use crate::payloads::{EventMaker, Seeded};
-use crate::proxy::CountingProxy;
+use crate::payloads::{EventMaker, Seeded, function_of};
+use crate::proxy::{Call, CountingProxy, Engines};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// The floor: lambda_runtime and an echo handler (bench/empty-function).
+/// The floor: lambda_runtime and an echo handler (bench/probes).
 pub const EMPTY_FUNCTION: &str = "empty-function";
-/// The functions in the order their warm phases run: the reads of the store table before
-/// `create-order` adds a thousand orders to it (`GET /orders` counts them all).
-pub const FUNCTIONS: [&str; 9] = [
+/// What runs, in the order the warm phases run. A case is a function and who calls it:
+/// `list-orders` is a customer's own listing, `list-orders@admin` the shop-wide one.
+pub const CASES: [&str; 12] = [
     "unknown-route",
     "list-products",
+    "get-product",
     "list-orders",
+    "list-orders@admin",
     "get-order",
     "get-customer-stats",
     "update-customer",
     "create-order",
+    "cancel-order",
     "order-events-relay",
-    "order-created-consumer",
+    "order-events-consumer",
 ];
-/// The variants `init-steps` (bench/probes) times: the default loader as `shared::config::aws`
-/// used it, the default loader with the HTTPS client built on the first request, and
-/// `shared::config::aws` as it is.
-pub const INIT_STEP_VARIANTS: [&str; 3] = ["sdk-defaults", "sdk-defaults-lazy-https", "shared"];
+/// The variants `init-steps` (bench/probes) times.
+pub const INIT_STEP_VARIANTS: [&str; 3] = ["sdk-defaults", "sdk-default-client", "shop-runtime"];
 /// bench/catalogue.json: a product with stock for every order of a run.
 const BENCH_PRODUCT_ID: &str = "00000000-0000-4000-8000-00000000be0c";
 
@@ -120,51 +122,75 @@ async fn run(args: Vec<String>) -> Result<(), Error> {
             .get(name)
             .ok_or_else(|| format!("--{name} is required").into())
     };
+    let read = |name: &str| -> Result<String, Error> {
+        let path = option(name)?;
+        Ok(std::fs::read_to_string(path)
+            .map_err(|error| format!("{path}: {error}"))?
+            .trim()
+            .to_owned())
+    };
     let root = PathBuf::from(option("root")?);
     let out = PathBuf::from(option("out")?);
-    let engine = option("engine")?.trim_end_matches('/').to_owned();
+    let state = PathBuf::from(option("state")?);
+    let engines = Engines {
+        dynamodb: option("dynamodb")?.clone(),
+        sqs: option("sqs")?.clone(),
+    };
     let logs = out.join("logs");
     std::fs::create_dir_all(&logs)?;
-    check_engine(&engine).await?;
+    check_engine(&engines.dynamodb).await?;
+    check_engine(&engines.sqs).await?;
     let env = read_env_file(Path::new(option("env-file")?))?;
     let sizes: Value = match options.get("sizes") {
         Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
         None => Value::Null,
     };
-    // Functions reach the engine through the counting proxy, which also keeps their
-    // connection open as DynamoDB and SQS do (moto closes every connection after one answer).
-    // The rate limiter's counter (issue 5), when the functions have one, is counted apart.
+    // The rate limiter's counter is counted apart from the handlers' own calls.
     let side_tables = env
         .get("RATE_LIMIT_TABLE")
         .map(|table| vec![(table.clone(), "rate-limit".to_owned())])
         .unwrap_or_default();
-    let proxy = CountingProxy::start(&engine, side_tables).await?;
+    let jwks = std::fs::read(root.join(".local/auth/jwks.json"))?;
+    let proxy = CountingProxy::start(engines.clone(), side_tables, jwks.into()).await?;
+    // The functions find the engine (the proxy) in a profile file rather than in
+    // AWS_ENDPOINT_URL, with which shop_runtime::aws would keep the SDK's default HTTPS
+    // client: so they start as they do in Lambda, with the Amazon roots compiled in.
+    let aws_config_file = state.join("aws-config");
+    std::fs::write(
+        &aws_config_file,
+        format!("[default]\nendpoint_url = {}\n", proxy.url()),
+    )?;
+    let seeded = Seeded {
+        product_id: BENCH_PRODUCT_ID.into(),
+        customer_id: option("customer")?.clone(),
+        order_id: String::new(),
+        admin_token: read("admin-token-file")?,
+        customer_token: read("customer-token-file")?,
+    };
     let context = Context {
         root: root.clone(),
-        engine,
+        engines,
         proxy,
         env,
+        aws_config_file,
         logs,
         python: root.join(".venv/bin/python"),
-        bearer_token: match options.get("token-file") {
-            Some(path) => Some(std::fs::read_to_string(path)?.trim().to_owned()),
-            None => None,
-        },
+    };
+    let settings = if options.contains_key("quick") {
+        Settings::quick()
+    } else {
+        Settings::full()
     };
     match command.as_str() {
         "run" => {
-            let settings = if options.contains_key("quick") {
-                Settings::quick()
-            } else {
-                Settings::full()
-            };
             let bin_dir = PathBuf::from(option("bin-dir")?);
             let nestjs = options.get("nestjs").map(|dir| nestjs::NestApp {
                 dir: PathBuf::from(dir),
                 log: context.logs.join("nestjs.log"),
             });
-            let results = full_run(&context, &bin_dir, settings, nestjs.as_ref()).await?;
-            let report = report::Report::new(settings, results, sizes, &options);
+            let started = Instant::now();
+            let results = full_run(&context, &bin_dir, seeded, settings, nestjs.as_ref()).await?;
+            let report = report::Report::new(settings, results, sizes, &options, started.elapsed());
             report.write(&out)?;
             print!("{}", report.table());
             println!("\nwritten: {0}/results.json, {0}/chart.svg", out.display());
@@ -179,17 +205,13 @@ async fn run(args: Vec<String>) -> Result<(), Error> {
                         .map(|name| (name.to_owned(), PathBuf::from(value)))
                 })
                 .collect();
-            let settings = if options.contains_key("quick") {
-                Settings::quick()
-            } else {
-                // CPU time over 300 invocations is exact enough, and the engine, which slows
-                // as orders pile up, stays alike for every variant.
-                Settings {
-                    warm_invocations: 300,
-                    ..Settings::full()
-                }
+            let settings = Settings {
+                // CPU time over 300 invocations is exact enough.
+                warm_invocations: settings.warm_invocations.min(300),
+                ..settings
             };
-            let rows = profile_run(&context, &function, &variants, settings, &sizes).await?;
+            let rows =
+                profile_run(&context, &function, &variants, seeded, settings, &sizes).await?;
             let text = report::profile_table(&function, &rows);
             std::fs::write(out.join("profiles.md"), &text)?;
             std::fs::write(
@@ -237,18 +259,32 @@ fn parse_args(args: &[String]) -> Result<(String, BTreeMap<String, String>), Err
 /// What every phase needs.
 pub struct Context {
     root: PathBuf,
-    engine: String,
+    engines: Engines,
     proxy: CountingProxy,
     env: BTreeMap<String, String>,
+    aws_config_file: PathBuf,
     logs: PathBuf,
     python: PathBuf,
-    bearer_token: Option<String>,
 }
 
 impl Context {
+    /// A function's settings: `functions.env` as provisioned, with the engine in the profile
+    /// file and the token issuer's keys at the proxy.
     fn spec(&self, name: &str, binary: PathBuf) -> FunctionSpec {
-        let mut env = self.env.clone();
-        env.insert("AWS_ENDPOINT_URL".into(), self.proxy.url());
+        let mut env: BTreeMap<String, String> = self
+            .env
+            .iter()
+            .filter(|(key, _)| !key.starts_with("AWS_ENDPOINT_URL"))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        env.insert(
+            "AWS_CONFIG_FILE".into(),
+            self.aws_config_file.display().to_string(),
+        );
+        env.insert(
+            "AUTH_JWKS_URL".into(),
+            format!("{}{}", self.proxy.url(), proxy::JWKS_PATH),
+        );
         FunctionSpec {
             name: name.to_owned(),
             binary,
@@ -265,6 +301,7 @@ fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, Error> {
         std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
     Ok(text
         .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
         .filter_map(|line| line.split_once('='))
         .map(|(key, value)| (key.trim().to_owned(), unquote(value.trim()).to_owned()))
         .collect())
@@ -286,7 +323,8 @@ fn unquote(value: &str) -> &str {
 async fn check_engine(engine: &str) -> Result<(), Error> {
     let address = engine
         .strip_prefix("http://")
-        .ok_or("the engine must be an http:// address")?;
+        .ok_or("the engine must be an http:// address")?
+        .trim_end_matches('/');
     tokio::time::timeout(
         Duration::from_secs(5),
         tokio::net::TcpStream::connect(address),
@@ -297,7 +335,7 @@ async fn check_engine(engine: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Everything measured about one function.
+/// Everything measured about one case.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct FunctionResult {
     pub name: String,
@@ -311,7 +349,7 @@ pub struct FunctionResult {
 pub struct Warm {
     #[serde(skip)]
     pub durations_ms: Vec<f64>,
-    /// Per invocation, the engine's part of it (its AWS calls' answers).
+    /// Per invocation, the engine's part of it (while its AWS calls were answered).
     #[serde(skip)]
     pub engine_ms: Vec<f64>,
     pub invocations: usize,
@@ -320,6 +358,11 @@ pub struct Warm {
     pub log_bytes_per_invocation: f64,
     /// Connections to the engine opened during the measured invocations (0: kept alive).
     pub engine_connections_opened: usize,
+    /// DynamoDB capacity units per invocation, as the engine reported them.
+    pub read_units_per_invocation: f64,
+    pub write_units_per_invocation: f64,
+    /// The rate limiter's part of the write units.
+    pub side_write_units_per_invocation: f64,
 }
 
 /// The AWS API calls of the first request (including init; the most any cold start made) and
@@ -332,25 +375,44 @@ pub struct Calls {
 }
 
 impl Calls {
-    pub fn warm_max(&self) -> usize {
-        self.warm_requests.iter().map(Vec::len).max().unwrap_or(0)
+    /// The most calls of the handler's own (not the rate limiter's) any warm request made.
+    pub fn warm_max_own(&self) -> usize {
+        self.warm_requests
+            .iter()
+            .map(|calls| calls.iter().filter(|op| !proxy::is_side_call(op)).count())
+            .max()
+            .unwrap_or(0)
     }
 
     pub fn warm_mean(&self) -> f64 {
         let total: usize = self.warm_requests.iter().map(Vec::len).sum();
         total as f64 / self.warm_requests.len().max(1) as f64
     }
+
+    /// The rate limiter's calls per warm request.
+    pub fn warm_side_mean(&self) -> f64 {
+        let side = self
+            .warm_requests
+            .iter()
+            .flatten()
+            .filter(|op| proxy::is_side_call(op))
+            .count();
+        side as f64 / self.warm_requests.len().max(1) as f64
+    }
 }
 
 pub struct RunResults {
     pub floor: FunctionResult,
     pub functions: Vec<FunctionResult>,
-    pub end_to_end_ms: Vec<f64>,
+    pub end_to_end: EndToEnd,
     pub throughput: Throughput,
     pub nestjs_ms: Vec<f64>,
-    pub orders_listed_over: Option<u64>,
     /// Per variant of `init-steps`, per step: microseconds.
     pub init_steps: BTreeMap<String, BTreeMap<String, Vec<f64>>>,
+    /// `ratelimit-steady`'s scenarios.
+    pub rate_limit: Vec<Value>,
+    /// Orders in the store when `GET /orders` was measured.
+    pub orders_stored: usize,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -360,43 +422,66 @@ pub struct Throughput {
     pub seconds: f64,
     pub messages_per_second: f64,
     pub cpu_us_per_message: f64,
+    /// Per batch: the function's own time (its duration less the engine's).
+    pub own_ms_per_batch: f64,
+    pub engine_ms_per_batch: f64,
+    pub calls_per_message: f64,
 }
+
+/// The end-to-end phase: per order, the whole time and its stages.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct EndToEnd {
+    #[serde(skip)]
+    pub total_ms: Vec<f64>,
+    /// Stage name -> per order, milliseconds.
+    #[serde(skip)]
+    pub stages_ms: BTreeMap<&'static str, Vec<f64>>,
+}
+
+pub const STAGES: [&str; 6] = [
+    "POST /orders answered",
+    "to the relay (stream poll)",
+    "relay ran",
+    "to the consumer (queue poll)",
+    "consumer ran",
+    "until a GET saw it",
+];
 
 async fn full_run(
     context: &Context,
     bin_dir: &Path,
+    mut seeded: Seeded,
     settings: Settings,
     nestjs: Option<&nestjs::NestApp>,
 ) -> Result<RunResults, Error> {
-    let mut specs: Vec<FunctionSpec> = Vec::new();
-    for name in std::iter::once(EMPTY_FUNCTION).chain(FUNCTIONS) {
-        let binary = bin_dir.join(name);
+    let mut specs: BTreeMap<&str, FunctionSpec> = BTreeMap::new();
+    for case in std::iter::once(EMPTY_FUNCTION).chain(CASES) {
+        let function = function_of(case);
+        let binary = bin_dir.join(function);
         if !binary.is_file() {
             return Err(format!("{} is missing: build it first", binary.display()).into());
         }
-        specs.push(context.spec(name, binary));
+        let mut spec = context.spec(function, binary);
+        spec.log = context.logs.join(format!("{}.log", function));
+        specs.insert(case, spec);
     }
-    let mut seeded = Seeded {
-        product_id: BENCH_PRODUCT_ID.into(),
-        customer_id: String::new(),
-        order_id: String::new(),
-        bearer_token: context.bearer_token.clone(),
-    };
+    let events = context.root.join("events");
 
     eprintln!(
         "==> end to end: POST /orders until the order shows in the customer's statistics ({} orders)",
         settings.end_to_end_orders
     );
-    let (end_to_end_ms, customer, order) = end_to_end(context, &specs, &seeded, settings).await?;
-    seeded.customer_id = customer;
+    let (end_to_end, order) = end_to_end(context, &specs, &seeded, settings).await?;
     seeded.order_id = order;
-    let makers: HashMap<String, EventMaker> = specs
-        .iter()
-        .map(|spec| {
-            EventMaker::load(&context.root.join("events"), &spec.name, &seeded)
-                .map(|maker| (spec.name.clone(), maker))
-        })
+    let makers: HashMap<&str, EventMaker> = std::iter::once(EMPTY_FUNCTION)
+        .chain(CASES)
+        .map(|case| EventMaker::load(&events, case, &seeded).map(|maker| (case, maker)))
         .collect::<Result<_, _>>()?;
+
+    let to_cancel = settings.cold_starts + 1 + settings.warm_up + settings.warm_invocations;
+    eprintln!("==> placing {to_cancel} orders for cancel-order to cancel");
+    let placed = place_orders(&specs["create-order"], &makers["create-order"], to_cancel).await?;
+    makers["cancel-order"].add_orders_to_cancel(placed);
 
     eprintln!(
         "==> cold starts: {} per function, interleaved with the empty function{}",
@@ -412,28 +497,24 @@ async fn full_run(
     );
     let init_steps = init_steps(context, bin_dir, settings).await?;
 
+    eprintln!("==> the rate limiter at steady state (ratelimit-steady, simulated clock)");
+    let rate_limit = rate_limit_steady(context, bin_dir).await?;
+
+    let orders_stored = count_orders(context).await.unwrap_or(0);
     let mut results = Vec::new();
-    let mut orders_listed_over = None;
-    for spec in &specs {
-        let maker = &makers[&spec.name];
-        eprintln!(
-            "==> {}: {} warm invocations",
-            spec.name, settings.warm_invocations
-        );
-        let (warm, warm_calls, first_answer) =
-            warm_phase(spec, maker, &context.proxy, settings).await?;
-        if spec.name == "list-orders" {
-            orders_listed_over = listed_total(&first_answer);
-        }
+    for case in std::iter::once(EMPTY_FUNCTION).chain(CASES) {
+        let (spec, maker) = (&specs[case], &makers[case]);
+        eprintln!("==> {case}: {} warm invocations", settings.warm_invocations);
+        let (warm, warm_calls) = warm_phase(spec, maker, &context.proxy, settings).await?;
         let calls = Calls {
-            first_request: first_calls.remove(&spec.name).unwrap_or_default(),
+            first_request: first_calls.remove(case).unwrap_or_default(),
             warm_requests: warm_calls,
         };
         results.push(FunctionResult {
-            name: spec.name.clone(),
-            cold: cold.remove(&spec.name).unwrap_or_default(),
+            name: case.to_owned(),
+            cold: cold.remove(case).unwrap_or_default(),
             warm: Some(warm),
-            calls: (spec.name != EMPTY_FUNCTION).then_some(calls),
+            calls: (case != EMPTY_FUNCTION).then_some(calls),
         });
     }
 
@@ -441,20 +522,64 @@ async fn full_run(
         "==> consumer throughput: {} batches of {}",
         settings.throughput_batches, settings.throughput_batch_size
     );
-    let consumer = "order-created-consumer";
-    let throughput =
-        consumer_throughput(find(&specs, consumer), &makers[consumer], settings).await?;
+    let consumer = "order-events-consumer";
+    let throughput = consumer_throughput(
+        &specs[consumer],
+        &makers[consumer],
+        &context.proxy,
+        settings,
+    )
+    .await?;
 
     let floor = results.remove(0);
     Ok(RunResults {
         floor,
         functions: results,
-        end_to_end_ms,
+        end_to_end,
         throughput,
         nestjs_ms,
-        orders_listed_over,
         init_steps,
+        rate_limit,
+        orders_stored,
     })
+}
+
+/// Places `count` orders (for new customers) with one create-order instance; their ids.
+async fn place_orders(
+    spec: &FunctionSpec,
+    maker: &EventMaker,
+    count: usize,
+) -> Result<Vec<String>, Error> {
+    let instance = Instance::spawn(spec).await?;
+    instance.ready().await?;
+    let mut orders = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (_, answer) = instance.invoke(maker.next()?).await?;
+        maker.check(&answer)?;
+        orders.push(payloads::created_order_id(&answer)?);
+    }
+    instance.stop().await;
+    Ok(orders)
+}
+
+/// How many orders the store holds (a scan of the order items' keys, by the administrator).
+async fn count_orders(context: &Context) -> Result<usize, Error> {
+    let table = context
+        .env
+        .get("STORE_TABLE")
+        .ok_or("functions.env names no STORE_TABLE")?;
+    let script = "import boto3, os, sys\n\
+        client = boto3.client('dynamodb', endpoint_url=sys.argv[1])\n\
+        pages = client.get_paginator('scan').paginate(TableName=sys.argv[2], Select='COUNT',\n\
+            FilterExpression='sk = :o', ExpressionAttributeValues={':o': {'S': 'ORDER'}})\n\
+        print(sum(page['Count'] for page in pages))\n";
+    let output = Command::new(&context.python)
+        .args(["-c", script, &context.engines.dynamodb, table])
+        .envs(&context.env)
+        .stdin(Stdio::null())
+        .output()
+        .await?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().parse()?)
 }
 
 /// Runs `init-steps` for every variant, round by round, in Lambda's environment.
@@ -468,28 +593,8 @@ async fn init_steps(
     let mut samples: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
     for round in 0..=settings.cold_starts {
         for variant in INIT_STEP_VARIANTS {
-            let output = Command::new(&spec.binary)
-                .arg(variant)
-                .env_clear()
-                .envs(&env)
-                .stdin(Stdio::null())
-                .stderr(instance::log_file(&spec.log)?)
-                .kill_on_drop(true)
-                .output()
-                .await
-                .map_err(|error| format!("cannot run {}: {error}", spec.binary.display()))?;
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            let last_line = stdout.lines().last().unwrap_or_default();
-            if !output.status.success() {
-                return Err(format!(
-                    "init-steps {variant} failed ({}): {last_line}; see {}",
-                    output.status,
-                    spec.log.display()
-                )
-                .into());
-            }
-            let steps: BTreeMap<String, f64> = serde_json::from_str(last_line)
-                .map_err(|error| format!("init-steps {variant} printed {last_line:?}: {error}"))?;
+            let steps = run_probe(&spec, &env, &[variant]).await?;
+            let steps: BTreeMap<String, f64> = serde_json::from_value(steps)?;
             if round > 0 {
                 let variant_samples = samples.entry(variant.to_owned()).or_default();
                 for (step, micros) in steps {
@@ -501,27 +606,52 @@ async fn init_steps(
     Ok(samples)
 }
 
-fn find<'a>(specs: &'a [FunctionSpec], name: &str) -> &'a FunctionSpec {
-    specs
-        .iter()
-        .find(|spec| spec.name == name)
-        .expect("a function of FUNCTIONS")
+/// Runs `ratelimit-steady` once; its scenarios.
+async fn rate_limit_steady(context: &Context, bin_dir: &Path) -> Result<Vec<Value>, Error> {
+    let spec = context.spec("ratelimit-steady", bin_dir.join("ratelimit-steady"));
+    let env = instance::lambda_base_environment(&spec);
+    let output = run_probe(&spec, &env, &[]).await?;
+    Ok(output["scenarios"].as_array().cloned().unwrap_or_default())
 }
 
-/// `meta.total` of a `GET /orders` answer: how many orders its count query read.
-fn listed_total(answer: &[u8]) -> Option<u64> {
-    let response: Value = serde_json::from_slice(answer).ok()?;
-    let body: Value = serde_json::from_str(response["body"].as_str()?).ok()?;
-    body["meta"]["total"].as_u64()
+/// Runs a probe to its end; the JSON of its last line.
+async fn run_probe(
+    spec: &FunctionSpec,
+    env: &BTreeMap<String, String>,
+    args: &[&str],
+) -> Result<Value, Error> {
+    let output = Command::new(&spec.binary)
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stderr(instance::log_file(&spec.log)?)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|error| format!("cannot run {}: {error}", spec.binary.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last_line = stdout.lines().last().unwrap_or_default();
+    if !output.status.success() {
+        return Err(format!(
+            "{} {args:?} failed ({}): {last_line}; see {}",
+            spec.name,
+            output.status,
+            spec.log.display()
+        )
+        .into());
+    }
+    serde_json::from_str(last_line)
+        .map_err(|error| format!("{} printed {last_line:?}: {error}", spec.name).into())
 }
 
-/// Cold starts, round by round: each round starts every function once (the empty one and
+/// Cold starts, round by round: each round starts every case once (the empty function and
 /// NestJS included), in a rotated order, so that whatever else the machine does weighs on
 /// all of them alike. Round 0 only warms the page cache and is not counted.
 #[allow(clippy::type_complexity)]
 async fn cold_rounds(
-    specs: &[FunctionSpec],
-    makers: &HashMap<String, EventMaker>,
+    specs: &BTreeMap<&str, FunctionSpec>,
+    makers: &HashMap<&str, EventMaker>,
     proxy: &CountingProxy,
     nestjs: Option<&nestjs::NestApp>,
     settings: Settings,
@@ -533,25 +663,27 @@ async fn cold_rounds(
     ),
     Error,
 > {
+    let cases: Vec<&str> = std::iter::once(EMPTY_FUNCTION).chain(CASES).collect();
     let mut cold: HashMap<String, Vec<ColdStart>> = HashMap::new();
     let mut first_calls: HashMap<String, Vec<String>> = HashMap::new();
     let mut nestjs_ms = Vec::new();
     for round in 0..=settings.cold_starts {
-        for index in 0..specs.len() {
-            let spec = &specs[(index + round) % specs.len()];
-            let maker = &makers[&spec.name];
+        for index in 0..cases.len() {
+            let case = cases[(index + round) % cases.len()];
+            let maker = &makers[case];
             let mark = proxy.mark();
-            let (instance, mut start, answer) = Instance::cold_start(spec, maker.next()).await?;
+            let (instance, mut start, answer) =
+                Instance::cold_start(&specs[case], maker.next()?).await?;
             maker.check(&answer)?;
             let calls = proxy.since(mark);
             start.engine = proxy.engine_time_since(mark);
             instance.stop().await;
-            let most = first_calls.entry(spec.name.clone()).or_default();
+            let most = first_calls.entry(case.to_owned()).or_default();
             if calls.len() > most.len() {
                 *most = calls;
             }
             if round > 0 {
-                cold.entry(spec.name.clone()).or_default().push(start);
+                cold.entry(case.to_owned()).or_default().push(start);
             }
         }
         if let Some(app) = nestjs {
@@ -567,117 +699,144 @@ async fn cold_rounds(
 }
 
 /// One instance, warmed up, then invoked back to back: durations, CPU time, memory, log
-/// volume and the AWS calls of each invocation. Returns also the first measured answer.
+/// volume, capacity used and the AWS calls of each invocation.
 async fn warm_phase(
     spec: &FunctionSpec,
     maker: &EventMaker,
     proxy: &CountingProxy,
     settings: Settings,
-) -> Result<(Warm, Vec<Vec<String>>, bytes::Bytes), Error> {
+) -> Result<(Warm, Vec<Vec<String>>), Error> {
     let instance = Instance::spawn(spec).await?;
     instance.ready().await?;
     for _ in 0..settings.warm_up {
-        let (_, answer) = instance.invoke(maker.next()).await?;
+        let (_, answer) = instance.invoke(maker.next()?).await?;
         maker.check(&answer)?;
     }
+    let invocations = match maker.events_left() {
+        Some(left) => settings.warm_invocations.min(left),
+        None => settings.warm_invocations,
+    };
     let (cpu_before, log_before) = (instance.cpu_time()?, instance.log_bytes());
     let connections_before = proxy.connections();
-    let mut durations_ms = Vec::with_capacity(settings.warm_invocations);
-    let mut calls = Vec::with_capacity(settings.warm_invocations);
-    let mut engine_ms = Vec::with_capacity(settings.warm_invocations);
-    let mut first_answer = bytes::Bytes::new();
-    for index in 0..settings.warm_invocations {
+    let calls_before = proxy.mark();
+    let mut durations_ms = Vec::with_capacity(invocations);
+    let mut calls = Vec::with_capacity(invocations);
+    let mut engine_ms = Vec::with_capacity(invocations);
+    for _ in 0..invocations {
+        let event = maker.next()?;
         let mark = proxy.mark();
-        let (invocation, answer) = instance.invoke(maker.next()).await?;
+        let (invocation, answer) = instance.invoke(event).await?;
         maker.check(&answer)?;
         calls.push(proxy.since(mark));
         engine_ms.push(millis(proxy.engine_time_since(mark)));
         durations_ms.push(millis(invocation.duration()));
-        if index == 0 {
-            first_answer = answer;
-        }
     }
     let cpu = instance.cpu_time()? - cpu_before;
     let log_bytes = instance.log_bytes() - log_before;
     let peak_rss_kib = instance.peak_rss_kib()?;
     instance.stop().await;
-    let n = settings.warm_invocations as f64;
+    let n = invocations.max(1) as f64;
+    let (read, write, side) = capacity(&proxy.calls_since(calls_before));
     Ok((
         Warm {
             durations_ms,
             engine_ms,
-            invocations: settings.warm_invocations,
+            invocations,
             cpu_us_per_invocation: cpu.as_secs_f64() * 1e6 / n,
             peak_rss_kib,
             log_bytes_per_invocation: log_bytes as f64 / n,
             engine_connections_opened: proxy.connections() - connections_before,
+            read_units_per_invocation: read / n,
+            write_units_per_invocation: write / n,
+            side_write_units_per_invocation: side / n,
         },
         calls,
-        first_answer,
     ))
+}
+
+/// Read units, write units, and the side tables' write units of some calls. A read the engine
+/// reports as free (DynamoDB Local: a query finding nothing) is billed half a unit by DynamoDB.
+fn capacity(calls: &[Call]) -> (f64, f64, f64) {
+    let (mut read, mut write, mut side) = (0.0, 0.0, 0.0);
+    for call in calls.iter().filter(|call| call.is_aws()) {
+        let Some(units) = call.capacity else {
+            continue;
+        };
+        if proxy::is_read(&call.name) {
+            read += units.max(0.5);
+        } else {
+            write += units;
+            if proxy::is_side_call(&call.name) {
+                side += units;
+            }
+        }
+    }
+    (read, write, side)
 }
 
 /// `POST /orders`, then `GET /customers/{id}/orders` every few milliseconds until the order
 /// is counted: the outbox path through the stream, the relay, the queue and the consumer,
-/// whose event sources `local/stack.py pollers` plays. Returns the times, a customer who
-/// has statistics and a profile by then, and that customer's order.
+/// whose event sources `local/stack.py pollers` plays. The first order (not timed: it waits
+/// for the pollers to start) is the seeded customer's; returns its id too.
 async fn end_to_end(
     context: &Context,
-    specs: &[FunctionSpec],
+    specs: &BTreeMap<&str, FunctionSpec>,
     seeded: &Seeded,
     settings: Settings,
-) -> Result<(Vec<f64>, String, String), Error> {
-    let orders_maker = EventMaker::load(&context.root.join("events"), "create-order", seeded)?;
-    let stats_maker = EventMaker::load(&context.root.join("events"), "get-customer-stats", seeded)?;
-    let orders = Instance::spawn(find(specs, "create-order")).await?;
-    let stats = Instance::spawn(find(specs, "get-customer-stats")).await?;
+) -> Result<(EndToEnd, String), Error> {
+    let events = context.root.join("events");
+    let orders_maker = EventMaker::load(&events, "create-order", seeded)?;
+    // Each order is a new customer's: their statistics read as an admin reads anyone's.
+    let stats_maker = EventMaker::load(&events, "get-customer-stats@admin", seeded)?;
+    let orders = Instance::spawn(&specs["create-order"]).await?;
+    let stats = Instance::spawn(&specs["get-customer-stats"]).await?;
     let mut routes = invoke_api::Routes::new();
-    for name in ["order-events-relay", "order-created-consumer"] {
-        let instance = Instance::spawn(find(specs, name)).await?;
+    for name in ["order-events-relay", "order-events-consumer"] {
+        let instance = Instance::spawn(&specs[name]).await?;
         instance.ready().await?;
         routes.insert(name.to_owned(), Arc::new(tokio::sync::Mutex::new(instance)));
     }
     orders.ready().await?;
     stats.ready().await?;
     let invoke_api = invoke_api::InvokeApi::start(routes).await?;
+    let pollers_log = context.logs.join("pollers.log");
     let mut pollers = Command::new(&context.python)
         .arg(context.root.join("local/stack.py"))
         .args(["pollers", "--lambda-url", &invoke_api.url()])
+        // The pollers play AWS's own event source mappings: straight to the engines.
         .envs(&context.env)
-        // The pollers play AWS's own event source mappings: straight to the engine.
-        .env("AWS_ENDPOINT_URL", &context.engine)
         .env("LOCAL_STACK_LOG", "WARNING")
         .stdin(Stdio::null())
-        .stdout(instance::log_file(&context.logs.join("pollers.log"))?)
-        .stderr(instance::log_file(&context.logs.join("pollers.log"))?)
+        .stdout(instance::log_file(&pollers_log)?)
+        .stderr(instance::log_file(&pollers_log)?)
         .kill_on_drop(true)
         .spawn()
         .map_err(|error| format!("cannot start the pollers: {error}"))?;
 
-    let mut times = Vec::new();
+    let mut result = EndToEnd::default();
     let mut first = None;
-    // The first order is not timed: it waits for the pollers to start.
     for index in 0..=settings.end_to_end_orders {
-        let customer = uuid::Uuid::new_v4().to_string();
+        let customer = if index == 0 {
+            seeded.customer_id.clone()
+        } else {
+            uuid::Uuid::new_v4().to_string()
+        };
         let started = Instant::now();
-        let (_, answer) = orders
-            .invoke(payloads::order_for(&orders_maker, &customer))
-            .await?;
+        let (_, answer) = orders.invoke(orders_maker.order_for(&customer)).await?;
         orders_maker.check(&answer)?;
+        let placed = Instant::now();
         let order_id = payloads::created_order_id(&answer)?;
         let patience = if index == 0 { 60 } else { 30 };
-        loop {
-            let (_, answer) = stats
-                .invoke(payloads::stats_for(&stats_maker, &customer))
-                .await?;
+        let seen = loop {
+            let (_, answer) = stats.invoke(stats_maker.stats_for(&customer)).await?;
             let status: Value = serde_json::from_slice(&answer)?;
             if status["statusCode"] == 200 {
-                break;
+                break Instant::now();
             }
             if let Some(status) = pollers.try_wait()? {
                 return Err(format!(
                     "the pollers exited ({status}); see {}",
-                    context.logs.join("pollers.log").display()
+                    pollers_log.display()
                 )
                 .into());
             }
@@ -692,12 +851,35 @@ async fn end_to_end(
                     format!("order of customer {customer} not counted after {patience} s").into(),
                 );
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
         if index == 0 {
-            first = Some((customer, order_id));
-        } else {
-            times.push(millis(started.elapsed()));
+            first = Some(order_id);
+            continue;
+        }
+        result.total_ms.push(millis(seen - started));
+        let deliveries = invoke_api.deliveries();
+        let carrying = |function: &str| {
+            deliveries
+                .iter()
+                .find(|d| d.function == function && contains(&d.event, order_id.as_bytes()))
+                .cloned()
+        };
+        if let (Some(relay), Some(consumer)) = (
+            carrying("order-events-relay"),
+            carrying("order-events-consumer"),
+        ) {
+            let stages = [
+                placed - started,
+                relay.received.saturating_duration_since(placed),
+                relay.answered - relay.received,
+                consumer.received.saturating_duration_since(relay.answered),
+                consumer.answered - consumer.received,
+                seen.saturating_duration_since(consumer.answered),
+            ];
+            for (name, took) in STAGES.iter().zip(stages) {
+                result.stages_ms.entry(name).or_default().push(millis(took));
+            }
         }
     }
     let _ = pollers.start_kill();
@@ -705,8 +887,13 @@ async fn end_to_end(
     drop(invoke_api);
     orders.stop().await;
     stats.stop().await;
-    let (customer, order) = first.expect("at least one order");
-    Ok((times, customer, order))
+    Ok((result, first.expect("at least one order")))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// One consumer instance fed batches back to back, as the queue's event source would with
@@ -714,6 +901,7 @@ async fn end_to_end(
 async fn consumer_throughput(
     spec: &FunctionSpec,
     maker: &EventMaker,
+    proxy: &CountingProxy,
     settings: Settings,
 ) -> Result<Throughput, Error> {
     // A hundred customers with several orders each, as a real backlog would have.
@@ -732,21 +920,30 @@ async fn consumer_throughput(
     }
     let batches: Vec<bytes::Bytes> = (0..settings.throughput_batches).map(batch).collect();
     let cpu_before = instance.cpu_time()?;
+    let mark = proxy.mark();
     let started = Instant::now();
+    let mut engine = Duration::ZERO;
     for event in batches {
+        let batch_mark = proxy.mark();
         let (_, answer) = instance.invoke(event).await?;
         maker.check(&answer)?;
+        engine += proxy.engine_time_since(batch_mark);
     }
     let seconds = started.elapsed().as_secs_f64();
     let cpu = instance.cpu_time()? - cpu_before;
+    let calls = proxy.since(mark).len();
     instance.stop().await;
     let messages = settings.throughput_batches * size;
+    let batches = settings.throughput_batches as f64;
     Ok(Throughput {
         messages,
         batch_size: size,
         seconds,
         messages_per_second: messages as f64 / seconds,
         cpu_us_per_message: cpu.as_secs_f64() * 1e6 / messages as f64,
+        own_ms_per_batch: (seconds * 1000.0 - millis(engine)) / batches,
+        engine_ms_per_batch: millis(engine) / batches,
+        calls_per_message: calls as f64 / messages as f64,
     })
 }
 
@@ -758,6 +955,8 @@ pub struct ProfileRow {
     /// The binary as built, zipped as `bootstrap` (scripts/bench.sh measures it).
     pub zip_bytes: Option<u64>,
     pub init_ms: Option<stats::Summary>,
+    /// Process start to the first answer, less the engine's time.
+    pub cold_own_ms: Option<stats::Summary>,
     pub warm_ms: Option<stats::Summary>,
     pub cpu_us_per_invocation: f64,
     pub peak_rss_kib: u64,
@@ -769,15 +968,10 @@ async fn profile_run(
     context: &Context,
     function: &str,
     variants: &[(String, PathBuf)],
+    seeded: Seeded,
     settings: Settings,
     sizes: &Value,
 ) -> Result<Vec<ProfileRow>, Error> {
-    let seeded = Seeded {
-        product_id: BENCH_PRODUCT_ID.into(),
-        customer_id: uuid::Uuid::new_v4().to_string(),
-        order_id: String::new(),
-        bearer_token: context.bearer_token.clone(),
-    };
     let maker = EventMaker::load(&context.root.join("events"), function, &seeded)?;
     let specs: Vec<FunctionSpec> = variants
         .iter()
@@ -788,27 +982,32 @@ async fn profile_run(
         })
         .collect();
     let mut inits: Vec<Vec<f64>> = vec![Vec::new(); specs.len()];
+    let mut owns: Vec<Vec<f64>> = vec![Vec::new(); specs.len()];
     for round in 0..=settings.cold_starts {
         for index in 0..specs.len() {
             let which = (index + round) % specs.len();
+            let mark = context.proxy.mark();
             let (instance, start, answer) =
-                Instance::cold_start(&specs[which], maker.next()).await?;
+                Instance::cold_start(&specs[which], maker.next()?).await?;
             maker.check(&answer)?;
+            let engine = context.proxy.engine_time_since(mark);
             instance.stop().await;
             if round > 0 {
                 inits[which].push(millis(start.init));
+                owns[which].push(millis(start.total.saturating_sub(engine)));
             }
         }
     }
     let mut rows = Vec::new();
     for (index, spec) in specs.iter().enumerate() {
         eprintln!("==> {}: warm invocations", variants[index].0);
-        let (warm, _, _) = warm_phase(spec, &maker, &context.proxy, settings).await?;
+        let (warm, _) = warm_phase(spec, &maker, &context.proxy, settings).await?;
         rows.push(ProfileRow {
             variant: variants[index].0.clone(),
             binary_bytes: std::fs::metadata(&spec.binary)?.len(),
             zip_bytes: sizes["functions"][&variants[index].0]["zip_bytes"].as_u64(),
             init_ms: stats::Summary::of(&inits[index]),
+            cold_own_ms: stats::Summary::of(&owns[index]),
             warm_ms: stats::Summary::of(&warm.durations_ms),
             cpu_us_per_invocation: warm.cpu_us_per_invocation,
             peak_rss_kib: warm.peak_rss_kib,
@@ -846,5 +1045,29 @@ mod tests {
         assert_eq!(unquote(r#""a b""#), "a b");
         assert_eq!(unquote("plain"), "plain");
         assert_eq!(unquote("'"), "'");
+    }
+
+    #[test]
+    fn cases_run_their_functions() {
+        assert_eq!(function_of("list-orders@admin"), "list-orders");
+        assert_eq!(function_of("get-order"), "get-order");
+    }
+
+    #[test]
+    fn reads_found_nothing_still_cost_half_a_unit() {
+        let now = Instant::now();
+        let call = |name: &str, capacity| Call {
+            name: name.into(),
+            sent: now,
+            answered: now,
+            capacity: Some(capacity),
+        };
+        let calls = [
+            call("Query", 0.0),
+            call("GetItem", 1.0),
+            call("TransactWriteItems", 8.0),
+            call("UpdateItem[rate-limit]", 1.0),
+        ];
+        assert_eq!(capacity(&calls), (1.5, 9.0, 1.0));
     }
 }

@@ -3,12 +3,23 @@
 //! JSON line (microseconds). One variant per process, since part of the cost is paid once per
 //! process (the root certificates, the endpoint rules); the harness runs each many times.
 //!
-//! Variants: `sdk-defaults` (what `shared::config::aws` did before: the default loader),
-//! `sdk-defaults-lazy-https` (the default loader with the HTTPS client built on the first
-//! request) and `shared` (`shared::config::aws` as it is). `shared` also reports the CPU
-//! time of one warm DynamoDB call through the SDK (`call_cpu`, the mean over 50 `GetItem`s).
+//! The engine's address comes from a profile file (`AWS_CONFIG_FILE`, `endpoint_url`), not
+//! from `AWS_ENDPOINT_URL`, so that `shop_runtime::aws` takes the path it takes in Lambda
+//! (it keeps the SDK's default client whenever an `AWS_ENDPOINT_URL*` variable is set).
+//!
+//! Variants:
+//! - `sdk-defaults`: the SDK's default loader (every provider chain, the default HTTPS client,
+//!   which reads the system's root certificates when the DynamoDB client is built);
+//! - `sdk-default-client`: `shop_runtime::aws`'s shortcuts (region and credentials from the
+//!   environment) with the SDK's default HTTPS client, which parses the system's roots;
+//! - `shop-runtime`: `shop_runtime::aws` as the functions run it: the five Amazon Trust
+//!   Services roots compiled in. Also reports the CPU time of one warm `GetItem`
+//!   (`call_cpu`, the mean over 50).
 
 use std::time::Instant;
+
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::{BehaviorVersion, Region};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,31 +33,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         clock = now;
     };
 
-    shared::telemetry::init();
+    shop_runtime::telemetry::init();
     lap("telemetry");
-    let latest = aws_config::BehaviorVersion::latest();
+    let latest = BehaviorVersion::latest();
     let config = match variant.as_str() {
         "sdk-defaults" => aws_config::defaults(latest).load().await,
-        "sdk-defaults-lazy-https" => {
-            let client = shared::config::https_client_built_on_first_request()
-                .ok_or("the SDK offers no default HTTPS client")?;
+        "sdk-default-client" => {
+            let region = std::env::var("AWS_REGION")?;
             aws_config::defaults(latest)
-                .http_client(client)
+                .region(Region::new(region))
+                .credentials_provider(EnvironmentVariableCredentialsProvider::new())
                 .load()
                 .await
         }
-        "shared" => shared::config::aws().await,
+        "shop-runtime" => shop_runtime::aws().await,
         other => return Err(format!("unknown variant {other:?}").into()),
     };
     lap("config");
+    // Building the client builds its HTTPS connector, and with it the trust store.
     let client = aws_sdk_dynamodb::Client::new(&config);
     lap("client");
-    client.list_tables().send().await?;
+    client.list_tables().limit(1).send().await?;
     lap("first_request");
-    client.list_tables().send().await?;
+    client.list_tables().limit(1).send().await?;
     lap("second_request");
-    if variant == "shared" {
-        let table = std::env::var(shared::config::CUSTOMERS_TABLE)?;
+    if variant == "shop-runtime" {
+        let table = std::env::var("CUSTOMERS_TABLE")?;
         let key = |value: &str| aws_sdk_dynamodb::types::AttributeValue::S(value.to_owned());
         let calls = 50;
         let before = thread_cpu()?;
