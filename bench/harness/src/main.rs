@@ -686,12 +686,12 @@ async fn cold_rounds(
                 cold.entry(case.to_owned()).or_default().push(start);
             }
         }
-        if let Some(app) = nestjs {
-            if round <= settings.nestjs_starts {
-                let started = app.time_start().await?;
-                if round > 0 {
-                    nestjs_ms.push(millis(started));
-                }
+        if let Some(app) = nestjs
+            && round <= settings.nestjs_starts
+        {
+            let started = app.time_start().await?;
+            if round > 0 {
+                nestjs_ms.push(millis(started));
             }
         }
     }
