@@ -54,7 +54,7 @@ load:
 	@scripts/preflight.sh dev
 	scripts/load.sh $(if $(filter-out 0,$(FAULTS)),--faults)
 
-## Benchmark on DynamoDB Local: every function's figures and targets, PASS/FAIL (~15 min built).
+## Benchmark on DynamoDB Local: every function's figures and targets, PASS/FAIL (~4 min once built).
 bench:
 	@scripts/preflight.sh bench
 	scripts/bench.sh

@@ -6,7 +6,7 @@
 # (PASS/FAIL) and writes results.json and chart.svg to bench/ in cargo's target dir
 # ($CARGO_TARGET_DIR, else target/).
 #
-#   scripts/bench.sh              the full run (~15 minutes once built, arm64 packages included)
+#   scripts/bench.sh              the full run (~4 minutes once built; the arm64 packages first)
 #   scripts/bench.sh --quick      every phase with few repetitions, for working on the harness
 #   scripts/bench.sh --profiles [VARIANT...]
 #                                 the release-profile experiment: create-order as [profile.release]
@@ -27,9 +27,6 @@
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 
-# What the harness runs (bench/harness/src/main.rs, CASES); every function is built and sized.
-RUN_FUNCTIONS=(unknown-route list-products get-product list-orders get-order get-customer-stats
-  update-customer create-order cancel-order order-events-relay order-events-consumer)
 PROFILE_FUNCTION=create-order
 # The profile experiment: each variant is the workspace's release profile with one choice
 # changed (the first: cargo's own defaults for every choice at once).

@@ -42,17 +42,22 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub const EMPTY_FUNCTION: &str = "empty-function";
 /// What runs, in the order the warm phases run. A case is a function and who calls it:
 /// `list-orders` is a customer's own listing, `list-orders@admin` the shop-wide one.
-pub const CASES: [&str; 12] = [
+pub const CASES: [&str; 17] = [
     "unknown-route",
     "list-products",
     "get-product",
+    "get-inventory-item",
+    "update-product@admin",
     "list-orders",
     "list-orders@admin",
     "get-order",
+    "get-customer",
     "get-customer-stats",
+    "export-customer",
     "update-customer",
     "create-order",
     "cancel-order",
+    "update-order-status@admin",
     "order-events-relay",
     "order-events-consumer",
 ];
@@ -478,10 +483,16 @@ async fn full_run(
         .map(|case| EventMaker::load(&events, case, &seeded).map(|maker| (case, maker)))
         .collect::<Result<_, _>>()?;
 
-    let to_cancel = settings.cold_starts + 1 + settings.warm_up + settings.warm_invocations;
-    eprintln!("==> placing {to_cancel} orders for cancel-order to cancel");
-    let placed = place_orders(&specs["create-order"], &makers["create-order"], to_cancel).await?;
-    makers["cancel-order"].add_orders_to_cancel(placed);
+    let per_case = settings.cold_starts + 1 + settings.warm_up + settings.warm_invocations;
+    for case in CASES
+        .into_iter()
+        .filter(|case| payloads::moves_orders(function_of(case)))
+    {
+        eprintln!("==> placing {per_case} orders for {case} to move on");
+        let placed =
+            place_orders(&specs["create-order"], &makers["create-order"], per_case).await?;
+        makers[case].add_orders_to_move(placed);
+    }
 
     eprintln!(
         "==> cold starts: {} per function, interleaved with the empty function{}",

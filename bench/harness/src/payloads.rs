@@ -51,8 +51,14 @@ pub struct EventMaker {
     caller: Caller,
     /// Messages per SQS event for the consumer, records per stream event for the relay.
     pub batch_size: usize,
-    /// Orders waiting to be cancelled (cancel-order takes one per event).
-    orders_to_cancel: Mutex<VecDeque<String>>,
+    /// Orders of their own for the cases that move an order on (cancel-order,
+    /// update-order-status): one per event, each still `CREATED`.
+    orders_to_move: Mutex<VecDeque<String>>,
+}
+
+/// Whether a function's events each need an order of their own, still `CREATED`.
+pub fn moves_orders(function: &str) -> bool {
+    matches!(function, "cancel-order" | "update-order-status")
 }
 
 /// The function a case runs: the case's name up to an `@`.
@@ -93,13 +99,13 @@ impl EventMaker {
             seeded: seeded.clone(),
             caller,
             batch_size,
-            orders_to_cancel: Mutex::new(VecDeque::new()),
+            orders_to_move: Mutex::new(VecDeque::new()),
         })
     }
 
-    /// Orders for cancel-order's events, one each.
-    pub fn add_orders_to_cancel(&self, orders: impl IntoIterator<Item = String>) {
-        self.orders_to_cancel
+    /// Orders for the events of a case that moves orders on, one each.
+    pub fn add_orders_to_move(&self, orders: impl IntoIterator<Item = String>) {
+        self.orders_to_move
             .lock()
             .expect("not poisoned")
             .extend(orders);
@@ -107,8 +113,8 @@ impl EventMaker {
 
     /// How many events this case can still make (`None`: any number).
     pub fn events_left(&self) -> Option<usize> {
-        (self.function == "cancel-order")
-            .then(|| self.orders_to_cancel.lock().expect("not poisoned").len())
+        moves_orders(&self.function)
+            .then(|| self.orders_to_move.lock().expect("not poisoned").len())
     }
 
     /// A fresh event.
@@ -122,16 +128,16 @@ impl EventMaker {
             }
             "get-product" => set_path(&mut event, "id", &seeded.product_id),
             "get-order" => set_path(&mut event, "id", &seeded.order_id),
-            "get-customer-stats" | "update-customer" => {
+            "get-customer" | "get-customer-stats" | "export-customer" | "update-customer" => {
                 set_path(&mut event, "id", &seeded.customer_id)
             }
-            "cancel-order" => {
+            "cancel-order" | "update-order-status" => {
                 let order = self
-                    .orders_to_cancel
+                    .orders_to_move
                     .lock()
                     .expect("not poisoned")
                     .pop_front()
-                    .ok_or("cancel-order has no order left to cancel")?;
+                    .ok_or_else(|| format!("{} has no order left to move on", self.case))?;
                 set_path(&mut event, "id", &order);
             }
             "order-events-relay" => renumber_stream_records(&mut event),
@@ -395,7 +401,7 @@ mod tests {
     #[test]
     fn each_cancellation_takes_an_order_of_its_own() {
         let maker = EventMaker::load(&events_dir(), "cancel-order", &seeded()).unwrap();
-        maker.add_orders_to_cancel(["a".to_owned(), "b".to_owned()]);
+        maker.add_orders_to_move(["a".to_owned(), "b".to_owned()]);
         let first: Value = serde_json::from_slice(&maker.next().unwrap()).unwrap();
         assert_eq!(first["rawPath"], "/api/v1/orders/a/cancel");
         assert_eq!(maker.events_left(), Some(1));

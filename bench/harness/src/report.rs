@@ -540,8 +540,7 @@ impl Report {
         if let Some(functions) = self.sizes.as_object() {
             let _ = writeln!(
                 out,
-                "\npackages (every function): zip, {}",
-                "arm64 from `cargo lambda build --release --arm64` when built from this code"
+                "\npackages (every function): zip, arm64 from `cargo lambda build --release --arm64` when built from this code"
             );
             let mut line = String::new();
             for (name, size) in functions {
