@@ -15,6 +15,7 @@ stack (scripts/test.sh exports them).
 import json
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -179,6 +180,12 @@ def an_order():
         timeout=120,
     )
     assert response.status_code == 201, response.text
+    # The order's event gives the customer a profile, written by the consumer on its own time:
+    # the write checks compare profiles, so they start once it is there.
+    deadline = time.monotonic() + 300
+    while requests.get(f"{API}/customers/{customer}", headers=admin, timeout=120).status_code != 200:
+        assert time.monotonic() < deadline, "the order's customer never got a profile"
+        time.sleep(0.2)
     return response.json()["id"]
 
 
