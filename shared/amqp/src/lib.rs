@@ -3,6 +3,7 @@
 
 mod dead_letters;
 mod publisher;
+pub mod settings;
 
 pub use dead_letters::{DeadLetters, dead_letter_exchange, dead_letter_queue};
 pub use lapin::uri::AMQPUri;

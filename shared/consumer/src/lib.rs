@@ -20,7 +20,7 @@ use shop_amqp::DeadLetters;
 use shop_domain::Timestamp;
 use shop_dynamo::DynamoError;
 use shop_events::{EventError, OrderEvent, decode_order_event};
-use shop_runtime::settings::{self, SettingError};
+use shop_runtime::settings::SettingError;
 use shop_runtime::telemetry::{self, Metric};
 use tracing::Instrument;
 
@@ -89,13 +89,6 @@ pub struct Consumer {
     dead_letters: Option<DeadLetters>,
 }
 
-/// The broker the consumer moves dead letters to (Amazon MQ: the broker it reads from).
-pub const RABBITMQ_URL: &str = "RABBITMQ_URL";
-pub const RABBITMQ_USERNAME: &str = "RABBITMQ_USERNAME";
-pub const RABBITMQ_PASSWORD: &str = "RABBITMQ_PASSWORD";
-/// The broker queue the consumer reads (`order_created` by default, the NestJS services' name).
-pub const RABBITMQ_QUEUE: &str = "RABBITMQ_QUEUE";
-
 impl Consumer {
     pub fn new(customers: Customers, dead_letters: Option<DeadLetters>) -> Self {
         Self {
@@ -108,24 +101,8 @@ impl Consumer {
     /// reads a broker queue).
     pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         let customers = Customers::from_env(aws)?;
-        let dead_letters = match settings::optional(RABBITMQ_URL) {
-            Some(url) => {
-                let mut broker: shop_amqp::AMQPUri =
-                    url.parse().map_err(|_| SettingError::Invalid {
-                        name: RABBITMQ_URL,
-                        value: "(an unreadable URL)".into(),
-                        expected: "an AMQP URL",
-                    })?;
-                if let Some(username) = settings::optional(RABBITMQ_USERNAME) {
-                    broker.authority.userinfo.username = username;
-                    broker.authority.userinfo.password = settings::required(RABBITMQ_PASSWORD)?;
-                }
-                let queue = settings::optional(RABBITMQ_QUEUE)
-                    .unwrap_or_else(|| shop_amqp::DEFAULT_QUEUE.into());
-                Some(DeadLetters::new(broker, &[queue]))
-            }
-            None => None,
-        };
+        let dead_letters = shop_amqp::settings::Broker::from_env()?
+            .map(|broker| DeadLetters::new(broker.uri, &[broker.order_queue]));
         Ok(Self::new(customers, dead_letters))
     }
 

@@ -25,13 +25,8 @@ pub const ORDER_EVENTS_QUEUE_URL: &str = "ORDER_EVENTS_QUEUE_URL";
 pub const STOCK_EVENTS_QUEUE_URL: &str = "STOCK_EVENTS_QUEUE_URL";
 /// Where the relay publishes: `sqs` (the default) or `rabbitmq`.
 pub const ORDER_EVENTS_TRANSPORT: &str = "ORDER_EVENTS_TRANSPORT";
-/// The broker for the `rabbitmq` transport, e.g. `amqps://b-1234.mq.us-east-1.amazonaws.com:5671`.
-pub const RABBITMQ_URL: &str = "RABBITMQ_URL";
-/// Credentials for the broker when they are not in the URL (in AWS: from Secrets Manager).
-pub const RABBITMQ_USERNAME: &str = "RABBITMQ_USERNAME";
-pub const RABBITMQ_PASSWORD: &str = "RABBITMQ_PASSWORD";
-/// The RabbitMQ queue of order events; `order_created` by default, the NestJS services' name.
-pub const RABBITMQ_QUEUE: &str = "RABBITMQ_QUEUE";
+/// The broker for the `rabbitmq` transport, and its queue of order events.
+pub use shop_amqp::settings::{RABBITMQ_QUEUE, RABBITMQ_URL};
 /// The RabbitMQ queue of stock events; `stock_events` by default.
 pub const RABBITMQ_STOCK_QUEUE: &str = "RABBITMQ_STOCK_QUEUE";
 
@@ -75,22 +70,11 @@ impl Sinks {
                 })
             }
             Some("rabbitmq") => {
-                let url = settings::required(RABBITMQ_URL)?;
-                let mut broker: shop_amqp::AMQPUri =
-                    url.parse().map_err(|_| SettingError::Invalid {
-                        name: RABBITMQ_URL,
-                        value: "(an unreadable URL)".into(),
-                        expected: "an AMQP URL",
-                    })?;
-                if let Some(username) = settings::optional(RABBITMQ_USERNAME) {
-                    broker.authority.userinfo.username = username;
-                    broker.authority.userinfo.password = settings::required(RABBITMQ_PASSWORD)?;
-                }
-                let orders = settings::optional(RABBITMQ_QUEUE)
-                    .unwrap_or_else(|| shop_amqp::DEFAULT_QUEUE.into());
+                let broker = shop_amqp::settings::Broker::from_env()?
+                    .ok_or(SettingError::Missing(RABBITMQ_URL))?;
                 let stock = settings::optional(RABBITMQ_STOCK_QUEUE)
                     .unwrap_or_else(|| shop_amqp::DEFAULT_STOCK_QUEUE.into());
-                Ok(Self::rabbitmq(broker, orders, stock))
+                Ok(Self::rabbitmq(broker.uri, broker.order_queue, stock))
             }
             Some(other) => Err(SettingError::Invalid {
                 name: ORDER_EVENTS_TRANSPORT,
