@@ -479,6 +479,14 @@ mod tests {
         (format!("http://{address}/.rt/fn"), api)
     }
 
+    /// Each request the Runtime API received, as `METHOD /path`.
+    fn method_and_path(received: &[(String, String, String)]) -> Vec<String> {
+        received
+            .iter()
+            .map(|(method, path, _)| format!("{method} {path}"))
+            .collect()
+    }
+
     /// Supervises `sh -c FUNCTION function DIR`, DIR a fresh folder the script may mark.
     async fn supervise_shell_function(function: &str, upstream: &str) -> (Supervisor, PathBuf) {
         let dir = std::env::temp_dir().join(format!("function-runner-{}", uuid::Uuid::new_v4()));
@@ -511,10 +519,7 @@ mod tests {
         assert_eq!(supervisor.run_once().await.unwrap(), "exit status 0");
 
         let received = api.received.lock().unwrap().clone();
-        let requests: Vec<String> = received
-            .iter()
-            .map(|(method, path, _)| format!("{method} {path}"))
-            .collect();
+        let requests = method_and_path(&received);
         assert_eq!(
             requests,
             [
@@ -564,10 +569,7 @@ mod tests {
         assert_eq!(supervisor.run_once().await.unwrap(), "exit status 0");
 
         let received = api.received.lock().unwrap().clone();
-        let requests: Vec<String> = received
-            .iter()
-            .map(|(method, path, _)| format!("{method} {path}"))
-            .collect();
+        let requests = method_and_path(&received);
         // One long poll upstream, its invocation answered by the second process, none failed.
         assert_eq!(
             requests,
