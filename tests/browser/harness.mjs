@@ -171,7 +171,9 @@ export async function openShop(page) {
 /** The catalogue filtered to `category`, as a shopper sees it. */
 export async function filterCatalogue(page, category) {
   await page.getByRole('link', { name: 'Catalogue', exact: true }).click();
-  await page.getByLabel('Category').fill(category);
+  // The link only changes the hash: wait until the catalogue has replaced the page before typing.
+  await page.getByRole('heading', { level: 1, name: /^Catalogue/ }).waitFor();
+  await page.getByLabel('Category', { exact: true }).fill(category);
   await page.getByRole('button', { name: 'Filter' }).click();
   await page.getByRole('heading', { name: `Catalogue: ${category}` }).waitFor();
 }

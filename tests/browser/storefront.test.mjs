@@ -65,7 +65,8 @@ async function shownStats(page) {
 
 async function filterCatalogue(page) {
   await page.getByRole('link', { name: 'Catalogue' }).click();
-  await page.getByLabel('Category').fill(category);
+  await page.getByRole('heading', { level: 1, name: /^Catalogue/ }).waitFor();
+  await page.getByLabel('Category', { exact: true }).fill(category);
   await page.getByRole('button', { name: 'Filter' }).click();
   await page.getByRole('heading', { name: `Catalogue: ${category}` }).waitFor();
   const cards = page.getByRole('list', { name: 'Products' }).getByRole('listitem');
