@@ -10,8 +10,8 @@
 #            broker on 127.0.0.1:5672 or rabbitmq-server (installed when running as root), and
 #            /usr/bin/chromium (likewise)
 #   bench    + Node.js 20+ with npm for the NestJS comparison (not with BENCH_SKIP_NESTJS=1);
-#            with BENCH_ARM64=1, the arm64 standard library (rustup target)
-#   deploy   + the arm64 standard library (rustup target), for Lambda's arm64 packages
+#            with BENCH_ARM64=1, the arm64 standard library (rustup, which adds it)
+#   deploy   + the arm64 standard library (rustup, which adds it), for Lambda's arm64 packages
 #
 # Fast: one process per tool and no network; versions are read from files where a tool is slow
 # to start (Java, npm).
@@ -117,15 +117,11 @@ java_17() { # $1: what needs it
 }
 
 arm64_target() { # $1: what needs it
-  if command -v rustup >/dev/null; then
-    # The sysroot's own directory says whether the target's standard library is there.
-    [ -d "$(rustc --print sysroot 2>/dev/null)/lib/rustlib/aarch64-unknown-linux-gnu" ] ||
-      rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu ||
-      need "the arm64 standard library, for $1: rustup target add aarch64-unknown-linux-gnu"
-  else
-    [ -d "$(rustc --print sysroot 2>/dev/null)/lib/rustlib/aarch64-unknown-linux-gnu" ] ||
-      need "the arm64 standard library, for $1: rustup (https://rustup.rs), then: rustup target add aarch64-unknown-linux-gnu"
-  fi
+  # With rustup, the scripts add the target themselves: it downloads the standard library of
+  # the toolchain already installed, never another toolchain.
+  command -v rustup >/dev/null && return
+  [ -d "$(rustc --print sysroot 2>/dev/null)/lib/rustlib/aarch64-unknown-linux-gnu" ] ||
+    need "the arm64 standard library, for $1: rustup (https://rustup.rs), then: rustup target add aarch64-unknown-linux-gnu"
 }
 
 case "$mode" in
