@@ -52,16 +52,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 # Cognito picks each user's `sub` itself (a random UUID, shown at sign-up), so a token for a
-# customer id chosen beforehand (`make token CUSTOMER=<uuid>`, the seed's customer, the demo
-# customers, every test's own customer) can only come from an issuer of our own: this one,
+# customer id chosen beforehand (`make token CUSTOMER=<uuid>`, the sample orders' customer, the
+# demo customers, every test's own customer) can only come from an issuer of our own: this one,
 # which only the local stack trusts (AUTH_LOCAL_*), never template.yaml.
 ISSUER = "https://auth.shop.localhost/local-pool"
 AUDIENCE = "shop-local-client"
 KEY_ID = "local-1"
 ADMIN_SUBJECT = "00000000-0000-4000-8000-00000000ad01"
-# Whom the local storefront offers to sign in as: the seed's customer and two more.
+# Whom the local storefront offers to sign in as: the sample orders' customer and two more.
 DEMO_CUSTOMERS = [
-    ("550e8400-e29b-41d4-a716-446655440000", "Ada Lovelace (seed customer)"),
+    ("550e8400-e29b-41d4-a716-446655440000", "Ada Lovelace (sample orders)"),
     ("6f9619ff-8b86-4d11-b42d-00c04fc964ff", "Grace Hopper"),
     ("0b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3", "Alan Turing"),
 ]

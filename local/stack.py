@@ -925,7 +925,7 @@ def broker_poller(_engine, lambda_url, function, props, stop):
     connection = pika.BlockingConnection(pika.URLParameters(os.environ["LOCAL_RABBITMQ_URL"]))
     try:
         channel = connection.channel()
-        channel.queue_declare(queue=queue, durable=True)  # as the seed services declare it
+        channel.queue_declare(queue=queue, durable=True)  # as the NestJS services declare it
         log.info("consuming RabbitMQ queue %s for %s", queue, function)
         while not stop.is_set():
             batch, deadline = [], time.monotonic() + window

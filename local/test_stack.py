@@ -159,7 +159,7 @@ class DeploymentAgreement(unittest.TestCase):
         for path, item in document["paths"].items():
             for method in (m for m in item if m in HTTP_METHODS):
                 documented.add((path, method.upper()))
-                # Every route outside /api/v1 is served again under it (the seed's second base
+                # Every route outside /api/v1 is served again under it (the NestJS services' second base
                 # path); the inventory routes exist under /api/v1 only, as documented.
                 if not path.startswith("/api/v1/"):
                     documented.add(("/api/v1" + path, method.upper()))

@@ -139,15 +139,6 @@ build_variant() {
   cargo build --quiet --profile "$name" -p "$PROFILE_FUNCTION" "${config[@]}"
 }
 
-# What scripts/deploy-checks.sh deploys: lambda/<fn>/bootstrap.zip in the target dir, for
-# arm64, built with the cargo-lambda and zig of .venv.
-build_arm64_packages() {
-  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
-    rustup target add aarch64-unknown-linux-gnu
-  step "building the arm64 packages (cargo lambda build --release --arm64; ~15 min from scratch)"
-  cargo lambda build --quiet --release --arm64 --output-format zip $(packages)
-}
-
 # The engines, whatever AWS_ENDPOINT_URL* the shell has: moto for SQS (and the user pool
 # template.yaml declares), DynamoDB Local for DynamoDB unless BENCH_ENGINE=moto; provisioned
 # from template.yaml, with the catalogue and tokens of the local issuer for the harness.

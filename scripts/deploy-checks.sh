@@ -23,25 +23,24 @@ cd "$ROOT"
 DEPLOY_VENV="$ROOT/.venv-deploy"
 stamp="$DEPLOY_VENV/.installed-$(sha256sum local/deploy-requirements.txt | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "==> installing deployment tools into .venv-deploy (SAM CLI, cfn-lint, cargo-lambda, zig)" >&2
+  echo "==> installing deployment tools into .venv-deploy (SAM CLI, cfn-lint)" >&2
   [ -x "$DEPLOY_VENV/bin/python" ] || python3 -m venv "$DEPLOY_VENV"
   "$DEPLOY_VENV/bin/pip" install --quiet --disable-pip-version-check -r local/deploy-requirements.txt
   touch "$stamp"
 fi
-export PATH="$DEPLOY_VENV/bin:$PATH" SAM_CLI_TELEMETRY=0
+export SAM_CLI_TELEMETRY=0
 # sam validate needs a region; the template names none of its own.
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
 
 echo "==> cfn-lint template.yaml" >&2
-cfn-lint template.yaml
+"$DEPLOY_VENV/bin/cfn-lint" template.yaml
 echo "==> sam validate --lint" >&2
-sam validate --lint
+"$DEPLOY_VENV/bin/sam" validate --lint
 if [ "$MODE" = lint ]; then
   echo "template checks passed" >&2
   exit 0
 fi
 
-rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 functions=$(ls functions)
 
 # The size of a file in a deflated zip, as `sam deploy` uploads it.
@@ -71,10 +70,7 @@ PY
 }
 
 if [ "$MODE" = package ]; then
-  echo "==> cargo lambda build --release --arm64 (every function in one build)" >&2
-  packages=$(for f in $functions; do printf -- '-p %s ' "$f"; done)
-  # shellcheck disable=SC2086
-  cargo lambda build --release --arm64 --output-format zip $packages
+  build_arm64_packages
   for f in $functions; do
     logical=$(logical_id "$f")
     zip="${CARGO_TARGET_DIR:-$ROOT/target}/lambda/$f/bootstrap.zip"
@@ -86,7 +82,10 @@ if [ "$MODE" = package ]; then
 fi
 
 echo "==> sam build (cargo lambda build --release --arm64, per function)" >&2
-sam build
+# sam runs the cargo-lambda and zig of .venv, which the packages above are built with too.
+ensure_tools zig
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+"$DEPLOY_VENV/bin/sam" build
 for f in $functions; do
   logical=$(logical_id "$f")
   [ -x ".aws-sam/build/$logical/bootstrap" ] || { echo "sam build made no bootstrap for $logical" >&2; exit 1; }

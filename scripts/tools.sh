@@ -106,6 +106,21 @@ install_tool_sets() {
   done
 }
 
+# Every function's arm64 package, lambda/<fn>/bootstrap.zip in cargo's target dir, in one
+# `cargo lambda build` with the cargo-lambda and zig of .venv. `make bench`, `deploy-checks.sh
+# package` and the GitHub workflow all build them here, so that each finds what another built
+# fresh (another zig, or another set of packages, would build everything again).
+build_arm64_packages() {
+  ensure_tools zig
+  # Only the standard library of the toolchain already installed: never another toolchain.
+  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
+    rustup target add aarch64-unknown-linux-gnu
+  local packages=() dir
+  for dir in "$ROOT"/functions/*/; do packages+=(-p "$(basename "$dir")"); done
+  step "building the arm64 packages (cargo lambda build --release --arm64; ~15 min from scratch)"
+  (cd "$ROOT" && cargo lambda build --release --arm64 --output-format zip "${packages[@]}")
+}
+
 install_failed() {
   echo "$1 failed (output above); .venv is made again from scratch on the next run" >&2
   exit 1

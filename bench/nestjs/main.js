@@ -1,4 +1,4 @@
-// A minimal NestJS 11 application, as the seed services start: one module, one controller,
+// A minimal NestJS 11 application, as the NestJS services start: one module, one controller,
 // the Express platform, the default logger. Plain JavaScript (decorators applied by hand), so
 // that nothing is compiled before it runs. Prints "bench-ready" once it listens on $PORT.
 require("reflect-metadata");

@@ -1,5 +1,5 @@
 // The shop's HTTP API: one function per call, and one error type that says in words what went
-// wrong (the API's errors use the seed's format: {statusCode, message, errors?}).
+// wrong (the API's errors use the NestJS services' format: {statusCode, message, errors?}).
 
 import config from './config.js';
 import { currentSession } from './session.js';

@@ -13,14 +13,14 @@ async fn the_catalogue_lists_the_seed_products() {
     let smartphone = products
         .iter()
         .find(|p| p["id"] == SEED_PRODUCT)
-        .expect("the seed's Smartphone");
+        .expect("the sample catalogue's Smartphone");
     assert_eq!(smartphone["name"], "Smartphone");
     let exact = format!(r#"{{"id":"{SEED_PRODUCT}","name":"Smartphone","price":599.99,"#);
     assert!(
         reply.text.contains(&exact),
         "the price is the JSON number 599.99"
     );
-    // Other tests add products: look in the seed product's category.
+    // Other tests add products: look in the sample product's category.
     let electronics = shop.get("/products?category=electronics").await;
     let headphones = electronics
         .json

@@ -1,5 +1,5 @@
 //! Who may do what: every protected route refuses a missing or bad token (401, with
-//! `WWW-Authenticate`), refuses a valid token without the right (403), both in the seed's
+//! `WWW-Authenticate`), refuses a valid token without the right (403), both in the NestJS services'
 //! error format and without writing anything; a customer reaches only their own data, an
 //! admin everyone's; the catalogue is public.
 

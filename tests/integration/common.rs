@@ -363,7 +363,7 @@ where
     }
 }
 
-/// Asserts the seed's error shape and returns the `errors` list (empty when absent).
+/// Asserts the NestJS services' error shape and returns the `errors` list (empty when absent).
 pub fn assert_seed_error(reply: &Reply, status: u16) -> Vec<String> {
     assert_eq!(reply.status, status, "body: {}", reply.text);
     assert_eq!(reply.json["statusCode"], status, "body: {}", reply.text);

@@ -150,7 +150,7 @@ async fn last_order_date_never_moves_backwards() {
 async fn the_seed_services_message_is_counted() {
     let shop = Shop::connect().await;
     let customer = CustomerId::new();
-    // What the seed's NestJS Product service sends: no version, a floating-point total.
+    // What the NestJS Product service sends: no version, a floating-point total.
     let body = json!({"pattern": "order_created", "data": {
         "id": OrderId::new().to_string(), "customerId": customer.to_string(),
         "items": [{"productId": crate::common::SEED_PRODUCT, "quantity": 3, "price": 19.99}],

@@ -1,4 +1,4 @@
-//! The `order_created` contract on RabbitMQ, against a real broker and the seed's own
+//! The `order_created` contract on RabbitMQ, against a real broker and the NestJS services' own
 //! framework: NestJS's RMQ transport (tests/nestjs-peer) on the other side of every exchange.
 //!
 //! - our relay -> broker -> a NestJS customer service, which reads our event as its own;
@@ -135,7 +135,7 @@ async fn a_nestjs_customer_service_consumes_what_our_relay_publishes() {
         assert_eq!(data["customerId"], customer.to_string());
         assert_eq!(data["total"].to_string(), "59.97", "{line}");
         assert_eq!(data["items"][0]["quantity"], 3);
-        // The seed's statistics logic, run by NestJS on our event.
+        // The NestJS Customer service's statistics logic, run by NestJS on our event.
         assert_eq!(line["stats"]["totalOrders"], count + 1);
         let created_at = data["createdAt"].as_str().unwrap();
         assert_eq!(

@@ -1,6 +1,6 @@
-// The seed's Customer service, messaging side only: a NestJS microservice on the RMQ transport
-// with an @EventPattern('order_created') handler, as the seed declares it. For each event it
-// prints one JSON line with the data it received and the statistics update the seed computes
+// The NestJS Customer service we interoperate with, messaging side only: a NestJS microservice on the RMQ transport
+// with an @EventPattern('order_created') handler, as that service declares it. For each event it
+// prints one JSON line with the data it received and the statistics update that service computes
 // from it (totalOrders += 1, totalSpent += total, lastOrderAt = createdAt).
 //
 //   RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672 RABBITMQ_QUEUE=order_created node customer-service.js
@@ -23,7 +23,7 @@ class OrdersEvents {
     console.log(JSON.stringify({ event: 'order_created', data, stats: updated }));
   }
 }
-// The decorators the seed writes as @Controller() and @EventPattern('order_created'), applied by hand
+// The decorators that service writes as @Controller() and @EventPattern('order_created'), applied by hand
 // because this file is plain JavaScript.
 Payload()(OrdersEvents.prototype, 'handleOrderCreated', 0);
 EventPattern('order_created')(

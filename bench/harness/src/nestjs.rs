@@ -1,6 +1,6 @@
 //! The peer comparison: how long a minimal NestJS 11 application (bench/nestjs/main.js,
 //! installed by scripts/bench.sh into .local/bench/nestjs) takes from process start to its
-//! first HTTP answer, which a Node.js Lambda running the seeds' framework would pay on every
+//! first HTTP answer, which a Node.js Lambda running the NestJS services' framework would pay on every
 //! cold start.
 
 use std::path::PathBuf;

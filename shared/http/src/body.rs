@@ -40,7 +40,7 @@ where
     json_body(request)
 }
 
-/// The problems of a report as the seed's messages: `items.0.productId must be ...`. garde
+/// The problems of a report as the NestJS services word them: `items.0.productId must be ...`. garde
 /// names fields as Rust does; every field of this API is camelCase in JSON.
 pub fn problems(report: &garde::Report) -> Vec<String> {
     report

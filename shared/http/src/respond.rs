@@ -28,7 +28,8 @@ pub fn set_header(response: &mut Response<Body>, name: HeaderName, value: &str) 
     }
 }
 
-/// The error's response: the seed's body, and for a 401 the challenge.
+/// The error's response: the NestJS services' body (`{statusCode, message, errors}`), and for
+/// a 401 the challenge.
 pub fn error(error: &ApiError) -> Response<Body> {
     let body = serde_json::to_string(&error.body())
         .unwrap_or_else(|_| r#"{"statusCode":500,"message":"Internal server error"}"#.to_owned());

@@ -16,7 +16,7 @@ use crate::products;
 
 /// `GET /products` returns up to this many products unless `limit` says otherwise.
 pub const PRODUCTS_DEFAULT_LIMIT: u8 = shop_dynamo::MAX_LIMIT;
-/// The header that carries the next page's cursor (the body is the seed's bare array).
+/// The header that carries the next page's cursor (the body is a bare array, as the NestJS Product service answers).
 pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
 
 /// `GET /products?category=&limit=&cursor=&page=`: the catalogue by name, as the bare array
