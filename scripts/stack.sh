@@ -33,6 +33,8 @@ mkdir -p "$STATE"
 
 stop() {
   local pidfile pid pids=() i alive
+  # Tells a running `make dev` (below) that its processes end because a stop was asked for.
+  touch "$STATE/stopping"
   for pidfile in "$STATE"/*.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
@@ -72,6 +74,7 @@ AS_FUNCTIONS=(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_T
 start() {
   ensure_tools
   stop
+  rm -f "$STATE/stopping"
   trap 'echo "==> start failed; logs in $STATE" >&2; stop' ERR
   if port_open 127.0.0.1 "$MOTO_PORT"; then
     echo "==> 127.0.0.1:$MOTO_PORT is taken; the stack starts a moto of its own there (set MOTO_PORT)" >&2
@@ -190,6 +193,11 @@ MSG
     while true; do
       for name in watch gateway pollers; do
         if ! kill -0 "$(cat "$STATE/$name.pid" 2>/dev/null)" 2>/dev/null; then
+          if [ -f "$STATE/stopping" ]; then
+            echo "==> stopped by make stop" >&2
+            stop
+            exit 0
+          fi
           echo "==> $name stopped; see $STATE/$name.log" >&2
           stop
           exit 1
