@@ -84,7 +84,7 @@ fi
 echo "==> sam build (cargo lambda build --release --arm64, per function)" >&2
 # sam runs the cargo-lambda and zig of .venv, which the packages above are built with too.
 ensure_tools zig
-rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+ensure_arm64_target
 "$DEPLOY_VENV/bin/sam" build
 for f in $functions; do
   logical=$(logical_id "$f")

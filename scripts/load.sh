@@ -75,12 +75,7 @@ fi
 
 step "starting a local stack for the load run (engine: $ENGINE; ~30 s)"
 scripts/stack.sh start
-set -a
-# shellcheck source=/dev/null  # written by the stack as it starts
-source "$STACK_STATE/functions.env"
-set +a
-# The run reads the tables and queues as the administrator (the stack's local-admin profile).
-export AWS_PROFILE=local-admin && unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-export SHOP_API_URL="http://127.0.0.1:$API_PORT" SHOP_AUTH_DIR="$ROOT/.local/auth"
+# The run reads the tables and queues as the administrator.
+use_stack_as_admin
 export SHOP_STACK_STATE="$STACK_STATE"
 "$TARGET/debug/load-run" "${faults[@]}" "$@"

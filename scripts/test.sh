@@ -54,17 +54,12 @@ PY
 }
 trap cleanup EXIT
 
-# The running stack's settings, for a test process (run it in a subshell).
+# The running stack's settings, for a test process (run it in a subshell): the tests act as
+# the administrator.
 use_stack() {
-  set -a
-  # shellcheck source=/dev/null  # written by the stack as it starts
-  source "$STACK_STATE/functions.env"
-  set +a
-  # The tests act as the administrator: profile local-admin of the stack's credentials file.
-  export AWS_PROFILE=local-admin && unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-  export SHOP_API_URL="http://127.0.0.1:$API_PORT" STACK_LOGS="$STACK_STATE/watch.log"
+  use_stack_as_admin
+  export STACK_LOGS="$STACK_STATE/watch.log" SHOP_SAMPLE_EVENTS="$STACK_STATE/events"
   export SHOP_LAMBDA_URL="http://127.0.0.1:$((API_PORT + 50))"
-  export SHOP_AUTH_DIR="$ROOT/.local/auth" SHOP_SAMPLE_EVENTS="$STACK_STATE/events"
 }
 
 # Runs the integration suite against a freshly started stack; $1 names the engine.

@@ -106,15 +106,30 @@ install_tool_sets() {
   done
 }
 
+# The running local stack's settings ($STACK_STATE, $API_PORT), for a process that drives it as
+# the administrator (profile local-admin of the stack's credentials file); run it in a subshell.
+use_stack_as_admin() {
+  set -a
+  # shellcheck source=/dev/null  # written by the stack as it starts
+  source "$STACK_STATE/functions.env"
+  set +a
+  export AWS_PROFILE=local-admin && unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  export SHOP_API_URL="http://127.0.0.1:$API_PORT" SHOP_AUTH_DIR="$ROOT/.local/auth"
+}
+
+# The arm64 standard library of the toolchain already installed (never another toolchain).
+ensure_arm64_target() {
+  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
+    rustup target add aarch64-unknown-linux-gnu
+}
+
 # Every function's arm64 package, lambda/<fn>/bootstrap.zip in cargo's target dir, in one
 # `cargo lambda build` with the cargo-lambda and zig of .venv. `make bench`, `deploy-checks.sh
 # package` and the GitHub workflow all build them here, so that each finds what another built
 # fresh (another zig, or another set of packages, would build everything again).
 build_arm64_packages() {
   ensure_tools zig
-  # Only the standard library of the toolchain already installed: never another toolchain.
-  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
-    rustup target add aarch64-unknown-linux-gnu
+  ensure_arm64_target
   local packages=() dir
   for dir in "$ROOT"/functions/*/; do packages+=(-p "$(basename "$dir")"); done
   step "building the arm64 packages (cargo lambda build --release --arm64; ~15 min from scratch)"
