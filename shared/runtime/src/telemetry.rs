@@ -11,21 +11,31 @@ use std::collections::BTreeMap;
 
 use serde_json::value::{RawValue, to_raw_value};
 use tracing::Span;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 use shop_domain::{CustomerId, Money, OrderId};
 
 pub fn init() {
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    use tracing_subscriber::prelude::*;
+    let lines = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(true)
         .flatten_event(true)
         .with_target(false)
-        .without_time()
-        .init();
+        .without_time();
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    tracing_subscriber::registry().with(filter).with(lines).init();
+}
+
+/// `RUST_LOG` as a level (`debug`) or as directives per target (`shop_catalog=debug,warn`);
+/// `info` when it is unset or unreadable. `Targets` rather than `EnvFilter`: the same
+/// directives without span and field filters, and without the regular-expression engine that
+/// those need, which would be a twentieth of every function's binary.
+fn log_filter(directives: Option<&str>) -> Targets {
+    directives
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// The span of one request or message, with the business ids left to be recorded.
@@ -118,6 +128,22 @@ fn emf_line(metrics: &[Metric], function: &str, timestamp: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn the_log_level_is_info_unless_rust_log_says_otherwise() {
+        for unset_or_unreadable in [None, Some("shop=verbose")] {
+            let filter = log_filter(unset_or_unreadable);
+            assert!(filter.would_enable("shop_catalog", &Level::INFO));
+            assert!(!filter.would_enable("shop_catalog", &Level::DEBUG));
+        }
+        let filter = log_filter(Some("warn"));
+        assert!(!filter.would_enable("aws_config", &Level::INFO));
+        assert!(filter.would_enable("aws_config", &Level::WARN));
+        let filter = log_filter(Some("shop_catalog=debug,warn"));
+        assert!(filter.would_enable("shop_catalog::store", &Level::DEBUG));
+        assert!(!filter.would_enable("aws_smithy_runtime", &Level::INFO));
+    }
 
     #[test]
     fn embedded_metric_lines_declare_every_figure() {
