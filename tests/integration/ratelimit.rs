@@ -275,3 +275,27 @@ async fn a_client_spread_over_many_instances_is_served_up_to_the_limit() {
     }
     assert_eq!(admitted, LIMIT);
 }
+
+/// A client that one instance serves alone gets whole blocks to the end of its allowance
+/// (nothing is stranded elsewhere), and the counter grants the last block only what is left:
+/// exactly the limit is admitted.
+#[tokio::test]
+async fn a_client_served_by_one_instance_is_admitted_exactly_up_to_the_limit() {
+    let shop = Shop::connect().await;
+    let table = std::env::var("RATE_LIMIT_TABLE").expect("RATE_LIMIT_TABLE");
+    const LIMIT: u32 = 45;
+    let client = ClientKey::Subject(format!("alone-test-{}", CustomerId::new()));
+    let instance = RateLimiter::new(shop.dynamo.clone(), &table, LIMIT).with_clock(fixed_clock);
+    let mut admitted = 0;
+    for _ in 0..LIMIT + 10 {
+        match instance.admit(&client).await {
+            Verdict::Admitted(count) => {
+                admitted += 1;
+                assert_eq!(count.remaining, LIMIT - admitted);
+            }
+            Verdict::Refused(count) => assert_eq!(count.remaining, 0),
+            Verdict::Unavailable { .. } => panic!("the counter is reachable"),
+        }
+    }
+    assert_eq!(admitted, LIMIT);
+}

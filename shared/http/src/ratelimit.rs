@@ -13,7 +13,8 @@
 //! The price is the other way round: units leased to one instance cannot be spent by another.
 //! So a lease is sized by the client's demand at that instance: at most what the instance
 //! served the client in this window or the previous one (at least 1, at most a tenth of the
-//! limit), and at most a quarter of what is left. A client that touches many functions once
+//! limit), and, once another instance has served the client in this window, at most a quarter
+//! of what is left. A client that touches many functions once
 //! leases one unit from each; one that keeps an instance busy leases blocks there. With N warm
 //! instances, the units leased and unspent are at most N × (block − 1), and at most what the
 //! client was served in this window and the last; only those can be refused before the limit.
@@ -165,6 +166,12 @@ impl Lease {
     fn demand(&self) -> u32 {
         self.served.max(self.served_before)
     }
+
+    /// Another instance has taken some of the client's allowance in this window: every unit
+    /// of the shared count that this one did not spend is another's.
+    fn shared(&self) -> bool {
+        self.seen > self.served
+    }
 }
 
 pub struct RateLimiter {
@@ -267,7 +274,7 @@ impl RateLimiter {
                 lease.served += 1;
                 return Verdict::Admitted(count(lease.seen));
             }
-            lease_size(self.limit, lease.seen, lease.demand())
+            lease_size(self.limit, lease.seen, lease.demand(), lease.shared())
         };
         let before = match self.take(client, window, take).await {
             Ok(after) => after.saturating_sub(u64::from(take)),
@@ -326,13 +333,18 @@ impl RateLimiter {
 }
 
 /// How many units to lease: what the client's demand here suggests it will spend (`demand`,
-/// what this instance served it lately), at most a tenth of the limit, and at most a quarter
-/// of what this instance last saw left, so that little sits unused elsewhere when the
-/// allowance ends.
-fn lease_size(limit: u32, seen: u32, demand: u32) -> u32 {
+/// what this instance served it lately), at most a tenth of the limit; and, when `shared`
+/// with other instances, at most a quarter of what this instance last saw left, so that
+/// little sits unused here when another needs it at the end of the allowance. A client that
+/// only this instance serves strands nothing, so it leases whole blocks to the end.
+fn lease_size(limit: u32, seen: u32, demand: u32, shared: bool) -> u32 {
     let block = limit.div_ceil(BLOCKS_PER_WINDOW).max(1);
-    let left = limit.saturating_sub(seen);
-    block.min(demand.max(1)).min((left / 4).max(1))
+    let size = block.min(demand.max(1));
+    if shared {
+        size.min((limit.saturating_sub(seen) / 4).max(1))
+    } else {
+        size
+    }
 }
 
 /// The client's address: API Gateway's source address, or, behind `trusted_proxies` proxies
@@ -387,21 +399,35 @@ mod tests {
     }
 
     #[test]
-    fn leases_follow_the_demand_up_to_a_tenth_of_the_limit_then_shrink() {
+    fn leases_follow_the_demand_up_to_a_tenth_of_the_limit_and_shrink_when_shared() {
         // A client new to this instance leases one unit.
-        assert_eq!(lease_size(100, 0, 0), 1);
+        assert_eq!(lease_size(100, 0, 0, false), 1);
         // As it is served here, leases grow with it, to a tenth of the limit.
-        assert_eq!(lease_size(100, 1, 1), 1);
-        assert_eq!(lease_size(100, 2, 2), 2);
-        assert_eq!(lease_size(100, 4, 4), 4);
-        assert_eq!(lease_size(100, 40, 40), 10);
-        assert_eq!(lease_size(1000, 0, 500), 100);
-        // Near the end of the allowance, a quarter of what is left.
-        assert_eq!(lease_size(100, 80, 80), 5);
-        assert_eq!(lease_size(100, 99, 99), 1);
-        assert_eq!(lease_size(100, 100, 100), 1);
-        assert_eq!(lease_size(1, 0, 9), 1);
-        assert_eq!(lease_size(5, 0, 9), 1);
+        assert_eq!(lease_size(100, 1, 1, false), 1);
+        assert_eq!(lease_size(100, 2, 2, false), 2);
+        assert_eq!(lease_size(100, 4, 4, false), 4);
+        assert_eq!(lease_size(100, 40, 40, false), 10);
+        assert_eq!(lease_size(1000, 0, 500, false), 100);
+        // Near the end of an allowance that other instances share, a quarter of what is left.
+        assert_eq!(lease_size(100, 80, 40, true), 5);
+        assert_eq!(lease_size(100, 99, 50, true), 1);
+        assert_eq!(lease_size(100, 100, 50, true), 1);
+        // Served here alone, whole blocks to the end (the counter grants no more than is left).
+        assert_eq!(lease_size(100, 80, 80, false), 10);
+        assert_eq!(lease_size(100, 99, 99, false), 10);
+        assert_eq!(lease_size(1, 0, 9, false), 1);
+        assert_eq!(lease_size(5, 0, 9, true), 1);
+    }
+
+    #[test]
+    fn an_allowance_is_shared_once_the_count_holds_units_another_instance_took() {
+        let mut lease = Lease::new(600);
+        (lease.seen, lease.served) = (12, 12);
+        assert!(!lease.shared());
+        lease.seen = 15;
+        assert!(lease.shared());
+        lease.renew(660);
+        assert!(!lease.shared(), "a new window starts unshared");
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub fn init() {
         .with_target(false)
         .without_time();
     let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
-    tracing_subscriber::registry().with(filter).with(lines).init();
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(lines)
+        .init();
 }
 
 /// `RUST_LOG` as a level (`debug`) or as directives per target (`shop_catalog=debug,warn`);
