@@ -78,7 +78,7 @@ integration_suite() {
     scripts/stack.sh start
     (
       use_stack
-      step "hostile input: schemathesis from /api/openapi.json, and the hostile list (~3 min)"
+      step "hostile input: schemathesis from /api/openapi.json, and the hostile list (~6-8 min)"
       python -m pytest -q -p no:cacheprovider "$ROOT/tests/hostile"
       step "seeding a deployed stack's catalogue, on a CloudFormation stack of the local engine (~10 s)"
       python -m unittest "$ROOT/tests/deploy/test_seed_deployed.py"

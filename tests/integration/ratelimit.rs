@@ -8,6 +8,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop_domain::CustomerId;
+use shop_dynamo::CallCounter;
 use shop_http::ratelimit::{ClientKey, RateLimiter, Verdict, WINDOW_SECONDS};
 
 use crate::common::{Claims, Reply, Shop, now, token};
@@ -60,7 +61,7 @@ fn limit() -> u64 {
 /// window and the next ten: whenever the requests that follow arrive, the client has spent
 /// that much.
 async fn spend(shop: &Shop, client: &ClientKey, taken: u64) {
-    let table = std::env::var("RATE_LIMIT_TABLE").expect("RATE_LIMIT_TABLE");
+    let table = rate_limit_table();
     let this = now() - now() % WINDOW_SECONDS;
     for window in (0..12).map(|n| this - WINDOW_SECONDS + n * WINDOW_SECONDS) {
         shop.dynamo
@@ -207,9 +208,18 @@ async fn an_address_over_the_limit_is_refused_without_a_token() {
     assert_too_many(&send(&shop, Method::GET, "/orders", Some("not.a.token"), None).await);
 }
 
+fn rate_limit_table() -> String {
+    std::env::var("RATE_LIMIT_TABLE").expect("RATE_LIMIT_TABLE (set by `make test`)")
+}
+
 /// A window far from now, so that a test of leases has it to itself.
 fn fixed_clock() -> u64 {
     4_102_444_800 // 2100-01-01
+}
+
+/// One instance's limiter on the shared counters, living in the window of [`fixed_clock`].
+fn instance(dynamo: &aws_sdk_dynamodb::Client, limit: u32) -> RateLimiter {
+    RateLimiter::new(dynamo.clone(), rate_limit_table(), limit).with_clock(fixed_clock)
 }
 
 /// Several instances of a function leasing one client's allowance from the shared counter,
@@ -218,12 +228,11 @@ fn fixed_clock() -> u64 {
 #[tokio::test]
 async fn leases_never_admit_more_than_the_limit_whatever_the_instances() {
     let shop = Shop::connect().await;
-    let table = std::env::var("RATE_LIMIT_TABLE").expect("RATE_LIMIT_TABLE");
     const LIMIT: u32 = 50;
     const INSTANCES: usize = 4;
     let lease = LIMIT.div_ceil(10);
     let instances: Vec<RateLimiter> = (0..INSTANCES)
-        .map(|_| RateLimiter::new(shop.dynamo.clone(), &table, LIMIT).with_clock(fixed_clock))
+        .map(|_| instance(&shop.dynamo, LIMIT))
         .collect();
     let client = ClientKey::Subject(format!("lease-test-{}", CustomerId::new()));
     // 200 requests, four at a time, each to the instance a fixed scramble picks.
@@ -261,13 +270,11 @@ async fn leases_never_admit_more_than_the_limit_whatever_the_instances() {
 #[tokio::test]
 async fn a_client_spread_over_many_instances_is_served_up_to_the_limit() {
     let shop = Shop::connect().await;
-    let table = std::env::var("RATE_LIMIT_TABLE").expect("RATE_LIMIT_TABLE");
     const LIMIT: u32 = 30;
     let client = ClientKey::Subject(format!("spread-test-{}", CustomerId::new()));
     let mut admitted = 0;
     for _ in 0..LIMIT + 10 {
-        let instance = RateLimiter::new(shop.dynamo.clone(), &table, LIMIT).with_clock(fixed_clock);
-        match instance.admit(&client).await {
+        match instance(&shop.dynamo, LIMIT).admit(&client).await {
             Verdict::Admitted(_) => admitted += 1,
             Verdict::Refused(count) => assert_eq!(count.remaining, 0),
             Verdict::Unavailable { .. } => panic!("the counter is reachable"),
@@ -276,19 +283,20 @@ async fn a_client_spread_over_many_instances_is_served_up_to_the_limit() {
     assert_eq!(admitted, LIMIT);
 }
 
-/// A client that one instance serves alone gets whole blocks to the end of its allowance
-/// (nothing is stranded elsewhere), and the counter grants the last block only what is left:
-/// exactly the limit is admitted.
+/// A client that one instance serves alone leases whole blocks to the end of its allowance
+/// (nothing is stranded elsewhere, so no lease shrinks near the end), and the counter grants
+/// the last block only what is left: exactly the limit is admitted, in as few calls as the
+/// leases allow.
 #[tokio::test]
-async fn a_client_served_by_one_instance_is_admitted_exactly_up_to_the_limit() {
+async fn a_client_served_by_one_instance_leases_whole_blocks_up_to_the_limit() {
     let shop = Shop::connect().await;
-    let table = std::env::var("RATE_LIMIT_TABLE").expect("RATE_LIMIT_TABLE");
     const LIMIT: u32 = 45;
     let client = ClientKey::Subject(format!("alone-test-{}", CustomerId::new()));
-    let instance = RateLimiter::new(shop.dynamo.clone(), &table, LIMIT).with_clock(fixed_clock);
+    let calls = CallCounter::default();
+    let alone = instance(&calls.count(&shop.dynamo), LIMIT);
     let mut admitted = 0;
     for _ in 0..LIMIT + 10 {
-        match instance.admit(&client).await {
+        match alone.admit(&client).await {
             Verdict::Admitted(count) => {
                 admitted += 1;
                 assert_eq!(count.remaining, LIMIT - admitted);
@@ -298,4 +306,13 @@ async fn a_client_served_by_one_instance_is_admitted_exactly_up_to_the_limit() {
         }
     }
     assert_eq!(admitted, LIMIT);
+    // Leases of 1, 1, 2 and 4 units while the demand here grows, then 8 blocks of 5 (a tenth
+    // of the limit, the last granted only 2), then one call that finds the allowance gone:
+    // the refusals after it are local. Leases that shrank to a quarter of what is left near
+    // the end would take 19.
+    assert_eq!(
+        calls.calls(),
+        13,
+        "DynamoDB calls for {LIMIT} requests and 10 refused"
+    );
 }

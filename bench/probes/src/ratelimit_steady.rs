@@ -9,11 +9,9 @@
 //! only through the clock it is given, and its leases depend only on the order of requests
 //! within and across windows, not on how fast they come.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use shop_dynamo::CallCounter;
 use shop_http::ratelimit::{ClientKey, RATE_LIMIT_TABLE, RateLimiter, Verdict, WINDOW_SECONDS};
 
 /// The simulated time, in epoch seconds.
@@ -21,26 +19,6 @@ static NOW: AtomicU64 = AtomicU64::new(0);
 
 fn simulated_clock() -> u64 {
     NOW.load(Ordering::Relaxed)
-}
-
-/// Counts every request the SDK sends (retries included).
-#[derive(Debug, Clone, Default)]
-struct CallCounter(Arc<AtomicU64>);
-
-impl Intercept for CallCounter {
-    fn name(&self) -> &'static str {
-        "CallCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
 }
 
 /// One client's traffic: `per_window` requests a window, spread evenly over it and dealt to
@@ -111,11 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let table = std::env::var(RATE_LIMIT_TABLE)?;
     let aws = shop_runtime::aws().await;
     let counter = CallCounter::default();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&aws)
-            .interceptor(counter.clone())
-            .build(),
-    );
+    let client = counter.count(&aws_sdk_dynamodb::Client::new(&aws));
     // Far from the real clock's windows, and apart for each run: no counter item is reused.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
     let run = now.as_nanos() % 1_000_000_007;
@@ -133,7 +107,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut served = 0usize;
         for window in 0..SETTLING_WINDOWS + MEASURED_WINDOWS {
             let measured = window >= SETTLING_WINDOWS;
-            let calls_before = counter.0.load(Ordering::Relaxed);
+            let calls_before = counter.calls();
             let mut admitted = 0u32;
             for request in 0..scenario.per_window {
                 let offset = u64::from(request) * WINDOW_SECONDS / u64::from(scenario.per_window);
@@ -151,7 +125,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             most_admitted = most_admitted.max(admitted);
             if measured {
                 requests += u64::from(scenario.per_window);
-                calls += counter.0.load(Ordering::Relaxed) - calls_before;
+                calls += counter.calls() - calls_before;
             }
             window_start += WINDOW_SECONDS;
         }

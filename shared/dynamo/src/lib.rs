@@ -1,12 +1,14 @@
 //! What every repository of the shop does with DynamoDB, written once: mapping items and keys,
 //! one typed error, retries with backoff, reading why a transaction was cancelled, and the
-//! opaque cursors that page through a query.
+//! opaque cursors that page through a query; and a counter of the calls a client makes.
 
+mod calls;
 mod error;
 mod paging;
 mod retry;
 mod transaction;
 
+pub use calls::CallCounter;
 pub use error::DynamoError;
 pub use paging::{
     Cursor, DEFAULT_LIMIT, KeyShape, MAX_LIMIT, MAX_PAGE, Page, PageRequest, PageStart, Partition,

@@ -14,10 +14,10 @@
 //! So a lease is sized by the client's demand at that instance: at most what the instance
 //! served the client in this window or the previous one (at least 1, at most a tenth of the
 //! limit), and, once another instance has served the client in this window, at most a quarter
-//! of what is left. A client that touches many functions once
-//! leases one unit from each; one that keeps an instance busy leases blocks there. With N warm
-//! instances, the units leased and unspent are at most N × (block − 1), and at most what the
-//! client was served in this window and the last; only those can be refused before the limit.
+//! of what is left. A client that touches many functions once leases one unit from each; one
+//! that keeps an instance busy leases blocks there. With N warm instances, the units leased
+//! and unspent are at most N × (block − 1), and at most what the client was served in this
+//! window and the last; only those can be refused before the limit.
 //! A client refused once is refused locally, with no call, until its window ends. Either way
 //! the verdict comes before the handler runs, so a refused request reads and writes nothing.
 //!
