@@ -308,6 +308,45 @@ async fn shuffled_duplicates_delivered_concurrently_are_counted_once_each() {
 }
 
 #[tokio::test]
+async fn a_batch_of_several_customers_is_applied_at_once_and_answered_message_by_message() {
+    let shop = Shop::connect().await;
+    let [ann, bob, cy] = [CustomerId::new(), CustomerId::new(), CustomerId::new()];
+    let placed = |customer: CustomerId, total: &str| PlacedOrder {
+        order_id: OrderId::new(),
+        customer_id: customer,
+        total: Money::parse_exact(total).unwrap(),
+        placed_at: Some(Timestamp::now()),
+    };
+    let (ann_1, ann_2) = (placed(ann, "10.01"), placed(ann, "0.99"));
+    let (bob_1, cy_1) = (placed(bob, "7.50"), placed(cy, "3.00"));
+    // Customers interleaved, a duplicate and two unreadable messages among them: only the
+    // unreadable ones are reported, by their own message ids.
+    let batch = [
+        order_event(&ann_1),
+        "not an event".to_owned(),
+        order_event(&bob_1),
+        order_event(&ann_2),
+        order_event(&ann_1),
+        order_event(&cy_1),
+        r#"{"pattern":"order_created","version":9,"data":{}}"#.to_owned(),
+    ];
+    let response = consume(&shop, &batch).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["message-1", "message-6"]);
+    for (customer, orders, cents) in [(ann, 2, 1100), (bob, 1, 750), (cy, 1, 300)] {
+        let stats = shop.customers.stats(&customer).await.unwrap().unwrap();
+        assert_eq!(
+            (stats.total_orders, stats.total_spent.cents()),
+            (orders, cents)
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retry() {
     let shop = Shop::connect().await;
     let product = shop.new_product("3.33", 10).await;

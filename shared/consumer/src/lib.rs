@@ -15,13 +15,15 @@
 use aws_lambda_events::event::rabbitmq::{RabbitMqEvent, RabbitMqMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use base64::Engine;
+use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use shop_amqp::DeadLetters;
-use shop_domain::Timestamp;
+use shop_domain::{CustomerId, Timestamp};
 use shop_dynamo::DynamoError;
 use shop_events::{EventError, OrderEvent, decode_order_event};
 use shop_runtime::settings::SettingError;
 use shop_runtime::telemetry::{self, Metric};
+use std::collections::HashMap;
 use tracing::Instrument;
 
 use shop_customers::Customers;
@@ -164,14 +166,15 @@ async fn handle_sqs(customers: &Customers, event: SqsEvent) -> SqsBatchResponse 
     let mut response = SqsBatchResponse::default();
     let mut tally = Tally::default();
     let mut dead_lettered = 0;
-    for message in event.records {
-        let message_id = message.message_id.clone().unwrap_or_default();
+    let read = event.records.iter().map(|message| {
+        let message_id = message.message_id.as_deref().unwrap_or_default();
         let span = shop_runtime::work_span!("message", message_id = %message_id);
         let body = message.body.as_deref().unwrap_or("");
-        match process(customers, body, Timestamp::now())
-            .instrument(span.clone())
-            .await
-        {
+        Read::new(Ok(body), Timestamp::now(), span)
+    });
+    let applied = apply_batch(customers, read.collect()).await;
+    for (message, (outcome, span)) in event.records.into_iter().zip(applied) {
+        match outcome {
             Ok(outcome) => tally.add(outcome),
             Err(error) => {
                 let receives = receive_count(&message);
@@ -181,7 +184,7 @@ async fn handle_sqs(customers: &Customers, event: SqsEvent) -> SqsBatchResponse 
                     tracing::warn!(%error, receives, last_try, "order event failed; it stays on the queue")
                 });
                 let mut failure = BatchItemFailure::default();
-                failure.item_identifier = message_id;
+                failure.item_identifier = message.message_id.unwrap_or_default();
                 response.batch_item_failures.push(failure);
             }
         }
@@ -202,16 +205,13 @@ async fn handle_broker(
     for (source, messages) in &event.messages_by_queue {
         // Lambda names a broker queue `<queue>::<virtual host>`.
         let queue = source.split("::").next().unwrap_or(source);
-        for (position, message) in messages.iter().enumerate() {
+        let read = messages.iter().enumerate().map(|(position, message)| {
             let span = shop_runtime::work_span!("message", queue = %queue, position);
-            let outcome = match broker_message_body(message) {
-                Ok(body) => {
-                    process(customers, &body, sent_at(message))
-                        .instrument(span.clone())
-                        .await
-                }
-                Err(error) => Err(Failure::Unreadable(error)),
-            };
+            Read::new(broker_message_body(message), sent_at(message), span)
+        });
+        let applied = apply_batch(customers, read.collect()).await;
+        // Dead letters one at a time, in the queue's order.
+        for (message, (outcome, span)) in messages.iter().zip(applied) {
             match outcome {
                 Ok(outcome) => tally.add(outcome),
                 Err(error @ Failure::Unreadable(_)) => match dead_letters {
@@ -288,20 +288,101 @@ fn sent_at(message: &RabbitMqMessage) -> Timestamp {
         .unwrap_or_else(Timestamp::now)
 }
 
-async fn process(
+/// How many customers' events a consumer applies at once. Each event waits mostly on
+/// DynamoDB, so a batch of different customers' events takes about as long as one; a broker
+/// batch of thousands still keeps the table's load bounded.
+const CONCURRENT_CUSTOMERS: usize = 16;
+
+/// A message of a batch, read: its event (or why it has none), when it was received and the
+/// span its log lines belong to.
+struct Read {
+    event: Result<OrderEvent, Failure>,
+    received_at: Timestamp,
+    span: tracing::Span,
+}
+
+impl Read {
+    fn new(
+        body: Result<impl AsRef<str>, EventError>,
+        received_at: Timestamp,
+        span: tracing::Span,
+    ) -> Self {
+        let event = body
+            .and_then(|body| decode_order_event(body.as_ref(), Timestamp::now()))
+            .map_err(Failure::Unreadable);
+        Self {
+            event,
+            received_at,
+            span,
+        }
+    }
+}
+
+/// Applies a batch's events: different customers' at once, one customer's one after another in
+/// the batch's order, so that a batch never races its own conditional writes. The outcomes come
+/// back in the batch's order, each with its message's span.
+async fn apply_batch(
     customers: &Customers,
-    body: &str,
+    batch: Vec<Read>,
+) -> Vec<(Result<Outcome, Failure>, tracing::Span)> {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut lanes: Vec<Vec<(usize, OrderEvent, Timestamp, tracing::Span)>> = Vec::new();
+    let mut lane_of: HashMap<CustomerId, usize> = HashMap::new();
+    for (index, read) in batch.into_iter().enumerate() {
+        match read.event {
+            Err(failure) => outcomes.push((index, Err(failure), read.span)),
+            Ok(event) => {
+                let lane = *lane_of.entry(customer_of(&event)).or_insert_with(|| {
+                    lanes.push(Vec::new());
+                    lanes.len() - 1
+                });
+                lanes[lane].push((index, event, read.received_at, read.span));
+            }
+        }
+    }
+    let applied: Vec<_> = stream::iter(lanes)
+        .map(|lane| async move {
+            let mut done = Vec::with_capacity(lane.len());
+            for (index, event, received_at, span) in lane {
+                let outcome = apply(customers, &event, received_at)
+                    .instrument(span.clone())
+                    .await;
+                done.push((index, outcome, span));
+            }
+            done
+        })
+        .buffer_unordered(CONCURRENT_CUSTOMERS)
+        .collect()
+        .await;
+    outcomes.extend(applied.into_iter().flatten());
+    outcomes.sort_unstable_by_key(|(index, ..)| *index);
+    outcomes
+        .into_iter()
+        .map(|(_, outcome, span)| (outcome, span))
+        .collect()
+}
+
+fn customer_of(event: &OrderEvent) -> CustomerId {
+    match event {
+        OrderEvent::Placed(placed) => placed.customer_id,
+        OrderEvent::Cancelled(cancelled) => cancelled.customer_id,
+        OrderEvent::StatusChanged(changed) => changed.customer_id,
+    }
+}
+
+async fn apply(
+    customers: &Customers,
+    event: &OrderEvent,
     received_at: Timestamp,
 ) -> Result<Outcome, Failure> {
-    let event = decode_order_event(body, Timestamp::now())?;
-    let (customer, order) = match &event {
-        OrderEvent::Placed(placed) => (placed.customer_id, placed.order_id),
-        OrderEvent::Cancelled(cancelled) => (cancelled.customer_id, cancelled.order_id),
-        OrderEvent::StatusChanged(changed) => (changed.customer_id, changed.id),
+    let order = match event {
+        OrderEvent::Placed(placed) => placed.order_id,
+        OrderEvent::Cancelled(cancelled) => cancelled.order_id,
+        OrderEvent::StatusChanged(changed) => changed.id,
     };
-    telemetry::record_customer(&customer);
+    telemetry::record_customer(&customer_of(event));
     telemetry::record_order(&order);
-    let outcome = statistics::apply(customers, &event, received_at).await?;
+    let outcome = statistics::apply(customers, event, received_at).await?;
     tracing::info!(?outcome, "order event applied");
     Ok(outcome)
 }
