@@ -9,7 +9,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use shop_domain::CustomerId;
 use shop_dynamo::CallCounter;
-use shop_http::ratelimit::{ClientKey, RateLimiter, Verdict, WINDOW_SECONDS};
+use shop_http::ratelimit::{ClientKey, RateLimiter, Verdict, WINDOW_SECONDS, WINDOWS_PER_COUNTER};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::common::{Claims, Reply, Shop, now, token};
 
@@ -64,12 +65,15 @@ async fn spend(shop: &Shop, client: &ClientKey, taken: u64) {
     let table = rate_limit_table();
     let this = now() - now() % WINDOW_SECONDS;
     for window in (0..12).map(|n| this - WINDOW_SECONDS + n * WINDOW_SECONDS) {
+        let counter = client.counter(window);
         shop.dynamo
-            .put_item()
+            .update_item()
             .table_name(&table)
-            .item("pk", AttributeValue::S(client.counter(window)))
-            .item("taken", AttributeValue::N(taken.to_string()))
-            .item("expiresAt", AttributeValue::N((window + 3600).to_string()))
+            .key("pk", AttributeValue::S(counter.key))
+            .update_expression("SET #count = :taken, expiresAt = :expires")
+            .expression_attribute_names("#count", counter.attribute)
+            .expression_attribute_values(":taken", AttributeValue::N(taken.to_string()))
+            .expression_attribute_values(":expires", AttributeValue::N((window + 3600).to_string()))
             .send()
             .await
             .expect("the counter written");
@@ -224,7 +228,8 @@ fn instance(dynamo: &aws_sdk_dynamodb::Client, limit: u32) -> RateLimiter {
 
 /// Several instances of a function leasing one client's allowance from the shared counter,
 /// in any interleaving: never more than the limit is admitted in a window, and at most
-/// instances × (lease - 1) requests are refused before it is reached.
+/// instances × (lease - 1) requests are refused before it is reached (the first window of a
+/// client leases nothing ahead).
 #[tokio::test]
 async fn leases_never_admit_more_than_the_limit_whatever_the_instances() {
     let shop = Shop::connect().await;
@@ -314,5 +319,83 @@ async fn a_client_served_by_one_instance_leases_whole_blocks_up_to_the_limit() {
         calls.calls(),
         13,
         "DynamoDB calls for {LIMIT} requests and 10 refused"
+    );
+}
+
+/// The simulated time of [`steady_clock`], apart from [`fixed_clock`]'s window.
+static STEADY_NOW: AtomicU64 = AtomicU64::new(0);
+
+fn steady_clock() -> u64 {
+    STEADY_NOW.load(Ordering::Relaxed)
+}
+
+/// Over two spans of windows, a client steady at each of several instances leases its demand
+/// ahead, a block at most per instance: in every window it is admitted at most the limit, and
+/// refused at most instances × block before it. A client steady at one instance makes one call
+/// per span there.
+#[tokio::test]
+async fn steady_clients_lease_ahead_within_the_limit_and_pay_once_a_span() {
+    let shop = Shop::connect().await;
+    // Two days past the fixed clock: a span of its own (spans are whole ten minutes).
+    let start = fixed_clock() + 2 * 86_400;
+    assert_eq!(start % (WINDOW_SECONDS * WINDOWS_PER_COUNTER), 0);
+    let window_start = |window: u64| start + window * WINDOW_SECONDS;
+    const LIMIT: u32 = 50;
+    const INSTANCES: usize = 4;
+    let block = LIMIT.div_ceil(10);
+    let instances: Vec<RateLimiter> = (0..INSTANCES)
+        .map(|_| {
+            RateLimiter::new(shop.dynamo.clone(), rate_limit_table(), LIMIT)
+                .with_clock(steady_clock)
+        })
+        .collect();
+    let busy = ClientKey::Subject(format!("steady-busy-{}", CustomerId::new()));
+    for window in 0..2 * WINDOWS_PER_COUNTER {
+        STEADY_NOW.store(window_start(window), Ordering::Relaxed);
+        // 64 requests, four at a time, each to the instance a fixed scramble picks.
+        let mut admitted = 0;
+        for round in 0..16 {
+            let batch = (0..4).map(|i| instances[(round * 7 + i * 3) % INSTANCES].admit(&busy));
+            for verdict in join_all(batch).await {
+                match verdict {
+                    Verdict::Admitted(_) => admitted += 1,
+                    Verdict::Refused(count) => assert_eq!(count.remaining, 0),
+                    Verdict::Unavailable { .. } => panic!("the counter is reachable"),
+                }
+            }
+        }
+        assert!(admitted <= LIMIT, "window {window}: {admitted} admitted");
+        let floor = LIMIT - INSTANCES as u32 * block;
+        assert!(
+            admitted >= floor,
+            "window {window}: {admitted} admitted, under {floor}"
+        );
+    }
+
+    // Two requests a minute at one instance: two leases of one unit in the first window, then
+    // one call at the start of each span, which leases the rest of the span ahead.
+    let calls = CallCounter::default();
+    let alone = RateLimiter::new(calls.count(&shop.dynamo), rate_limit_table(), LIMIT)
+        .with_clock(steady_clock);
+    let calm = ClientKey::Subject(format!("steady-calm-{}", CustomerId::new()));
+    for window in 0..2 * WINDOWS_PER_COUNTER {
+        for request in 0..2 {
+            STEADY_NOW.store(window_start(window) + 20 * request, Ordering::Relaxed);
+            match alone.admit(&calm).await {
+                Verdict::Admitted(count) => {
+                    assert_eq!(
+                        count.remaining,
+                        LIMIT - 1 - request as u32,
+                        "window {window}"
+                    )
+                }
+                other => panic!("window {window}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(
+        calls.calls(),
+        4,
+        "DynamoDB calls for 40 requests over 20 windows"
     );
 }

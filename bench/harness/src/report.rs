@@ -608,18 +608,20 @@ impl Report {
         if !self.rate_limit_scenarios.is_empty() {
             let _ = writeln!(
                 out,
-                "\nthe rate limiter at steady state (ratelimit-steady: shop_http's RateLimiter on a simulated clock, {} measured windows after 2):",
-                self.rate_limit_scenarios[0]["measured_windows"]
+                "\nthe rate limiter at steady state (ratelimit-steady: shop_http's RateLimiter on a simulated clock, {} measured windows after {}):",
+                self.rate_limit_scenarios[0]["measured_windows"],
+                self.rate_limit_scenarios[0]["settling_windows"]
             );
             for scenario in &self.rate_limit_scenarios {
                 let _ = writeln!(
                     out,
-                    "  {:<44} limit {:>4}  {:>3} a window  calls/request {:.3}  most admitted in a window {}",
+                    "  {:<44} limit {:>4}  {:>3} a window  calls/request {:.3}  most admitted in a window {}, refused {}",
                     scenario["name"].as_str().unwrap_or("?"),
                     scenario["limit"],
                     scenario["per_window"],
                     scenario["calls_per_request"].as_f64().unwrap_or(f64::NAN),
-                    scenario["most_admitted_in_a_window"]
+                    scenario["most_admitted_in_a_window"],
+                    scenario["refused"],
                 );
             }
         }

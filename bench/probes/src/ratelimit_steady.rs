@@ -1,9 +1,10 @@
 //! The rate limiter's cost at steady state: `ratelimit-steady` runs `shop_http`'s
 //! `RateLimiter` (the functions' own code, against the engine's `RATE_LIMIT_TABLE`) through
-//! several windows of a client's traffic on a simulated clock, and counts the DynamoDB calls
+//! several spans of a client's traffic on a simulated clock, and counts the DynamoDB calls
 //! it makes. Prints one JSON line: per scenario, the requests and calls of the measured
-//! windows (the first windows, while the lease sizes settle, are not counted) and the most
-//! requests admitted in any one window.
+//! windows (the first span, while the lease sizes settle, is not counted; the measured ones are
+//! whole spans, since a steady client pays once a span) and the most requests admitted in any
+//! one window.
 //!
 //! The clock is simulated so that minutes of traffic take a second: the limiter reads time
 //! only through the clock it is given, and its leases depend only on the order of requests
@@ -12,7 +13,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use shop_dynamo::CallCounter;
-use shop_http::ratelimit::{ClientKey, RATE_LIMIT_TABLE, RateLimiter, Verdict, WINDOW_SECONDS};
+use shop_http::ratelimit::{
+    ClientKey, RATE_LIMIT_TABLE, RateLimiter, Verdict, WINDOW_SECONDS, WINDOWS_PER_COUNTER,
+};
 
 /// The simulated time, in epoch seconds.
 static NOW: AtomicU64 = AtomicU64::new(0);
@@ -80,9 +83,12 @@ const SCENARIOS: [Scenario; 8] = [
         per_window: 600,
     },
 ];
-/// Windows before the measured ones: demand carries over one window, so two settle it.
-const SETTLING_WINDOWS: u64 = 2;
-const MEASURED_WINDOWS: u64 = 3;
+/// Windows before the measured ones: demand carries over one window, and leases ahead reach
+/// to the end of a span; the first span settles both.
+const SETTLING_WINDOWS: u64 = WINDOWS_PER_COUNTER;
+/// Two whole spans.
+const MEASURED_WINDOWS: u64 = 2 * WINDOWS_PER_COUNTER;
+const SPAN_SECONDS: u64 = WINDOW_SECONDS * WINDOWS_PER_COUNTER;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -93,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Far from the real clock's windows, and apart for each run: no counter item is reused.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
     let run = now.as_nanos() % 1_000_000_007;
-    let mut window_start = (now.as_secs() + 10 * 365 * 86_400) / WINDOW_SECONDS * WINDOW_SECONDS;
+    let mut window_start = (now.as_secs() + 10 * 365 * 86_400) / SPAN_SECONDS * SPAN_SECONDS;
     let mut results = Vec::new();
     for (index, scenario) in SCENARIOS.iter().enumerate() {
         let limiters: Vec<RateLimiter> = (0..scenario.instances)
@@ -135,14 +141,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "instances": scenario.instances,
             "per_window": scenario.per_window,
             "measured_windows": MEASURED_WINDOWS,
+            "settling_windows": SETTLING_WINDOWS,
             "requests": requests,
             "calls": calls,
             "calls_per_request": calls as f64 / requests as f64,
             "refused": refused,
             "most_admitted_in_a_window": most_admitted,
         }));
-        // The next scenario in windows of its own.
-        window_start += 10 * WINDOW_SECONDS;
+        // The next scenario in a span of its own.
+        window_start += SPAN_SECONDS;
     }
     println!("{}", serde_json::json!({ "scenarios": results }));
     Ok(())

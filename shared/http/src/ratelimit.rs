@@ -1,6 +1,7 @@
 //! Rate limiting: each client may make `RATE_LIMIT_PER_MINUTE` requests (100 by default) per
 //! fixed one-minute window, shared by every instance of every function through one DynamoDB
-//! table (`RATE_LIMIT_TABLE`: one counter per client and window, deleted by the table's TTL).
+//! table (`RATE_LIMIT_TABLE`: one item per client and ten-minute span, holding a count per
+//! window; the table's TTL deletes it).
 //!
 //! A client is the verified token's subject, else the source address API Gateway saw.
 //!
@@ -15,9 +16,19 @@
 //! served the client in this window or the previous one (at least 1, at most a tenth of the
 //! limit), and, once another instance has served the client in this window, at most a quarter
 //! of what is left. A client that touches many functions once leases one unit from each; one
-//! that keeps an instance busy leases blocks there. With N warm instances, the units leased
-//! and unspent are at most N × (block − 1), and at most what the client was served in this
-//! window and the last; only those can be refused before the limit.
+//! that keeps an instance busy leases blocks there.
+//!
+//! A client that an instance served in the window before is steady there: the lease that
+//! instance takes then also reserves, in the same write, its demand (at most a block) in each
+//! later window of the span, which becomes that window's first lease. A steady client so
+//! costs one call per instance and span, however few requests it makes a minute; a client
+//! seen once leases nothing ahead.
+//!
+//! The bound: an instance leases more only when what it holds is spent, so with N warm
+//! instances the units leased and unspent in a window are at most N × block, and at most what
+//! the client was served at those instances in this window and the last; only those can be
+//! refused before the limit.
+//!
 //! A client refused once is refused locally, with no call, until its window ends. Either way
 //! the verdict comes before the handler runs, so a refused request reads and writes nothing.
 //!
@@ -46,6 +57,10 @@ pub const RATE_LIMIT_PER_MINUTE: &str = "RATE_LIMIT_PER_MINUTE";
 pub const RATE_LIMIT_TRUSTED_PROXIES: &str = "RATE_LIMIT_TRUSTED_PROXIES";
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const WINDOW_SECONDS: u64 = 60;
+/// One counter item holds this many windows of a client's count, so that one write can lease
+/// units in the windows to come.
+pub const WINDOWS_PER_COUNTER: u64 = 10;
+const SPAN_SECONDS: u64 = WINDOW_SECONDS * WINDOWS_PER_COUNTER;
 /// A lease is at most this fraction of the limit.
 const BLOCKS_PER_WINDOW: u32 = 10;
 
@@ -63,14 +78,32 @@ pub enum ClientKey {
 }
 
 impl ClientKey {
-    /// The counter's key for this client in the window starting at `window`.
-    pub fn counter(&self, window: u64) -> String {
-        match self {
-            Self::Subject(subject) => format!("sub#{subject}#{window}"),
-            Self::Address(address) => format!("ip#{address}#{window}"),
-            Self::Unknown => format!("unknown#{window}"),
+    /// Where this client's count for the window starting at `window` is kept.
+    pub fn counter(&self, window: u64) -> Counter {
+        let span = window - window % SPAN_SECONDS;
+        let key = match self {
+            Self::Subject(subject) => format!("sub#{subject}#{span}"),
+            Self::Address(address) => format!("ip#{address}#{span}"),
+            Self::Unknown => format!("unknown#{span}"),
+        };
+        Counter {
+            key,
+            attribute: window_attribute(window),
         }
     }
+}
+
+/// One client's count in one window: attribute `attribute` (a number) of the item whose `pk`
+/// is `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    pub key: String,
+    pub attribute: String,
+}
+
+/// A window's count within its span's item: `w0` to `w9`.
+fn window_attribute(window: u64) -> String {
+    format!("w{}", window % SPAN_SECONDS / WINDOW_SECONDS)
 }
 
 /// The client's standing in the current window, after this request.
@@ -123,7 +156,7 @@ impl Verdict {
 }
 
 /// What this instance holds of one client's allowance in one window.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Lease {
     window: u64,
     /// Units leased and not yet spent.
@@ -137,6 +170,25 @@ struct Lease {
     served_before: u32,
     /// The window's allowance is gone: refuse without asking.
     exhausted: bool,
+    /// Units leased in later windows of the span, for when they begin.
+    ahead: Vec<Ahead>,
+}
+
+/// Units of a later window leased before it began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ahead {
+    window: u64,
+    units: u32,
+    /// Units of that window's count that other instances had taken, as last seen.
+    others: u32,
+}
+
+/// A request to lease `units` more of a later window, where `held` are leased already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AheadAsk {
+    window: u64,
+    units: u32,
+    held: u32,
 }
 
 impl Lease {
@@ -148,23 +200,90 @@ impl Lease {
             served: 0,
             served_before: 0,
             exhausted: false,
+            ahead: Vec::new(),
         }
     }
 
-    /// This lease, moved on to `window` if that is a later one.
+    /// This lease, moved on to `window` if that is a later one, starting with what was leased
+    /// ahead for it.
     fn renew(&mut self, window: u64) {
         if self.window != window {
             let mut next = Self::new(window);
             if self.window + WINDOW_SECONDS == window {
                 next.served_before = self.served;
             }
+            for ahead in self.ahead.drain(..) {
+                if ahead.window == window {
+                    (next.left, next.seen) = (ahead.units, ahead.others);
+                } else if ahead.window > window {
+                    next.ahead.push(ahead);
+                }
+            }
             *self = next;
+        }
+    }
+
+    /// What to lease in the span's later windows: for a client steady here (served in the
+    /// window before), up to its demand, at most a block, in each; nothing for any other, nor
+    /// in a window found full.
+    fn ahead_asks(&self, limit: u32) -> Vec<AheadAsk> {
+        let wanted = block(limit).min(self.served_before);
+        let span_end = self.window - self.window % SPAN_SECONDS + SPAN_SECONDS;
+        (self.window + WINDOW_SECONDS..span_end)
+            .step_by(WINDOW_SECONDS as usize)
+            .filter_map(|window| {
+                let ahead = self.ahead_in(window);
+                if ahead.is_some_and(|ahead| ahead.others + ahead.units >= limit) {
+                    return None;
+                }
+                let held = ahead.map_or(0, |ahead| ahead.units);
+                let units = wanted.saturating_sub(held);
+                (units > 0).then_some(AheadAsk {
+                    window,
+                    units,
+                    held,
+                })
+            })
+            .collect()
+    }
+
+    fn ahead_in(&self, window: u64) -> Option<&Ahead> {
+        self.ahead.iter().find(|ahead| ahead.window == window)
+    }
+
+    /// Records what the counter granted of `ask`, given the window's count before it.
+    fn add_ahead(&mut self, ask: AheadAsk, before: u32, limit: u32) {
+        let granted = ask.units.min(limit.saturating_sub(before));
+        let others = before.saturating_sub(ask.held);
+        match self
+            .ahead
+            .iter_mut()
+            .find(|ahead| ahead.window == ask.window)
+        {
+            Some(ahead) => {
+                ahead.units += granted;
+                ahead.others = ahead.others.max(others);
+            }
+            None => self.ahead.push(Ahead {
+                window: ask.window,
+                units: granted,
+                others,
+            }),
         }
     }
 
     /// The client's demand at this instance: what it was served here lately.
     fn demand(&self) -> u32 {
         self.served.max(self.served_before)
+    }
+
+    /// What this instance can expect to serve the client in the rest of the window: what it
+    /// served in the window before, less what it has served in this one (`None` once that is
+    /// passed: the client is busier now, and the window before says nothing).
+    fn rest(&self) -> Option<u32> {
+        self.served_before
+            .checked_sub(self.served)
+            .filter(|rest| *rest > 0)
     }
 
     /// Another instance has taken some of the client's allowance in this window: every unit
@@ -256,7 +375,7 @@ impl RateLimiter {
             remaining: self.limit.saturating_sub(seen),
             reset,
         };
-        let take = {
+        let (take, asks) = {
             let mut leases = self
                 .leases
                 .lock()
@@ -274,18 +393,27 @@ impl RateLimiter {
                 lease.served += 1;
                 return Verdict::Admitted(count(lease.seen));
             }
-            lease_size(self.limit, lease.seen, lease.demand(), lease.shared())
+            let take = lease_size(
+                self.limit,
+                lease.seen,
+                lease.demand(),
+                lease.rest(),
+                lease.shared(),
+            );
+            (take, lease.ahead_asks(self.limit))
         };
-        let before = match self.take(client, window, take).await {
-            Ok(after) => after.saturating_sub(u64::from(take)),
+        let taken = match self.take(client, window, take, &asks).await {
+            Ok(taken) => taken,
             Err(error) => {
                 tracing::warn!(%error, "rate limit counter unavailable; request let through");
                 telemetry::publish(&[Metric::Count("RateLimitUnavailable", 1)]);
                 return Verdict::Unavailable { limit: self.limit };
             }
         };
-        let before = u32::try_from(before).unwrap_or(u32::MAX);
-        let granted = take.min(self.limit.saturating_sub(before));
+        let before = |window: u64, units: u32| {
+            let after = taken.get(&window).copied().unwrap_or(u64::MAX);
+            u32::try_from(after.saturating_sub(u64::from(units))).unwrap_or(u32::MAX)
+        };
         let mut leases = self
             .leases
             .lock()
@@ -294,6 +422,11 @@ impl RateLimiter {
             .entry(client.clone())
             .or_insert_with(|| Lease::new(window));
         lease.renew(window);
+        for ask in asks {
+            lease.add_ahead(ask, before(ask.window, ask.units), self.limit);
+        }
+        let before = before(window, take);
+        let granted = take.min(self.limit.saturating_sub(before));
         if granted == 0 {
             lease.exhausted = true;
             lease.seen = self.limit;
@@ -305,43 +438,75 @@ impl RateLimiter {
         Verdict::Admitted(count(lease.seen))
     }
 
-    /// Adds `units` to the client's shared counter for `window`; the counter after.
-    async fn take(&self, client: &ClientKey, window: u64, units: u32) -> Result<u64, DynamoError> {
-        let output = self
+    /// Adds `units` to the client's shared count for `window`, and each ask's units to its
+    /// window's, in one write; the counts after, by window.
+    async fn take(
+        &self,
+        client: &ClientKey,
+        window: u64,
+        units: u32,
+        asks: &[AheadAsk],
+    ) -> Result<HashMap<u64, u64>, DynamoError> {
+        let counter = client.counter(window);
+        let mut adds = vec![(window, units)];
+        adds.extend(asks.iter().map(|ask| (ask.window, ask.units)));
+        let terms: Vec<String> = adds
+            .iter()
+            .enumerate()
+            .map(|(index, (window, _))| format!("{} :u{index}", window_attribute(*window)))
+            .collect();
+        let span = window - window % SPAN_SECONDS;
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(client.counter(window)))
-            .update_expression("ADD taken :units SET expiresAt = :expires")
-            .expression_attribute_values(":units", AttributeValue::N(units.to_string()))
+            .key("pk", AttributeValue::S(counter.key))
+            .update_expression(format!("ADD {} SET expiresAt = :expires", terms.join(", ")))
             // Kept a window longer than needed: TTL deletion is lazy, and the count is read
             // only through this update anyway.
             .expression_attribute_values(
                 ":expires",
-                AttributeValue::N((window + 2 * WINDOW_SECONDS).to_string()),
+                AttributeValue::N((span + SPAN_SECONDS + WINDOW_SECONDS).to_string()),
             )
-            .return_values(ReturnValue::UpdatedNew)
+            .return_values(ReturnValue::UpdatedNew);
+        for (index, (_, units)) in adds.iter().enumerate() {
+            update = update.expression_attribute_values(
+                format!(":u{index}"),
+                AttributeValue::N(units.to_string()),
+            );
+        }
+        let output = update
             .send()
             .await
             .map_err(|error| DynamoError::request("UpdateItem", error))?;
-        output
-            .attributes
-            .as_ref()
-            .and_then(|attributes| shop_dynamo::number_of(attributes, "taken"))
-            .ok_or_else(|| DynamoError::out_of_range("rate limit counter", "missing"))
+        let attributes = output.attributes.unwrap_or_default();
+        adds.iter()
+            .map(|(window, _)| {
+                shop_dynamo::number_of(&attributes, &window_attribute(*window))
+                    .map(|count| (*window, count))
+                    .ok_or_else(|| DynamoError::out_of_range("rate limit counter", "missing"))
+            })
+            .collect()
     }
 }
 
+/// A lease is at most a block: a tenth of the limit.
+fn block(limit: u32) -> u32 {
+    limit.div_ceil(BLOCKS_PER_WINDOW).max(1)
+}
+
 /// How many units to lease: what the client's demand here suggests it will spend (`demand`,
-/// what this instance served it lately), at most a tenth of the limit; and, when `shared`
-/// with other instances, at most a quarter of what this instance last saw left, so that
-/// little sits unused here when another needs it at the end of the allowance. A client that
-/// only this instance serves strands nothing, so it leases whole blocks to the end.
-fn lease_size(limit: u32, seen: u32, demand: u32, shared: bool) -> u32 {
-    let block = limit.div_ceil(BLOCKS_PER_WINDOW).max(1);
-    let size = block.min(demand.max(1));
+/// what this instance served it lately), at most a tenth of the limit. When `shared` with
+/// other instances, so that little sits unused here when another needs it at the end of the
+/// allowance: at most a quarter of what this instance last saw left, and at most the `rest`
+/// it expects to serve the client in this window, when the window before says (what it
+/// served then, less what it served so far). A client that only this instance serves strands
+/// nothing, so it leases whole blocks to the end.
+fn lease_size(limit: u32, seen: u32, demand: u32, rest: Option<u32>, shared: bool) -> u32 {
+    let size = block(limit).min(demand.max(1));
     if shared {
-        size.min((limit.saturating_sub(seen) / 4).max(1))
+        let quarter_left = (limit.saturating_sub(seen) / 4).max(1);
+        size.min(quarter_left).min(rest.unwrap_or(u32::MAX))
     } else {
         size
     }
@@ -401,22 +566,31 @@ mod tests {
     #[test]
     fn leases_follow_the_demand_up_to_a_tenth_of_the_limit_and_shrink_when_shared() {
         // A client new to this instance leases one unit.
-        assert_eq!(lease_size(100, 0, 0, false), 1);
+        assert_eq!(lease_size(100, 0, 0, None, false), 1);
         // As it is served here, leases grow with it, to a tenth of the limit.
-        assert_eq!(lease_size(100, 1, 1, false), 1);
-        assert_eq!(lease_size(100, 2, 2, false), 2);
-        assert_eq!(lease_size(100, 4, 4, false), 4);
-        assert_eq!(lease_size(100, 40, 40, false), 10);
-        assert_eq!(lease_size(1000, 0, 500, false), 100);
+        assert_eq!(lease_size(100, 1, 1, None, false), 1);
+        assert_eq!(lease_size(100, 2, 2, None, false), 2);
+        assert_eq!(lease_size(100, 4, 4, None, false), 4);
+        assert_eq!(lease_size(100, 40, 40, None, false), 10);
+        assert_eq!(lease_size(1000, 0, 500, None, false), 100);
         // Near the end of an allowance that other instances share, a quarter of what is left.
-        assert_eq!(lease_size(100, 80, 40, true), 5);
-        assert_eq!(lease_size(100, 99, 50, true), 1);
-        assert_eq!(lease_size(100, 100, 50, true), 1);
+        assert_eq!(lease_size(100, 80, 40, None, true), 5);
+        assert_eq!(lease_size(100, 99, 50, None, true), 1);
+        assert_eq!(lease_size(100, 100, 50, None, true), 1);
         // Served here alone, whole blocks to the end (the counter grants no more than is left).
-        assert_eq!(lease_size(100, 80, 80, false), 10);
-        assert_eq!(lease_size(100, 99, 99, false), 10);
-        assert_eq!(lease_size(1, 0, 9, false), 1);
-        assert_eq!(lease_size(5, 0, 9, true), 1);
+        assert_eq!(lease_size(100, 80, 80, None, false), 10);
+        assert_eq!(lease_size(100, 99, 99, None, false), 10);
+        assert_eq!(lease_size(1, 0, 9, None, false), 1);
+        assert_eq!(lease_size(5, 0, 9, None, true), 1);
+        // Shared, and the window before says how many more requests this instance will see:
+        // no more than that.
+        assert_eq!(lease_size(100, 50, 25, Some(5), true), 5);
+        assert_eq!(lease_size(100, 20, 25, Some(15), true), 10);
+        assert_eq!(
+            lease_size(100, 50, 25, Some(5), false),
+            10,
+            "alone: whole blocks"
+        );
     }
 
     #[test]
@@ -428,6 +602,21 @@ mod tests {
         assert!(lease.shared());
         lease.renew(660);
         assert!(!lease.shared(), "a new window starts unshared");
+    }
+
+    #[test]
+    fn the_rest_of_a_window_is_what_the_window_before_served_less_what_this_one_has() {
+        let mut lease = Lease::new(600);
+        lease.served = 25;
+        lease.renew(660);
+        assert_eq!(lease.rest(), Some(25));
+        lease.served = 20;
+        assert_eq!(lease.rest(), Some(5));
+        lease.served = 25;
+        assert_eq!(lease.rest(), None, "busier than the window before: unknown");
+        lease.renew(720);
+        lease.renew(840);
+        assert_eq!(lease.rest(), None, "no window before");
     }
 
     #[test]
@@ -469,6 +658,78 @@ mod tests {
         let subject = ClientKey::Subject("a".into());
         let address = ClientKey::Address("a".into());
         assert_ne!(subject.counter(60), address.counter(60));
-        assert_ne!(subject.counter(60), subject.counter(120));
+        // One item per span of ten windows, one attribute per window in it.
+        let first = subject.counter(600);
+        assert_eq!(first.attribute, "w0");
+        let last = subject.counter(1140);
+        assert_eq!(
+            (last.key.as_str(), last.attribute.as_str()),
+            (first.key.as_str(), "w9")
+        );
+        assert_ne!(subject.counter(1200).key, first.key);
+        assert_eq!(subject.counter(1200).attribute, "w0");
+    }
+
+    #[test]
+    fn only_a_client_steady_here_leases_ahead_up_to_its_demand_to_the_span_end() {
+        let mut lease = Lease::new(660);
+        lease.served = 7;
+        assert_eq!(
+            lease.ahead_asks(100),
+            [],
+            "not served here the window before"
+        );
+        lease.renew(720);
+        let asks = lease.ahead_asks(100);
+        let windows: Vec<u64> = asks.iter().map(|ask| ask.window).collect();
+        assert_eq!(windows, [780, 840, 900, 960, 1020, 1080, 1140]);
+        assert!(asks.iter().all(|ask| (ask.units, ask.held) == (7, 0)));
+        // At most a block ahead, however busy.
+        lease.served_before = 40;
+        assert!(lease.ahead_asks(100).iter().all(|ask| ask.units == 10));
+        // The last window of a span leases nothing ahead: the next span is another item.
+        let mut last = Lease::new(1140);
+        last.served_before = 5;
+        assert_eq!(last.ahead_asks(100), []);
+    }
+
+    #[test]
+    fn leases_ahead_are_topped_up_and_granted_only_what_is_left() {
+        let mut lease = Lease::new(720);
+        lease.served_before = 3;
+        let ask = |window, units, held| AheadAsk {
+            window,
+            units,
+            held,
+        };
+        // Another instance took 96 of window 780 already: 3 asked, 3 granted ...
+        lease.add_ahead(ask(780, 3, 0), 96, 100);
+        // ... and 99 of window 840: 1 granted.
+        lease.add_ahead(ask(840, 3, 0), 99, 100);
+        assert_eq!(lease.ahead_in(840).unwrap().units, 1);
+        lease.served_before = 5;
+        assert_eq!(
+            lease.ahead_asks(100)[..2],
+            [ask(780, 2, 3), ask(900, 5, 0)],
+            "topped up to the demand, but for the window found full"
+        );
+        // The count before a top-up includes the units held here: they are not another's.
+        lease.add_ahead(ask(780, 2, 3), 99, 100);
+        assert_eq!(
+            lease.ahead_in(780),
+            Some(&Ahead {
+                window: 780,
+                units: 4,
+                others: 96
+            })
+        );
+        // The window begins with its lease: spent before any call, others' units seen.
+        lease.renew(780);
+        assert_eq!((lease.left, lease.seen, lease.served), (4, 96, 0));
+        assert!(lease.shared());
+        assert!(lease.ahead_in(780).is_none() && lease.ahead_in(840).is_some());
+        // A window passed without a request drops what was leased for it.
+        lease.renew(900);
+        assert_eq!((lease.left, lease.ahead.len()), (0, 0));
     }
 }
