@@ -93,6 +93,11 @@ impl KeySet {
         Self { max_age, ..self }
     }
 
+    /// How old the set may be before it is fetched again.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
     /// The key with id `kid`.
     pub async fn key(&self, kid: &str) -> Result<DecodingKey, AuthFailure> {
         {

@@ -12,6 +12,7 @@
 //! any chosen customer id (Cognito picks each user's `sub` itself).
 
 mod keys;
+mod recent;
 
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
@@ -19,8 +20,10 @@ use shop_domain::Caller;
 use shop_http::AuthFailure;
 use shop_http::http::{HeaderMap, header};
 use shop_runtime::settings::{self, SettingError};
+use tokio::time::Instant;
 
 pub use keys::{KeySet, MAX_KEY_AGE, REFETCH_INTERVAL};
+use recent::RecentTokens;
 
 /// The issuer the tokens must name (`iss`), e.g. `https://cognito-idp.<region>.amazonaws.com/<pool>`.
 pub const AUTH_ISSUER: &str = "AUTH_ISSUER";
@@ -64,11 +67,13 @@ impl Issuer {
 /// Verifies bearer tokens against the trusted issuers.
 pub struct Verifier {
     issuers: Vec<Issuer>,
+    recent: RecentTokens,
 }
 
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    exp: u64,
     #[serde(rename = "cognito:groups", default)]
     groups: Vec<String>,
     token_use: Option<String>,
@@ -82,7 +87,10 @@ struct Unverified {
 
 impl Verifier {
     pub fn new(issuers: Vec<Issuer>) -> Self {
-        Self { issuers }
+        Self {
+            issuers,
+            recent: RecentTokens::default(),
+        }
     }
 
     /// The user pool (`AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`) and, when set, the
@@ -106,6 +114,10 @@ impl Verifier {
     /// The caller the request's bearer token names.
     pub async fn verify(&self, headers: &HeaderMap) -> Result<Caller, AuthFailure> {
         let token = bearer_token(headers)?;
+        let (epoch_now, now) = (jsonwebtoken::get_current_timestamp(), Instant::now());
+        if let Some(caller) = self.recent.get(token, epoch_now, now) {
+            return Ok(caller);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthFailure::Malformed)?;
         if header.alg != Algorithm::RS256 {
             return Err(AuthFailure::WrongAlgorithm);
@@ -131,10 +143,15 @@ impl Verifier {
         if claims.token_use.as_deref() != Some("id") {
             return Err(AuthFailure::WrongTokenUse);
         }
-        Ok(Caller {
+        let caller = Caller {
             admin: claims.groups.iter().any(|group| group == ADMIN_GROUP),
             subject: claims.sub,
-        })
+        };
+        let expires = claims.exp.saturating_add(LEEWAY_SECONDS);
+        let key_age = issuer.keys.max_age();
+        self.recent
+            .remember(token, &caller, expires, epoch_now, now, key_age);
+        Ok(caller)
     }
 
     /// The trusted issuer the token names; its signature is checked next, with that issuer's
