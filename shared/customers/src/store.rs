@@ -177,25 +177,20 @@ impl Customers {
         customer: &CustomerId,
         order: &OrderId,
     ) -> Result<(Option<OrderMarker>, Option<Timestamp>), DynamoError> {
-        let (marker, profile) = tokio::try_join!(
-            async {
-                let output = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(customer_pk(customer), marker_sk(order))))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|error| DynamoError::request("GetItem", error))?;
-                output
-                    .item
-                    .map(shop_dynamo::from_item::<OrderMarker>)
-                    .transpose()
-            },
-            self.profile_item(customer, true),
-        )?;
-        Ok((marker, profile.and_then(|profile| profile.last_order_date)))
+        // One consistent read of both, from the customer's partition.
+        let pk = customer_pk(customer);
+        let keys = vec![key(pk.clone(), marker_sk(order)), key(pk, PROFILE)];
+        let items = shop_dynamo::batch_get(&self.client, &self.table, keys, None, true).await?;
+        let (mut marker, mut last_order_date) = (None, None);
+        for item in items {
+            if shop_dynamo::string_of(&item, "sk") == Some(PROFILE) {
+                let profile: ProfileItem = shop_dynamo::from_item(item)?;
+                last_order_date = profile.last_order_date;
+            } else {
+                marker = Some(shop_dynamo::from_item::<OrderMarker>(item)?);
+            }
+        }
+        Ok((marker, last_order_date))
     }
 
     /// Counts a placed order: its marker (new, or a cancelled-first one closed) and the

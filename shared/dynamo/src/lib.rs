@@ -1,13 +1,15 @@
 //! What every repository of the shop does with DynamoDB, written once: mapping items and keys,
-//! one typed error, retries with backoff, reading why a transaction was cancelled, and the
+//! reading several by key, one typed error, retries with backoff, reading why a transaction was cancelled, and the
 //! opaque cursors that page through a query; and a counter of the calls a client makes.
 
+mod batch;
 mod calls;
 mod error;
 mod paging;
 mod retry;
 mod transaction;
 
+pub use batch::batch_get;
 pub use calls::CallCounter;
 pub use error::DynamoError;
 pub use paging::{

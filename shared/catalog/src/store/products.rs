@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use shop_domain::{
     MAX_STOCK, Product, ProductChanges, ProductId, Sku, StockDelta, StockLevel, Timestamp,
 };
 use shop_dynamo::{
-    DynamoError, Item, KeyShape, Page, PageRequest, Partition, Reason, backoff,
-    cancellation_reasons, key, number, string,
+    DynamoError, Item, KeyShape, Page, PageRequest, Partition, Reason, cancellation_reasons, key,
+    number, string,
 };
 
 use super::items::{PRODUCT, ProductItem, SKU_GUARD, SkuItem, category_pk, product_pk, sku_pk};
@@ -143,42 +143,7 @@ impl Store {
         projection: Option<&str>,
         consistent: bool,
     ) -> Result<Vec<Item>, DynamoError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .set_projection_expression(projection.map(str::to_owned))
-            .consistent_read(consistent)
-            .build()?;
-        let mut items = Vec::new();
-        let mut attempt = 0;
-        loop {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(|error| DynamoError::request("BatchGetItem", error))?;
-            items.extend(
-                output
-                    .responses
-                    .and_then(|mut tables| tables.remove(&self.table))
-                    .unwrap_or_default(),
-            );
-            match output
-                .unprocessed_keys
-                .and_then(|mut tables| tables.remove(&self.table))
-            {
-                Some(rest) if !rest.keys.is_empty() => {
-                    attempt += 1;
-                    tokio::time::sleep(backoff(attempt)).await;
-                    request = rest;
-                }
-                _ => return Ok(items),
-            }
-        }
+        shop_dynamo::batch_get(&self.client, &self.table, keys, projection, consistent).await
     }
 
     /// One page of the catalogue, by name, optionally of one category only (compared without
