@@ -370,7 +370,7 @@ STORE_ACCESS = {
     "delete-customer": {"customers": {"UpdateItem"}, "pool": {"AdminDeleteUser"}},
     "export-customer": {"customers": {"GetItem", "Query"}, "table": {"GetItem"}, "index": {"Query"}},
     "order-events-relay": {"table": {"PutItem", "UpdateItem"}},
-    "order-events-consumer": {"customers": {"GetItem", "PutItem", "UpdateItem"}},
+    "order-events-consumer": {"customers": {"BatchGetItem", "PutItem", "UpdateItem"}},
     "unknown-route": {},
 }
 RESOURCE_NAMES = {
@@ -1426,7 +1426,8 @@ class LocalStackOnMoto(unittest.TestCase):
         dynamodb = self.client("dynamodb", "order-events-consumer")
         profile = {"pk": {"S": "CUSTOMER#iam-test"}, "sk": {"S": "PROFILE"}}
         marker = {"pk": {"S": "CUSTOMER#iam-test"}, "sk": {"S": "ORDER#1"}}
-        dynamodb.get_item(TableName="CustomersTable", Key=profile, ConsistentRead=True)
+        dynamodb.batch_get_item(RequestItems={"CustomersTable": {"Keys": [profile, marker], "ConsistentRead": True}})
+        self.assertDenied(lambda: dynamodb.get_item(TableName="CustomersTable", Key=profile))
         dynamodb.put_item(TableName="CustomersTable", Item=marker)
         dynamodb.update_item(TableName="CustomersTable", Key=profile, UpdateExpression="ADD totalOrders :one",
                              ExpressionAttributeValues={":one": {"N": "1"}})
