@@ -332,7 +332,7 @@ async fn apply_batch(
         match read.event {
             Err(failure) => outcomes.push((index, Err(failure), read.span)),
             Ok(event) => {
-                let lane = *lane_of.entry(customer_of(&event)).or_insert_with(|| {
+                let lane = *lane_of.entry(event.customer_id()).or_insert_with(|| {
                     lanes.push(Vec::new());
                     lanes.len() - 1
                 });
@@ -362,26 +362,13 @@ async fn apply_batch(
         .collect()
 }
 
-fn customer_of(event: &OrderEvent) -> CustomerId {
-    match event {
-        OrderEvent::Placed(placed) => placed.customer_id,
-        OrderEvent::Cancelled(cancelled) => cancelled.customer_id,
-        OrderEvent::StatusChanged(changed) => changed.customer_id,
-    }
-}
-
 async fn apply(
     customers: &Customers,
     event: &OrderEvent,
     received_at: Timestamp,
 ) -> Result<Outcome, Failure> {
-    let order = match event {
-        OrderEvent::Placed(placed) => placed.order_id,
-        OrderEvent::Cancelled(cancelled) => cancelled.order_id,
-        OrderEvent::StatusChanged(changed) => changed.id,
-    };
-    telemetry::record_customer(&customer_of(event));
-    telemetry::record_order(&order);
+    telemetry::record_customer(&event.customer_id());
+    telemetry::record_order(&event.order_id());
     let outcome = statistics::apply(customers, event, received_at).await?;
     tracing::info!(?outcome, "order event applied");
     Ok(outcome)

@@ -91,6 +91,26 @@ pub enum OrderEvent {
     StatusChanged(OrderStatusChanged),
 }
 
+impl OrderEvent {
+    /// The customer whose order it is.
+    pub fn customer_id(&self) -> CustomerId {
+        match self {
+            Self::Placed(placed) => placed.customer_id,
+            Self::Cancelled(cancelled) => cancelled.customer_id,
+            Self::StatusChanged(changed) => changed.customer_id,
+        }
+    }
+
+    /// The order it is about.
+    pub fn order_id(&self) -> OrderId {
+        match self {
+            Self::Placed(placed) => placed.order_id,
+            Self::Cancelled(cancelled) => cancelled.order_id,
+            Self::StatusChanged(changed) => changed.id,
+        }
+    }
+}
+
 /// How far ahead of the reader's clock an event's time may be (clocks differ a little).
 const CLOCK_SKEW_SECONDS: i64 = 300;
 /// No order of this shop is older than this.
