@@ -93,9 +93,10 @@ impl KeySet {
         Self { max_age, ..self }
     }
 
-    /// How old the set may be before it is fetched again.
-    pub fn max_age(&self) -> Duration {
-        self.max_age
+    /// When the set held now is due to be fetched again (`None`: a fixed set, never).
+    pub async fn fresh_until(&self) -> Option<Instant> {
+        let cached = self.cache.read().await;
+        cached.fetched.map(|at| at + self.max_age)
     }
 
     /// The key with id `kid`.

@@ -23,7 +23,7 @@ use shop_runtime::settings::{self, SettingError};
 use tokio::time::Instant;
 
 pub use keys::{KeySet, MAX_KEY_AGE, REFETCH_INTERVAL};
-use recent::RecentTokens;
+use recent::{RecentTokens, Remembered};
 
 /// The issuer the tokens must name (`iss`), e.g. `https://cognito-idp.<region>.amazonaws.com/<pool>`.
 pub const AUTH_ISSUER: &str = "AUTH_ISSUER";
@@ -147,10 +147,12 @@ impl Verifier {
             admin: claims.groups.iter().any(|group| group == ADMIN_GROUP),
             subject: claims.sub,
         };
-        let expires = claims.exp.saturating_add(LEEWAY_SECONDS);
-        let key_age = issuer.keys.max_age();
-        self.recent
-            .remember(token, &caller, expires, epoch_now, now, key_age);
+        let verdict = Remembered {
+            caller: caller.clone(),
+            expires: claims.exp.saturating_add(LEEWAY_SECONDS),
+            keys_fresh_until: issuer.keys.fresh_until().await,
+        };
+        self.recent.remember(token, verdict, epoch_now, now);
         Ok(caller)
     }
 

@@ -15,8 +15,9 @@
 //! So a lease is sized by the client's demand at that instance: at most what the instance
 //! served the client in this window or the previous one (at least 1, at most a tenth of the
 //! limit), and, once another instance has served the client in this window, at most a quarter
-//! of what is left. A client that touches many functions once leases one unit from each; one
-//! that keeps an instance busy leases blocks there.
+//! of what is left and at most what the window before says this instance will still serve.
+//! A client that touches many functions once leases one unit from each; one that keeps an
+//! instance busy leases blocks there.
 //!
 //! A client that an instance served in the window before is steady there: the lease that
 //! instance takes then also reserves, in the same write, its demand (at most a block) in each

@@ -92,7 +92,7 @@ impl Store {
         }
         let mut found = HashMap::new();
         let mut remembered = None;
-        for item in self.batch_get(keys, None, true).await? {
+        for item in shop_dynamo::batch_get(&self.client, &self.table, keys, None, true).await? {
             if shop_dynamo::string_of(&item, "sk") == Some(PRODUCT) {
                 let item: super::items::ProductItem = shop_dynamo::from_item(item)?;
                 let retired = item.retired_at.is_some();

@@ -136,16 +136,6 @@ impl Store {
         self.product(&guard.product_id).await
     }
 
-    /// Several items by key in one call (more when DynamoDB leaves some unprocessed).
-    pub(crate) async fn batch_get(
-        &self,
-        keys: Vec<Item>,
-        projection: Option<&str>,
-        consistent: bool,
-    ) -> Result<Vec<Item>, DynamoError> {
-        shop_dynamo::batch_get(&self.client, &self.table, keys, projection, consistent).await
-    }
-
     /// One page of the catalogue, by name, optionally of one category only (compared without
     /// regard to case): one query of the listing index, and one read of the page's stock
     /// levels, which the index does not hold.
@@ -179,17 +169,17 @@ impl Store {
             .iter()
             .map(|item| key(item.pk.clone(), PRODUCT))
             .collect();
-        let levels: HashMap<String, u32> = self
-            .batch_get(keys, Some("id, stock"), false)
-            .await?
-            .iter()
-            .filter_map(|item| {
-                Some((
-                    shop_dynamo::string_of(item, "id")?.to_owned(),
-                    shop_dynamo::number_of(item, "stock")?,
-                ))
-            })
-            .collect();
+        let levels: HashMap<String, u32> =
+            shop_dynamo::batch_get(&self.client, &self.table, keys, Some("id, stock"), false)
+                .await?
+                .iter()
+                .filter_map(|item| {
+                    Some((
+                        shop_dynamo::string_of(item, "id")?.to_owned(),
+                        shop_dynamo::number_of(item, "stock")?,
+                    ))
+                })
+                .collect();
         let data = listed
             .into_iter()
             .map(|mut item| {
