@@ -7,27 +7,76 @@
 #                   SQS, on 127.0.0.1:4566 or TEST_LOCALSTACK_PORT
 # TEST_ENGINES picks some (e.g. TEST_ENGINES=moto). With AWS_ENDPOINT_URL set (LocalStack on
 # http://localhost:4566, say) the suite runs once, against that endpoint as it is.
+# Beside the suites, on a stack of its own (moto, ports 5200/9200): hostile input, the seeding
+# of a deployed stack and the storefront in a browser (`scripts/test.sh hostile` runs that part
+# alone).
 # The RabbitMQ contract tests use the broker on 127.0.0.1:5672, or install and start one.
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 ensure_tools test
 cd "$ROOT"
+MODE="${1:-all}"
+
+# Every test is a client of its own (a token subject and an X-Forwarded-For address of its
+# own, trusted as if from one proxy), and a busy one makes a few hundred requests a minute;
+# the rate-limit tests read the limit from the responses.
+export RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-1000}" RATE_LIMIT_TRUSTED_PROXIES=1
+export STACK_NO_RELOAD=1
+
+# The running stack's settings, for a test process (run it in a subshell): the tests act as
+# the administrator.
+use_stack() {
+  use_stack_as_admin
+  export STACK_LOGS="$STACK_STATE/watch.log" SHOP_SAMPLE_EVENTS="$STACK_STATE/events"
+  export SHOP_LAMBDA_URL="http://127.0.0.1:$((API_PORT + 50))"
+}
+
+# Hostile input, the seeding of a deployed stack and the browser, on the running stack. The API
+# answers the same on every engine, so they run once. Each hostile case scans the tables to
+# prove it wrote nothing, so the stack is a fresh one that nothing else writes to.
+hostile_pass() (
+  use_stack
+  step "hostile input: schemathesis from /api/openapi.json, and the hostile list (~6-8 min)"
+  python -m pytest -q -p no:cacheprovider "$ROOT/tests/hostile"
+  step "seeding a deployed stack's catalogue, on a CloudFormation stack of the local engine (~10 s)"
+  python -m unittest "$ROOT/tests/deploy/test_seed_deployed.py"
+  # The storefront, clicked through in chromium; screenshots in target/browser-artifacts.
+  step "the storefront in a real browser (chromium, playwright-core; ~1 min)"
+  for page in storefront orders profile admin docs; do
+    node "$ROOT/tests/browser/$page.test.mjs"
+  done
+)
+
+# The hostile pass's stack: a moto of its own, apart from the integration suites' ports and
+# broker queue.
+HOSTILE_STACK=(API_PORT="${TEST_HOSTILE_API_PORT:-9200}" MOTO_PORT="${TEST_HOSTILE_MOTO_PORT:-5200}"
+  STACK_STATE="$ROOT/.local/test-hostile")
+
+if [ "$MODE" = hostile ]; then
+  export "${HOSTILE_STACK[@]}"
+  unset LOCAL_RABBITMQ_URL LOCAL_RABBITMQ_QUEUE AWS_ENDPOINT_URL
+  ensure_browser_test
+  trap 'scripts/stack.sh stop' EXIT
+  step "starting a fresh local stack for hostile input and the browser (moto; ~30 s)"
+  scripts/stack.sh start
+  hostile_pass
+  exit 0
+elif [ "$MODE" != all ]; then
+  echo "usage: scripts/test.sh [hostile]" >&2
+  exit 2
+fi
 
 step "unit tests (cargo test builds the workspace: ~6 min the first time, seconds after)"
 cargo test --workspace --exclude integration-tests
 python -m unittest discover -s local -p 'test_*.py'
 
 export API_PORT="${TEST_API_PORT:-9100}" MOTO_PORT="${TEST_MOTO_PORT:-5100}"
-# Every test is a client of its own (a token subject and an X-Forwarded-For address of its
-# own, trusted as if from one proxy), and a busy one makes a few hundred requests a minute;
-# the rate-limit tests read the limit from the responses.
-export RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-1000}" RATE_LIMIT_TRUSTED_PROXIES=1
-export STACK_NO_RELOAD=1
 export STACK_STATE="$ROOT/.local/test-stack"
 DDB_PORT="${TEST_DYNAMODB_PORT:-8100}"
 DDB_STATE="$STACK_STATE/dynamodb-local" # apart from the stack's PID files, which `stack.sh start` clears
 LS_PORT="${TEST_LOCALSTACK_PORT:-4566}"
 LS_STATE="$STACK_STATE/localstack"
+HOSTILE_LOG="$ROOT/.local/test-hostile.log"
 
 ensure_rabbitmq
 ensure_nestjs_peer
@@ -36,8 +85,17 @@ ensure_browser_test
 # service using `order_created` on the same broker is neither disturbed nor counted.
 export LOCAL_RABBITMQ_URL="$RABBITMQ_URL" LOCAL_RABBITMQ_QUEUE="order_created.test-$$"
 export SHOP_RABBITMQ_URL="$RABBITMQ_URL" SHOP_RABBITMQ_QUEUE="$LOCAL_RABBITMQ_QUEUE"
+# The local issuer's key pair, made once here: both stacks start with it, and would
+# otherwise race to make it.
+python "$ROOT/local/auth.py" keygen "$ROOT/.local/auth"
 
+HOSTILE_PID=
 cleanup() {
+  if [ -n "$HOSTILE_PID" ] && kill -0 "$HOSTILE_PID" 2>/dev/null; then
+    kill -TERM -- "-$HOSTILE_PID" 2>/dev/null || true
+    wait "$HOSTILE_PID" 2>/dev/null || true
+  fi
+  env "${HOSTILE_STACK[@]}" scripts/stack.sh stop
   scripts/stack.sh stop
   scripts/dynamodb-local.sh stop "$DDB_STATE"
   scripts/localstack.sh stop "$LS_STATE"
@@ -54,14 +112,6 @@ PY
 }
 trap cleanup EXIT
 
-# The running stack's settings, for a test process (run it in a subshell): the tests act as
-# the administrator.
-use_stack() {
-  use_stack_as_admin
-  export STACK_LOGS="$STACK_STATE/watch.log" SHOP_SAMPLE_EVENTS="$STACK_STATE/events"
-  export SHOP_LAMBDA_URL="http://127.0.0.1:$((API_PORT + 50))"
-}
-
 # Runs the integration suite against a freshly started stack; $1 names the engine.
 integration_suite() {
   step "starting a local stack for the integration tests ($1; ~30 s)"
@@ -70,33 +120,26 @@ integration_suite() {
   step "integration tests ($1; ~2 min)"
   (use_stack && cargo test -p integration-tests --no-fail-fast -- --test-threads=4)
   scripts/stack.sh stop
-  if [ "${FIRST_ENGINE_DONE:-}" != 1 ]; then
-    # The API answers the same on every engine: hostile input once, on the first. Each hostile
-    # case scans the tables to prove it wrote nothing, so it gets a fresh stack, not one the
-    # suite has filled.
-    step "starting a fresh local stack for hostile input and the browser ($1; ~30 s)"
-    scripts/stack.sh start
-    (
-      use_stack
-      step "hostile input: schemathesis from /api/openapi.json, and the hostile list (~6-8 min)"
-      python -m pytest -q -p no:cacheprovider "$ROOT/tests/hostile"
-      step "seeding a deployed stack's catalogue, on a CloudFormation stack of the local engine (~10 s)"
-      python -m unittest "$ROOT/tests/deploy/test_seed_deployed.py"
-      # The storefront, clicked through in chromium; screenshots in target/browser-artifacts.
-      step "the storefront in a real browser (chromium, playwright-core; ~1 min)"
-      for page in storefront orders profile admin docs; do
-        node "$ROOT/tests/browser/$page.test.mjs"
-      done
-    )
-    scripts/stack.sh stop
-  fi
-  FIRST_ENGINE_DONE=1
 }
 
 if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
+  # That engine's tables are the stack's own: the hostile pass follows the suite, on a fresh
+  # stack of the same engine.
   integration_suite "$AWS_ENDPOINT_URL"
+  step "starting a fresh local stack for hostile input and the browser ($AWS_ENDPOINT_URL; ~30 s)"
+  scripts/stack.sh start
+  hostile_pass
+  scripts/stack.sh stop
   exit 0
 fi
+
+# The hostile pass is one client at a time and waits on the stack most of that time: it runs
+# in the background, in a session of its own (so that a failed run stops all of it), while
+# the suites run. Its output is shown when it ends.
+step "hostile input and the browser, in the background beside the integration suites (~9 min; log: $HOSTILE_LOG)"
+setsid "$ROOT/scripts/test.sh" hostile >"$HOSTILE_LOG" 2>&1 </dev/null &
+HOSTILE_PID=$!
+
 for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
   case "$engine" in
     moto)
@@ -129,3 +172,13 @@ for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
       ;;
   esac
 done
+
+step "waiting for hostile input and the browser to end"
+hostile_status=0
+wait "$HOSTILE_PID" || hostile_status=$?
+HOSTILE_PID=
+cat "$HOSTILE_LOG" >&2
+if [ "$hostile_status" != 0 ]; then
+  echo "==> hostile input or the browser failed (exit $hostile_status; above, and in $HOSTILE_LOG)" >&2
+  exit "$hostile_status"
+fi
