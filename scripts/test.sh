@@ -7,7 +7,7 @@
 #                   SQS, on 127.0.0.1:4566 or TEST_LOCALSTACK_PORT
 # TEST_ENGINES picks some (e.g. TEST_ENGINES=moto). With AWS_ENDPOINT_URL set (LocalStack on
 # http://localhost:4566, say) the suite runs once, against that endpoint as it is.
-# Beside the suites, on a stack of its own (moto, ports 5200/9200): hostile input, the seeding
+# Beside the suites, on a stack of its own (moto, ports 5300/9300): hostile input, the seeding
 # of a deployed stack and the storefront in a browser (`scripts/test.sh hostile` runs that part
 # alone).
 # The RabbitMQ contract tests use the broker on 127.0.0.1:5672, or install and start one.
@@ -49,7 +49,7 @@ hostile_pass() (
 
 # The hostile pass's stack: a moto of its own, apart from the integration suites' ports and
 # broker queue.
-HOSTILE_STACK=(API_PORT="${TEST_HOSTILE_API_PORT:-9200}" MOTO_PORT="${TEST_HOSTILE_MOTO_PORT:-5200}"
+HOSTILE_STACK=(API_PORT="${TEST_HOSTILE_API_PORT:-9300}" MOTO_PORT="${TEST_HOSTILE_MOTO_PORT:-5300}"
   STACK_STATE="$ROOT/.local/test-hostile")
 
 if [ "$MODE" = hostile ]; then
