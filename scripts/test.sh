@@ -133,9 +133,9 @@ if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
   exit 0
 fi
 
-# The hostile pass is one client at a time and waits on the stack most of that time: it runs
-# in the background, in a session of its own (so that a failed run stops all of it), while
-# the suites run. Its output is shown when it ends.
+# The hostile pass runs in the background while the suites run, so that the run takes the
+# longer of the two rather than their sum; in a session of its own, so that a failed run stops
+# all of it. Its output is shown when it ends.
 step "hostile input and the browser, in the background beside the integration suites (~9 min; log: $HOSTILE_LOG)"
 setsid "$ROOT/scripts/test.sh" hostile >"$HOSTILE_LOG" 2>&1 </dev/null &
 HOSTILE_PID=$!
