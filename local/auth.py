@@ -42,6 +42,7 @@ for admins, cognito:groups.
 
 import argparse
 import base64
+import functools
 import json
 import sys
 import time
@@ -108,8 +109,17 @@ def env_lines(directory: Path) -> str:
     return f"AUTH_ISSUER={ISSUER}\nAUTH_AUDIENCE={AUDIENCE}\nAUTH_JWKS='{jwks}'\n"
 
 
+@functools.lru_cache(maxsize=4)
+def signing_key(path: Path, modified_ns: int):
+    """The private key at `path` as it was at `modified_ns`: read and checked once, since a
+    test run signs a token for nearly every request, and checking an RSA key costs tens of
+    milliseconds."""
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
 def token(directory: Path, subject: str, admin: bool, ttl: int) -> str:
-    key = serialization.load_pem_private_key((directory / "private.pem").read_bytes(), password=None)
+    path = directory / "private.pem"
+    key = signing_key(path, path.stat().st_mtime_ns)
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "nbf": now, "exp": now + ttl, "token_use": "id"}
     if admin:

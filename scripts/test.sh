@@ -36,7 +36,7 @@ use_stack() {
 # prove it wrote nothing, so the stack is a fresh one that nothing else writes to.
 hostile_pass() (
   use_stack
-  step "hostile input: schemathesis from /api/openapi.json, and the hostile list (~6-8 min)"
+  step "hostile input: schemathesis from /api/openapi.json, and the hostile list (~3-5 min)"
   python -m pytest -q -p no:cacheprovider "$ROOT/tests/hostile"
   step "seeding a deployed stack's catalogue, on a CloudFormation stack of the local engine (~10 s)"
   python -m unittest "$ROOT/tests/deploy/test_seed_deployed.py"
@@ -136,7 +136,7 @@ fi
 # The hostile pass runs in the background while the suites run, so that the run takes the
 # longer of the two rather than their sum; in a session of its own, so that a failed run stops
 # all of it. Its output is shown when it ends.
-step "hostile input and the browser, in the background beside the integration suites (~9 min; log: $HOSTILE_LOG)"
+step "hostile input and the browser, in the background beside the integration suites (~5 min; log: $HOSTILE_LOG)"
 setsid "$ROOT/scripts/test.sh" hostile >"$HOSTILE_LOG" 2>&1 </dev/null &
 HOSTILE_PID=$!
 
