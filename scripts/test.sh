@@ -135,10 +135,23 @@ fi
 
 # The hostile pass runs in the background while the suites run, so that the run takes the
 # longer of the two rather than their sum; in a session of its own, so that a failed run stops
-# all of it. Its output is shown when it ends.
+# all of it. Its output is shown when it ends (checked after each suite).
 step "hostile input and the browser, in the background beside the integration suites (~5 min; log: $HOSTILE_LOG)"
 setsid "$ROOT/scripts/test.sh" hostile >"$HOSTILE_LOG" 2>&1 </dev/null &
 HOSTILE_PID=$!
+
+# Its log, once it has ended; the run stops there if it failed. Also called between the
+# suites when it has already ended, so that an early failure is not reported minutes later.
+finish_hostile_pass() {
+  local status=0
+  wait "$HOSTILE_PID" || status=$?
+  HOSTILE_PID=
+  cat "$HOSTILE_LOG" >&2
+  if [ "$status" != 0 ]; then
+    echo "==> hostile input or the browser failed (exit $status; above, and in $HOSTILE_LOG)" >&2
+    exit "$status"
+  fi
+}
 
 for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
   case "$engine" in
@@ -171,14 +184,10 @@ for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
       exit 2
       ;;
   esac
+  if [ -n "$HOSTILE_PID" ] && ! kill -0 "$HOSTILE_PID" 2>/dev/null; then finish_hostile_pass; fi
 done
 
-step "waiting for hostile input and the browser to end"
-hostile_status=0
-wait "$HOSTILE_PID" || hostile_status=$?
-HOSTILE_PID=
-cat "$HOSTILE_LOG" >&2
-if [ "$hostile_status" != 0 ]; then
-  echo "==> hostile input or the browser failed (exit $hostile_status; above, and in $HOSTILE_LOG)" >&2
-  exit "$hostile_status"
+if [ -n "$HOSTILE_PID" ]; then
+  step "waiting for hostile input and the browser to end"
+  finish_hostile_pass
 fi
