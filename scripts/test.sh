@@ -136,7 +136,7 @@ fi
 # The hostile pass runs in the background while the suites run, so that the run takes the
 # longer of the two rather than their sum; in a session of its own, so that a failed run stops
 # all of it. Its output is shown when it ends (checked after each suite).
-step "hostile input and the browser, in the background beside the integration suites (~5 min; log: $HOSTILE_LOG)"
+step "hostile input and the browser, in the background beside the integration suites (~9 min; log: $HOSTILE_LOG)"
 setsid "$ROOT/scripts/test.sh" hostile >"$HOSTILE_LOG" 2>&1 </dev/null &
 HOSTILE_PID=$!
 
