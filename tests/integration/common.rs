@@ -503,6 +503,12 @@ pub fn random_address() -> String {
     format!("10.{}.{}.{}", bytes[0], bytes[1], bytes[2])
 }
 
+/// When a relay or consumer invoked by a test stops waiting on the broker: as for a function
+/// with Lambda's 10 s timeout.
+pub fn deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_millis(8_500)
+}
+
 pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

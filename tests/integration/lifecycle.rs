@@ -646,7 +646,10 @@ async fn every_move_is_an_event_and_a_cancellation_says_what_it_released() {
         shop.store.clone(),
     );
     let event = shop.modify_events(&[(before, processing.clone()), (processing, cancelled)]);
-    let response = relay.handle(event).await.unwrap();
+    let response = relay
+        .handle(event, crate::common::deadline())
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
     let mut bodies = Vec::new();
     for _ in 0..5 {

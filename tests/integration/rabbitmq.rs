@@ -6,6 +6,8 @@
 //!   local stack's pollers) -> our consumer -> the customer's statistics.
 
 use std::process::Stdio;
+
+use base64::Engine;
 use std::time::Duration;
 
 use crate::common::{Shop, assert_order_created_contract};
@@ -122,7 +124,10 @@ async fn a_nestjs_customer_service_consumes_what_our_relay_publishes() {
     let order_ids = orders_of(&shop, &customer, 2).await;
 
     let response = publisher(&shop, &queue)
-        .handle(shop.order_stream_event(&order_ids).await)
+        .handle(
+            shop.order_stream_event(&order_ids).await,
+            crate::common::deadline(),
+        )
         .await
         .unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -154,7 +159,10 @@ async fn what_we_publish_on_rabbitmq_is_the_seed_wire_format() {
     let customer = CustomerId::new();
     let order_ids = orders_of(&shop, &customer, 1).await;
     let response = publisher(&shop, &queue)
-        .handle(shop.order_stream_event(&order_ids).await)
+        .handle(
+            shop.order_stream_event(&order_ids).await,
+            crate::common::deadline(),
+        )
         .await
         .unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -231,7 +239,10 @@ async fn the_relay_reports_an_unreachable_broker_and_delivers_on_retry() {
         ),
         shop.store.clone(),
     );
-    let failed = down.handle(event.clone()).await.unwrap();
+    let failed = down
+        .handle(event.clone(), crate::common::deadline())
+        .await
+        .unwrap();
     assert_eq!(failed.batch_item_failures.len(), 1);
     assert_eq!(
         failed.batch_item_failures[0].item_identifier.as_deref(),
@@ -239,7 +250,10 @@ async fn the_relay_reports_an_unreachable_broker_and_delivers_on_retry() {
     );
 
     let mut nest = NestCustomerService::start(&queue).await;
-    let delivered = publisher(&shop, &queue).handle(event).await.unwrap();
+    let delivered = publisher(&shop, &queue)
+        .handle(event, crate::common::deadline())
+        .await
+        .unwrap();
     assert!(delivered.batch_item_failures.is_empty());
     for order_id in &order_ids {
         assert_eq!(nest.next_line().await["data"]["id"], order_id.as_str());
@@ -427,7 +441,10 @@ async fn stock_events_go_to_their_own_queue_in_the_nestjs_envelope() {
     // The stream record of a new product with 7 in stock: stock added, from 0 to 7.
     let product = shop.new_product("4.20", 7).await;
     let response = relay
-        .handle(shop.product_stream_event(&product.id).await)
+        .handle(
+            shop.product_stream_event(&product.id).await,
+            crate::common::deadline(),
+        )
         .await
         .unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -560,7 +577,10 @@ async fn the_inventory_services_readers_get_its_stock_messages_on_its_exchange()
     let product = shop.new_product("4.20", 7).await;
     let created = product_item(&shop, &product.id).await;
     let response = relay
-        .handle(shop.product_stream_event(&product.id).await)
+        .handle(
+            shop.product_stream_event(&product.id).await,
+            crate::common::deadline(),
+        )
         .await
         .unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -573,7 +593,10 @@ async fn the_inventory_services_readers_get_its_stock_messages_on_its_exchange()
     assert_eq!(adjusted.status, 200, "{}", adjusted.text);
     let reduced = product_item(&shop, &product.id).await;
     let response = relay
-        .handle(shop.modify_events(&[(created, reduced)]))
+        .handle(
+            shop.modify_events(&[(created, reduced)]),
+            crate::common::deadline(),
+        )
         .await
         .unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -629,4 +652,57 @@ async fn the_inventory_services_readers_get_its_stock_messages_on_its_exchange()
     assert_ne!(messages[0].1["eventId"], messages[1].1["eventId"]);
     delete_queue(&orders_queue).await;
     delete_queue(&format!("{orders_queue}.stock")).await;
+}
+
+#[tokio::test]
+async fn a_dead_letter_no_queue_takes_fails_the_batch_so_the_broker_redelivers_it() {
+    let shop = Shop::connect().await;
+    let queue = scratch_queue();
+    let dead_letters =
+        shop_amqp::DeadLetters::new(broker_url().parse().unwrap(), std::slice::from_ref(&queue));
+    let consumer = shop_consumer::Consumer::new(shop.customers.clone(), Some(dead_letters));
+    let unreadable = || {
+        let body = base64::engine::general_purpose::STANDARD.encode("not json");
+        serde_json::from_value::<shop_consumer::OrderEventBatch>(json!({
+            "eventSource": "aws:rmq",
+            "rmqMessagesByQueue": {format!("{queue}::/"): [{
+                "basicProperties": {
+                    "contentType": null, "contentEncoding": null, "headers": {},
+                    "deliveryMode": 2, "priority": 0, "correlationId": null, "replyTo": null,
+                    "expiration": null, "messageId": null, "timestamp": null, "type": null,
+                    "userId": null, "appId": null, "clusterId": null, "bodySize": 8
+                },
+                "data": body,
+                "redelivered": false
+            }]}
+        }))
+        .unwrap()
+    };
+    // Kept in the dead letters: the batch is done.
+    consumer
+        .handle(unreadable(), crate::common::deadline())
+        .await
+        .expect("the dead letter is kept");
+
+    // Its dead-letter queue is gone: the dead letter would be returned, so the batch fails
+    // and the broker redelivers it rather than losing the message.
+    let dead_letter_queue = shop_amqp::dead_letter_queue(&queue);
+    delete_queue(&dead_letter_queue).await;
+    let failed = consumer
+        .handle(unreadable(), crate::common::deadline())
+        .await
+        .expect_err("a dead letter nothing took is not kept");
+    assert_eq!(failed.failed, 1);
+
+    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .exchange_delete(
+            shop_amqp::dead_letter_exchange(&queue).as_str().into(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
 }

@@ -195,7 +195,10 @@ async fn consume(
 ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
     let consumer = Consumer::new(shop.customers.clone(), None);
     match consumer
-        .handle(OrderEventBatch::Sqs(sqs_batch(bodies)))
+        .handle(
+            OrderEventBatch::Sqs(sqs_batch(bodies)),
+            crate::common::deadline(),
+        )
         .await
     {
         Ok(BatchOutcome::Sqs(response)) => response,
@@ -373,7 +376,10 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
         },
         shop.store.clone(),
     );
-    let failed = unreachable.handle(event.clone()).await.unwrap();
+    let failed = unreachable
+        .handle(event.clone(), crate::common::deadline())
+        .await
+        .unwrap();
     assert_eq!(failed.batch_item_failures.len(), 1);
     assert_eq!(
         failed.batch_item_failures[0].item_identifier.as_deref(),
@@ -383,7 +389,10 @@ async fn the_relay_reports_an_unreachable_queue_and_delivers_every_event_on_retr
     // SQS back: the retried batch is delivered whole, to a queue of this test's own.
     let queue_url = shop.scratch_queue().await;
     let relay = Relay::new(all_to_queue(&shop, &queue_url), shop.store.clone());
-    let delivered = relay.handle(event).await.unwrap();
+    let delivered = relay
+        .handle(event, crate::common::deadline())
+        .await
+        .unwrap();
     assert!(delivered.batch_item_failures.is_empty());
     let mut received = Vec::new();
     while received.len() < 3 {
@@ -419,7 +428,10 @@ async fn the_relay_sends_what_precedes_a_malformed_record_and_names_that_record(
     event.records[1].change.new_image.remove("totalCents");
     let queue_url = shop.scratch_queue().await;
     let relay = Relay::new(all_to_queue(&shop, &queue_url), shop.store.clone());
-    let response = relay.handle(event).await.unwrap();
+    let response = relay
+        .handle(event, crate::common::deadline())
+        .await
+        .unwrap();
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(
         response.batch_item_failures[0].item_identifier.as_deref(),

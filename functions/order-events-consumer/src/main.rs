@@ -9,7 +9,8 @@ async fn main() -> Result<(), shop_runtime::Error> {
     shop_runtime::telemetry::init();
     let consumer = Consumer::from_env(&shop_runtime::aws().await)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<OrderEventBatch>| {
-        consumer.handle(event.payload)
+        let deadline = shop_runtime::deadline::wait_until(event.context.deadline);
+        consumer.handle(event.payload, deadline)
     }))
     .await
 }

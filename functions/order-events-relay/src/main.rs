@@ -11,7 +11,8 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let aws = shop_runtime::aws().await;
     let relay = Relay::new(Sinks::from_env(&aws)?, Store::from_env(&aws)?);
     lambda_runtime::run(service_fn(|event: LambdaEvent<RelayEvent>| {
-        relay.handle(event.payload)
+        let deadline = shop_runtime::deadline::wait_until(event.context.deadline);
+        relay.handle(event.payload, deadline)
     }))
     .await
 }

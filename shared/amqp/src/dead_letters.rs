@@ -5,8 +5,9 @@
 //! a batch, so the consumer moves it there itself, and acknowledges the batch only once the
 //! broker has confirmed the dead letter: nothing is dropped.
 
-use crate::publisher::{PublishError, RabbitPublisher, Route};
+use crate::publisher::{Message, PublishError, RabbitPublisher, Route};
 use lapin::uri::AMQPUri;
+use tokio::time::Instant;
 
 /// The dead-letter exchange of `queue`.
 pub fn dead_letter_exchange(queue: &str) -> String {
@@ -45,8 +46,15 @@ impl DeadLetters {
     }
 
     /// Moves a message of `queue` that can never be read to its dead letters, with `reason`
-    /// as its routing key (the dead-letter queue takes every key).
-    pub async fn reject(&self, queue: &str, body: &[u8], reason: &str) -> Result<(), PublishError> {
+    /// as its routing key (the dead-letter queue takes every key), by `deadline`. Kept only
+    /// once the broker has it in a queue: a dead letter nothing took is a failure.
+    pub async fn reject(
+        &self,
+        queue: &str,
+        body: &[u8],
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), PublishError> {
         let exchange = dead_letter_exchange(queue);
         let key: String = reason
             .chars()
@@ -59,15 +67,16 @@ impl DeadLetters {
             })
             .take(200)
             .collect();
+        let letter = Message {
+            route: Route::Exchange {
+                exchange: &exchange,
+                key: &key,
+            },
+            body,
+            id: None,
+        };
         self.publisher
-            .publish_all(&[(
-                Route::Topic {
-                    exchange: &exchange,
-                    key: &key,
-                },
-                body,
-                None,
-            )])
+            .publish_all(&[letter], deadline)
             .await
             .map_err(|unsent| unsent.error)
     }

@@ -6,10 +6,9 @@
 //!
 //! Unlike the NestJS services, messages are persistent, published `mandatory`, and every
 //! publish waits for the broker's confirmation: the relay reports a record as sent only once
-//! the broker has it in a queue. Connecting and confirming are bounded in time, so a broker
-//! that hangs fails the batch rather than the function's timeout.
-
-use std::time::Duration;
+//! the broker has it in a queue. Every wait on the broker (connecting, declaring, publishing,
+//! confirming) ends by one deadline the caller sets inside its own time, so a broker that
+//! hangs fails the batch rather than the function's timeout.
 
 use lapin::Confirmation;
 use lapin::options::{
@@ -20,6 +19,7 @@ use lapin::types::FieldTable;
 use lapin::uri::AMQPUri;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 /// The queue the NestJS services use for order events.
 pub const DEFAULT_QUEUE: &str = "order_created";
@@ -27,8 +27,6 @@ pub const DEFAULT_QUEUE: &str = "order_created";
 pub const DEFAULT_STOCK_QUEUE: &str = "stock_events";
 /// AMQP delivery mode 2: the broker writes the message to disk.
 const PERSISTENT: u8 = 2;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -36,10 +34,10 @@ pub enum PublishError {
     Broker(#[from] lapin::Error),
     #[error("the broker refused (nacked) the message")]
     Refused,
-    #[error("the broker returned the message: no queue {0} to route it to")]
+    #[error("the broker returned the message: nothing bound to take it at {0}")]
     Unroutable(String),
-    #[error("the broker did not answer within {0:?}")]
-    TimedOut(Duration),
+    #[error("the broker did not answer in the time left")]
+    TimedOut,
 }
 
 /// Which message was the first not confirmed, and why.
@@ -58,13 +56,36 @@ impl Unsent {
     }
 }
 
-/// One message: where it goes and what it says.
+/// Where one message goes.
 #[derive(Debug, Clone, Copy)]
 pub enum Route<'a> {
-    /// A queue, through the default exchange.
+    /// A queue, through the default exchange. A message no queue takes is a failure.
     Queue(&'a str),
-    /// A topic exchange, with a routing key. No queue bound is no failure: nobody listens.
-    Topic { exchange: &'a str, key: &'a str },
+    /// A topic exchange whose bound queues must take the message (dead letters): a message
+    /// returned as unroutable is a failure.
+    Exchange { exchange: &'a str, key: &'a str },
+    /// A topic exchange that announces to whoever listens (the Inventory service's stock
+    /// messages): no queue bound is no failure.
+    Announce { exchange: &'a str, key: &'a str },
+}
+
+impl Route<'_> {
+    fn target(&self) -> (&str, &str) {
+        match *self {
+            Route::Queue(queue) => ("", queue),
+            Route::Exchange { exchange, key } | Route::Announce { exchange, key } => {
+                (exchange, key)
+            }
+        }
+    }
+}
+
+/// One message: where it goes, what it says, and the id a consumer deduplicates on.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub route: Route<'a>,
+    pub body: &'a [u8],
+    pub id: Option<&'a str>,
 }
 
 pub struct RabbitPublisher {
@@ -102,26 +123,34 @@ impl RabbitPublisher {
         Self { bindings, ..self }
     }
 
-    /// Publishes the messages in order and waits for the broker to confirm each. On failure,
-    /// returns the index of the first message not confirmed (later ones may have been
-    /// delivered too: delivery is at least once, and consumers deduplicate).
+    /// Publishes the messages in order and waits for the broker to confirm each, giving up
+    /// at `deadline`. On failure, returns the index of the first message not confirmed (later
+    /// ones may have been delivered too: delivery is at least once, and consumers
+    /// deduplicate). Nothing to publish needs no broker: it succeeds at once.
     pub async fn publish_all(
         &self,
-        messages: &[(Route<'_>, &[u8], Option<&str>)],
+        messages: &[Message<'_>],
+        deadline: Instant,
     ) -> Result<(), Unsent> {
-        let mut link = self.link.lock().await;
-        if link.is_none() {
-            let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.connect())
-                .await
-                .map_err(|_| Unsent::at(0, PublishError::TimedOut(CONNECT_TIMEOUT)))?
-                .map_err(|error| Unsent::at(0, error))?;
-            *link = Some(connected);
+        if messages.is_empty() {
+            return Ok(());
         }
-        let Some(connected) = link.as_ref() else {
-            return Err(Unsent::at(0, PublishError::Refused));
+        let mut link = self.link.lock().await;
+        let channel = match link.as_ref() {
+            Some(connected) => connected.channel.clone(),
+            None => {
+                let connected = within(deadline, self.connect())
+                    .await
+                    .map_err(|error| Unsent::at(0, error))?;
+                let channel = connected.channel.clone();
+                *link = Some(connected);
+                channel
+            }
         };
-        let result = publish_on(&connected.channel, messages).await;
+        let result = publish_on(&channel, messages, deadline).await;
         if result.is_err() {
+            // A channel that failed or was left waiting is not reused: the next batch
+            // reconnects.
             *link = None;
         }
         result
@@ -179,55 +208,65 @@ impl RabbitPublisher {
     }
 }
 
+/// `work`, or [`PublishError::TimedOut`] once `deadline` has passed.
+async fn within<T>(
+    deadline: Instant,
+    work: impl Future<Output = Result<T, lapin::Error>>,
+) -> Result<T, PublishError> {
+    tokio::time::timeout_at(deadline, work)
+        .await
+        .map_err(|_| PublishError::TimedOut)?
+        .map_err(PublishError::from)
+}
+
 async fn publish_on(
     channel: &Channel,
-    messages: &[(Route<'_>, &[u8], Option<&str>)],
+    messages: &[Message<'_>],
+    deadline: Instant,
 ) -> Result<(), Unsent> {
     let mut confirms = Vec::with_capacity(messages.len());
-    for (index, (route, body, message_id)) in messages.iter().enumerate() {
-        let (exchange, key) = match route {
-            Route::Queue(queue) => ("", *queue),
-            Route::Topic { exchange, key } => (*exchange, *key),
-        };
+    for (index, message) in messages.iter().enumerate() {
+        let (exchange, key) = message.route.target();
         let mut properties = BasicProperties::default()
             .with_delivery_mode(PERSISTENT)
             .with_content_type("application/json".into());
-        if let Some(id) = message_id {
-            properties = properties.with_message_id((*id).into());
+        if let Some(id) = message.id {
+            properties = properties.with_message_id(id.into());
         }
-        let confirm = channel
-            .basic_publish(
+        let confirm = within(
+            deadline,
+            channel.basic_publish(
                 exchange.into(),
                 key.into(),
                 BasicPublishOptions {
                     mandatory: true,
                     ..BasicPublishOptions::default()
                 },
-                body,
+                message.body,
                 properties,
-            )
-            .await
-            .map_err(|error| Unsent::at(index, error))?;
-        confirms.push((route, confirm));
+            ),
+        )
+        .await
+        .map_err(|error| Unsent::at(index, error))?;
+        confirms.push(confirm);
     }
-    for (index, (route, confirm)) in confirms.into_iter().enumerate() {
-        let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
+    for (index, (message, confirm)) in messages.iter().zip(confirms).enumerate() {
+        let confirmation = within(deadline, confirm)
             .await
-            .map_err(|_| Unsent::at(index, PublishError::TimedOut(CONFIRM_TIMEOUT)))?
             .map_err(|error| Unsent::at(index, error))?;
-        match (confirmation, route) {
-            (Confirmation::Ack(None), _) | (Confirmation::NotRequested, _) => {}
-            (Confirmation::Ack(Some(_)), Route::Topic { key, .. }) => {
-                tracing::debug!(
-                    routing_key = key,
-                    "no queue is bound for this stock message"
-                );
+        match (confirmation, message.route) {
+            (Confirmation::Ack(None) | Confirmation::NotRequested, _) => {}
+            (Confirmation::Ack(Some(_)), Route::Announce { key, .. }) => {
+                tracing::debug!(routing_key = key, "no queue is bound for this message");
             }
-            (Confirmation::Ack(Some(_)), Route::Queue(queue)) => {
-                return Err(Unsent::at(
-                    index,
-                    PublishError::Unroutable(queue.to_string()),
-                ));
+            (Confirmation::Ack(Some(_)), route @ (Route::Queue(_) | Route::Exchange { .. })) => {
+                let (exchange, key) = route.target();
+                let target = if exchange.is_empty() {
+                    format!("queue {key}")
+                } else {
+                    format!("exchange {exchange} with key {key}")
+                };
+                return Err(Unsent::at(index, PublishError::Unroutable(target)));
             }
             (Confirmation::Nack(_), _) => return Err(Unsent::at(index, PublishError::Refused)),
         }

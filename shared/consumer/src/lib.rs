@@ -24,6 +24,7 @@ use shop_events::{EventError, OrderEvent, decode_order_event};
 use shop_runtime::settings::SettingError;
 use shop_runtime::telemetry::{self, Metric};
 use std::collections::HashMap;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use shop_customers::Customers;
@@ -108,7 +109,13 @@ impl Consumer {
         Ok(Self::new(customers, dead_letters))
     }
 
-    pub async fn handle(&self, batch: OrderEventBatch) -> Result<BatchOutcome, BrokerBatchFailed> {
+    /// Applies a batch; a broker batch's dead letters are given up on at `deadline` (the
+    /// batch is then redelivered, nothing acknowledged unkept).
+    pub async fn handle(
+        &self,
+        batch: OrderEventBatch,
+        deadline: Instant,
+    ) -> Result<BatchOutcome, BrokerBatchFailed> {
         // Boxed: the two handlers' futures nested in the runtime's exceed the compiler's type
         // depth.
         match batch {
@@ -119,6 +126,7 @@ impl Consumer {
                 &self.customers,
                 self.dead_letters.as_ref(),
                 event,
+                deadline,
             ))
             .await
             .map(|()| BatchOutcome::RabbitMq {}),
@@ -199,6 +207,7 @@ async fn handle_broker(
     customers: &Customers,
     dead_letters: Option<&DeadLetters>,
     event: RabbitMqEvent,
+    deadline: Instant,
 ) -> Result<(), BrokerBatchFailed> {
     let mut tally = Tally::default();
     let (mut rejected, mut unstored) = (0, 0);
@@ -217,7 +226,7 @@ async fn handle_broker(
                 Err(error @ Failure::Unreadable(_)) => match dead_letters {
                     Some(dead_letters) => {
                         let kept = dead_letters
-                            .reject(queue, &raw_body(message), &error.to_string())
+                            .reject(queue, &raw_body(message), &error.to_string(), deadline)
                             .await;
                         match kept {
                             Ok(()) => {

@@ -18,6 +18,7 @@ use shop_runtime::telemetry::{self, Metric};
 
 use crate::sqs::EventQueue;
 use shop_amqp::{RabbitPublisher, Route};
+use tokio::time::Instant;
 
 /// The queue of order events (SQS transport).
 pub const ORDER_EVENTS_QUEUE_URL: &str = "ORDER_EVENTS_QUEUE_URL";
@@ -162,7 +163,13 @@ impl Relay {
         Self { sinks, store }
     }
 
-    pub async fn handle(&self, event: RelayEvent) -> Result<RelayResponse, CountsNotWritten> {
+    /// Publishes a batch's events, in stream order, giving up on the broker at `deadline`;
+    /// reports the first record not published, and keeps the window's counts.
+    pub async fn handle(
+        &self,
+        event: RelayEvent,
+        deadline: Instant,
+    ) -> Result<RelayResponse, CountsNotWritten> {
         let mut messages = Vec::new();
         let mut deltas = Vec::with_capacity(event.records.len());
         let mut malformed = None;
@@ -180,7 +187,7 @@ impl Relay {
             }
         }
         // Records after a malformed one wait for its retry: the event source resumes there.
-        let unsent = self.publish(&messages).await;
+        let unsent = self.publish(&messages, deadline).await;
         let failed = match (unsent, malformed) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -196,9 +203,9 @@ impl Relay {
             .count();
         telemetry::publish(&[Metric::Count("EventsRelayed", relayed as u64)]);
         let mut response = RelayResponse::default();
-        if let Some(failed) = failed {
+        if let Some(record) = failed.and_then(|index| event.records.get(index)) {
             let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = event.records[failed].change.sequence_number.clone();
+            failure.item_identifier = record.change.sequence_number.clone();
             response.batch_item_failures.push(failure);
         }
         match (&event.window, &event.shard_id) {
@@ -306,7 +313,7 @@ impl Relay {
     }
 
     /// Publishes the messages in order; the record of the first one not taken.
-    async fn publish(&self, messages: &[Message]) -> Option<usize> {
+    async fn publish(&self, messages: &[Message], deadline: Instant) -> Option<usize> {
         match &self.sinks {
             Sinks::Sqs { orders, stock } => {
                 // SQS has no Inventory message; consecutive messages to one queue go together.
@@ -332,23 +339,29 @@ impl Relay {
                 orders,
                 stock,
             } => {
-                let routed: Vec<(Route<'_>, &[u8], Option<&str>)> = messages
+                let routed: Vec<shop_amqp::Message<'_>> = messages
                     .iter()
-                    .map(|m| {
-                        let route = match m.sink {
+                    .map(|m| shop_amqp::Message {
+                        route: match m.sink {
                             Sink::Orders => Route::Queue(orders),
                             Sink::Stock => Route::Queue(stock),
-                            Sink::Inventory => Route::Topic {
+                            Sink::Inventory => Route::Announce {
                                 exchange: InventoryStockMessage::EXCHANGE,
                                 key: m.key.unwrap_or("inventory.stock"),
                             },
-                        };
-                        (route, m.body.as_bytes(), m.id.as_deref())
+                        },
+                        body: m.body.as_bytes(),
+                        id: m.id.as_deref(),
                     })
                     .collect();
-                let unsent = publisher.publish_all(&routed).await.err()?;
+                let unsent = publisher.publish_all(&routed, deadline).await.err()?;
                 tracing::warn!(error = %unsent.error, "RabbitMQ did not take an event; the batch will be retried");
-                Some(messages[unsent.index].record)
+                // The message's record, or the batch's first when the publisher named none.
+                Some(
+                    messages
+                        .get(unsent.index)
+                        .map_or(0, |message| message.record),
+                )
             }
         }
     }

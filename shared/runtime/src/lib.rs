@@ -3,6 +3,7 @@
 //! the work in hand, and CloudWatch metrics as log lines).
 
 mod aws;
+pub mod deadline;
 pub mod settings;
 pub mod telemetry;
 
