@@ -240,6 +240,17 @@ class DeploymentAgreement(unittest.TestCase):
         self.assertEqual(source["Queue"], {"Fn::GetAtt": ["OrderEventsQueue", "Arn"]})
         self.assertEqual(source["FunctionResponseTypes"], ["ReportBatchItemFailures"])
 
+    def test_broker_waits_end_by_the_functions_timeout_when_a_runtime_gives_no_deadline(self):
+        # shop_runtime::deadline::FUNCTION_TIMEOUT stands for the template's Timeout where the
+        # local runtime (cargo lambda watch) hands out no deadline of its own.
+        source = (ROOT / "shared" / "runtime" / "src" / "deadline.rs").read_text()
+        seconds = re.search(r"FUNCTION_TIMEOUT: Duration = Duration::from_secs\((\d+)\)", source)
+        self.assertIsNotNone(seconds)
+        default = self.template["Globals"]["Function"]["Timeout"]
+        for name in ("OrderEventsRelayFunction", "OrderEventsConsumerFunction"):
+            timeout = self.template["Resources"][name]["Properties"].get("Timeout", default)
+            self.assertEqual(int(seconds.group(1)), timeout, name)
+
     def test_the_relay_keeps_the_order_counts_in_tumbling_windows(self):
         relay = self.template["Resources"]["OrderEventsRelayFunction"]["Properties"]
         source = relay["Events"]["OrderStream"]["Properties"]
@@ -368,13 +379,14 @@ STORE_ACCESS = {
     "update-customer": {"customers": {"UpdateItem"}},
     "customer-signup": {"customers": {"UpdateItem"}},
     "delete-customer": {"customers": {"UpdateItem"}, "pool": {"AdminDeleteUser"}},
-    "export-customer": {"customers": {"GetItem", "Query"}, "table": {"GetItem"}, "index": {"Query"}},
+    "export-customer": {"customers": {"GetItem", "Query"}, "table": {"BatchGetItem"}, "index": {"Query"}},
     "order-events-relay": {"table": {"PutItem", "UpdateItem"}},
     "order-events-consumer": {"customers": {"BatchGetItem", "PutItem", "UpdateItem"}},
     "unknown-route": {},
 }
 RESOURCE_NAMES = {
-    "arn:StoreTable": "table", "${StoreTable.Arn}/index/*": "index", "arn:CustomersTable": "customers",
+    "arn:StoreTable": "table", "${StoreTable.Arn}/index/*": "index", "${StoreTable.Arn}/index/gsi2": "index",
+    "arn:CustomersTable": "customers",
     "arn:UserPool": "pool", "arn:RateLimitTable": "rate limits",
 }
 

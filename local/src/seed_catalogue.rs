@@ -9,7 +9,10 @@
 use serde::Deserialize;
 use shop_catalog::Store;
 use shop_catalog::store::Inserted;
-use shop_domain::{Category, Description, Money, Product, ProductId, ProductName, Sku, StockLevel};
+use shop_domain::{
+    Category, Description, MAX_PRICE_CENTS, Money, Product, ProductId, ProductName, Sku,
+    StockLevel, is_valid_price,
+};
 
 #[derive(Deserialize)]
 struct CatalogueEntry {
@@ -33,6 +36,14 @@ impl CatalogueEntry {
             None => Sku::parse(&format!("P-{}", id.as_uuid().simple()))
                 .map_err(|_| problem("no sku derivable"))?,
         };
+        let price =
+            Money::parse_exact(&self.price).map_err(|error| problem(&format!("price {error}")))?;
+        if !is_valid_price(price) {
+            let most = Money::from_cents(MAX_PRICE_CENTS).unwrap_or(Money::ZERO);
+            return Err(problem(&format!(
+                "price must be more than 0 and at most {most}"
+            )));
+        }
         Ok(Product {
             id,
             sku,
@@ -40,8 +51,7 @@ impl CatalogueEntry {
                 .map_err(|error| problem(&format!("name {error}")))?,
             description: Description::parse(&self.description)
                 .map_err(|error| problem(&format!("description {error}")))?,
-            price: Money::parse_exact(&self.price)
-                .map_err(|error| problem(&format!("price {error}")))?,
+            price,
             stock: StockLevel::new(self.stock).ok_or_else(|| problem("stock is too large"))?,
             category: Category::parse(&self.category)
                 .map_err(|error| problem(&format!("category {error}")))?,
@@ -77,4 +87,37 @@ async fn main() -> Result<(), shop_runtime::Error> {
     }
     println!("{path}: {added} products added, {kept} already there and left as they are");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(price: &str) -> CatalogueEntry {
+        CatalogueEntry {
+            id: "c0ffee00-c0de-f00d-baad-f00dc0ffee00".into(),
+            sku: None,
+            name: "Smartphone".into(),
+            description: String::new(),
+            price: price.into(),
+            stock: 5,
+            category: "Electronics".into(),
+        }
+    }
+
+    #[test]
+    fn prices_outside_the_catalogues_bounds_are_refused() {
+        assert_eq!(
+            entry("599.99").product().unwrap().price.to_string(),
+            "599.99"
+        );
+        assert_eq!(
+            entry("1000000.00").product().unwrap().price.cents(),
+            MAX_PRICE_CENTS
+        );
+        for price in ["0", "0.00", "1000000.01", "92233720368547758.07"] {
+            let refused = entry(price).product().unwrap_err();
+            assert!(refused.contains("price"), "{price}: {refused}");
+        }
+    }
 }

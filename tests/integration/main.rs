@@ -11,6 +11,7 @@ mod docs;
 mod events;
 mod inventory;
 mod lifecycle;
+mod listings;
 mod observability;
 mod rabbitmq;
 mod ratelimit;

@@ -398,24 +398,29 @@ async fn an_unreadable_broker_message_goes_to_the_dead_letters_and_does_not_bloc
     shop.stats_when(&customer, |stats| stats["totalOrders"] == 1)
         .await;
 
-    // Both are kept in the queue's dead letters, as they were sent. Only this test's, found by
-    // their marker, are taken; any others stay unacknowledged and go back when the channel
-    // closes.
+    // Both are kept in the queue's dead letters, as they were sent (the consumer moves them
+    // after it has applied its batch's readable events, so they may come a moment after the
+    // statistics). Only this test's, found by their marker, are taken; any others stay
+    // unacknowledged and go back when the channel closes.
     let dead_letters = format!("{}.dead-letters", consumed_queue());
     let mut found = Vec::new();
-    while let Some(message) = channel
-        .basic_get(
-            dead_letters.as_str().into(),
-            BasicGetOptions { no_ack: false },
-        )
-        .await
-        .expect("the dead-letter queue exists")
-    {
-        let body = String::from_utf8(message.delivery.data.clone()).unwrap();
-        if body.contains(&marker) {
-            found.push(body);
-            message.ack(Default::default()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while found.len() < garbage.len() && tokio::time::Instant::now() < deadline {
+        while let Some(message) = channel
+            .basic_get(
+                dead_letters.as_str().into(),
+                BasicGetOptions { no_ack: false },
+            )
+            .await
+            .expect("the dead-letter queue exists")
+        {
+            let body = String::from_utf8(message.delivery.data.clone()).unwrap();
+            if body.contains(&marker) {
+                found.push(body);
+                message.ack(Default::default()).await.unwrap();
+            }
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     found.sort();
     let mut expected = garbage.to_vec();

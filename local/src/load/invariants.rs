@@ -8,6 +8,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use shop_customers::Customers;
 use shop_customers::store::Counted;
 use shop_domain::{CustomerId, CustomerStats, Money, OrderId, OrderStatus, ProductId};
+use shop_dynamo::{PageRequest, PageStart};
 
 use super::shop::Shop;
 
@@ -203,13 +204,20 @@ impl Pipeline<'_> {
                     want.average_order_value
                 ));
             }
-            let markers = self
-                .markers
-                .markers(&customer.id)
-                .await
-                .map_err(|error| format!("the customer's order markers: {error}"))?;
-            let markers: HashMap<OrderId, _> =
-                markers.into_iter().map(|m| (m.order_id, m)).collect();
+            let mut markers = HashMap::new();
+            let mut request = PageRequest::first(shop_dynamo::MAX_LIMIT);
+            loop {
+                let page = self
+                    .markers
+                    .markers_page(&customer.id, &request)
+                    .await
+                    .map_err(|error| format!("the customer's order markers: {error}"))?;
+                markers.extend(page.data.into_iter().map(|m| (m.order_id, m)));
+                match page.next_cursor {
+                    Some(cursor) => request.start = PageStart::Cursor(cursor),
+                    None => break,
+                }
+            }
             for order in &customer.placed {
                 // Counted once: placed and live; placed, then its cancellation taken out again.
                 let want = if order.cancelled {

@@ -3,11 +3,10 @@
 
 use serde::Serialize;
 use shop_catalog::Store;
-use shop_catalog::orders::{self, Scope};
 use shop_domain::{
     CustomerId, CustomerProfile, CustomerStats, Email, Order, PersonName, ProfileUpdate,
 };
-use shop_dynamo::{DynamoError, PageRequest, PageStart};
+use shop_dynamo::{Cursor, DynamoError, PageRequest, PageStart};
 use utoipa::ToSchema;
 
 use crate::store::{Customers, OrderMarker};
@@ -40,7 +39,12 @@ pub async fn sign_up(
     customers.create_profile(customer, name, email).await
 }
 
-/// Everything the shop holds about one person.
+/// Orders and counted orders on one page of an export: each page is a few reads, whatever a
+/// person's history holds, and well inside a response's size.
+pub const EXPORT_PAGE: u8 = 100;
+
+/// Everything the shop holds about one person, a page at a time: the profile and statistics
+/// on every page, and the next part of each list of orders until `nextCursor` is null.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Export {
@@ -48,11 +52,14 @@ pub struct Export {
     /// `null` once erased.
     pub profile: Option<CustomerProfile>,
     pub statistics: Option<CustomerStats>,
-    /// Every order, with its lines and history, newest first.
+    /// The orders, with their lines and history, newest first (this page's part).
     pub orders: Vec<Order>,
-    /// The orders as the statistics counted them.
+    /// The orders as the statistics counted them (this page's part).
     #[schema(value_type = Vec<Object>)]
     pub counted_orders: Vec<CountedOrder>,
+    /// Where the next page starts (`?cursor=`); `null` on the last.
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<ExportCursor>,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,40 +71,98 @@ pub struct CountedOrder {
     pub state: crate::store::Counted,
 }
 
-/// Gathers what both services hold about a customer: the profile, statistics and counted
-/// orders here, and the orders with their lines from the Product service's table (read only).
+/// Where an export goes on: in each of its two lists, after the last item shown, or nothing
+/// more to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportCursor {
+    orders: Option<Cursor>,
+    counted: Option<Cursor>,
+}
+
+impl ExportCursor {
+    /// Each list's cursor (`-` when it is done), joined by `.` (not in a cursor's alphabet).
+    pub fn encode(&self) -> String {
+        let part = |cursor: &Option<Cursor>| cursor.as_ref().map_or("-".into(), Cursor::encode);
+        format!("{}.{}", part(&self.orders), part(&self.counted))
+    }
+
+    /// A cursor this export handed out; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (orders, counted) = text.split_once('.')?;
+        let part = |text: &str| match text {
+            "-" => Some(None),
+            text => Cursor::decode(text).map(Some),
+        };
+        let cursor = Self {
+            orders: part(orders)?,
+            counted: part(counted)?,
+        };
+        (cursor.orders.is_some() || cursor.counted.is_some()).then_some(cursor)
+    }
+}
+
+impl Serialize for ExportCursor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encode())
+    }
+}
+
+/// Gathers one page of what both services hold about a customer, from the start or from
+/// `cursor`: the profile, statistics and counted orders here, and the orders with their lines
+/// from the Product service's table (read only).
 pub async fn export(
     customers: &Customers,
     store: &Store,
     customer: &CustomerId,
+    cursor: Option<&ExportCursor>,
 ) -> Result<Export, DynamoError> {
-    let (profile, statistics, markers) = tokio::try_join!(
+    let from = |part: Option<&Option<Cursor>>| {
+        part.map(|part| {
+            part.clone().map(|cursor| PageRequest {
+                limit: EXPORT_PAGE,
+                start: PageStart::Cursor(cursor),
+            })
+        })
+        .unwrap_or(Some(PageRequest::first(EXPORT_PAGE)))
+    };
+    let orders_from = from(cursor.map(|cursor| &cursor.orders));
+    let counted_from = from(cursor.map(|cursor| &cursor.counted));
+    let orders = async {
+        match &orders_from {
+            Some(request) => store
+                .customer_orders_in_full(customer, request)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let markers = async {
+        match &counted_from {
+            Some(request) => customers.markers_page(customer, request).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (profile, statistics, orders, markers) = tokio::try_join!(
         customers.profile(customer),
         customers.stats(customer),
-        customers.markers(customer),
+        orders,
+        markers,
     )?;
-    let mut summaries = Vec::new();
-    let mut request = PageRequest::first(shop_dynamo::MAX_LIMIT);
-    loop {
-        let page = orders::list_orders(store, Scope::Customer(*customer), None, &request).await?;
-        summaries.extend(page.data);
-        match page.next_cursor {
-            Some(cursor) => request.start = PageStart::Cursor(cursor),
-            None => break,
-        }
-    }
-    let mut orders_held = Vec::with_capacity(summaries.len());
-    for summary in summaries {
-        if let Some(order) = store.order(&summary.id, false).await? {
-            orders_held.push(order);
-        }
-    }
+    let (orders, orders_next) =
+        orders.map_or((Vec::new(), None), |page| (page.data, page.next_cursor));
+    let (markers, counted_next) =
+        markers.map_or((Vec::new(), None), |page| (page.data, page.next_cursor));
+    let next_cursor = (orders_next.is_some() || counted_next.is_some()).then_some(ExportCursor {
+        orders: orders_next,
+        counted: counted_next,
+    });
     Ok(Export {
         customer_id: *customer,
         profile,
         statistics,
-        orders: orders_held,
+        orders,
         counted_orders: markers.into_iter().map(counted).collect::<Result<_, _>>()?,
+        next_cursor,
     })
 }
 

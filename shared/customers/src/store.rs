@@ -20,7 +20,10 @@ use shop_domain::{
     CustomerId, CustomerProfile, CustomerStats, Email, Money, OrderId, PersonName, ProfileUpdate,
     ShippingAddress, Timestamp,
 };
-use shop_dynamo::{DynamoError, Item, Reason, cancellation_reasons, key, number, string};
+use shop_dynamo::{
+    DynamoError, KeyShape, Page, PageRequest, Partition, Reason, cancellation_reasons, key, number,
+    string,
+};
 use shop_runtime::settings::{self, SettingError};
 
 /// The Customer service's table: profiles, statistics and the orders already applied.
@@ -96,9 +99,23 @@ pub fn customer_pk(id: &CustomerId) -> String {
     format!("CUSTOMER#{id}")
 }
 
+const MARKER_PREFIX: &str = "ORDER#";
+
 fn marker_sk(order: &OrderId) -> String {
-    format!("ORDER#{order}")
+    format!("{MARKER_PREFIX}{order}")
 }
+
+/// The customer's markers, by order id: a cursor's key is a marker's.
+const MARKERS_SHAPE: KeyShape = KeyShape {
+    names: &["pk", "sk"],
+    partition: "pk",
+    fits: |key| {
+        key.get("sk")
+            .and_then(|sk| sk.strip_prefix(MARKER_PREFIX))
+            .and_then(OrderId::parse)
+            .is_some()
+    },
+};
 
 /// What a write of an event found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -495,29 +512,33 @@ impl Customers {
     }
 
     /// Every order marker of a customer (for the export).
-    pub async fn markers(&self, customer: &CustomerId) -> Result<Vec<OrderMarker>, DynamoError> {
-        let mut markers = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :orders)")
-                .expression_attribute_values(":pk", string(customer_pk(customer)))
-                .expression_attribute_values(":orders", string("ORDER#"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|error| DynamoError::request("Query", error))?;
-            for item in output.items.unwrap_or_default() {
-                markers.push(shop_dynamo::from_item(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(markers);
-            }
-        }
+    /// One page of the customer's order markers, oldest order id first.
+    pub async fn markers_page(
+        &self,
+        customer: &CustomerId,
+        request: &PageRequest,
+    ) -> Result<Page<OrderMarker>, DynamoError> {
+        let partition = Partition {
+            client: &self.client,
+            table: &self.table,
+            index: None,
+            shape: MARKERS_SHAPE,
+            value: customer_pk(customer),
+            forward: true,
+            projection: None,
+            sort_prefix: Some(("sk", MARKER_PREFIX)),
+        };
+        let (items, page, next_cursor) = partition.page(request, |query| query).await?;
+        Ok(Page {
+            data: items
+                .into_iter()
+                .map(shop_dynamo::from_item)
+                .collect::<Result<_, _>>()?,
+            total: None,
+            page,
+            limit: request.limit,
+            next_cursor,
+        })
     }
 }
 

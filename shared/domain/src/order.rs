@@ -255,6 +255,10 @@ pub enum PricingError {
     UnknownProducts(Vec<ProductId>),
     #[error("products no longer sold: {0:?}")]
     Retired(Vec<(ProductId, ProductName)>),
+    /// A line or the order costs more than an amount can hold: only a price outside the
+    /// catalogue's bounds can do that, so it is a stored price gone wrong, never a sale.
+    #[error("the total of the order is out of range")]
+    TotalOutOfRange,
     #[error("insufficient stock for {product_id}")]
     InsufficientStock {
         product_id: ProductId,
@@ -314,12 +318,15 @@ pub fn price_order<'a>(
                 available: product.stock.get(),
             });
         }
-        // Bounded: at most MAX_PRICE_CENTS × MAX_QUANTITY per line, 50 lines.
+        // Within range for every price the catalogue accepts: at most MAX_PRICE_CENTS ×
+        // MAX_QUANTITY per line, 50 lines. Anything else is refused, never priced at zero.
         let line_total = product
             .price
             .checked_mul(quantity.get())
-            .unwrap_or(Money::ZERO);
-        total = total.checked_add(line_total).unwrap_or(total);
+            .ok_or(PricingError::TotalOutOfRange)?;
+        total = total
+            .checked_add(line_total)
+            .ok_or(PricingError::TotalOutOfRange)?;
         items.push(OrderLine {
             product_id: *product_id,
             name: product.name.clone(),
@@ -423,6 +430,34 @@ mod tests {
             price_order(&request, retired, Timestamp::now()),
             Err(PricingError::Retired(ids)) if ids[0].0 == a.id
         ));
+    }
+
+    #[test]
+    fn a_total_beyond_what_money_holds_is_refused_never_priced_at_zero() {
+        // A stored price far beyond the catalogue's bound (a corrupted item).
+        let mut huge = product("Aaa", "1.00", 1_000);
+        huge.price = Money::from_cents(i64::MAX / 2).unwrap();
+        let catalogue = HashMap::from([(huge.id, huge.clone())]);
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![(huge.id, quantity(3))],
+        };
+        assert_eq!(
+            price_order(&request, on_sale(&catalogue), Timestamp::now()),
+            Err(PricingError::TotalOutOfRange)
+        );
+        // Each line fits, their sum does not.
+        let mut half = product("Bbb", "1.00", 1_000);
+        half.price = Money::from_cents(i64::MAX / 3).unwrap();
+        let catalogue = HashMap::from([(half.id, half.clone())]);
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![(half.id, quantity(2)), (half.id, quantity(2))],
+        };
+        assert_eq!(
+            price_order(&request, on_sale(&catalogue), Timestamp::now()),
+            Err(PricingError::TotalOutOfRange)
+        );
     }
 
     #[test]

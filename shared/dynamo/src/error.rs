@@ -26,6 +26,9 @@ pub enum DynamoError {
     /// A paging cursor that this query did not hand out.
     #[error("the paging cursor is invalid")]
     InvalidCursor,
+    /// A page number further in than one page's work may count: the cursor reaches it.
+    #[error("the page is too deep to count to")]
+    PageTooDeep,
     /// Other writers kept changing the same items; the caller may retry later.
     #[error("the items kept changing; gave up after {attempts} attempts")]
     Contended { attempts: u32 },

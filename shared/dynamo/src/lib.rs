@@ -13,7 +13,8 @@ pub use batch::batch_get;
 pub use calls::CallCounter;
 pub use error::DynamoError;
 pub use paging::{
-    Cursor, DEFAULT_LIMIT, KeyShape, MAX_LIMIT, MAX_PAGE, Page, PageRequest, PageStart, Partition,
+    Cursor, DEFAULT_LIMIT, EVALUATED_PER_PAGE, KeyShape, KeyValues, MAX_LIMIT, MAX_PAGE, Page,
+    PageRequest, PageStart, Partition, QUERIES_PER_PAGE,
 };
 pub use retry::{Attempt, backoff, with_retries};
 pub use transaction::{Reason, cancellation_reasons};

@@ -6,6 +6,12 @@
 //! the query it came from, with that query's partition, and sizes DynamoDB accepts. A cursor
 //! that was altered, or belongs to another listing, is [`DynamoError::InvalidCursor`] (a 400),
 //! never an error from the engine.
+//!
+//! Every page is bounded work: at most [`QUERIES_PER_PAGE`] queries evaluating at most
+//! [`EVALUATED_PER_PAGE`] items, however the partition is filled. DynamoDB applies a filter
+//! after it reads, so a filter that matches little would otherwise read a whole partition for
+//! one item: such a page ends early, with fewer items and a cursor to go on from. A page number
+//! is counted to within the same bound, or refused ([`DynamoError::PageTooDeep`]).
 
 use std::collections::BTreeMap;
 
@@ -21,6 +27,15 @@ pub const DEFAULT_LIMIT: u8 = 10;
 pub const MAX_LIMIT: u8 = 100;
 /// Deepest page number accepted; beyond it, use the cursor.
 pub const MAX_PAGE: u32 = 10_000;
+/// The most queries one page makes (counting to a page number included).
+pub const QUERIES_PER_PAGE: u32 = 3;
+/// The most items the queries of one page may read, matching a filter or not: a page number
+/// whose items start further in than this is refused, and a filtered page stops here.
+pub const EVALUATED_PER_PAGE: u32 = 1_000;
+/// What a filtered page's first query reads per item it must find: enough for a filter that
+/// matches one item in a few, without reading the whole allowance for a page that fills at once.
+const FIRST_READ_PER_ITEM: u32 = 4;
+const FIRST_READ_AT_LEAST: u32 = 100;
 /// DynamoDB's own bound on a sort key value (a partition key may be 2048).
 const MAX_KEY_BYTES: usize = 1024;
 const MAX_CURSOR_CHARS: usize = 4096;
@@ -53,14 +68,19 @@ pub struct Cursor {
     #[serde(rename = "p")]
     page: u32,
     #[serde(rename = "k")]
-    key: BTreeMap<String, String>,
+    key: KeyValues,
 }
 
-/// The key attributes a query's cursor holds, and which of them is the partition.
+/// A cursor's key as a client sends it back: attribute names and their (string) values.
+pub type KeyValues = BTreeMap<String, String>;
+
+/// The key attributes a query's cursor holds, which of them is the partition, and what values
+/// the listed items' keys can have (checked before a cursor reaches DynamoDB).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyShape {
     pub names: &'static [&'static str],
     pub partition: &'static str,
+    pub fits: fn(&KeyValues) -> bool,
 }
 
 impl Cursor {
@@ -101,11 +121,13 @@ impl Cursor {
     }
 
     /// The start key for a query with keys of `shape` over `partition`: exactly those
-    /// attributes, with that partition, or [`DynamoError::InvalidCursor`].
+    /// attributes, with that partition, each a value a listed item's key can have; or
+    /// [`DynamoError::InvalidCursor`].
     pub fn start_key(&self, shape: &KeyShape, partition: &str) -> Result<Item, DynamoError> {
         let fits = self.key.len() == shape.names.len()
             && shape.names.iter().all(|name| self.key.contains_key(*name))
-            && self.key.get(shape.partition).map(String::as_str) == Some(partition);
+            && self.key.get(shape.partition).map(String::as_str) == Some(partition)
+            && (shape.fits)(&self.key);
         if !fits {
             return Err(DynamoError::InvalidCursor);
         }
@@ -183,28 +205,102 @@ pub struct Partition<'a> {
     pub shape: KeyShape,
     pub value: String,
     pub forward: bool,
+    /// The attributes to read (the key's are added, for cursors); `None` reads all the index
+    /// holds.
+    pub projection: Option<&'a str>,
+    /// Only the items whose sort key (the attribute named first) begins with the prefix.
+    pub sort_prefix: Option<(&'a str, &'a str)>,
+}
+
+/// What the queries of one page may still do.
+struct Budget {
+    queries: u32,
+    evaluated: u32,
+}
+
+impl Budget {
+    fn new() -> Self {
+        Self {
+            queries: QUERIES_PER_PAGE,
+            evaluated: EVALUATED_PER_PAGE,
+        }
+    }
+
+    fn spent(&self) -> bool {
+        self.queries == 0 || self.evaluated == 0
+    }
+
+    /// How many items the next query reads to find `needed` more: exactly that when every
+    /// item read is listed; through a filter, a few per item at first, then all that is left.
+    fn next_read(&self, needed: u32, filtered: bool) -> u32 {
+        let read = if !filtered {
+            needed
+        } else if self.queries == QUERIES_PER_PAGE {
+            needed
+                .saturating_mul(FIRST_READ_PER_ITEM)
+                .max(FIRST_READ_AT_LEAST)
+        } else {
+            self.evaluated
+        };
+        read.min(self.evaluated)
+    }
+
+    fn spend(&mut self, evaluated: i32) {
+        self.queries = self.queries.saturating_sub(1);
+        self.evaluated = self
+            .evaluated
+            .saturating_sub(u32::try_from(evaluated).unwrap_or(u32::MAX));
+    }
+}
+
+/// `limit` as DynamoDB takes it.
+fn as_limit(limit: u32) -> i32 {
+    i32::try_from(limit).unwrap_or(i32::MAX)
 }
 
 impl Partition<'_> {
     fn query(&self) -> QueryFluentBuilder {
-        self.client
+        let query = self
+            .client
             .query()
             .table_name(self.table)
             .set_index_name(self.index.map(str::to_owned))
-            .key_condition_expression("#partition = :partition")
             .expression_attribute_names("#partition", self.shape.partition)
             .expression_attribute_values(":partition", AttributeValue::S(self.value.clone()))
-            .scan_index_forward(self.forward)
+            .scan_index_forward(self.forward);
+        let query = match self.sort_prefix {
+            Some((sort, prefix)) => query
+                .key_condition_expression("#partition = :partition AND begins_with(#sort, :prefix)")
+                .expression_attribute_names("#sort", sort)
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
+            None => query.key_condition_expression("#partition = :partition"),
+        };
+        match self.projection {
+            Some(projection) => query
+                .projection_expression(format!("{projection}, {}", self.shape.names.join(", "))),
+            None => query,
+        }
     }
 
-    /// One page: from the request's cursor, or from its page number (skipping the earlier
-    /// items first), at most `request.limit` items. `shape` adds a projection or a filter;
-    /// with a filter, queries go on until the page is full or the partition ends.
+    /// The key of a listed item, to resume after it.
+    fn key_of(&self, item: &Item) -> Item {
+        self.shape
+            .names
+            .iter()
+            .filter_map(|name| Some(((*name).to_owned(), item.get(*name)?.clone())))
+            .collect()
+    }
+
+    /// One page: from the request's cursor, or from its page number (counting past the
+    /// earlier items first), at most `request.limit` items, within the page's bound. `shape`
+    /// adds a filter; a filtered page that reaches the bound ends early, with a cursor.
     pub async fn page(
         &self,
         request: &PageRequest,
         shape: impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
     ) -> Result<(Vec<Item>, u32, Option<Cursor>), DynamoError> {
+        let filtered = shape(self.query()).get_filter_expression().is_some();
+        let mut budget = Budget::new();
         let (page, mut start) = match &request.start {
             PageStart::Cursor(cursor) => (
                 cursor.page,
@@ -212,8 +308,8 @@ impl Partition<'_> {
             ),
             PageStart::Number(1) => (1, None),
             PageStart::Number(page) => {
-                let skip = (page - 1) * u32::from(request.limit);
-                match self.skip(skip, &shape).await? {
+                let skip = (page - 1).saturating_mul(u32::from(request.limit));
+                match self.skip(skip, filtered, &shape, &mut budget).await? {
                     Some(start) => (*page, Some(start)),
                     // Fewer items than the pages before this one: an empty page.
                     None => return Ok((Vec::new(), *page, None)),
@@ -223,18 +319,30 @@ impl Partition<'_> {
         let limit = usize::from(request.limit);
         let mut items = Vec::with_capacity(limit);
         loop {
-            let remaining = limit - items.len();
+            let needed = u32::try_from(limit - items.len()).unwrap_or(u32::MAX);
+            let read = budget.next_read(needed, filtered);
             let output = shape(self.query())
-                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
+                .limit(as_limit(read))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|error| DynamoError::request("Query", error))?;
-            items.extend(output.items.unwrap_or_default());
-            // With `Limit = remaining`, a full page means every item read matched: the last
-            // evaluated key is then the last item's, and the next page starts after it.
+            budget.spend(output.scanned_count);
+            let found = output.items.unwrap_or_default();
+            if items.len() + found.len() > limit {
+                // More matched than the page holds: it ends at its last item.
+                items.extend(found.into_iter().take(limit - items.len()));
+                let last = items
+                    .last()
+                    .map(|item| self.key_of(item))
+                    .unwrap_or_default();
+                return Ok((items, page, Some(Cursor::new(page + 1, last))));
+            }
+            items.extend(found);
             match output.last_evaluated_key {
-                Some(key) if items.len() >= limit => {
+                // The page is full, or its bound is reached: the next starts after the last
+                // item read (listed or not).
+                Some(key) if items.len() >= limit || budget.spent() => {
                     return Ok((items, page, Some(Cursor::new(page + 1, key))));
                 }
                 Some(key) => start = Some(key),
@@ -243,24 +351,39 @@ impl Partition<'_> {
         }
     }
 
-    /// The key to start after, to begin at the `skip`-th item; `None` when there are fewer.
+    /// The key to start after, to begin at the `skip`-th item; `None` when there are fewer;
+    /// [`DynamoError::PageTooDeep`] when counting there would exceed the page's bound.
     async fn skip(
         &self,
         skip: u32,
+        filtered: bool,
         shape: &impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
+        budget: &mut Budget,
     ) -> Result<Option<Item>, DynamoError> {
-        let mut remaining = skip;
+        if skip > EVALUATED_PER_PAGE {
+            return Err(DynamoError::PageTooDeep);
+        }
+        let mut remaining = usize::try_from(skip).unwrap_or(usize::MAX);
         let mut start = None;
         while remaining > 0 {
+            if budget.spent() {
+                return Err(DynamoError::PageTooDeep);
+            }
+            let read = budget.next_read(u32::try_from(remaining).unwrap_or(u32::MAX), filtered);
             let output = shape(self.query())
-                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
+                .limit(as_limit(read))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|error| DynamoError::request("Query", error))?;
-            remaining = remaining.saturating_sub(u32::try_from(output.count).unwrap_or(0));
+            budget.spend(output.scanned_count);
+            let found = output.items.unwrap_or_default();
+            if let Some(last) = found.get(remaining - 1) {
+                // The last item before the page.
+                return Ok(Some(self.key_of(last)));
+            }
+            remaining -= found.len();
             match output.last_evaluated_key {
-                Some(key) if remaining == 0 => return Ok(Some(key)),
                 Some(key) => start = Some(key),
                 None => return Ok(None),
             }
@@ -278,6 +401,7 @@ mod tests {
     const SHAPE: KeyShape = KeyShape {
         names: &["pk", "sk", "gsi1pk", "gsi1sk"],
         partition: "gsi1pk",
+        fits: |key| key.get("sk").is_some_and(|sk| sk == "ORDER"),
     };
 
     fn key() -> Item {
@@ -316,7 +440,9 @@ mod tests {
             ("gsi2pk".to_owned(), AttributeValue::S("ORDERS#3".into())),
             ("gsi2sk".to_owned(), AttributeValue::S("x".into())),
         ]);
-        for key in [missing, renamed, extra, other_index] {
+        let mut not_an_order = key();
+        not_an_order.insert("sk".into(), AttributeValue::S("x".repeat(1000)));
+        for key in [missing, renamed, extra, other_index, not_an_order] {
             let cursor = Cursor::decode(&Cursor::new(2, key).encode()).unwrap();
             assert!(matches!(
                 cursor.start_key(&SHAPE, "ORDERS#3"),

@@ -153,6 +153,10 @@ impl From<shop_dynamo::DynamoError> for ApiError {
             shop_dynamo::DynamoError::InvalidCursor => {
                 ApiError::validation(vec!["cursor is invalid".into()])
             }
+            shop_dynamo::DynamoError::PageTooDeep => ApiError::validation(vec![format!(
+                "page is too deep to count to (more than {} items in): follow meta.nextCursor instead",
+                shop_dynamo::EVALUATED_PER_PAGE
+            )]),
             shop_dynamo::DynamoError::Contended { .. } => {
                 ApiError::unavailable("The items are in high demand, please retry")
             }

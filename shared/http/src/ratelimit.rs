@@ -64,6 +64,9 @@ pub const WINDOWS_PER_COUNTER: u64 = 10;
 const SPAN_SECONDS: u64 = WINDOW_SECONDS * WINDOWS_PER_COUNTER;
 /// A lease is at most this fraction of the limit.
 const BLOCKS_PER_WINDOW: u32 = 10;
+/// The most clients an instance keeps leases for (about 2 MB): a flood from many addresses
+/// cannot grow an instance's memory without bound.
+const MAX_CLIENTS: usize = 10_000;
 
 pub const LIMIT_HEADER: &str = "x-ratelimit-limit";
 pub const REMAINING_HEADER: &str = "x-ratelimit-remaining";
@@ -273,6 +276,13 @@ impl Lease {
         }
     }
 
+    /// Whether the lease still says anything in `window`: it is this window's or the one
+    /// before's (the client's demand here), or it holds units leased for a window not yet over.
+    fn matters_in(&self, window: u64) -> bool {
+        self.window + WINDOW_SECONDS >= window
+            || self.ahead.iter().any(|ahead| ahead.window >= window)
+    }
+
     /// The client's demand at this instance: what it was served here lately.
     fn demand(&self) -> u32 {
         self.served.max(self.served_before)
@@ -300,6 +310,7 @@ pub struct RateLimiter {
     limit: u32,
     trusted_proxies: usize,
     leases: Mutex<HashMap<ClientKey, Lease>>,
+    max_clients: usize,
     clock: fn() -> u64,
 }
 
@@ -311,6 +322,7 @@ impl RateLimiter {
             limit,
             trusted_proxies: 0,
             leases: Mutex::new(HashMap::new()),
+            max_clients: MAX_CLIENTS,
             clock: shop_domain::epoch_seconds,
         }
     }
@@ -381,10 +393,7 @@ impl RateLimiter {
                 .leases
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let lease = leases
-                .entry(client.clone())
-                .or_insert_with(|| Lease::new(window));
-            lease.renew(window);
+            let lease = lease_of(&mut leases, client, window, self.max_clients);
             if lease.exhausted {
                 return Verdict::Refused(count(self.limit));
             }
@@ -419,10 +428,7 @@ impl RateLimiter {
             .leases
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let lease = leases
-            .entry(client.clone())
-            .or_insert_with(|| Lease::new(window));
-        lease.renew(window);
+        let lease = lease_of(&mut leases, client, window, self.max_clients);
         for ask in asks {
             lease.add_ahead(ask, before(ask.window, ask.units), self.limit);
         }
@@ -491,6 +497,40 @@ impl RateLimiter {
     }
 }
 
+/// Room for one more client's lease: leases that say nothing any more are forgotten, and while
+/// clients still fill the map, a tenth of them. Their units stay counted in the table, so a
+/// forgotten lease can only have its client refused early, never admitted once more.
+fn make_room(leases: &mut HashMap<ClientKey, Lease>, window: u64, most: usize) {
+    if leases.len() < most {
+        return;
+    }
+    leases.retain(|_, lease| lease.matters_in(window));
+    if leases.len() >= most {
+        let excess = leases.len() - most / 10 * 9;
+        let forgotten: Vec<ClientKey> = leases.keys().take(excess).cloned().collect();
+        for client in forgotten {
+            leases.remove(&client);
+        }
+    }
+}
+
+/// The lease of `client`, made if this instance holds none, and moved on to `window`.
+fn lease_of<'a>(
+    leases: &'a mut HashMap<ClientKey, Lease>,
+    client: &ClientKey,
+    window: u64,
+    most: usize,
+) -> &'a mut Lease {
+    if !leases.contains_key(client) {
+        make_room(leases, window, most);
+    }
+    let lease = leases
+        .entry(client.clone())
+        .or_insert_with(|| Lease::new(window));
+    lease.renew(window);
+    lease
+}
+
 /// A lease is at most a block: a tenth of the limit.
 fn block(limit: u32) -> u32 {
     limit.div_ceil(BLOCKS_PER_WINDOW).max(1)
@@ -535,7 +575,68 @@ fn client_address(source: Option<&str>, forwarded: &str, trusted_proxies: usize)
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
     use super::*;
+
+    /// An instant in the middle of a span's first window.
+    const NOON: u64 = 1_764_849_600;
+
+    fn noon() -> u64 {
+        NOON
+    }
+
+    #[tokio::test]
+    async fn an_instance_forgets_clients_beyond_its_bound_and_still_counts_each() {
+        // The table answers every lease with a count of one in this window.
+        let counted = mock!(aws_sdk_dynamodb::Client::update_item).then_output(|| {
+            UpdateItemOutput::builder()
+                .attributes(window_attribute(NOON), AttributeValue::N("1".into()))
+                .build()
+        });
+        let table = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&counted]);
+        let most = 200;
+        let limiter = RateLimiter {
+            max_clients: most,
+            ..RateLimiter::new(table, "limits", 100).with_clock(noon)
+        };
+        let clients = most * 3;
+        for n in 0..clients {
+            let client =
+                ClientKey::Address(format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255));
+            assert!(matches!(limiter.admit(&client).await, Verdict::Admitted(_)));
+        }
+        assert_eq!(counted.num_calls(), clients, "each new client leases once");
+        let held = limiter.leases.lock().unwrap().len();
+        assert!(held <= most, "{held} clients held");
+    }
+
+    #[test]
+    fn leases_that_say_nothing_any_more_are_forgotten_first() {
+        let window = NOON - NOON % WINDOW_SECONDS;
+        let mut leases = HashMap::new();
+        for n in 0..MAX_CLIENTS {
+            // Half are two windows old; of those, every tenth holds units leased for now.
+            let old = n % 2 == 0;
+            let mut lease = Lease::new(if old {
+                window - 2 * WINDOW_SECONDS
+            } else {
+                window
+            });
+            if old && n % 10 == 0 {
+                lease.ahead.push(Ahead {
+                    window,
+                    units: 3,
+                    others: 0,
+                });
+            }
+            leases.insert(ClientKey::Subject(n.to_string()), lease);
+        }
+        make_room(&mut leases, window, MAX_CLIENTS);
+        assert_eq!(leases.len(), MAX_CLIENTS / 2 + MAX_CLIENTS / 10);
+        assert!(leases.values().all(|lease| lease.matters_in(window)));
+    }
 
     #[test]
     fn the_source_address_counts_unless_proxies_are_trusted() {

@@ -29,6 +29,9 @@ impl From<PlaceOrderError> for ApiError {
             }) => ApiError::conflict(format!(
                 "Insufficient stock for product {product_id} ({name}). Requested: {requested}, Available: {available}"
             )),
+            PlaceOrderError::Pricing(error @ PricingError::TotalOutOfRange) => {
+                ApiError::internal(&error)
+            }
             PlaceOrderError::ReservationLimit { max } => ApiError::conflict(format!(
                 "A customer may hold at most {max} units in orders not yet processed; cancel an order or wait until one is processed"
             )),

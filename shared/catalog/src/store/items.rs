@@ -73,6 +73,42 @@ fn by_time(at: &Timestamp, id: &OrderId) -> String {
     format!("{at}#{id}")
 }
 
+/// Whether a listing cursor's key is one a listed order has: its item's key, and by time at
+/// `sort` (the cursor's partition is checked apart).
+pub fn is_listed_order_key(key: &shop_dynamo::KeyValues, sort: &str) -> bool {
+    let id = key
+        .get("pk")
+        .and_then(|pk| pk.strip_prefix("ORDER#"))
+        .and_then(OrderId::parse);
+    let listed = key.get(sort).and_then(|at| at.rsplit_once('#'));
+    match (id, listed) {
+        (Some(id), Some((at, of))) => {
+            key.get("sk").map(String::as_str) == Some(ORDER)
+                && Timestamp::parse(at).is_some()
+                && OrderId::parse(of) == Some(id)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a listing cursor's key is one a listed product has: its item's key, and by name at
+/// `sort`.
+pub fn is_listed_product_key(key: &shop_dynamo::KeyValues, sort: &str) -> bool {
+    let id = key
+        .get("pk")
+        .and_then(|pk| pk.strip_prefix("PRODUCT#"))
+        .and_then(ProductId::parse);
+    let listed = key.get(sort).and_then(|at| at.rsplit_once('#'));
+    match (id, listed) {
+        (Some(id), Some((name, of))) => {
+            key.get("sk").map(String::as_str) == Some(PRODUCT)
+                && ProductName::parse(name).is_ok()
+                && ProductId::parse(of) == Some(id)
+        }
+        _ => false,
+    }
+}
+
 /// A product as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -16,7 +16,8 @@ use shop_dynamo::{
 
 use super::items::{
     IDEMPOTENCY, IdempotencyItem, ORDER, ORDER_SHARDS, ORDERS, OrderItem, OrderSummaryItem,
-    PRODUCT, SHOP_COUNTS, count_attribute, customer_pk, order_pk, product_pk, shard_pk, status_pk,
+    PRODUCT, SHOP_COUNTS, count_attribute, customer_pk, is_listed_order_key, order_pk, product_pk,
+    shard_pk, status_pk,
 };
 use super::products::StoredProduct;
 use super::{BY_GROUP_INDEX, BY_KIND_INDEX, BY_STATUS_INDEX, Store};
@@ -71,6 +72,7 @@ pub enum Transition {
 const CUSTOMER_ORDERS_SHAPE: KeyShape = KeyShape {
     names: &["pk", "sk", "gsi2pk", "gsi2sk"],
     partition: "gsi2pk",
+    fits: |key| is_listed_order_key(key, "gsi2sk"),
 };
 const SUMMARY_PROJECTION: &str = "id, customerId, totalCents, #status, createdAt";
 /// The one attribute of a shop-wide listing's cursor: the sort key of the last order shown.
@@ -333,12 +335,12 @@ impl Store {
             shape: CUSTOMER_ORDERS_SHAPE,
             value: customer_pk(customer),
             forward: false,
+            projection: Some(SUMMARY_PROJECTION),
+            sort_prefix: None,
         };
         let (items, page, next_cursor) = partition
             .page(request, |query| {
-                let query = query
-                    .projection_expression(SUMMARY_PROJECTION)
-                    .expression_attribute_names("#status", "status");
+                let query = query.expression_attribute_names("#status", "status");
                 match status {
                     Some(status) => query
                         .filter_expression("#status = :status")
@@ -356,6 +358,49 @@ impl Store {
         })
     }
 
+    /// One page of a customer's orders in full (lines and history), newest first: their keys
+    /// from the customer's index partition, then the orders themselves in one batch read.
+    pub async fn customer_orders_in_full(
+        &self,
+        customer: &CustomerId,
+        request: &PageRequest,
+    ) -> Result<Page<Order>, DynamoError> {
+        let partition = Partition {
+            client: &self.client,
+            table: &self.table,
+            index: Some(BY_GROUP_INDEX),
+            shape: CUSTOMER_ORDERS_SHAPE,
+            value: customer_pk(customer),
+            forward: false,
+            projection: Some("id"),
+            sort_prefix: None,
+        };
+        let (listed, page, next_cursor) = partition.page(request, |query| query).await?;
+        let keys = listed
+            .iter()
+            .filter_map(|item| shop_dynamo::string_of(item, "pk"))
+            .map(|pk| key(pk, ORDER))
+            .collect();
+        let mut found: HashMap<String, Order> = HashMap::new();
+        for item in shop_dynamo::batch_get(&self.client, &self.table, keys, None, false).await? {
+            let order = shop_dynamo::from_item::<OrderItem>(item)?.into_order()?;
+            found.insert(order_pk(&order.id), order);
+        }
+        // In the listing's order; an order the index lists is always there to read.
+        let data = listed
+            .iter()
+            .filter_map(|item| shop_dynamo::string_of(item, "pk"))
+            .filter_map(|pk| found.remove(pk))
+            .collect();
+        Ok(Page {
+            data,
+            total: None,
+            page,
+            limit: request.limit,
+            next_cursor,
+        })
+    }
+
     /// One page of every customer's orders, newest first, optionally of one status only:
     /// the newest of each of the [`ORDER_SHARDS`] index partitions, merged. The cursor is the
     /// position of the last order shown, so the next page asks each partition for what is
@@ -365,30 +410,17 @@ impl Store {
         status: Option<OrderStatus>,
         request: &PageRequest,
     ) -> Result<Page<OrderSummary>, DynamoError> {
-        let (page, mut before) = match &request.start {
-            PageStart::Cursor(cursor) => (cursor.page(), Some(position(cursor)?)),
-            PageStart::Number(page) => (*page, None),
+        let (page, before, skip) = match &request.start {
+            PageStart::Cursor(cursor) => (cursor.page(), Some(position(cursor)?), 0),
+            PageStart::Number(page) => (*page, None, (page - 1) * u32::from(request.limit)),
         };
-        // A page number: walk the pages before it, keeping only where each ended.
-        for _ in 1..page.max(1) {
-            match self
-                .merged(status, before.as_deref(), request.limit)
-                .await?
-            {
-                (_, Some(next)) => before = Some(next),
-                (_, None) => {
-                    return Ok(Page {
-                        data: Vec::new(),
-                        total: None,
-                        page,
-                        limit: request.limit,
-                        next_cursor: None,
-                    });
-                }
-            }
+        // A page number: the orders before it are read in the same round of queries and
+        // passed over, as deep as one page's bound allows.
+        if skip > shop_dynamo::EVALUATED_PER_PAGE {
+            return Err(DynamoError::PageTooDeep);
         }
         let (items, next) = self
-            .merged(status, before.as_deref(), request.limit)
+            .merged(status, before.as_deref(), skip, request.limit)
             .await?;
         Ok(Page {
             data: items,
@@ -400,14 +432,16 @@ impl Store {
         })
     }
 
-    /// The newest `limit` orders older than `before` across the shards, and the position to
-    /// continue from if there are more.
+    /// The newest `limit` orders older than `before` across the shards, after the newest
+    /// `skip`, and the position to continue from if there are more.
     async fn merged(
         &self,
         status: Option<OrderStatus>,
         before: Option<&str>,
+        skip: u32,
         limit: u8,
     ) -> Result<(Vec<OrderSummary>, Option<String>), DynamoError> {
+        let wanted = skip as usize + usize::from(limit);
         let queries = (0..ORDER_SHARDS).map(|shard| {
             let (index, partition_key, sort_key, value) = match status {
                 Some(status) => (
@@ -428,7 +462,7 @@ impl Store {
                 .expression_attribute_values(":partition", string(value))
                 .projection_expression(format!("{SUMMARY_PROJECTION}, {sort_key}"))
                 .scan_index_forward(false)
-                .limit(i32::from(limit) + 1);
+                .limit(i32::try_from(wanted + 1).unwrap_or(i32::MAX));
             query = match before {
                 Some(before) => query
                     .key_condition_expression("#partition = :partition AND #sort < :before")
@@ -459,8 +493,9 @@ impl Store {
             try_join_all(queries).await?.into_iter().flatten().collect();
         // Sort keys are `<createdAt>#<id>`: fixed-width instants, so text order is time order.
         all.sort_by(|a, b| b.0.cmp(&a.0));
-        let more = all.len() > usize::from(limit);
-        all.truncate(usize::from(limit));
+        let more = all.len() > wanted;
+        all.truncate(wanted);
+        all.drain(..all.len().min(skip as usize));
         let next = if more {
             all.last().map(|(at, _)| at.clone())
         } else {

@@ -46,10 +46,12 @@ pub enum StockWrite {
 const CATALOGUE_SHAPE: KeyShape = KeyShape {
     names: &["pk", "sk", "gsi1pk", "gsi1sk"],
     partition: "gsi1pk",
+    fits: |key| super::items::is_listed_product_key(key, "gsi1sk"),
 };
 const CATEGORY_SHAPE: KeyShape = KeyShape {
     names: &["pk", "sk", "gsi2pk", "gsi2sk"],
     partition: "gsi2pk",
+    fits: |key| super::items::is_listed_product_key(key, "gsi2sk"),
 };
 
 impl Store {
@@ -155,6 +157,8 @@ impl Store {
             shape,
             value,
             forward: true,
+            projection: None,
+            sort_prefix: None,
         };
         let (items, page, next_cursor) = partition.page(request, |query| query).await?;
         let listed: Vec<ProductItem> = items

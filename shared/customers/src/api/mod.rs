@@ -9,7 +9,7 @@ use shop_catalog::Store;
 use shop_domain::{Caller, CustomerId};
 use shop_http::body::json_body;
 use shop_http::http::{Method, StatusCode};
-use shop_http::params::path_id;
+use shop_http::params::{path_id, query};
 use shop_http::respond::{self, expect_method};
 use shop_http::{ApiError, Body, HttpResult, Request, Response, caller};
 use shop_runtime::telemetry;
@@ -114,13 +114,17 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
     }
 }
 
-/// `GET /customers/{id}/export`: everything the shop holds about the customer, as one JSON
-/// document: profile, addresses, orders with their lines, statistics.
+/// `GET /customers/{id}/export?cursor=`: everything the shop holds about the customer, as JSON
+/// documents of a page each: profile, addresses, orders with their lines, statistics. Follow
+/// `nextCursor` until it is null.
 #[utoipa::path(
     get, path = "/customers/{id}/export", tag = "customers", security(("bearer" = [])),
-    params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
+    params(
+        ("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)"),
+        ("cursor" = Option<String>, Query, description = "Where the previous page said the next one starts (`nextCursor`)"),
+    ),
     responses(
-        (status = 200, description = "Everything held about the customer", body = profiles::Export),
+        (status = 200, description = "Everything held about the customer: this page of it", body = profiles::Export),
         (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
         (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
@@ -129,7 +133,14 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
 pub async fn export_customer(customers: &Customers, store: &Store, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
     let (_, customer) = customer_of(&request)?;
-    let export = profiles::export(customers, store, &customer).await?;
+    let cursor = match query(&request, "cursor") {
+        Some(text) => Some(
+            profiles::ExportCursor::decode(text)
+                .ok_or_else(|| ApiError::validation(vec!["cursor is invalid".into()]))?,
+        ),
+        None => None,
+    };
+    let export = profiles::export(customers, store, &customer, cursor.as_ref()).await?;
     respond::json(StatusCode::OK, &export)
 }
 
