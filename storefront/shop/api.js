@@ -166,9 +166,20 @@ export async function updateProfile(customerId, profile) {
   return (await call(`/customers/${encodeURIComponent(customerId)}`, { method: 'PATCH', body: profile })).body;
 }
 
-/** Everything the shop holds about the customer: the JSON document exactly as the API wrote it. */
+/**
+ * Everything the shop holds about the customer, exactly as the API wrote it: its one page, or,
+ * for a long history, a JSON array of its pages in order (each page names the next).
+ */
 export async function exportCustomer(customerId) {
-  return (await call(`/customers/${encodeURIComponent(customerId)}/export`)).text;
+  const pages = [];
+  let cursor = '';
+  do {
+    const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
+    const page = await call(`/customers/${encodeURIComponent(customerId)}/export${query}`);
+    pages.push(page.text);
+    cursor = page.body && page.body.nextCursor ? page.body.nextCursor : '';
+  } while (cursor);
+  return pages.length === 1 ? pages[0] : `[${pages.join(',\n')}]`;
 }
 
 /** Erases the customer's personal data and their sign-in. */
