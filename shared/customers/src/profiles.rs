@@ -101,6 +101,14 @@ impl ExportCursor {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for ExportCursor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)
+            .map_err(|_| serde::de::Error::custom("is invalid"))?;
+        Self::decode(&text).ok_or_else(|| serde::de::Error::custom("is invalid"))
+    }
+}
+
 impl Serialize for ExportCursor {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.encode())

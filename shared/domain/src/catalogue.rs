@@ -78,11 +78,81 @@ pub fn is_valid_price(price: Money) -> bool {
     (1..=MAX_PRICE_CENTS).contains(&price.cents())
 }
 
+/// A unit price as the catalogue takes one: more than zero, at most [`MAX_PRICE_CENTS`], with
+/// at most two decimal places, read exactly (never through a float) from a JSON number or a
+/// string holding one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Price(Money);
+
+impl Price {
+    pub fn new(amount: Money) -> Option<Self> {
+        is_valid_price(amount).then_some(Self(amount))
+    }
+
+    /// A price written as JSON writes a number (`19.99`), or `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        // No spaces, no sign but a minus: exactly a number as JSON writes one.
+        if text.trim() != text || text.starts_with('+') {
+            return None;
+        }
+        Money::parse_exact(text).ok().and_then(Self::new)
+    }
+
+    pub fn amount(self) -> Money {
+        self.0
+    }
+
+    fn expected() -> String {
+        let most = Money::from_cents(MAX_PRICE_CENTS).unwrap_or_default();
+        format!("must be a number greater than 0 and at most {most}, with at most 2 decimal places")
+    }
+}
+
+impl<'de> Deserialize<'de> for Price {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw: Box<serde_json::value::RawValue> =
+            crate::read::shaped(deserializer, Self::expected())?;
+        let token = raw.get();
+        let text = match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(quoted) => quoted,
+            None => token,
+        };
+        Self::parse(text).ok_or_else(|| serde::de::Error::custom(Self::expected()))
+    }
+}
+
+impl utoipa::PartialSchema for Price {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .exclusive_minimum(Some(0))
+            .maximum(Some(MAX_PRICE_CENTS / 100))
+            .description(Some(
+                "A unit price: an exact amount with at most two decimal places, written as a JSON number (or a string holding one)",
+            ))
+            .examples([serde_json::json!(45.99)])
+            .into()
+    }
+}
+impl ToSchema for Price {}
+
 /// How many units of a product are in stock. An admin sets 0 to [`MAX_STOCK`]; released
 /// reservations may take a level a little past it, so a stored level is any count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(from = "u32")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct StockLevel(u32);
+
+/// A level as an admin sets it: a whole number of units, 0 to [`MAX_STOCK`].
+impl<'de> Deserialize<'de> for StockLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let expected = format!("must be an integer from 0 to {MAX_STOCK}");
+        let units: u64 = crate::read::shaped(deserializer, &expected)?;
+        u32::try_from(units)
+            .ok()
+            .and_then(Self::new)
+            .ok_or_else(|| serde::de::Error::custom(expected))
+    }
+}
 
 impl StockLevel {
     pub const ZERO: StockLevel = StockLevel(0);
@@ -106,12 +176,6 @@ impl StockLevel {
     }
 }
 
-impl From<u32> for StockLevel {
-    fn from(units: u32) -> Self {
-        Self::stored(units)
-    }
-}
-
 impl utoipa::PartialSchema for StockLevel {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
@@ -128,6 +192,14 @@ impl ToSchema for StockLevel {}
 /// never zero, at most [`MAX_STOCK`] either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StockDelta(i64);
+
+impl<'de> Deserialize<'de> for StockDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let expected = format!("must be a non-zero integer from -{MAX_STOCK} to {MAX_STOCK}");
+        let units: i64 = crate::read::shaped(deserializer, &expected)?;
+        Self::new(units).ok_or_else(|| serde::de::Error::custom(expected))
+    }
+}
 
 impl StockDelta {
     pub fn new(units: i64) -> Option<Self> {

@@ -8,12 +8,22 @@ use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
 use uuid::Uuid;
 
+/// What an id must be, said to a client who sent something else.
+pub const UUID_EXPECTED: &str = "must be a UUID";
+
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $description:literal, $example:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(Uuid);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text: String = crate::read::shaped(deserializer, UUID_EXPECTED)?;
+                Self::parse(&text).ok_or_else(|| serde::de::Error::custom(UUID_EXPECTED))
+            }
+        }
 
         impl $name {
             pub fn new() -> Self {

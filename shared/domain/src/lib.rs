@@ -10,16 +10,17 @@ mod customer;
 mod ids;
 mod money;
 mod order;
+mod read;
 mod text;
 
 pub use caller::Caller;
 pub use catalogue::{
-    MAX_PRICE_CENTS, MAX_STOCK, NewProduct, Product, ProductChanges, StockDelta, StockLevel,
+    MAX_PRICE_CENTS, MAX_STOCK, NewProduct, Price, Product, ProductChanges, StockDelta, StockLevel,
     category_key, is_valid_price,
 };
 pub use clock::{Timestamp, epoch_seconds};
 pub use customer::{CustomerProfile, CustomerStats, ProfileUpdate, ShippingAddress};
-pub use ids::{CustomerId, OrderId, ProductId};
+pub use ids::{CustomerId, OrderId, ProductId, UUID_EXPECTED};
 pub use money::{Money, MoneyError};
 pub use order::{
     Actor, MAX_LINES_PER_ORDER, MAX_ORDER_TOTAL_CENTS, MAX_QUANTITY, Offer, Order, OrderLine,

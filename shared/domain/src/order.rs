@@ -32,11 +32,12 @@ pub const MAX_ORDER_TOTAL_CENTS: i64 =
     MAX_PRICE_CENTS * MAX_QUANTITY as i64 * MAX_LINES_PER_ORDER as i64;
 
 /// How many units of one product an order line holds: 1 to [`MAX_QUANTITY`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "u32")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Quantity(u32);
 
 impl Quantity {
+    const EXPECTED: &str = "must be a positive integer";
+
     pub fn new(units: u32) -> Option<Self> {
         (1..=MAX_QUANTITY).contains(&units).then_some(Self(units))
     }
@@ -45,10 +46,19 @@ impl Quantity {
     }
 }
 
-impl TryFrom<u32> for Quantity {
-    type Error = &'static str;
-    fn try_from(units: u32) -> Result<Self, Self::Error> {
-        Self::new(units).ok_or("a quantity is 1 to 1000")
+/// A whole number of units: `1.5`, `"3"` or `1e2` are not one.
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let units: u64 = crate::read::shaped(deserializer, Self::EXPECTED)?;
+        crate::read::parsed(units, |units| {
+            if units > u64::from(MAX_QUANTITY) {
+                return Err(format!("must not be greater than {MAX_QUANTITY}"));
+            }
+            u32::try_from(units)
+                .ok()
+                .and_then(Self::new)
+                .ok_or_else(|| Self::EXPECTED.to_owned())
+        })
     }
 }
 
@@ -65,9 +75,7 @@ impl utoipa::PartialSchema for Quantity {
 impl ToSchema for Quantity {}
 
 /// Where an order is in its life.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     /// Placed; its stock is reserved.
@@ -130,6 +138,15 @@ impl OrderStatus {
 impl fmt::Display for OrderStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let names: Vec<&str> = Self::ALL.iter().map(|status| status.as_str()).collect();
+        let expected = format!("must be one of {}", names.join(", "));
+        let text: String = crate::read::shaped(deserializer, &expected)?;
+        Self::parse(&text).ok_or_else(|| serde::de::Error::custom(expected))
     }
 }
 

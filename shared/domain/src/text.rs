@@ -35,9 +35,19 @@ fn bounded(text: &str, min: usize, max: usize) -> Result<String, TextError> {
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $description:literal, $example:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         pub struct $name(String);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let length = TextError::Length {
+                    min: Self::MIN_CHARS,
+                    max: Self::MAX_CHARS,
+                };
+                let text: String = crate::read::shaped(deserializer, length)?;
+                crate::read::parsed(text, |text| Self::parse(&text))
+            }
+        }
 
         impl $name {
             pub const MIN_CHARS: usize = $min;
@@ -110,9 +120,16 @@ bounded_text!(
 
 /// An e-mail address of a plausible shape: one `@`, a non-empty local part, a dotted domain,
 /// no spaces. Deliverability is the mail system's business, not ours.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Email(String);
+
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let shape = TextError::Shape("an email");
+        let text: String = crate::read::shaped(deserializer, shape)?;
+        crate::read::parsed(text, |text| Self::parse(&text).map_err(|_| shape))
+    }
+}
 
 impl Email {
     pub fn parse(text: &str) -> Result<Self, TextError> {
@@ -156,23 +173,29 @@ impl utoipa::ToSchema for Email {}
 
 /// A product's stock-keeping unit, unique in the catalogue: 3 to 64 characters of ASCII
 /// letters, digits, `.`, `_` and `-`. The Inventory service calls it the product code.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Sku(String);
+
+impl<'de> Deserialize<'de> for Sku {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text: String = crate::read::shaped(deserializer, Self::SHAPE)?;
+        crate::read::parsed(text, |text| Self::parse(&text))
+    }
+}
 
 impl Sku {
     pub const MIN_LEN: usize = 3;
     pub const MAX_LEN: usize = 64;
     pub const PATTERN: &'static str = "^[A-Za-z0-9._-]+$";
+    const SHAPE: TextError =
+        TextError::Shape("3 to 64 characters: letters, digits, '.', '_' or '-'");
 
     pub fn parse(text: &str) -> Result<Self, TextError> {
         let valid = (Self::MIN_LEN..=Self::MAX_LEN).contains(&text.len())
             && text
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        valid.then(|| Self(text.to_owned())).ok_or(TextError::Shape(
-            "3 to 64 characters: letters, digits, '.', '_' or '-'",
-        ))
+        valid.then(|| Self(text.to_owned())).ok_or(Self::SHAPE)
     }
 
     /// A fresh `INV-` + 9 digits, as the Inventory service generates product codes. Random,

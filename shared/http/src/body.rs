@@ -1,75 +1,229 @@
-//! Request bodies: a JSON object of a known size and content type, with no key given twice,
-//! read into the handler's typed body and validated with every problem listed.
+//! Request bodies and query strings, read into the handler's typed values. A body is a
+//! struct of domain types deriving [`RequestBody`](crate::RequestBody): each field is read by
+//! its own type ([`FromJson`]; a domain type by its own `Deserialize`), and every problem of a
+//! request is listed at once with its path, in the NestJS services' words
+//! (`items.3.quantity must be a positive integer`). A handler gets a value that is valid and
+//! complete, or the 400 that lists why not.
+//!
+//! Before any field is read, a body must be one JSON object of an accepted size and content
+//! type, with no key given twice at any depth.
 
-use garde::Validate;
-use lambda_http::Request;
+use std::collections::HashMap;
+use std::fmt;
+
 use lambda_http::http::{StatusCode, header};
+use lambda_http::{Request, RequestExt};
 use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
+pub use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 
 /// Largest request body accepted, in bytes. The largest valid order is well under 8 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The request's JSON body as a `T`, validated: 415 for another content type, 400 listing
-/// every problem for anything else that is wrong.
-pub fn json_body<T>(request: &Request) -> Result<T, ApiError>
-where
-    T: DeserializeOwned + Validate<Context = ()>,
-{
+/// Where a value is in a request: field names and indexes from the root (`items.3.quantity`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Path(String);
+
+impl Path {
+    pub fn field(&self, name: &str) -> Path {
+        if self.0.is_empty() {
+            Path(name.to_owned())
+        } else {
+            Path(format!("{}.{name}", self.0))
+        }
+    }
+
+    pub fn index(&self, index: usize) -> Path {
+        self.field(&index.to_string())
+    }
+}
+
+/// Every problem of a request, each said with its path.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<String>);
+
+impl Problems {
+    pub fn add(&mut self, at: &Path, problem: impl fmt::Display) {
+        self.0.push(if at.0.is_empty() {
+            problem.to_string()
+        } else {
+            format!("{} {problem}", at.0)
+        });
+    }
+
+    pub fn into_vec(self) -> Vec<String> {
+        self.0
+    }
+}
+
+/// A value read from one place of a request. `raw` is `None` when the field is absent; the
+/// value is `None` when something was wrong, every problem noted.
+pub trait FromJson: Sized {
+    fn from_json(raw: Option<&RawValue>, at: &Path, problems: &mut Problems) -> Option<Self>;
+}
+
+/// A struct read from the fields of one JSON object: what [`RequestBody`](crate::RequestBody)
+/// derives, and what a `#[body(flatten)]` field reads.
+pub trait FromFields: Sized {
+    fn from_fields(fields: &Fields<'_>, at: &Path, problems: &mut Problems) -> Option<Self>;
+}
+
+/// The fields of a JSON object, as their JSON text.
+pub struct Fields<'a>(HashMap<String, &'a RawValue>);
+
+impl<'a> Fields<'a> {
+    pub fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.0.get(name).copied()
+    }
+}
+
+/// The fields of the object at `at`; `None`, with the problem noted, when it is absent or
+/// not an object.
+pub fn object<'a>(
+    raw: Option<&'a RawValue>,
+    at: &Path,
+    problems: &mut Problems,
+) -> Option<Fields<'a>> {
+    let Some(raw) = raw else {
+        problems.add(at, "is required");
+        return None;
+    };
+    let fields = raw
+        .get()
+        .starts_with('{')
+        .then(|| serde_json::from_str(raw.get()).ok())
+        .flatten();
+    if fields.is_none() {
+        problems.add(at, "must be an object");
+    }
+    fields.map(Fields)
+}
+
+/// A value that reads itself from JSON: a domain type, whose `Deserialize` says what it must
+/// be when it is not (`must be a UUID`).
+pub trait Scalar: DeserializeOwned {}
+
+impl<T: Scalar> FromJson for T {
+    fn from_json(raw: Option<&RawValue>, at: &Path, problems: &mut Problems) -> Option<Self> {
+        let Some(raw) = raw else {
+            problems.add(at, "is required");
+            return None;
+        };
+        serde_json::from_str(raw.get())
+            .map_err(|error| problems.add(at, message_of(&error)))
+            .ok()
+    }
+}
+
+/// A field that may be left out (but, when given, must be valid: `null` is not left out).
+impl<T: FromJson> FromJson for Option<T> {
+    fn from_json(raw: Option<&RawValue>, at: &Path, problems: &mut Problems) -> Option<Self> {
+        match raw {
+            None => Some(None),
+            Some(raw) => T::from_json(Some(raw), at, problems).map(Some),
+        }
+    }
+}
+
+/// What a value's own reader said, without the position serde_json adds for a document.
+fn message_of(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    match message.strip_suffix(&position) {
+        Some(message) => message.to_owned(),
+        None => message,
+    }
+}
+
+/// The elements of the array at `at`, each read on its own (a wrong one is reported at its
+/// index), `min..=max` of them; `what` names the elements for the problems.
+pub fn list<T: FromJson>(
+    raw: Option<&RawValue>,
+    at: &Path,
+    problems: &mut Problems,
+    (min, max): (usize, usize),
+    what: (&str, &str),
+) -> Option<Vec<T>> {
+    let (one, shape) = what;
+    let elements: Option<Vec<&RawValue>> = raw
+        .filter(|raw| raw.get().starts_with('['))
+        .and_then(|raw| serde_json::from_str(raw.get()).ok());
+    let Some(elements) = elements else {
+        problems.add(at, format_args!("must be an array of {shape}"));
+        return None;
+    };
+    if elements.len() < min {
+        problems.add(at, format_args!("must contain at least {min} {one}"));
+        return None;
+    }
+    if elements.len() > max {
+        problems.add(at, format_args!("must contain at most {max} {one}s"));
+        return None;
+    }
+    let read: Vec<Option<T>> = elements
+        .into_iter()
+        .enumerate()
+        .map(|(index, element)| T::from_json(Some(element), &at.index(index), problems))
+        .collect();
+    read.into_iter().collect()
+}
+
+/// The request's JSON body as a `T`: 415 for another content type, 400 listing every
+/// problem for anything else that is wrong.
+pub fn json_body<T: FromJson>(request: &Request) -> Result<T, ApiError> {
     let body = read_json_object(request)?;
-    let value: T = serde_json::from_slice(body).map_err(|error| {
+    let raw: &RawValue = serde_json::from_slice(body).map_err(|error| {
         ApiError::validation(vec![format!("request body is not valid JSON ({error})")])
     })?;
-    value
-        .validate()
-        .map_err(|report| ApiError::validation(problems(&report)))?;
-    Ok(value)
+    read_all(Some(raw))
 }
 
 /// Like [`json_body`], for a body that may be left out entirely (no content or an empty one):
-/// then `T::default()`.
-pub fn optional_json_body<T>(request: &Request) -> Result<T, ApiError>
-where
-    T: DeserializeOwned + Validate<Context = ()> + Default,
-{
+/// then it reads as an object with no fields.
+pub fn optional_json_body<T: FromJson>(request: &Request) -> Result<T, ApiError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
+        let empty: &RawValue = serde_json::from_str("{}").unwrap_or_else(|_| unreachable!());
+        return read_all(Some(empty));
     }
     json_body(request)
 }
 
-/// The problems of a report as the NestJS services word them: `items.0.productId must be ...`. garde
-/// names fields as Rust does; every field of this API is camelCase in JSON.
-pub fn problems(report: &garde::Report) -> Vec<String> {
-    report
-        .iter()
-        .map(|(path, error)| {
-            let path = camel_case(&path.to_string().replace('[', ".").replace(']', ""));
-            if path.is_empty() {
-                error.message().to_owned()
-            } else {
-                format!("{path} {}", error.message())
-            }
-        })
-        .collect()
-}
-
-fn camel_case(path: &str) -> String {
-    let mut camel = String::with_capacity(path.len());
-    let mut upper = false;
-    for c in path.chars() {
-        match c {
-            '_' => upper = true,
-            c if upper => {
-                camel.extend(c.to_uppercase());
-                upper = false;
-            }
-            c => camel.push(c),
+/// The query string as a `T` (its values are text: every field type reads from a JSON
+/// string), every problem listed.
+pub fn query_string<T: FromJson>(request: &Request) -> Result<T, ApiError> {
+    let mut object = serde_json::Map::new();
+    if let Some(params) = request.query_string_parameters_ref() {
+        // A name given twice counts with its first value, as a single value is read.
+        for (name, value) in params.iter() {
+            object
+                .entry(name)
+                .or_insert_with(|| serde_json::Value::from(value));
         }
     }
-    camel
+    let text = serde_json::Value::Object(object).to_string();
+    let raw: &RawValue = serde_json::from_str(&text).map_err(|error| ApiError::internal(&error))?;
+    read_all(Some(raw))
+}
+
+fn read_all<T: FromJson>(raw: Option<&RawValue>) -> Result<T, ApiError> {
+    read_value(raw).map_err(ApiError::validation)
+}
+
+fn read_value<T: FromJson>(raw: Option<&RawValue>) -> Result<T, Vec<String>> {
+    let mut problems = Problems::default();
+    match T::from_json(raw, &Path::default(), &mut problems) {
+        Some(value) if problems.0.is_empty() => Ok(value),
+        _ => Err(problems.into_vec()),
+    }
+}
+
+/// A `T` from JSON text (a body already checked, or a test's), or every problem of it.
+pub fn from_text<T: FromJson>(text: &str) -> Result<T, Vec<String>> {
+    let raw: &RawValue = serde_json::from_str(text)
+        .map_err(|error| vec![format!("request body is not valid JSON ({error})")])?;
+    read_value(Some(raw))
 }
 
 /// The body's bytes, once they are known to be one JSON object of an accepted size and
@@ -162,10 +316,10 @@ impl<'de> Visitor<'de> for UnambiguousVisitor {
 #[cfg(test)]
 mod tests {
     use lambda_http::Body;
-    use serde::Deserialize;
+    use shop_domain::{ProductId, Quantity, Reason};
 
     use super::*;
-    use crate::fields::{Sent, required};
+    use crate::RequestBody;
 
     fn request(content_type: Option<&str>, body: &str) -> Request {
         let mut builder = lambda_http::http::Request::builder()
@@ -177,20 +331,52 @@ mod tests {
         builder.body(Body::Text(body.to_owned())).unwrap()
     }
 
-    #[derive(Debug, Deserialize, Validate)]
+    #[derive(Debug, RequestBody)]
     struct Probe {
-        #[garde(custom(required))]
-        quantity: Option<Sent<shop_domain::Quantity>>,
+        quantity: Quantity,
+        reason: Option<Reason>,
     }
 
-    fn read(body: &str) -> Result<Probe, ApiError> {
+    #[derive(Debug, RequestBody)]
+    struct Line {
+        product_id: ProductId,
+        quantity: Quantity,
+    }
+
+    #[derive(Debug, RequestBody)]
+    #[body(check = Lines::at_most_five_units)]
+    struct Lines {
+        #[body(rename = "lines")]
+        items: Items,
+    }
+
+    #[derive(Debug)]
+    struct Items(Vec<Line>);
+
+    impl FromJson for Items {
+        fn from_json(raw: Option<&RawValue>, at: &Path, problems: &mut Problems) -> Option<Self> {
+            list(raw, at, problems, (1, 3), ("line", "{productId, quantity}")).map(Self)
+        }
+    }
+
+    impl Lines {
+        fn at_most_five_units(&self) -> Result<(), Vec<String>> {
+            let units: u32 = self.items.0.iter().map(|line| line.quantity.get()).sum();
+            (units <= 5)
+                .then_some(())
+                .ok_or_else(|| vec![format!("{units} units are more than 5")])
+        }
+    }
+
+    fn read<T: FromJson>(body: &str) -> Result<T, ApiError> {
         json_body(&request(Some("application/json; charset=utf-8"), body))
     }
 
     #[test]
     fn accepts_a_json_object_with_a_charset() {
-        let probe = read(r#"{"quantity":2}"#).unwrap();
-        assert!(matches!(probe.quantity, Some(Sent::Valid(_))));
+        let probe: Probe = read(r#"{"quantity":2}"#).unwrap();
+        assert_eq!(probe.quantity.get(), 2);
+        assert!(probe.reason.is_none());
     }
 
     #[test]
@@ -204,18 +390,76 @@ mod tests {
     #[test]
     fn rejects_malformed_empty_and_non_object_bodies_with_400() {
         for body in ["{", "", "[1]", "42", "{\"a\":}", " null"] {
-            let error = read(body).unwrap_err();
+            let error = read::<Probe>(body).unwrap_err();
             assert_eq!(error.status, StatusCode::BAD_REQUEST, "{body}");
             assert_eq!(error.message, "Validation failed");
         }
     }
 
     #[test]
-    fn lists_the_problem_with_its_path() {
-        let error = read(r#"{"quantity":0}"#).unwrap_err();
-        assert_eq!(error.errors, vec!["quantity must be a positive integer"]);
-        let error = read(r#"{}"#).unwrap_err();
-        assert_eq!(error.errors, vec!["quantity is required"]);
+    fn lists_every_problem_with_its_path() {
+        let error = read::<Probe>(r#"{"quantity":0,"reason":""}"#).unwrap_err();
+        assert_eq!(
+            error.errors,
+            [
+                "quantity must be a positive integer",
+                "reason must be a string of 1 to 500 characters"
+            ]
+        );
+        let error = read::<Probe>(r#"{"reason":null}"#).unwrap_err();
+        assert_eq!(
+            error.errors,
+            [
+                "quantity is required",
+                "reason must be a string of 1 to 500 characters"
+            ]
+        );
+        let error = read::<Probe>(r#"{"quantity":1001}"#).unwrap_err();
+        assert_eq!(error.errors, ["quantity must not be greater than 1000"]);
+    }
+
+    #[test]
+    fn nested_objects_and_lists_are_read_element_by_element() {
+        let error =
+            read::<Lines>(r#"{"lines":[{"productId":"x","quantity":1.5},7,{"quantity":2}]}"#)
+                .unwrap_err();
+        assert_eq!(
+            error.errors,
+            [
+                "lines.0.productId must be a UUID",
+                "lines.0.quantity must be a positive integer",
+                "lines.1 must be an object",
+                "lines.2.productId is required",
+            ]
+        );
+        assert_eq!(
+            read::<Lines>(r#"{"lines":[]}"#).unwrap_err().errors,
+            ["lines must contain at least 1 line"]
+        );
+        assert_eq!(
+            read::<Lines>(r#"{"lines":{}}"#).unwrap_err().errors,
+            ["lines must be an array of {productId, quantity}"]
+        );
+        let line = r#"{"productId":"c0ffee00-c0de-f00d-baad-f00dc0ffee00","quantity":2}"#;
+        assert_eq!(
+            read::<Lines>(&format!(r#"{{"lines":[{line},{line},{line},{line}]}}"#))
+                .unwrap_err()
+                .errors,
+            ["lines must contain at most 3 lines"]
+        );
+        // Rules that join fields run once each field is valid.
+        assert_eq!(
+            read::<Lines>(&format!(r#"{{"lines":[{line},{line},{line}]}}"#))
+                .unwrap_err()
+                .errors,
+            ["6 units are more than 5"]
+        );
+        let two = read::<Lines>(&format!(r#"{{"lines":[{line},{line}]}}"#)).unwrap();
+        assert_eq!(two.items.0.len(), 2);
+        assert_eq!(
+            two.items.0[1].product_id.to_string(),
+            "c0ffee00-c0de-f00d-baad-f00dc0ffee00"
+        );
     }
 
     #[test]
@@ -226,7 +470,7 @@ mod tests {
             r#"{"x":{"y":{"z":1,"z":1}}}"#,
             r#"{"quantity":1,"quantity":2}"#,
         ] {
-            let error = read(body).unwrap_err();
+            let error = read::<Probe>(body).unwrap_err();
             assert_eq!(error.status, StatusCode::BAD_REQUEST, "{body}");
             assert!(
                 error.errors[0].contains("more than once"),
@@ -234,13 +478,15 @@ mod tests {
                 error.errors
             );
         }
-        assert!(read(r#"{"a":{"k":1},"b":{"k":[1,1.5,"s",null,true]},"quantity":1}"#).is_ok());
+        assert!(
+            read::<Probe>(r#"{"a":{"k":1},"b":{"k":[1,1.5,"s",null,true]},"quantity":1}"#).is_ok()
+        );
     }
 
     #[test]
     fn rejects_oversized_bodies() {
         let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
-        let error = read(&body).unwrap_err();
+        let error = read::<Probe>(&body).unwrap_err();
         assert_eq!(error.status, StatusCode::BAD_REQUEST);
     }
 }

@@ -127,14 +127,9 @@ fn real_responses_match_their_schemas() {
 
 #[test]
 fn documented_limits_are_the_parsers_limits() {
-    use garde::Validate as _;
     let read = |body: &Value| -> bool {
-        let Ok(parsed) =
-            serde_json::from_str::<shop_catalog::api::bodies::PlaceOrderBody>(&body.to_string())
-        else {
-            return false;
-        };
-        parsed.validate().is_ok()
+        shop_http::body::from_text::<shop_catalog::api::bodies::PlaceOrderBody>(&body.to_string())
+            .is_ok()
     };
     let lines: Vec<Value> = (0..MAX_LINES_PER_ORDER)
         .map(|_| json!({"productId": ProductId::new().to_string(), "quantity": MAX_QUANTITY}))

@@ -1,55 +1,56 @@
-//! The request bodies of the Product service, typed: each field reads leniently (see
-//! `shop_http::fields`), garde collects every problem with its path, and the API document is
-//! derived from these types and the domain's.
+//! The requests of the Product service, typed: each body and query string is a struct of the
+//! domain types it holds (`#[derive(RequestBody)]`: every problem listed with its path, in the
+//! types' own words), and the API document is derived from the same structs.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use garde::Validate;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use shop_domain::{
-    Category, CustomerId, Description, MAX_LINES_PER_ORDER, MAX_QUANTITY, Money, NewProduct,
-    OrderRequest, OrderStatus, ProductChanges, ProductId, ProductName, Quantity, Reason, Sku,
-    StockDelta, StockLevel, TrackingReference,
+    Category, CustomerId, Description, MAX_LINES_PER_ORDER, MAX_QUANTITY, MAX_STOCK, NewProduct,
+    OrderRequest, OrderStatus, Price, ProductChanges, ProductId, ProductName, Quantity, Reason,
+    Sku, StockDelta, StockLevel, TrackingReference,
 };
-use shop_http::fields::{FieldValue, Sent, optional, required, valid};
-use shop_http::object_field;
-use utoipa::ToSchema;
-use utoipa::openapi::{ArrayBuilder, RefOr, Schema};
+use shop_http::RequestBody;
+use shop_http::body::{FromJson, Path, Problems, RawValue, Scalar, list};
+use shop_http::params::Paging;
+use utoipa::openapi::{ArrayBuilder, ObjectBuilder, RefOr, Schema};
+use utoipa::{IntoParams, ToSchema};
 
 /// `POST /orders`. Prices and names come from the catalogue; anything else sent is ignored.
-#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, RequestBody, ToSchema)]
+#[body(check = PlaceOrderBody::quantities_fit)]
+#[schema(rename_all = "camelCase")]
 pub struct PlaceOrderBody {
     /// Defaults to the caller (the token's `sub`); only an admin may name another customer.
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<CustomerId>)]
-    #[serde(default)]
-    pub customer_id: Option<Sent<CustomerId>>,
+    pub customer_id: Option<CustomerId>,
     /// A product named twice is one line with the quantities added up.
-    #[garde(custom(order_lines), dive)]
-    #[schema(value_type = OrderLines)]
-    #[serde(default)]
-    pub items: Option<Sent<Vec<Sent<OrderLineBody>>>>,
+    pub items: OrderLines,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, RequestBody, ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub struct OrderLineBody {
-    #[garde(custom(required))]
-    #[schema(value_type = ProductId)]
-    #[serde(default)]
-    pub product_id: Option<Sent<ProductId>>,
-    #[garde(custom(required))]
-    #[schema(value_type = Quantity)]
-    #[serde(default)]
-    pub quantity: Option<Sent<Quantity>>,
+    pub product_id: ProductId,
+    pub quantity: Quantity,
 }
 
-object_field!(OrderLineBody);
+/// The lines of an order: 1 to [`MAX_LINES_PER_ORDER`].
+#[derive(Debug)]
+pub struct OrderLines(Vec<OrderLineBody>);
 
-/// The lines of an order, as the API document shows them: 1 to [`MAX_LINES_PER_ORDER`].
-pub struct OrderLines;
+impl FromJson for OrderLines {
+    fn from_json(raw: Option<&RawValue>, at: &Path, problems: &mut Problems) -> Option<Self> {
+        let bounds = (1, MAX_LINES_PER_ORDER);
+        list(
+            raw,
+            at,
+            problems,
+            bounds,
+            ("product", "{productId, quantity}"),
+        )
+        .map(Self)
+    }
+}
 
 impl utoipa::PartialSchema for OrderLines {
     fn schema() -> RefOr<Schema> {
@@ -72,132 +73,121 @@ impl ToSchema for OrderLines {
     }
 }
 
-fn order_lines<C>(items: &Option<Sent<Vec<Sent<OrderLineBody>>>>, _: &C) -> garde::Result {
-    let problem = match items {
-        Some(Sent::Valid(lines)) if lines.is_empty() => "must contain at least 1 product".into(),
-        Some(Sent::Valid(lines)) if lines.len() > MAX_LINES_PER_ORDER => {
-            format!("must contain at most {MAX_LINES_PER_ORDER} products")
-        }
-        Some(Sent::Valid(_)) => return Ok(()),
-        _ => "must be an array of {productId, quantity}".into(),
-    };
-    Err(garde::Error::new(problem))
-}
-
 impl PlaceOrderBody {
-    /// The order to place, for `customer`: a product named twice becomes one line with the
-    /// quantities added up, whose total must still be a valid quantity.
-    pub fn into_request(self, customer: CustomerId) -> Result<OrderRequest, Vec<String>> {
+    /// Each product's quantities, added up in the order first named.
+    fn merged(&self) -> Vec<(ProductId, u32)> {
         let mut merged: BTreeMap<ProductId, u32> = BTreeMap::new();
         let mut first_seen = Vec::new();
-        for line in self.items.and_then(Sent::into_valid).unwrap_or_default() {
-            let Some(line) = line.into_valid() else {
-                continue;
-            };
-            let (Some(product), Some(quantity)) = (valid(&line.product_id), valid(&line.quantity))
-            else {
-                continue;
-            };
-            let total = merged.entry(product).or_insert_with(|| {
-                first_seen.push(product);
+        for line in &self.items.0 {
+            let total = merged.entry(line.product_id).or_insert_with(|| {
+                first_seen.push(line.product_id);
                 0
             });
-            *total = total.saturating_add(quantity.get());
+            *total = total.saturating_add(line.quantity.get());
         }
-        let mut lines = Vec::with_capacity(first_seen.len());
-        let mut errors = Vec::new();
-        for product in first_seen {
-            match Quantity::new(merged[&product]) {
-                Some(quantity) => lines.push((product, quantity)),
-                None => errors.push(format!(
+        first_seen
+            .into_iter()
+            .map(|product| (product, merged[&product]))
+            .collect()
+    }
+
+    /// A product named twice is one line, whose total must still be a valid quantity.
+    fn quantities_fit(&self) -> Result<(), Vec<String>> {
+        let problems: Vec<String> = self
+            .merged()
+            .into_iter()
+            .filter(|(_, units)| Quantity::new(*units).is_none())
+            .map(|(product, _)| {
+                format!(
                     "total quantity of product {product} must not be greater than {MAX_QUANTITY}"
-                )),
-            }
-        }
-        if errors.is_empty() {
-            Ok(OrderRequest {
-                customer_id: customer,
-                lines,
+                )
             })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
         } else {
-            Err(errors)
+            Err(problems)
+        }
+    }
+
+    /// The order to place, for `customer`: one line per product.
+    pub fn into_request(self, customer: CustomerId) -> OrderRequest {
+        let lines = self
+            .merged()
+            .into_iter()
+            .filter_map(|(product, units)| Some((product, Quantity::new(units)?)))
+            .collect();
+        OrderRequest {
+            customer_id: customer,
+            lines,
         }
     }
 }
 
 /// `POST /orders/{id}/cancel`: why, optionally. The body may be left out.
-#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, RequestBody, ToSchema)]
 pub struct CancelOrderBody {
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Reason>)]
-    #[serde(default)]
-    pub reason: Option<Sent<Reason>>,
+    pub reason: Option<Reason>,
 }
 
 /// `PATCH /orders/{id}` (admin): the status to move the order to; a tracking reference when
 /// shipping; a reason, optionally.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, RequestBody, ToSchema)]
+#[body(check = OrderStatusBody::tracking_only_when_shipping)]
+#[schema(rename_all = "camelCase")]
 pub struct OrderStatusBody {
-    #[garde(custom(required))]
-    #[schema(value_type = OrderStatus)]
-    #[serde(default)]
-    pub status: Option<Sent<OrderStatus>>,
+    pub status: OrderStatus,
     /// Only when moving to `SHIPPED`.
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<TrackingReference>)]
-    #[serde(default)]
-    pub tracking_reference: Option<Sent<TrackingReference>>,
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Reason>)]
-    #[serde(default)]
-    pub reason: Option<Sent<Reason>>,
+    pub tracking_reference: Option<TrackingReference>,
+    pub reason: Option<Reason>,
+}
+
+impl OrderStatusBody {
+    fn tracking_only_when_shipping(&self) -> Result<(), Vec<String>> {
+        match (&self.tracking_reference, self.status) {
+            (Some(_), status) if status != OrderStatus::Shipped => Err(vec![
+                "trackingReference is given only when moving to SHIPPED".into(),
+            ]),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `GET /orders`: whose orders, in which status, which page.
+#[derive(Debug, RequestBody, IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct OrdersQuery {
+    /// One customer's orders (a customer may name only themselves).
+    pub customer_id: Option<CustomerId>,
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+    #[body(flatten)]
+    #[param(ignore)]
+    pub paging: Paging,
 }
 
 /// `POST /products` (admin). Numbers are read exactly, never through a float.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, RequestBody, ToSchema)]
 pub struct NewProductBody {
     /// Generated (`INV-` and nine digits) when absent.
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Sku>)]
-    #[serde(default)]
-    pub sku: Option<Sent<Sku>>,
-    #[garde(custom(required))]
-    #[schema(value_type = ProductName)]
-    #[serde(default)]
-    pub name: Option<Sent<ProductName>>,
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Description>)]
-    #[serde(default)]
-    pub description: Option<Sent<Description>>,
-    /// Greater than 0, at most two decimal places.
-    #[garde(custom(required))]
-    #[schema(value_type = Money)]
-    #[serde(default)]
-    pub price: Option<Sent<Money>>,
-    #[garde(custom(required))]
-    #[schema(value_type = StockLevel)]
-    #[serde(default)]
-    pub stock: Option<Sent<StockLevel>>,
-    #[garde(custom(required))]
-    #[schema(value_type = Category)]
-    #[serde(default)]
-    pub category: Option<Sent<Category>>,
+    pub sku: Option<Sku>,
+    pub name: ProductName,
+    pub description: Option<Description>,
+    pub price: Price,
+    pub stock: StockLevel,
+    pub category: Category,
 }
 
-impl NewProductBody {
-    /// The product, once validation passed.
-    pub fn into_new_product(self) -> Option<NewProduct> {
-        Some(NewProduct {
-            sku: valid(&self.sku),
-            name: valid(&self.name)?,
-            description: valid(&self.description).unwrap_or_else(empty_description),
-            price: valid(&self.price)?,
-            stock: valid(&self.stock)?,
-            category: valid(&self.category)?,
-        })
+impl From<NewProductBody> for NewProduct {
+    fn from(body: NewProductBody) -> Self {
+        NewProduct {
+            sku: body.sku,
+            name: body.name,
+            description: body.description.unwrap_or_else(empty_description),
+            price: body.price.amount(),
+            stock: body.stock,
+            category: body.category,
+        }
     }
 }
 
@@ -206,148 +196,122 @@ pub fn empty_description() -> Description {
 }
 
 /// `PATCH /products/{id}` (admin): the fields given change, at least one.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, RequestBody, ToSchema)]
+#[body(check = ProductChangesBody::changes_something)]
 #[schema(min_properties = 1)]
 pub struct ProductChangesBody {
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<ProductName>)]
-    #[serde(default)]
-    pub name: Option<Sent<ProductName>>,
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Description>)]
-    #[serde(default)]
-    pub description: Option<Sent<Description>>,
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Money>)]
-    #[serde(default)]
-    pub price: Option<Sent<Money>>,
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Category>)]
-    #[serde(default)]
-    pub category: Option<Sent<Category>>,
+    pub name: Option<ProductName>,
+    pub description: Option<Description>,
+    pub price: Option<Price>,
+    pub category: Option<Category>,
 }
 
 impl ProductChangesBody {
-    pub fn into_changes(self) -> Result<ProductChanges, Vec<String>> {
-        let changes = ProductChanges {
-            name: valid(&self.name),
-            description: valid(&self.description),
-            price: valid(&self.price),
-            category: valid(&self.category),
-        };
-        if changes.is_empty() {
-            return Err(vec![
+    fn changes_something(&self) -> Result<(), Vec<String>> {
+        let nothing = self.name.is_none()
+            && self.description.is_none()
+            && self.price.is_none()
+            && self.category.is_none();
+        match nothing {
+            true => Err(vec![
                 "at least one of name, description, price or category must be given".into(),
-            ]);
+            ]),
+            false => Ok(()),
         }
-        Ok(changes)
     }
 }
 
+impl From<ProductChangesBody> for ProductChanges {
+    fn from(body: ProductChangesBody) -> Self {
+        ProductChanges {
+            name: body.name,
+            description: body.description,
+            price: body.price.map(Price::amount),
+            category: body.category,
+        }
+    }
+}
+
+/// `GET /products`: which category, which page.
+#[derive(Debug, RequestBody, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductsQuery {
+    /// Only this category's products (any case).
+    pub category: Option<Category>,
+    #[body(flatten)]
+    #[param(ignore)]
+    pub paging: Paging,
+}
+
 /// `PUT /products/{id}/stock` (admin): the absolute level; 0 means sold out.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, RequestBody, ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub struct StockLevelBody {
-    #[garde(custom(required))]
-    #[schema(value_type = StockLevel)]
-    #[serde(default)]
-    pub quantity: Option<Sent<StockLevel>>,
+    pub quantity: StockLevel,
     /// The level the new one was decided from: the write happens only if the stock is still
     /// that (409 otherwise), so that no concurrent order's reservation is overwritten.
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<StockLevel>)]
-    #[serde(default)]
-    pub expected_quantity: Option<Sent<StockLevel>>,
+    pub expected_quantity: Option<StockLevel>,
 }
 
 /// `POST /products/{id}/stock-adjustments` (admin): units in or out, and why.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, RequestBody, ToSchema)]
 pub struct StockAdjustmentBody {
-    #[garde(custom(required))]
-    #[schema(value_type = StockDelta)]
-    #[serde(default)]
-    pub delta: Option<Sent<StockDelta>>,
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Reason>)]
-    #[serde(default)]
-    pub reason: Option<Sent<Reason>>,
+    pub delta: StockDelta,
+    pub reason: Option<Reason>,
 }
 
 /// A stock level the Inventory service accepts: a positive number of units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PositiveStock(pub StockLevel);
 
-impl FieldValue for PositiveStock {
-    fn expected() -> Cow<'static, str> {
-        format!(
-            "must be a positive integer of at most {}",
-            shop_domain::MAX_STOCK
-        )
-        .into()
-    }
-    fn from_json(json: &str) -> Result<Self, Cow<'static, str>> {
-        StockLevel::from_json(json)
+impl<'de> Deserialize<'de> for PositiveStock {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let expected = format!("must be a positive integer of at most {MAX_STOCK}");
+        StockLevel::deserialize(deserializer)
             .ok()
             .filter(|level| level.get() > 0)
             .map(Self)
-            .ok_or_else(Self::expected)
+            .ok_or_else(|| serde::de::Error::custom(expected))
     }
 }
 
+impl Scalar for PositiveStock {}
+
 impl utoipa::PartialSchema for PositiveStock {
     fn schema() -> RefOr<Schema> {
-        utoipa::openapi::ObjectBuilder::new()
+        ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::Integer)
             .minimum(Some(1))
-            .maximum(Some(shop_domain::MAX_STOCK))
+            .maximum(Some(MAX_STOCK))
             .into()
     }
 }
 impl ToSchema for PositiveStock {}
 
 /// `POST /api/v1/inventory`: the Inventory service's item (a product by its code).
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, RequestBody, ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub struct InventoryItemBody {
     /// Generated (`INV-` and nine digits) when absent.
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Sku>)]
-    #[serde(default)]
-    pub product_code: Option<Sent<Sku>>,
-    #[garde(custom(required))]
-    #[schema(value_type = ProductName)]
-    #[serde(default)]
-    pub name: Option<Sent<ProductName>>,
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Description>)]
-    #[serde(default)]
-    pub description: Option<Sent<Description>>,
-    #[garde(custom(required))]
-    #[schema(value_type = PositiveStock)]
-    #[serde(default)]
-    pub quantity: Option<Sent<PositiveStock>>,
-    #[garde(custom(required))]
-    #[schema(value_type = Money)]
-    #[serde(default)]
-    pub price: Option<Sent<Money>>,
+    pub product_code: Option<Sku>,
+    pub name: ProductName,
+    pub description: Option<Description>,
+    pub quantity: PositiveStock,
+    pub price: Price,
     /// Not in the Inventory service's model: `Uncategorized` when absent.
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Category>)]
-    #[serde(default)]
-    pub category: Option<Sent<Category>>,
+    pub category: Option<Category>,
 }
 
-impl InventoryItemBody {
-    pub fn into_new_product(self) -> Option<NewProduct> {
-        Some(NewProduct {
-            sku: valid(&self.product_code),
-            name: valid(&self.name)?,
-            description: valid(&self.description).unwrap_or_else(empty_description),
-            price: valid(&self.price)?,
-            stock: valid(&self.quantity)?.0,
-            category: valid(&self.category).unwrap_or_else(uncategorized),
-        })
+impl From<InventoryItemBody> for NewProduct {
+    fn from(body: InventoryItemBody) -> Self {
+        NewProduct {
+            sku: body.product_code,
+            name: body.name,
+            description: body.description.unwrap_or_else(empty_description),
+            price: body.price.amount(),
+            stock: body.quantity.0,
+            category: body.category.unwrap_or_else(uncategorized),
+        }
     }
 }
 
@@ -356,12 +320,9 @@ fn uncategorized() -> Category {
 }
 
 /// `PUT /api/v1/inventory/{productCode}/stock`: the absolute level, positive.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, RequestBody, ToSchema)]
 pub struct InventoryStockBody {
-    #[garde(custom(required))]
-    #[schema(value_type = PositiveStock)]
-    #[serde(default)]
-    pub quantity: Option<Sent<PositiveStock>>,
+    pub quantity: PositiveStock,
 }
 
 /// `GET /orders`: a page of orders, newest first (the shape of `shop_dynamo::Page`).
@@ -382,7 +343,8 @@ pub struct PageMeta {
     page: u32,
     #[schema(value_type = shop_http::params::PageLimit)]
     limit: u8,
-    /// Pass as `cursor` for the next page; absent on the last.
+    /// Pass as `cursor` for the next page; absent on the last (or, for a page that ended
+    /// early, where its reading stopped).
     next_cursor: Option<String>,
 }
 
@@ -395,18 +357,12 @@ mod tests {
     const PRODUCT: &str = "c0ffee00-c0de-f00d-baad-f00dc0ffee00";
     const CUSTOMER: &str = "550e8400-e29b-41d4-a716-446655440000";
 
-    fn read<T: serde::de::DeserializeOwned + Validate<Context = ()>>(
-        body: Value,
-    ) -> Result<T, Vec<String>> {
-        let value: T = serde_json::from_str(&body.to_string()).unwrap();
-        value
-            .validate()
-            .map_err(|report| shop_http::body::problems(&report))?;
-        Ok(value)
+    fn read<T: FromJson>(body: Value) -> Result<T, Vec<String>> {
+        shop_http::body::from_text(&body.to_string())
     }
 
     fn order(body: Value) -> Result<OrderRequest, Vec<String>> {
-        read::<PlaceOrderBody>(body)?.into_request(CustomerId::parse(CUSTOMER).unwrap())
+        Ok(read::<PlaceOrderBody>(body)?.into_request(CustomerId::parse(CUSTOMER).unwrap()))
     }
 
     #[test]
@@ -493,7 +449,7 @@ mod tests {
     }
 
     fn product(body: Value) -> Result<NewProduct, Vec<String>> {
-        Ok(read::<NewProductBody>(body)?.into_new_product().unwrap())
+        Ok(read::<NewProductBody>(body)?.into())
     }
 
     #[test]
@@ -516,14 +472,14 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             errors,
-            // garde reports fields in the order of their names.
+            // In the order the body declares its fields.
             vec![
-                "category must be a string of 1 to 100 characters".to_owned(),
-                "description must be a string of 0 to 2000 characters".into(),
+                "sku must be 3 to 64 characters: letters, digits, '.', '_' or '-'".to_owned(),
                 "name must be a string of 3 to 200 characters".into(),
+                "description must be a string of 0 to 2000 characters".into(),
                 "price must be a number greater than 0 and at most 1000000.00, with at most 2 decimal places".into(),
-                "sku must be 3 to 64 characters: letters, digits, '.', '_' or '-'".into(),
                 "stock must be an integer from 0 to 1000000".into(),
+                "category must be a string of 1 to 100 characters".into(),
             ]
         );
         assert_eq!(
@@ -536,22 +492,38 @@ mod tests {
         assert_eq!(
             errors,
             vec![
-                "category must not contain control characters".to_owned(),
-                "name must not contain control characters".into(),
+                "name must not contain control characters".to_owned(),
+                "category must not contain control characters".into(),
             ]
         );
     }
 
     #[test]
     fn changes_need_at_least_one_field() {
-        let body: ProductChangesBody = read(json!({"unknown": 1})).unwrap();
-        assert!(body.into_changes().is_err());
-        let body: ProductChangesBody = read(json!({"price": "12.50"})).unwrap();
         assert_eq!(
-            body.into_changes().unwrap().price.unwrap().to_string(),
-            "12.50"
+            read::<ProductChangesBody>(json!({"unknown": 1})).unwrap_err(),
+            ["at least one of name, description, price or category must be given"]
         );
+        let body: ProductChangesBody = read(json!({"price": "12.50"})).unwrap();
+        let changes: ProductChanges = body.into();
+        assert_eq!(changes.price.unwrap().to_string(), "12.50");
         assert!(read::<ProductChangesBody>(json!({"price": 0})).is_err());
+    }
+
+    #[test]
+    fn a_tracking_reference_only_when_shipping() {
+        assert_eq!(
+            read::<OrderStatusBody>(json!({"status": "PROCESSING", "trackingReference": "1Z"}))
+                .unwrap_err(),
+            ["trackingReference is given only when moving to SHIPPED"]
+        );
+        let shipped: OrderStatusBody =
+            read(json!({"status": "SHIPPED", "trackingReference": "1Z"})).unwrap();
+        assert_eq!(shipped.tracking_reference.unwrap().as_str(), "1Z");
+        assert_eq!(
+            read::<OrderStatusBody>(json!({"status": "LOST"})).unwrap_err(),
+            ["status must be one of CREATED, PROCESSING, SHIPPED, DELIVERED, CANCELLED"]
+        );
     }
 
     #[test]
@@ -582,7 +554,6 @@ mod tests {
 /// panic. The fields are the bodies' own names with values of every kind and size, and others.
 #[cfg(test)]
 mod arbitrary_bodies {
-    use garde::Validate;
     use proptest::prelude::*;
     use serde_json::{Map, Value};
     use shop_domain::CustomerId;
@@ -647,10 +618,8 @@ mod arbitrary_bodies {
         })
     }
 
-    fn read<T: serde::de::DeserializeOwned + Validate<Context = ()>>(body: &Value) -> Option<T> {
-        let value: T = serde_json::from_str(&body.to_string()).ok()?;
-        value.validate().ok()?;
-        Some(value)
+    fn read<T: FromJson>(body: &Value) -> Option<T> {
+        shop_http::body::from_text(&body.to_string()).ok()
     }
 
     proptest! {
@@ -663,13 +632,13 @@ mod arbitrary_bodies {
                 let _ = order.into_request(customer);
             }
             if let Some(product) = read::<NewProductBody>(&body) {
-                let _ = product.into_new_product();
+                let _ = NewProduct::from(product);
             }
             if let Some(changes) = read::<ProductChangesBody>(&body) {
-                let _ = changes.into_changes();
+                let _ = ProductChanges::from(changes);
             }
             if let Some(item) = read::<InventoryItemBody>(&body) {
-                let _ = item.into_new_product();
+                let _ = NewProduct::from(item);
             }
             let _ = read::<StockLevelBody>(&body);
             let _ = read::<StockAdjustmentBody>(&body);

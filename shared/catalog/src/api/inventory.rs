@@ -6,7 +6,6 @@
 use serde::Serialize;
 use shop_domain::{Money, Product, ProductId, Sku};
 use shop_http::body::json_body;
-use shop_http::fields::valid;
 use shop_http::http::{Method, StatusCode};
 use shop_http::params::path_text;
 use shop_http::respond::{self, expect_method};
@@ -73,10 +72,7 @@ pub async fn create_inventory_item(store: &Store, request: Request) -> HttpResul
     expect_method(&request, Method::POST)?;
     shop_http::admin(&request)?;
     let body: InventoryItemBody = json_body(&request)?;
-    let new = body
-        .into_new_product()
-        .ok_or_else(|| ApiError::validation(vec!["the item is incomplete".into()]))?;
-    let product = products::create_product(store, &new)
+    let product = products::create_product(store, &body.into())
         .await
         .map_err(|error| match error {
             CatalogueError::SkuTaken(_) => {
@@ -127,9 +123,7 @@ pub async fn set_inventory_stock(store: &Store, request: Request) -> HttpResult 
     shop_http::admin(&request)?;
     let sku = product_code(&request)?;
     let body: InventoryStockBody = json_body(&request)?;
-    let level = valid(&body.quantity)
-        .ok_or_else(|| ApiError::validation(vec!["quantity is required".into()]))?
-        .0;
+    let level = body.quantity.0;
     let product = products::product_by_sku(store, &sku)
         .await?
         .ok_or_else(item_not_found)?;

@@ -2,15 +2,14 @@
 //! `PATCH /orders/{id}`.
 
 use shop_domain::{Actor, Caller, CustomerId, IdempotencyKey, OrderId, OrderStatus};
-use shop_http::body::{json_body, optional_json_body};
-use shop_http::fields::{FieldValue, valid};
+use shop_http::body::{json_body, optional_json_body, query_string};
 use shop_http::http::{HeaderValue, Method, StatusCode};
-use shop_http::params::{page_request, path_id, query};
+use shop_http::params::path_id;
 use shop_http::respond::{self, expect_method};
 use shop_http::{ApiError, HttpResult, Request, caller};
 use shop_runtime::telemetry::{self, Metric};
 
-use super::bodies::{CancelOrderBody, OrderStatusBody, PlaceOrderBody};
+use super::bodies::{CancelOrderBody, OrderStatusBody, OrdersQuery, PlaceOrderBody};
 use crate::Store;
 use crate::orders::{self, Move, OrderRules, Scope};
 
@@ -56,7 +55,7 @@ pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -
             return Err(ApiError::validation(errors));
         }
     };
-    let customer = match valid(&body.customer_id).or_else(|| caller.customer()) {
+    let customer = match body.customer_id.or_else(|| caller.customer()) {
         Some(customer) if caller.may_act_for(&customer) => customer,
         Some(_) => {
             return Err(ApiError::forbidden(
@@ -70,7 +69,7 @@ pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -
         }
     };
     telemetry::record_customer(&customer);
-    let order_request = body.into_request(customer).map_err(ApiError::validation)?;
+    let order_request = body.into_request(customer);
     let placement = orders::place_order(store, rules, &order_request, key.as_ref()).await?;
     let order = &placement.order;
     telemetry::record_order(&order.id);
@@ -124,11 +123,7 @@ fn scope_of(caller: &Caller, asked: Option<CustomerId>) -> Result<Scope, ApiErro
 /// total. A customer sees only their own orders; an admin sees all, or one customer's.
 #[utoipa::path(
     get, path = "/orders", tag = "orders", security(("bearer" = [])),
-    params(
-        shop_http::params::PageParams,
-        ("customerId" = Option<CustomerId>, Query, description = "One customer's orders (a customer may name only themselves)"),
-        ("status" = Option<OrderStatus>, Query, description = "Only orders in this status"),
-    ),
+    params(OrdersQuery, shop_http::params::Paging),
     responses(
         (status = 200, description = "Orders, newest first; `meta.total` counts the whole listing (for an admin's listing of everyone's, as of the last few seconds)", body = crate::api::bodies::OrdersPage),
         (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
@@ -139,39 +134,15 @@ fn scope_of(caller: &Caller, asked: Option<CustomerId>) -> Result<Scope, ApiErro
 pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
     let caller = caller(&request)?;
-    let mut errors = Vec::new();
-    let paging =
-        page_request(&request, ORDERS_DEFAULT_LIMIT).map_err(|problems| errors.extend(problems));
-    let customer = query_value::<CustomerId>(&request, "customerId", &mut errors);
-    let status = query_value::<OrderStatus>(&request, "status", &mut errors);
-    let Ok(paging) = paging else {
-        return Err(ApiError::validation(errors));
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let query: OrdersQuery = query_string(&request)?;
+    let (customer, status) = (query.customer_id, query.status);
+    let paging = query.paging.request(ORDERS_DEFAULT_LIMIT);
     let scope = scope_of(&caller, customer)?;
     if let Scope::Customer(customer) = &scope {
         telemetry::record_customer(customer);
     }
     let page = orders::list_orders(store, scope, status, &paging).await?;
     respond::json(StatusCode::OK, &page)
-}
-
-/// A query value read as a request field of type `T` would be; a problem is listed.
-fn query_value<T: FieldValue>(
-    request: &Request,
-    name: &str,
-    errors: &mut Vec<String>,
-) -> Option<T> {
-    let text = query(request, name)?;
-    match T::from_json(&serde_json::Value::String(text.to_owned()).to_string()) {
-        Ok(value) => Some(value),
-        Err(problem) => {
-            errors.push(format!("{name} {problem}"));
-            None
-        }
-    }
 }
 
 /// `GET /orders/{id}`: one order with its history, for its customer or an admin. Another
@@ -231,7 +202,7 @@ pub async fn cancel_order(store: &Store, request: Request) -> HttpResult {
         } else {
             Actor::Customer
         },
-        reason: valid(&body.reason),
+        reason: body.reason,
         tracking_reference: None,
     };
     let order = orders::move_order(store, scope, &id, &change).await?;
@@ -263,19 +234,11 @@ pub async fn update_order_status(store: &Store, request: Request) -> HttpResult 
     let id = path_id(&request, "id", OrderId::parse)?;
     telemetry::record_order(&id);
     let body: OrderStatusBody = json_body(&request)?;
-    let to = valid(&body.status)
-        .ok_or_else(|| ApiError::validation(vec!["status is required".into()]))?;
-    let tracking_reference = valid(&body.tracking_reference);
-    if tracking_reference.is_some() && to != OrderStatus::Shipped {
-        return Err(ApiError::validation(vec![
-            "trackingReference is given only when moving to SHIPPED".into(),
-        ]));
-    }
     let change = Move {
-        to,
+        to: body.status,
         by: Actor::Admin,
-        reason: valid(&body.reason),
-        tracking_reference,
+        reason: body.reason,
+        tracking_reference: body.tracking_reference,
     };
     let order = orders::move_order(store, Scope::Shop, &id, &change).await?;
     telemetry::record_customer(&order.customer_id);

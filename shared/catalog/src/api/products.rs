@@ -3,14 +3,15 @@
 //! `PUT /products/{id}/stock`, `POST /products/{id}/stock-adjustments`.
 
 use shop_domain::{Category, ProductId};
-use shop_http::body::json_body;
-use shop_http::fields::valid;
+use shop_http::body::{json_body, query_string};
 use shop_http::http::{Method, StatusCode, header};
-use shop_http::params::{page_request, path_id, query};
+use shop_http::params::path_id;
 use shop_http::respond::{self, expect_method};
 use shop_http::{ApiError, Body, HttpResult, Request, Response};
 
-use super::bodies::{NewProductBody, ProductChangesBody, StockAdjustmentBody, StockLevelBody};
+use super::bodies::{
+    NewProductBody, ProductChangesBody, ProductsQuery, StockAdjustmentBody, StockLevelBody,
+};
 use crate::Store;
 use crate::products;
 
@@ -25,10 +26,7 @@ pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
 /// `X-Next-Cursor` headers.
 #[utoipa::path(
     get, path = "/products", tag = "catalogue",
-    params(
-        ("category" = Option<Category>, Query, description = "Only this category's products (any case)"),
-        shop_http::params::PageParams,
-    ),
+    params(ProductsQuery, shop_http::params::Paging),
     responses(
         (status = 200, description = "Products by name (100 a page unless `limit` says otherwise); the next page is in the `Link` (rel=next) and `X-Next-Cursor` headers", body = Vec<shop_domain::Product>),
         (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
@@ -36,25 +34,8 @@ pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
 )]
 pub async fn list_products(store: &Store, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
-    let paging = page_request(&request, PRODUCTS_DEFAULT_LIMIT);
-    let category = query(&request, "category").map(|text| {
-        Category::parse(text).map_err(|_| {
-            format!(
-                "category must be {} to {} characters",
-                Category::MIN_CHARS,
-                Category::MAX_CHARS
-            )
-        })
-    });
-    let (paging, category) = match (paging, category) {
-        (Ok(paging), None) => (paging, None),
-        (Ok(paging), Some(Ok(category))) => (paging, Some(category)),
-        (paging, category) => {
-            let mut errors = paging.err().unwrap_or_default();
-            errors.extend(category.and_then(Result::err));
-            return Err(ApiError::validation(errors));
-        }
-    };
+    let query: ProductsQuery = query_string(&request)?;
+    let (category, paging) = (query.category, query.paging.request(PRODUCTS_DEFAULT_LIMIT));
     let page =
         products::list_products(store, category.as_ref().map(Category::as_str), &paging).await?;
     let mut response = respond::json(StatusCode::OK, &page.data)?;
@@ -118,10 +99,7 @@ pub async fn create_product(store: &Store, request: Request) -> HttpResult {
     expect_method(&request, Method::POST)?;
     shop_http::admin(&request)?;
     let body: NewProductBody = json_body(&request)?;
-    let new = body
-        .into_new_product()
-        .ok_or_else(|| ApiError::validation(vec!["the product is incomplete".into()]))?;
-    let product = products::create_product(store, &new).await?;
+    let product = products::create_product(store, &body.into()).await?;
     tracing::info!(product_id = %product.id, sku = %product.sku, "product created");
     respond::created(&format!("/products/{}", product.id), &product)
 }
@@ -146,8 +124,7 @@ pub async fn update_product(store: &Store, request: Request) -> HttpResult {
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", ProductId::parse)?;
     let body: ProductChangesBody = json_body(&request)?;
-    let changes = body.into_changes().map_err(ApiError::validation)?;
-    let product = products::update_product(store, &id, &changes).await?;
+    let product = products::update_product(store, &id, &body.into()).await?;
     tracing::info!(product_id = %product.id, "product changed");
     respond::json(StatusCode::OK, &product)
 }
@@ -197,10 +174,9 @@ pub async fn set_product_stock(store: &Store, request: Request) -> HttpResult {
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", ProductId::parse)?;
     let body: StockLevelBody = json_body(&request)?;
-    let level = valid(&body.quantity)
-        .ok_or_else(|| ApiError::validation(vec!["quantity is required".into()]))?;
-    let expected = valid(&body.expected_quantity);
-    let product = products::set_stock(store, &id, level, expected, "stock level set").await?;
+    let level = body.quantity;
+    let product =
+        products::set_stock(store, &id, level, body.expected_quantity, "stock level set").await?;
     tracing::info!(product_id = %product.id, stock = level.get(), "stock set");
     respond::json(StatusCode::OK, &product)
 }
@@ -226,9 +202,9 @@ pub async fn adjust_product_stock(store: &Store, request: Request) -> HttpResult
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", ProductId::parse)?;
     let body: StockAdjustmentBody = json_body(&request)?;
-    let delta =
-        valid(&body.delta).ok_or_else(|| ApiError::validation(vec!["delta is required".into()]))?;
-    let reason = valid(&body.reason)
+    let delta = body.delta;
+    let reason = body
+        .reason
         .map_or_else(|| "stock adjusted".to_owned(), |reason| reason.to_string());
     let product = products::adjust_stock(store, &id, delta, &reason).await?;
     tracing::info!(product_id = %product.id, delta = delta.get(), "stock adjusted");

@@ -1,75 +1,63 @@
-//! The Customer service's request bodies, typed and validated like the Product service's.
+//! The Customer service's request bodies, typed and read like the Product service's.
 
-use garde::Validate;
-use serde::Deserialize;
 use shop_domain::{AddressLine, Email, PersonName, ProfileUpdate, ShippingAddress};
-use shop_http::fields::{Sent, optional, required, valid};
+use shop_http::RequestBody;
+use shop_http::body::Scalar;
+use utoipa::{IntoParams, ToSchema};
 
-use shop_http::object_field;
-use utoipa::ToSchema;
+use crate::profiles::ExportCursor;
+
+/// `GET /customers/{id}/export`: which page.
+#[derive(Debug, RequestBody, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// Where the previous page said the next one starts (`nextCursor`).
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<ExportCursor>,
+}
+
+impl Scalar for ExportCursor {}
 
 /// `PATCH /customers/{id}`: the fields given change, at least one.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(min_properties = 1)]
+#[derive(Debug, RequestBody, ToSchema)]
+#[body(check = ProfileBody::changes_something)]
+#[schema(rename_all = "camelCase", min_properties = 1)]
 pub struct ProfileBody {
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<PersonName>)]
-    #[serde(default)]
-    pub name: Option<Sent<PersonName>>,
-    #[garde(custom(optional))]
-    #[schema(value_type = Option<Email>)]
-    #[serde(default)]
-    pub email: Option<Sent<Email>>,
-    #[garde(dive)]
-    #[schema(value_type = Option<ShippingAddressBody>)]
-    #[serde(default)]
-    pub shipping_address: Option<Sent<ShippingAddressBody>>,
+    pub name: Option<PersonName>,
+    pub email: Option<Email>,
+    pub shipping_address: Option<ShippingAddressBody>,
 }
 
-#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, RequestBody, ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub struct ShippingAddressBody {
-    #[garde(custom(required))]
-    #[schema(value_type = AddressLine)]
-    #[serde(default)]
-    pub street: Option<Sent<AddressLine>>,
-    #[garde(custom(required))]
-    #[schema(value_type = AddressLine)]
-    #[serde(default)]
-    pub city: Option<Sent<AddressLine>>,
-    #[garde(custom(required))]
-    #[schema(value_type = AddressLine)]
-    #[serde(default)]
-    pub zip_code: Option<Sent<AddressLine>>,
+    pub street: AddressLine,
+    pub city: AddressLine,
+    pub zip_code: AddressLine,
 }
-
-object_field!(ShippingAddressBody);
 
 impl ProfileBody {
-    pub fn into_update(self) -> Result<ProfileUpdate, Vec<String>> {
-        let address = self
-            .shipping_address
-            .as_ref()
-            .and_then(Sent::valid)
-            .and_then(|address| {
-                Some(ShippingAddress {
-                    street: valid(&address.street)?,
-                    city: valid(&address.city)?,
-                    zip_code: valid(&address.zip_code)?,
-                })
-            });
-        let update = ProfileUpdate {
-            name: valid(&self.name),
-            email: valid(&self.email),
-            shipping_address: address,
-        };
-        if update.is_empty() {
-            return Err(vec![
+    fn changes_something(&self) -> Result<(), Vec<String>> {
+        match self.name.is_none() && self.email.is_none() && self.shipping_address.is_none() {
+            true => Err(vec![
                 "at least one of name, email or shippingAddress must be given".into(),
-            ]);
+            ]),
+            false => Ok(()),
         }
-        Ok(update)
+    }
+}
+
+impl From<ProfileBody> for ProfileUpdate {
+    fn from(body: ProfileBody) -> Self {
+        ProfileUpdate {
+            name: body.name,
+            email: body.email,
+            shipping_address: body.shipping_address.map(|address| ShippingAddress {
+                street: address.street,
+                city: address.city,
+                zip_code: address.zip_code,
+            }),
+        }
     }
 }
 
@@ -80,14 +68,11 @@ mod tests {
     use super::*;
 
     fn parse(body: Value) -> Result<ProfileUpdate, Vec<String>> {
-        let body: ProfileBody = serde_json::from_str(&body.to_string()).unwrap();
-        body.validate()
-            .map_err(|report| shop_http::body::problems(&report))?;
-        body.into_update()
+        shop_http::body::from_text::<ProfileBody>(&body.to_string()).map(ProfileUpdate::from)
     }
 
     #[test]
-    fn accepts_the_seed_example() {
+    fn accepts_the_customer_services_example() {
         let update = parse(json!({"email": "updated@example.com", "shippingAddress": {"street": "456 Oak Ave", "city": "Los Angeles", "zipCode": "90001"}})).unwrap();
         assert_eq!(update.email.unwrap().as_str(), "updated@example.com");
         assert_eq!(update.shipping_address.unwrap().zip_code.as_str(), "90001");
@@ -103,8 +88,8 @@ mod tests {
             errors,
             vec![
                 "email must be an email",
-                "shippingAddress.city is required",
                 "shippingAddress.street must be a string of 1 to 200 characters",
+                "shippingAddress.city is required",
                 "shippingAddress.zipCode must be a string of 1 to 200 characters",
             ]
         );

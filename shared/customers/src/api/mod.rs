@@ -6,15 +6,16 @@ mod bodies;
 use std::future::Future;
 
 use shop_catalog::Store;
-use shop_domain::{Caller, CustomerId};
+use shop_domain::{Caller, CustomerId, ProfileUpdate};
 use shop_http::body::json_body;
+use shop_http::body::query_string;
 use shop_http::http::{Method, StatusCode};
-use shop_http::params::{path_id, query};
+use shop_http::params::path_id;
 use shop_http::respond::{self, expect_method};
 use shop_http::{ApiError, Body, HttpResult, Request, Response, caller};
 use shop_runtime::telemetry;
 
-pub use bodies::{ProfileBody, ShippingAddressBody};
+pub use bodies::{ExportQuery, ProfileBody, ShippingAddressBody};
 
 use crate::Customers;
 use crate::{profiles, statistics};
@@ -106,7 +107,7 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
     expect_method(&request, Method::PATCH)?;
     let (caller, customer) = customer_of(&request)?;
     let body: ProfileBody = json_body(&request)?;
-    let update = body.into_update().map_err(ApiError::validation)?;
+    let update = ProfileUpdate::from(body);
     let by_owner = caller.customer() == Some(customer);
     match profiles::update_profile(customers, &customer, &update, by_owner).await? {
         Some(profile) => respond::json(StatusCode::OK, &profile),
@@ -121,7 +122,7 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
     get, path = "/customers/{id}/export", tag = "customers", security(("bearer" = [])),
     params(
         ("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)"),
-        ("cursor" = Option<String>, Query, description = "Where the previous page said the next one starts (`nextCursor`)"),
+        ExportQuery,
     ),
     responses(
         (status = 200, description = "Everything held about the customer: this page of it", body = profiles::Export),
@@ -133,14 +134,8 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
 pub async fn export_customer(customers: &Customers, store: &Store, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
     let (_, customer) = customer_of(&request)?;
-    let cursor = match query(&request, "cursor") {
-        Some(text) => Some(
-            profiles::ExportCursor::decode(text)
-                .ok_or_else(|| ApiError::validation(vec!["cursor is invalid".into()]))?,
-        ),
-        None => None,
-    };
-    let export = profiles::export(customers, store, &customer, cursor.as_ref()).await?;
+    let query: ExportQuery = query_string(&request)?;
+    let export = profiles::export(customers, store, &customer, query.cursor.as_ref()).await?;
     respond::json(StatusCode::OK, &export)
 }
 
