@@ -1542,7 +1542,7 @@ class LocalStackOnMoto(unittest.TestCase):
     def test_a_failing_post_confirmation_trigger_fails_the_sign_up_loudly(self):
         import auth
 
-        failure = {"errorType": "SignUpFailed", "errorMessage": "the user pool sent no sub (a user id)"}
+        failure = {"errorType": "SignUpFailed", "errorMessage": "Your customer profile could not be created; please try again"}
         lambda_url, invocations = invoke_api_stand_in(self, lambda function, event: ("Unhandled", failure))
         with self.assertRaises(auth.TriggerFailed) as failed:
             auth.sign_up("ada.byron@example.com", "Correct-Horse-42", True, engine=self.engine, lambda_url=lambda_url)
