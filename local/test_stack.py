@@ -947,7 +947,8 @@ class DataAndCapacityProtection(unittest.TestCase):
         self.parameters = self.template["Parameters"]
 
     def test_the_shop_data_outlives_the_stack(self):
-        for name in ("StoreTable", "CustomersTable", "UserPool"):
+        # The dead letters too: events not yet counted, and stream records not yet published.
+        for name in ("StoreTable", "CustomersTable", "UserPool", "OrderEventsDLQ", "RelayFailuresQueue"):
             self.assertEqual(self.resources[name].get("DeletionPolicy"), "Retain", name)
             self.assertEqual(self.resources[name].get("UpdateReplacePolicy"), "Retain", name)
         for name in ("StoreTable", "CustomersTable"):
