@@ -365,9 +365,10 @@ def check_indexes(engine, table, indexes):
 # (OAuth flows, scopes, callback and logout URLs) are left out: the local engine serves no
 # hosted sign-in, and the callback is the CloudFront distribution's address. So is the pool's
 # LambdaConfig: moto's Cognito calls no triggers, and `auth.py sign-up` invokes the
-# post-confirmation trigger itself.
+# post-confirmation trigger itself; and its UserPoolTier, a billing plan moto has no notion of.
 USER_POOL_PROPERTIES = ("UsernameAttributes", "AliasAttributes", "AutoVerifiedAttributes", "Policies", "Schema",
-                        "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting", "UsernameConfiguration")
+                        "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting", "UsernameConfiguration",
+                        "UserAttributeUpdateSettings", "UserPoolAddOns")
 USER_POOL_CLIENT_PROPERTIES = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "ReadAttributes",
                                "WriteAttributes", "AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity",
                                "TokenValidityUnits", "EnableTokenRevocation")

@@ -232,6 +232,29 @@ class DeploymentAgreement(unittest.TestCase):
 
         self.assertEqual(auth.post_confirmation_trigger(self.template), "customer-signup")
 
+    def test_the_user_pool_takes_verified_addresses_and_no_password_from_an_unsigned_client(self):
+        import auth
+
+        pool = self.template["Resources"]["UserPool"]["Properties"]
+        self.assertEqual(pool["UserAttributeUpdateSettings"], {"AttributesRequireVerificationBeforeUpdate": ["email"]})
+        self.assertIn("email", pool["AutoVerifiedAttributes"])
+        flows = self.template["Resources"]["UserPoolClient"]["Properties"]["ExplicitAuthFlows"]
+        self.assertIn("ALLOW_USER_SRP_AUTH", flows)
+        self.assertNotIn("ALLOW_USER_PASSWORD_AUTH", flows)
+        # moto checks no client's flows: the local scripts use one the template allows, and the
+        # README's sign-in for a deployed stack too.
+        self.assertIn("ALLOW_" + auth.SIGN_IN_FLOW, flows)
+        readme = (ROOT / "README.md").read_text()
+        self.assertNotIn("--auth-flow USER_PASSWORD_AUTH", readme)
+        self.assertIn(f"--auth-flow {auth.SIGN_IN_FLOW}", readme)
+        # Threat protection is a paid plan: asked for by a parameter, off by default.
+        parameter = self.template["Parameters"]["UserPoolThreatProtection"]
+        self.assertEqual((parameter["Default"], parameter["AllowedValues"]), ("OFF", ["OFF", "AUDIT", "ENFORCED"]))
+        self.assertEqual(pool["UserPoolAddOns"], {"AdvancedSecurityMode": {"Ref": "UserPoolThreatProtection"}})
+        self.assertEqual(pool["UserPoolTier"], {"Fn::If": ["HasThreatProtection", "PLUS", {"Ref": "AWS::NoValue"}]})
+        self.assertEqual(self.template["Conditions"]["HasThreatProtection"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "UserPoolThreatProtection"}, "OFF"]}]})
+
     def test_queues_have_a_dlq_after_three_receives(self):
         queue = self.template["Resources"]["OrderEventsQueue"]["Properties"]
         self.assertEqual(queue["RedrivePolicy"]["maxReceiveCount"], 3)
