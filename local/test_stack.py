@@ -390,7 +390,7 @@ STORE_ACCESS = {
     "get-customer": {"customers": {"GetItem"}},
     "update-customer": {"customers": {"UpdateItem"}},
     "customer-signup": {"customers": {"UpdateItem"}},
-    "delete-customer": {"customers": {"UpdateItem"}, "pool": {"AdminDeleteUser"}},
+    "delete-customer": {"customers": {"UpdateItem"}, "pool": {"AdminUserGlobalSignOut", "AdminDeleteUser"}},
     "export-customer": {"customers": {"GetItem", "Query"}, "table": {"GetItem"}, "index": {"Query"}},
     "order-events-relay": {"table": {"PutItem", "UpdateItem"}},
     "order-events-consumer": {"customers": {"BatchGetItem", "PutItem", "UpdateItem"}},
@@ -1590,6 +1590,7 @@ class LocalStackOnMoto(unittest.TestCase):
         _, pool, _, _ = auth.user_pool(self.engine)
         self.engine.cognito.admin_create_user(UserPoolId=pool, Username="leaving@example.com")
         cognito = self.client("cognito-idp", "delete-customer")
+        cognito.admin_user_global_sign_out(UserPoolId=pool, Username="leaving@example.com")
         cognito.admin_delete_user(UserPoolId=pool, Username="leaving@example.com")
         with self.assertRaises(self.engine.cognito.exceptions.UserNotFoundException):
             self.engine.cognito.admin_get_user(UserPoolId=pool, Username="leaving@example.com")
