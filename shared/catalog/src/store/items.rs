@@ -390,6 +390,7 @@ mod tests {
         let _ = Caller {
             subject: String::new(),
             admin: false,
+            issued_at: 0,
         };
     }
 }
