@@ -22,10 +22,11 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the local tools' dummy keys), since n
 create the first user through the API once every call needs a permission. moto evaluates
 every DynamoDB request against the resource `*` (so a policy naming a table allows nothing)
 and a transaction as the action `dynamodb:TransactWriteItems`; here DynamoDB, DynamoDB
-Streams and SQS requests are authorized as AWS authorizes them: on the table, index, stream
-or queue they touch, each item of a transaction with its own action (PutItem, UpdateItem,
-DeleteItem, ConditionCheckItem; GetItem in TransactGetItems) on its table, each table of a
-batch, and SQS batches as their single-message actions. A refusal is answered as AWS answers
+Streams, SQS and Secrets Manager requests are authorized as AWS authorizes them: on the
+table, index, stream, queue or secret (by its full ARN) they touch, each item of a
+transaction with its own action (PutItem, UpdateItem, DeleteItem, ConditionCheckItem;
+GetItem in TransactGetItems) on its table, each table of a batch, and SQS batches as their
+single-message actions. A refusal is answered as AWS answers
 it (400 AccessDeniedException for the JSON protocols) and logged on stderr.
 
 --local-jwks FILE: serves FILE at GET /local-issuer/.well-known/jwks.json, the key set of the
@@ -50,6 +51,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.iam.access_control import IAMRequest
 from moto.iam.models import iam_backends
+from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.sqs.responses import SQSResponse
 from werkzeug.exceptions import HTTPException
@@ -225,11 +227,24 @@ def sqs_grants(handler):
     return [(SQS_BATCH_ACTIONS.get(action, action), resource)]
 
 
+def secretsmanager_grants(handler):
+    """A request naming a secret (by name or ARN) is authorized on the secret's full ARN, as AWS
+    authorizes it; one that names none (ListSecrets, CreateSecret of a new name) on its name."""
+    action, secret_id = handler._get_action(), handler._get_param("SecretId") or handler._get_param("Name")
+    if not secret_id:
+        return [(action, "*")]
+    if secret_id in handler.backend.secrets:
+        return [(action, handler.backend.secrets[secret_id].arn)]
+    if secret_id.startswith("arn:"):
+        return [(action, secret_id)]
+    return [(action, f"arn:aws:secretsmanager:{handler.region}:{handler.current_account}:secret:{secret_id}")]
+
+
 def enforce_iam():
     create_admin(os.environ.get("AWS_ACCESS_KEY_ID", "test"), os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
     for handler_class, grants in ((DynamoHandler, dynamodb_grants), (DynamoDBStreamsHandler, streams_grants),
-                                  (SQSResponse, sqs_grants)):
+                                  (SQSResponse, sqs_grants), (SecretsManagerResponse, secretsmanager_grants)):
         handler_class._authenticate_and_authorize_normal_action = (
             lambda self, resource="*", grants=grants: authorize(self, grants(self))
         )

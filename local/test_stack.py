@@ -92,7 +92,8 @@ def gated_by_an_optional_setting(body, position):
 
 def settings_readers():
     """{type: (settings it requires, every setting it reads)} for each `from_env` constructor
-    in shared/, read from the code: the `settings::required/optional/parsed` calls in its body,
+    in shared/, read from the code: the `settings::required/optional/parsed` calls in its body
+    (and `shop_secrets::optional_json`, a setting naming a secret),
     with each constant by its value (`pub const STORE_TABLE: &str = "STORE_TABLE"`). A setting
     required only when an optional one is set (the local issuer's) is not required; one that
     builds another with its own `from_env` reads that one's settings too."""
@@ -105,7 +106,8 @@ def settings_readers():
                 owners = re.findall(r"^impl(?:<[^>]*>)? (?:\w+ for )?(\w+)", source[:found.start()], re.M)
                 body = rust_block(source, found.end())
                 calls = [(call.group(1), call.group(2), call.start())
-                         for call in re.finditer(r"settings::(required|optional|parsed)\(\s*(\w+)", body)]
+                         for call in re.finditer(r"(?:settings|shop_secrets)::(required|optional|parsed)\w*\(\s*(?:aws,\s*)?(\w+)",
+                                                 body)]
                 required = {constants[name] for kind, name, at in calls
                             if kind == "required" and not gated_by_an_optional_setting(body, at)}
                 nested = set(re.findall(r"\b(\w+)::from_env\(", body))
@@ -310,6 +312,62 @@ class DeploymentAgreement(unittest.TestCase):
                     self.assertEqual((stat["Namespace"], stat["MetricName"]), ("AWS/Lambda", metric))
                     watched.append(stat["Dimensions"][0]["Value"]["Ref"])
             self.assertEqual(sorted(watched), sorted(self.functions), metric)
+
+
+def workspace_dependencies(crate):
+    """Every crate of the workspace that `crate` (a function) links, through the path
+    dependencies of the Cargo.toml files (normal dependencies only)."""
+    manifests = {path.parent.name: tomllib.loads(path.read_text()) for path in ROOT.glob("*/*/Cargo.toml")}
+    by_name = {manifest["package"]["name"]: manifest for manifest in manifests.values() if "package" in manifest}
+    seen, todo = set(), [crate]
+    while todo:
+        for dependency in by_name[todo.pop()].get("dependencies", {}):
+            if dependency not in seen:
+                seen.add(dependency)
+                if dependency in by_name:
+                    todo.append(dependency)
+    return seen
+
+
+class BrokerSecret(unittest.TestCase):
+    """The broker's password reaches no function's configuration: the relay and the consumer
+    are given the secret's ARN, read it when they start, and may read that secret only."""
+
+    def setUp(self):
+        self.template = stack.load_template()
+        self.resources = self.template["Resources"]
+
+    def test_no_secret_is_resolved_into_the_template(self):
+        resolved_at_deploy = [line.strip() for line in (ROOT / "template.yaml").read_text().splitlines()
+                              if "{{resolve:" in line]
+        self.assertEqual(resolved_at_deploy, [], "a secret's value would be in the configuration")
+
+    def test_the_relay_and_the_consumer_are_given_the_secrets_arn_only(self):
+        for function, condition in (("OrderEventsRelayFunction", "PublishesToRabbitMq"),
+                                    ("OrderEventsConsumerFunction", "ConsumesFromRabbitMq")):
+            env = self.resources[function]["Properties"]["Environment"]["Variables"]
+            self.assertEqual(env["RABBITMQ_SECRET_ARN"],
+                             {"Fn::If": [condition, {"Ref": "RabbitMqSecretArn"}, {"Ref": "AWS::NoValue"}]})
+            self.assertFalse({"RABBITMQ_USERNAME", "RABBITMQ_PASSWORD"} & set(env), function)
+
+    def test_only_their_roles_may_read_it_and_nothing_else_of_secrets_manager(self):
+        readers = {}
+        for name, role in stack.resources_of(self.template, "AWS::IAM::Role").items():
+            for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+                condition = None
+                if "Fn::If" in statement:
+                    condition, statement, _ = statement["Fn::If"]
+                actions = as_list(statement["Action"])
+                if any(action.startswith("secretsmanager:") for action in actions):
+                    self.assertEqual(actions, ["secretsmanager:GetSecretValue"], name)
+                    self.assertEqual(statement["Resource"], {"Ref": "RabbitMqSecretArn"}, name)
+                    readers[name] = condition
+        self.assertEqual(readers, {"OrderEventsRelayRole": "PublishesToRabbitMq",
+                                   "OrderEventsConsumerRole": "ConsumesFromRabbitMq"})
+
+    def test_only_the_two_functions_that_read_it_link_secrets_manager(self):
+        linking = {name for name in function_crates() if "aws-sdk-secretsmanager" in workspace_dependencies(name)}
+        self.assertEqual(linking, {"order-events-relay", "order-events-consumer"})
 
 
 class StaticSite(unittest.TestCase):
@@ -1051,7 +1109,8 @@ class DataAndCapacityProtection(unittest.TestCase):
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
             self.assertIsNone(self.verdict("RelayFailuresQueue", action, **self.role("Operator")), action)
         statements = self.resources["OrderEventsRelayRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        sends = [resolved(s["Resource"]) for s in statements if "sqs:SendMessage" in as_list(s["Action"])]
+        sends = [resolved(s["Resource"]) for s in statements
+                 if "Fn::If" not in s and "sqs:SendMessage" in as_list(s["Action"])]
         self.assertIn("arn:RelayFailuresQueue", [arn for resource in sends for arn in as_list(resource)])
 
     def test_the_api_has_a_stage_throttle_above_the_per_client_limit(self):
@@ -1347,6 +1406,8 @@ class LocalStackOnMoto(unittest.TestCase):
     """local/moto_server.py --iam, provisioned from template.yaml by stack.py as
     scripts/stack.sh does: IAM enforced per function, the user pool, both issuers' keys."""
 
+    BROKER_PASSWORD = "s3cret-of-the-broker"
+
     @classmethod
     def setUpClass(cls):
         import tempfile
@@ -1369,8 +1430,12 @@ class LocalStackOnMoto(unittest.TestCase):
         try:
             cls.engine = cls.wait_for_moto()
             cls.template = stack.load_template()
+            # With a broker, as `make test` runs the stack: the consumer reads its queue, the
+            # relay publishes there.
+            broker = stack.local_broker(cls.engine, f"amqp://shop:{cls.BROKER_PASSWORD}@127.0.0.1:5672/%2f",
+                                        "order_created.iam-test", transport=True)
             stack.provision_stack(cls.template, cls.engine, env_file=cls.dir / "functions.env",
-                                  credentials=cls.dir / "credentials", iam=True)
+                                  credentials=cls.dir / "credentials", iam=True, parameters=broker)
             with (cls.dir / "functions.env").open("a") as env_file:  # as scripts/stack.sh adds it
                 env_file.write(auth.local_env_lines(f"{cls.endpoint}/local-issuer/.well-known/jwks.json", False))
         except BaseException:
@@ -1498,6 +1563,22 @@ class LocalStackOnMoto(unittest.TestCase):
         ])
         self.assertDenied(lambda: dynamodb.put_item(TableName="CustomersTable",
                                                     Item={"pk": {"S": "x"}, "sk": {"S": "x"}}))
+
+    def test_the_broker_password_is_in_a_secret_that_the_relay_and_the_consumer_alone_read(self):
+        self.assertNotIn(self.BROKER_PASSWORD, (self.dir / "functions.env").read_text())
+        self.assertEqual(self.env["RABBITMQ_URL"], "amqp://127.0.0.1:5672/%2f")
+        self.assertEqual(self.env["RABBITMQ_QUEUE"], "order_created.iam-test")
+        self.assertEqual(self.env["ORDER_EVENTS_TRANSPORT"], "rabbitmq")
+        arn = self.env["RABBITMQ_SECRET_ARN"]
+        self.assertTrue(arn.startswith("arn:aws:secretsmanager:us-east-1:"), arn)
+        for function in ("order-events-relay", "order-events-consumer"):
+            value = self.client("secretsmanager", function).get_secret_value(SecretId=arn)["SecretString"]
+            self.assertEqual(json.loads(value), {"username": "shop", "password": self.BROKER_PASSWORD})
+        self.assertDenied(lambda: self.client("secretsmanager", "get-product").get_secret_value(SecretId=arn))
+        # By name as by ARN, the same secret; another one is not theirs.
+        self.client("secretsmanager", "order-events-relay").get_secret_value(SecretId=stack.LOCAL_BROKER_SECRET)
+        other = self.engine.secretsmanager.create_secret(Name="iam-test-other", SecretString="{}")["ARN"]
+        self.assertDenied(lambda: self.client("secretsmanager", "order-events-relay").get_secret_value(SecretId=other))
 
     def test_unknown_keys_are_refused(self):
         import boto3
