@@ -425,38 +425,58 @@ class StaticSite(unittest.TestCase):
         self.assertEqual(set(cors["AllowMethods"]), {method for _, method in api})
 
 
-# The store table's actions each function's role allows (besides its request count), from the
-# calls its code makes: a transaction item needs its own action (Put: PutItem, Update:
-# UpdateItem), a read of an index Query on the index.
+# What each function's role allows on the tables and the user pool (besides its request count),
+# from the calls its code makes, and on which items: {resource: {action: the partition keys
+# (`dynamodb:LeadingKeys` patterns) of the items and index partitions it reads or writes}}.
+# A transaction item needs its own action (Put: PutItem, Update: UpdateItem), a read of an
+# index Query on that index, whose partition key is what LeadingKeys names. The keys are those
+# of shared/catalog/src/store/items.rs (the store), shared/customers/src/store.rs (every item
+# of the customers table is a customer's) and shared/http/src/ratelimit.rs (request counts).
+PRODUCT, ORDER, CUSTOMER, SKU = "PRODUCT#*", "ORDER#*", "CUSTOMER#*", "SKU#*"
+PRODUCT_CHANGE = {"table": {"GetItem": {PRODUCT}, "UpdateItem": {PRODUCT}}}
+ORDER_MOVE = {"table": {"GetItem": {ORDER}, "UpdateItem": {ORDER, CUSTOMER, PRODUCT}}}
 STORE_ACCESS = {
-    "create-order": {"table": {"BatchGetItem", "PutItem", "UpdateItem"}},
-    "list-orders": {"index": {"Query"}, "table": {"GetItem"}},
-    "get-order": {"table": {"GetItem"}},
-    "cancel-order": {"table": {"GetItem", "UpdateItem"}},
-    "update-order-status": {"table": {"GetItem", "UpdateItem"}},
-    "list-products": {"index": {"Query"}, "table": {"BatchGetItem"}},
-    "get-product": {"table": {"GetItem"}},
-    "get-inventory-item": {"table": {"GetItem"}},
-    "create-product": {"table": {"PutItem"}},
-    "create-inventory-item": {"table": {"PutItem"}},
-    "update-product": {"table": {"GetItem", "UpdateItem"}},
-    "retire-product": {"table": {"GetItem", "UpdateItem"}},
-    "set-product-stock": {"table": {"GetItem", "UpdateItem"}},
-    "adjust-product-stock": {"table": {"GetItem", "UpdateItem"}},
-    "set-inventory-stock": {"table": {"GetItem", "UpdateItem"}},
-    "get-customer-stats": {"customers": {"GetItem"}},
-    "get-customer": {"customers": {"GetItem"}},
-    "update-customer": {"customers": {"UpdateItem"}},
-    "customer-signup": {"customers": {"UpdateItem"}},
-    "delete-customer": {"customers": {"UpdateItem"}, "pool": {"AdminUserGlobalSignOut", "AdminDeleteUser"}},
-    "export-customer": {"customers": {"GetItem", "Query"}, "table": {"GetItem"}, "index": {"Query"}},
-    "order-events-relay": {"table": {"PutItem", "UpdateItem"}},
-    "order-events-consumer": {"customers": {"BatchGetItem", "PutItem", "UpdateItem"}},
+    "create-order": {"table": {"BatchGetItem": {PRODUCT, "IDEMPOTENCY#*"}, "PutItem": {ORDER, "IDEMPOTENCY#*"},
+                               "UpdateItem": {PRODUCT, CUSTOMER}}},
+    "list-orders": {"index/gsi1": {"Query": {"ORDERS#*"}}, "index/gsi2": {"Query": {CUSTOMER}},
+                    "index/gsi3": {"Query": {"STATUS#*"}}, "table": {"GetItem": {CUSTOMER, "COUNTS"}}},
+    "get-order": {"table": {"GetItem": {ORDER}}},
+    "cancel-order": ORDER_MOVE,
+    "update-order-status": ORDER_MOVE,
+    # The catalogue's partitions only: gsi1 and gsi2 hold the shop's and each customer's orders too.
+    "list-products": {"index/gsi1": {"Query": {"PRODUCT"}}, "index/gsi2": {"Query": {"CATEGORY#*"}},
+                      "table": {"BatchGetItem": {PRODUCT}}},
+    "get-product": {"table": {"GetItem": {PRODUCT}}},
+    "get-inventory-item": {"table": {"GetItem": {SKU, PRODUCT}}},
+    "create-product": {"table": {"PutItem": {PRODUCT, SKU}}},
+    "create-inventory-item": {"table": {"PutItem": {PRODUCT, SKU}}},
+    "update-product": PRODUCT_CHANGE,
+    "retire-product": PRODUCT_CHANGE,
+    "set-product-stock": PRODUCT_CHANGE,
+    "adjust-product-stock": PRODUCT_CHANGE,
+    "set-inventory-stock": {"table": {"GetItem": {SKU, PRODUCT}, "UpdateItem": {PRODUCT}}},
+    "get-customer-stats": {"customers": {"GetItem": {CUSTOMER}}},
+    "get-customer": {"customers": {"GetItem": {CUSTOMER}}},
+    "update-customer": {"customers": {"UpdateItem": {CUSTOMER}}},
+    "customer-signup": {"customers": {"UpdateItem": {CUSTOMER}}},
+    "delete-customer": {"customers": {"UpdateItem": {CUSTOMER}},
+                        "pool": {"AdminUserGlobalSignOut": None, "AdminDeleteUser": None}},
+    # A customer's own orders, from the one index partition that holds them.
+    "export-customer": {"customers": {"GetItem": {CUSTOMER}, "Query": {CUSTOMER}},
+                        "index/gsi2": {"Query": {CUSTOMER}}, "table": {"GetItem": {ORDER, CUSTOMER}}},
+    # The shop's order counts and their window markers: nothing else of the store.
+    "order-events-relay": {"table": {"PutItem": {"COUNTS#WINDOW#*"}, "UpdateItem": {"COUNTS"}}},
+    "order-events-consumer": {"customers": {"BatchGetItem": {CUSTOMER}, "PutItem": {CUSTOMER}, "UpdateItem": {CUSTOMER}}},
     "unknown-route": {},
 }
+# The request counts a function keeps: a caller's by token subject or address; a function of
+# public routes verifies no token, so it counts addresses only.
+SIGNED_IN_COUNTS = {"UpdateItem": {"sub#*", "ip#*", "unknown#*"}}
+PUBLIC_COUNTS = {"UpdateItem": {"ip#*", "unknown#*"}}
 RESOURCE_NAMES = {
-    "arn:StoreTable": "table", "${StoreTable.Arn}/index/*": "index", "arn:CustomersTable": "customers",
-    "arn:UserPool": "pool", "arn:RateLimitTable": "rate limits",
+    "arn:StoreTable": "table", "${StoreTable.Arn}/index/gsi1": "index/gsi1",
+    "${StoreTable.Arn}/index/gsi2": "index/gsi2", "${StoreTable.Arn}/index/gsi3": "index/gsi3",
+    "arn:CustomersTable": "customers", "arn:UserPool": "pool", "arn:RateLimitTable": "rate limits",
 }
 
 
@@ -499,6 +519,9 @@ class LeastPrivilege(unittest.TestCase):
                     self.assertTrue(all(a.startswith(unscoped) for a in actions), f"{name}: {actions} on *")
 
     def test_each_role_allows_the_data_calls_of_its_code_and_no_others(self):
+        # No index nor item range a function's code does not use: every statement on a table
+        # names the indexes and the partition keys (LeadingKeys) of what the code reads and
+        # writes there, and nothing more.
         http = set(template_routes(self.template)[0].values()) | {DEFAULT_ROUTE}
         functions = stack.resources_of(self.template, "AWS::Serverless::Function")
         self.assertEqual(set(STORE_ACCESS), set(stack.function_binaries(self.template).values()))
@@ -508,21 +531,37 @@ class LeastPrivilege(unittest.TestCase):
             allowed = {}
             for statement in self.statements(role):
                 actions = as_list(statement["Action"])
+                if statement["Resource"] == {"Fn::GetAtt": ["StoreTable", "StreamArn"]}:
+                    continue  # the relay's stream event source: records, not items
+                if not any(action.startswith(("dynamodb:", "cognito-idp:")) for action in actions):
+                    continue
+                keys = self.leading_keys(binary, statement)
                 for resource in as_list(resolved(statement["Resource"])):
                     if isinstance(resource, dict):
                         resource = resource.get("Fn::Sub")
                     kind = RESOURCE_NAMES.get(resource) if isinstance(resource, str) else None
+                    self.assertIsNotNone(kind, f"{binary}: {actions} on {resource}")
                     for action in actions:
-                        service, verb = action.split(":", 1)
-                        if service in ("dynamodb", "cognito-idp") and kind and kind != "rate limits":
-                            allowed.setdefault(kind, set()).add(verb)
-                        elif kind == "rate limits":
-                            self.assertEqual(action, "dynamodb:UpdateItem", binary)
-                            allowed["rate limits"] = {verb}
+                        verb = action.split(":", 1)[1]
+                        self.assertNotIn(verb, allowed.get(kind, {}), f"{binary}: {action} on {kind} twice")
+                        allowed.setdefault(kind, {})[verb] = keys
             expected = dict(STORE_ACCESS[binary])
             if binary in http:
-                expected["rate limits"] = {"UpdateItem"}  # its request count
+                expected["rate limits"] = SIGNED_IN_COUNTS if "shop-auth" in function_crates()[binary]["dependencies"] else PUBLIC_COUNTS
             self.assertEqual(allowed, expected, binary)
+
+    def leading_keys(self, binary, statement):
+        """The partition keys a statement limits its DynamoDB actions to; None for the user
+        pool's actions, which name no item."""
+        condition = statement.get("Condition")
+        if all(action.startswith("cognito-idp:") for action in as_list(statement["Action"])):
+            self.assertIsNone(condition, binary)
+            return None
+        self.assertIsNotNone(condition, f"{binary}: {statement['Action']} on any item")
+        self.assertEqual(list(condition), ["ForAllValues:StringLike"], binary)
+        [(key, patterns)] = condition["ForAllValues:StringLike"].items()
+        self.assertEqual(key, "dynamodb:LeadingKeys", binary)
+        return set(as_list(patterns))
 
     def test_the_broker_event_source_feeds_the_consumer_with_the_seed_queue(self):
         mapping = self.resources["OrderEventsFromRabbitMq"]
@@ -1507,9 +1546,11 @@ class LocalStackOnMoto(unittest.TestCase):
         self.assertDenied(lambda: dynamodb.update_item(TableName="StoreTable", Key=key, UpdateExpression="SET stock = :s",
                                                        ExpressionAttributeValues={":s": {"N": "1"}}))
         self.assertDenied(lambda: dynamodb.get_item(TableName="CustomersTable", Key=key))
-        # Its request count, the one write its role allows.
-        dynamodb.update_item(TableName="RateLimitTable", Key={"pk": {"S": "iam-test"}}, UpdateExpression="ADD n :one",
-                             ExpressionAttributeValues={":one": {"N": "1"}})
+        # Its request count, the one write its role allows: an address's, as it verifies no token.
+        count = dict(TableName="RateLimitTable", UpdateExpression="ADD n :one",
+                     ExpressionAttributeValues={":one": {"N": "1"}})
+        dynamodb.update_item(Key={"pk": {"S": "ip#203.0.113.9#0"}}, **count)
+        self.assertDenied(lambda: dynamodb.update_item(Key={"pk": {"S": "sub#someone#0"}}, **count))
 
     def test_the_consumer_reads_and_counts_in_one_transaction_on_its_own_table_only(self):
         dynamodb = self.client("dynamodb", "order-events-consumer")
@@ -1537,12 +1578,38 @@ class LocalStackOnMoto(unittest.TestCase):
                                 "ConditionExpression": "attribute_exists(pk)"}},
         ]))
 
+    def query(self, function, index, partition):
+        """A function's Query of one index partition, as the store's code writes it."""
+        return self.client("dynamodb", function).query(
+            TableName="StoreTable", IndexName=index, KeyConditionExpression="#partition = :partition",
+            ExpressionAttributeNames={"#partition": f"{index}pk"},
+            ExpressionAttributeValues={":partition": {"S": partition}})
+
     def test_queries_are_authorized_on_the_index_they_read(self):
         dynamodb = self.client("dynamodb", "list-orders")
         query = dict(TableName="StoreTable", KeyConditionExpression="gsi1pk = :p",
-                     ExpressionAttributeValues={":p": {"S": "ORDERS"}})
+                     ExpressionAttributeValues={":p": {"S": "ORDERS#0"}})
         dynamodb.query(IndexName="gsi1", **query)
         self.assertDenied(lambda: dynamodb.query(**{**query, "KeyConditionExpression": "pk = :p"}))
+
+    def test_the_public_listing_reads_the_catalogues_index_partitions_and_no_order(self):
+        self.query("list-products", "gsi1", "PRODUCT")
+        self.query("list-products", "gsi2", "CATEGORY#electronics")
+        # The same indexes hold the shop's orders (gsi1) and each customer's (gsi2).
+        self.assertDenied(lambda: self.query("list-products", "gsi1", "ORDERS#0"))
+        self.assertDenied(lambda: self.query("list-products", "gsi2", "CUSTOMER#iam-test"))
+        self.assertDenied(lambda: self.query("list-products", "gsi3", "STATUS#CREATED#0"))
+        dynamodb = self.client("dynamodb", "list-products")
+        product = {"pk": {"S": "PRODUCT#iam-test"}, "sk": {"S": "PRODUCT"}}
+        counts = {"pk": {"S": "CUSTOMER#iam-test"}, "sk": {"S": "ORDERS"}}
+        dynamodb.batch_get_item(RequestItems={"StoreTable": {"Keys": [product]}})
+        self.assertDenied(lambda: dynamodb.batch_get_item(RequestItems={"StoreTable": {"Keys": [product, counts]}}))
+
+    def test_the_export_reads_a_customers_orders_and_no_other_index_partition(self):
+        self.query("export-customer", "gsi2", "CUSTOMER#iam-test")
+        self.assertDenied(lambda: self.query("export-customer", "gsi2", "CATEGORY#electronics"))
+        self.assertDenied(lambda: self.query("export-customer", "gsi1", "ORDERS#0"))
+        self.assertDenied(lambda: self.query("export-customer", "gsi3", "STATUS#CREATED#0"))
 
     def test_the_relay_sends_to_its_queues_only(self):
         sqs = self.client("sqs", "order-events-relay")
@@ -1555,6 +1622,14 @@ class LocalStackOnMoto(unittest.TestCase):
 
     def test_the_relay_writes_a_windows_order_counts_in_one_transaction(self):
         dynamodb = self.client("dynamodb", "order-events-relay")
+        # The counts alone: no other item of the store, though its role writes the store.
+        self.assertDenied(lambda: dynamodb.update_item(
+            TableName="StoreTable", Key={"pk": {"S": "PRODUCT#iam-test"}, "sk": {"S": "PRODUCT"}},
+            UpdateExpression="SET stock = :s", ExpressionAttributeValues={":s": {"N": "0"}}))
+        self.assertDenied(lambda: dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "StoreTable", "Item": {"pk": {"S": "COUNTS#WINDOW#iam-test-2"}, "sk": {"S": "COUNTS"}}}},
+            {"Put": {"TableName": "StoreTable", "Item": {"pk": {"S": "ORDER#iam-test"}, "sk": {"S": "ORDER"}}}},
+        ]))
         dynamodb.transact_write_items(TransactItems=[
             {"Put": {"TableName": "StoreTable", "Item": {"pk": {"S": "COUNTS#WINDOW#iam-test"}, "sk": {"S": "COUNTS"}},
                      "ConditionExpression": "attribute_not_exists(pk)"}},
