@@ -1152,14 +1152,61 @@ class DataAndCapacityProtection(unittest.TestCase):
                  if "Fn::If" not in s and "sqs:SendMessage" in as_list(s["Action"])]
         self.assertIn("arn:RelayFailuresQueue", [arn for resource in sends for arn in as_list(resource)])
 
-    def test_the_api_has_a_stage_throttle_above_the_per_client_limit(self):
+    # AWS's regional quota of concurrent executions unless raised, and what it keeps unreserved.
+    ACCOUNT_CONCURRENCY, UNRESERVED = 1000, 100
+
+    def capacity(self):
+        return self.template["Mappings"]["ApiCapacity"]
+
+    def test_the_whole_apis_rate_is_the_sum_of_its_routes_shares(self):
+        # API Gateway throttles an HTTP API route by route: the overall rate holds only as the
+        # sum of the routes' shares, for every route there is, $default included.
         settings = self.resources["HttpApi"]["Properties"]["DefaultRouteSettings"]
-        self.assertEqual(settings, {"ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
-                                    "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"}})
-        self.assertEqual(self.parameters["ApiThrottlingBurstLimit"]["Default"], 200)
-        self.assertEqual(self.parameters["ApiThrottlingRateLimit"]["Default"], 100)
-        # One client at its limit is far below the API's ceiling.
-        self.assertLess(self.parameters["RateLimitPerMinute"]["Default"] / 60, self.parameters["ApiThrottlingRateLimit"]["Default"])
+        self.assertEqual(settings, {
+            "ThrottlingBurstLimit": {"Fn::FindInMap": ["ApiCapacity", {"Ref": "ApiRequestsPerSecond"}, "RouteBurst"]},
+            "ThrottlingRateLimit": {"Fn::FindInMap": ["ApiCapacity", {"Ref": "ApiRequestsPerSecond"}, "RouteRate"]}})
+        self.assertNotIn("RouteSettings", self.resources["HttpApi"]["Properties"])
+        routes, default = template_routes(self.template)
+        self.assertEqual(default, DEFAULT_ROUTE)
+        parameter = self.parameters["ApiRequestsPerSecond"]
+        self.assertEqual(set(parameter["AllowedValues"]), set(self.capacity()))
+        self.assertIn(parameter["Default"], parameter["AllowedValues"])
+        for rate, tier in self.capacity().items():
+            self.assertEqual(tier["RouteRate"] * (len(routes) + 1), int(rate), rate)
+            # One client at its limit is far below a route's share.
+            self.assertLess(self.parameters["RateLimitPerMinute"]["Default"] / 60, tier["RouteRate"], rate)
+        self.assertIn(f"{len(routes) + 1} routes", parameter["Description"])
+
+    def test_every_api_function_has_instances_of_its_own_that_its_routes_bursts_fit(self):
+        functions = stack.resources_of(self.template, "AWS::Serverless::Function")
+        reserved = self.template["Globals"]["Function"]["ReservedConcurrentExecutions"]
+        self.assertEqual(reserved, {"Fn::FindInMap": ["ApiCapacity", {"Ref": "ApiRequestsPerSecond"},
+                                                      "FunctionConcurrency"]})
+        own = {name: function["Properties"].get("ReservedConcurrentExecutions") for name, function in functions.items()}
+        self.assertEqual({name: value for name, value in own.items() if value is not None}, {
+            "OrderEventsRelayFunction": {"Ref": "RelayReservedConcurrency"},
+            "OrderEventsConsumerFunction": {"Ref": "ConsumerReservedConcurrency"},
+            "CustomerSignupFunction": {"Ref": "SignUpReservedConcurrency"},
+        })
+        routes, _ = template_routes(self.template)
+        most_routes = max(list(routes.values()).count(binary) for binary in set(routes.values()))
+        for rate, tier in self.capacity().items():
+            self.assertLessEqual(most_routes * tier["RouteBurst"], tier["FunctionConcurrency"], rate)
+
+    def test_the_reservations_fit_the_accounts_default_quota_at_every_rate(self):
+        # CloudFormation cannot add numbers up: each parameter's maximum is chosen so that the
+        # sum of the maxima fits, and AWS refuses a reservation that would leave fewer than
+        # 100 instances unreserved (an account whose quota is lower than 1,000).
+        functions = stack.resources_of(self.template, "AWS::Serverless::Function")
+        events = [self.parameters[name] for name in ("RelayReservedConcurrency", "ConsumerReservedConcurrency",
+                                                     "SignUpReservedConcurrency")]
+        for parameter in events:
+            self.assertLessEqual(parameter["MinValue"], parameter["Default"])
+            self.assertLessEqual(parameter["Default"], parameter["MaxValue"])
+        api_functions = len(functions) - len(events)
+        for rate, tier in self.capacity().items():
+            most = api_functions * tier["FunctionConcurrency"] + sum(p["MaxValue"] for p in events)
+            self.assertLessEqual(most + self.UNRESERVED, self.ACCOUNT_CONCURRENCY, rate)
 
     def test_the_event_functions_have_reserved_concurrency(self):
         relay = self.resources["OrderEventsRelayFunction"]["Properties"]
