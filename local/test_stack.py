@@ -397,11 +397,34 @@ class StaticSite(unittest.TestCase):
         script = (ROOT / "scripts" / "deploy-storefront.sh").read_text()
         self.assertIn('cargo run -q -p local-stack --bin openapi "$API"', script)
         self.assertIn('"s3://$BUCKET/api/openapi.json"', script)
-        self.assertIn('"$ROOT/storefront/api/docs/index.html" "s3://$BUCKET/api/docs"', script)
+        self.assertIn('"$WORK/docs.html" "s3://$BUCKET/api/docs"', script)
+        self.assertIn('"$WORK/index.html" "s3://$BUCKET/index.html"', script)
         # Kept out of the sync, whose --delete would remove them.
-        for key in ("shop/config.js", "api/openapi.json", "api/docs"):
+        for key in ("index.html", "shop/config.js", "api/openapi.json", "api/docs"):
             self.assertIn(f'--exclude "{key}"', script)
         self.assertEqual(subprocess.run(["bash", "-n", str(ROOT / "scripts" / "deploy-storefront.sh")]).returncode, 0)
+
+    def test_the_uploaded_pages_narrow_the_api_to_this_stacks_stage(self):
+        # What deploy-storefront.sh uploads: each page with a policy naming this stack's API
+        # stage and sign-in exactly; a browser enforces it beside the distribution's header.
+        import tempfile
+
+        script = (ROOT / "scripts" / "deploy-storefront.sh").read_text()
+        function = script[script.index("page_with_csp() {"):script.index("\n}\n", script.index("page_with_csp() {")) + 3]
+        api = "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/dev"
+        sign_in = "https://shop-123456789012-dev.auth.eu-west-1.amazoncognito.com"
+        self.assertIn('page_with_csp "$ROOT/storefront/index.html" "$WORK/index.html" "$API/" "$SIGN_IN"', script)
+        self.assertIn('page_with_csp "$ROOT/storefront/api/docs/index.html" "$WORK/docs.html" "$API/"', script)
+        with tempfile.TemporaryDirectory() as work:
+            for page, sources in (("index.html", [api + "/", sign_in]), ("api/docs/index.html", [api + "/"])):
+                out = Path(work) / "page.html"
+                subprocess.run(["bash", "-c", function + '\npage_with_csp "$@"', "-", str(ROOT / "storefront" / page),
+                                str(out), *sources], check=True)
+                written = out.read_text()
+                policies = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', written)
+                self.assertEqual(policies, [f"connect-src 'self' {' '.join(sources)}"], page)
+                self.assertEqual(written.replace(f'\n  <meta http-equiv="Content-Security-Policy" content="{policies[0]}">', ""),
+                                 (ROOT / "storefront" / page).read_text(), page)
 
     def csp(self, policy):
         config = self.resources[policy]["Properties"]["ResponseHeadersPolicyConfig"]
@@ -418,6 +441,12 @@ class StaticSite(unittest.TestCase):
             self.assertEqual(csp["script-src"], "'self'", policy)
             self.assertEqual(csp["default-src"], "'none'", policy)
             self.assertIn("https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}", csp["connect-src"].split(), policy)
+        # The shop signs in at this stack's user pool domain, no other in the region.
+        self.assertEqual(self.csp("StorefrontHeaders")["connect-src"].split(), [
+            "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+            "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"])
+        self.assertEqual(self.csp("ApiDocsHeaders")["connect-src"].split(), [
+            "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"])
         # and the API lets the distribution's origin call it, with every method it serves
         cors = self.resources["HttpApi"]["Properties"]["CorsConfiguration"]
         self.assertEqual(cors["AllowOrigins"], [{"Fn::Sub": "https://${StorefrontDistribution.DomainName}"}])
