@@ -15,7 +15,8 @@ tokens for the API:
                                              stack's Lambda Invoke API since moto's Cognito
                                              calls no triggers; with --admin added to the
                                              `admin` group (AdminAddUserToGroup)
-  auth.py sign-in EMAIL PASSWORD             InitiateAuth (USER_PASSWORD_AUTH): prints the ID token
+  auth.py sign-in EMAIL PASSWORD             AdminInitiateAuth (ADMIN_USER_PASSWORD_AUTH, with the
+                                             administrator's keys): prints the ID token
 
 The local issuer is a second issuer that only the local stack trusts: a key pair of its own,
 for tokens of any chosen customer id (`make token`), the storefront's demo sign-in and the
@@ -229,11 +230,18 @@ def sign_up(email: str, password: str, admin: bool, engine=None, name=None, lamb
     return answer["UserSub"]
 
 
+# How the local scripts sign in: the admin flow, signed with the administrator's keys, which
+# the app client allows beside SRP. Its public password flow (USER_PASSWORD_AUTH) is off, and
+# moto's SRP takes any password.
+SIGN_IN_FLOW = "ADMIN_USER_PASSWORD_AUTH"
+
+
 def sign_in(email: str, password: str, engine=None) -> str:
-    """The ID token of a USER_PASSWORD_AUTH sign-in: the API's bearer token."""
-    cognito, _, client, _ = user_pool(engine)
-    answer = cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
-                                   AuthParameters={"USERNAME": email, "PASSWORD": password})
+    """The ID token of an administrator's sign-in with the person's password (AdminInitiateAuth,
+    ADMIN_USER_PASSWORD_AUTH): the API's bearer token."""
+    cognito, pool, client, _ = user_pool(engine)
+    answer = cognito.admin_initiate_auth(UserPoolId=pool, ClientId=client, AuthFlow=SIGN_IN_FLOW,
+                                         AuthParameters={"USERNAME": email, "PASSWORD": password})
     return answer["AuthenticationResult"]["IdToken"]
 
 

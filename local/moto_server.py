@@ -22,10 +22,13 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the local tools' dummy keys), since n
 create the first user through the API once every call needs a permission. moto evaluates
 every DynamoDB request against the resource `*` (so a policy naming a table allows nothing)
 and a transaction as the action `dynamodb:TransactWriteItems`; here DynamoDB, DynamoDB
-Streams and SQS requests are authorized as AWS authorizes them: on the table, index, stream
-or queue they touch, each item of a transaction with its own action (PutItem, UpdateItem,
-DeleteItem, ConditionCheckItem; GetItem in TransactGetItems) on its table, each table of a
-batch, and SQS batches as their single-message actions. A refusal is answered as AWS answers
+Streams, SQS and Secrets Manager requests are authorized as AWS authorizes them: on the
+table, index, stream, queue or secret (by its full ARN) they touch, each item of a
+transaction with its own action (PutItem, UpdateItem, DeleteItem, ConditionCheckItem;
+GetItem in TransactGetItems) on its table, each table of a batch, and SQS batches as their
+single-message actions. A statement's `dynamodb:LeadingKeys` condition is evaluated against
+the partition keys a request names (an index's, for a Query of the index), as AWS evaluates
+it; moto itself evaluates no condition. A refusal is answered as AWS answers
 it (400 AccessDeniedException for the JSON protocols) and logged on stderr.
 
 --local-jwks FILE: serves FILE at GET /local-issuer/.well-known/jwks.json, the key set of the
@@ -37,6 +40,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -48,8 +52,9 @@ from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-from moto.iam.access_control import IAMRequest
+from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, IAMRequest
 from moto.iam.models import iam_backends
+from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.sqs.responses import SQSResponse
 from werkzeug.exceptions import HTTPException
@@ -137,8 +142,49 @@ def json_error(error):
     return answer
 
 
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def like(pattern, value):
+    """IAM's StringLike: `*` any run of characters, `?` any one."""
+    return re.fullmatch("".join({"*": ".*", "?": "."}.get(c, re.escape(c)) for c in pattern), value) is not None
+
+
+def conditions_hold(statement, leading_keys):
+    """Whether the statement's conditions hold for a request on items of these partition keys
+    (None: a request that names no item). moto evaluates no condition of an identity policy
+    (it treats every statement as unconditional); here `dynamodb:LeadingKeys` with
+    ForAllValues:StringLike or ForAllValues:StringEquals is evaluated as AWS does, and any other
+    condition refuses, so that nothing is allowed locally that AWS might refuse."""
+    for operator, tests in statement.get("Condition", {}).items():
+        for key, expected in tests.items():
+            if key != "dynamodb:LeadingKeys" or leading_keys is None or operator not in (
+                    "ForAllValues:StringLike", "ForAllValues:StringEquals"):
+                log.warning("condition %s on %s is not evaluated locally: the statement allows nothing", operator, key)
+                return False
+            match = like if operator.endswith("Like") else str.__eq__
+            if not all(any(match(pattern, key_value) for pattern in as_list(expected)) for key_value in leading_keys):
+                return False
+    return True
+
+
+def allowed_with_conditions(request, resource, leading_keys):
+    """Whether an Allow statement of the caller's policies that names the action and the
+    resource also has its conditions hold (moto's own check found one, conditions aside)."""
+    for policy in request._access_key.collect_policies():
+        for statement in as_list(IAMPolicy(policy)._policy_json["Statement"]):
+            checked = IAMPolicyStatement(statement)
+            if (statement.get("Effect") == "Allow" and checked._check_element_matches("Action", request._action)
+                    and checked._check_element_matches("Resource", resource)
+                    and conditions_hold(statement, leading_keys)):
+                return True
+    return False
+
+
 def authorize(handler, grants):
-    """Authenticates the request, then requires every (action, resource) of `grants`."""
+    """Authenticates the request, then requires every (action, resource[, partition keys]) of
+    `grants`."""
     if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
         ActionAuthenticatorMixin.request_count += 1
         return
@@ -148,8 +194,9 @@ def authorize(handler, grants):
         path += "?" + query
     is_json = bool(handler.headers.get("X-Amz-Target"))
     # A request that names nothing to act on (an empty batch) is still authenticated.
-    grants = list(dict.fromkeys(grants)) or [(handler._get_action(), "*")]
-    for index, (action, resource) in enumerate(grants):
+    grants = [grant if len(grant) == 3 else (*grant, None) for grant in dict.fromkeys(grants)]
+    grants = grants or [(handler._get_action(), "*", None)]
+    for index, (action, resource, leading_keys) in enumerate(grants):
         try:
             request = IAMRequest(
                 account_id=handler.current_account, method=handler.method, path=path, data=handler.data,
@@ -161,6 +208,8 @@ def authorize(handler, grants):
             raise json_error(error) if is_json else error
         try:
             request.check_action_permitted(resource)
+            if not allowed_with_conditions(request, resource, leading_keys):
+                request._raise_access_denied()
         except HTTPException as error:
             principal = request._access_key.arn
             message = (f"User: {principal} is not authorized to perform: {request._action} on resource: "
@@ -183,20 +232,83 @@ def table_arn(handler, name):
 TRANSACT_WRITE_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 
 
+def partition_attribute(handler, table, index=None):
+    """The partition key attribute of a table (or of one of its indexes); None when the
+    table does not exist (the request fails on its own)."""
+    try:
+        found = handler.dynamodb_backend.get_table(table.rsplit("/", 1)[-1])
+    except Exception:  # noqa: BLE001 - moto raises its own ResourceNotFound
+        return None
+    if index is None:
+        return found.hash_key_attr
+    for candidate in found.all_indexes():
+        if candidate.name == index:
+            return next(key["AttributeName"] for key in candidate.schema if key["KeyType"] == "HASH")
+    return None
+
+
+def key_value(item, attribute):
+    value = (item or {}).get(attribute)
+    return str(next(iter(value.values()))) if isinstance(value, dict) and value else None
+
+
+def leading_keys(handler, table, items, index=None):
+    """`dynamodb:LeadingKeys` of a request on these items (keys or whole items): their
+    partition key values; None when they cannot be told."""
+    attribute = partition_attribute(handler, table, index)
+    values = tuple(sorted({key_value(item, attribute) for item in items}))
+    return None if attribute is None or None in values else values
+
+
+def queried_partition(handler, body):
+    """The partition key value a Query names (`#k = :v` in its key condition, or the legacy
+    KeyConditions); None when it names none that can be read."""
+    attribute = partition_attribute(handler, body["TableName"], body.get("IndexName"))
+    if attribute is None:
+        return None
+    if "KeyConditions" in body:
+        condition = body["KeyConditions"].get(attribute, {})
+        values = condition.get("AttributeValueList", [])
+        return (key_value({attribute: values[0]}, attribute),) if condition.get("ComparisonOperator") == "EQ" and values else None
+    names = body.get("ExpressionAttributeNames", {})
+    for part in re.split(r"\s+AND\s+", body.get("KeyConditionExpression", ""), flags=re.IGNORECASE):
+        found = re.fullmatch(r"\s*\(?\s*([#\w.]+)\s*=\s*(:\w+)\s*\)?\s*", part)
+        if found and names.get(found.group(1), found.group(1)) == attribute:
+            return (key_value({attribute: body.get("ExpressionAttributeValues", {}).get(found.group(2))}, attribute),)
+    return None
+
+
 def dynamodb_grants(handler):
+    """(action, resource, partition keys) for each authorization AWS makes of the request."""
     action, body = handler._get_action(), handler.body or {}
     if action == "TransactWriteItems":
-        return [(TRANSACT_WRITE_ACTIONS[kind], table_arn(handler, spec["TableName"]))
+        return [(TRANSACT_WRITE_ACTIONS[kind], table_arn(handler, spec["TableName"]),
+                 leading_keys(handler, spec["TableName"], [spec.get("Key") or spec.get("Item")]))
                 for item in body.get("TransactItems", []) for kind, spec in item.items()]
     if action == "TransactGetItems":
-        return [("GetItem", table_arn(handler, item["Get"]["TableName"])) for item in body.get("TransactItems", [])]
-    if action in ("BatchGetItem", "BatchWriteItem"):
-        return [(action, table_arn(handler, name)) for name in body.get("RequestItems", {})]
+        return [("GetItem", table_arn(handler, item["Get"]["TableName"]),
+                 leading_keys(handler, item["Get"]["TableName"], [item["Get"].get("Key")]))
+                for item in body.get("TransactItems", [])]
+    if action == "BatchGetItem":
+        return [(action, table_arn(handler, name), leading_keys(handler, name, request.get("Keys", [])))
+                for name, request in body.get("RequestItems", {}).items()]
+    if action == "BatchWriteItem":
+        return [(action, table_arn(handler, name), leading_keys(
+                    handler, name, [(w.get("PutRequest") or {}).get("Item") or (w.get("DeleteRequest") or {}).get("Key")
+                                    for w in writes]))
+                for name, writes in body.get("RequestItems", {}).items()]
     name = body.get("TableName") or body.get("ResourceArn")
     if not name:
         return [(action, "*")]  # ListTables and the like name no table
-    if action in ("Query", "Scan") and body.get("IndexName"):
-        return [(action, f"{table_arn(handler, name)}/index/{body['IndexName']}")]
+    if action == "Query":
+        resource = table_arn(handler, name) + (f"/index/{body['IndexName']}" if body.get("IndexName") else "")
+        return [(action, resource, queried_partition(handler, body))]
+    if action == "Scan":
+        # A scan names no partition: ForAllValues over no keys holds, as in AWS.
+        resource = table_arn(handler, name) + (f"/index/{body['IndexName']}" if body.get("IndexName") else "")
+        return [(action, resource, ())]
+    if action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
+        return [(action, table_arn(handler, name), leading_keys(handler, name, [body.get("Key") or body.get("Item")]))]
     return [(action, table_arn(handler, name))]
 
 
@@ -225,11 +337,24 @@ def sqs_grants(handler):
     return [(SQS_BATCH_ACTIONS.get(action, action), resource)]
 
 
+def secretsmanager_grants(handler):
+    """A request naming a secret (by name or ARN) is authorized on the secret's full ARN, as AWS
+    authorizes it; one that names none (ListSecrets, CreateSecret of a new name) on its name."""
+    action, secret_id = handler._get_action(), handler._get_param("SecretId") or handler._get_param("Name")
+    if not secret_id:
+        return [(action, "*")]
+    if secret_id in handler.backend.secrets:
+        return [(action, handler.backend.secrets[secret_id].arn)]
+    if secret_id.startswith("arn:"):
+        return [(action, secret_id)]
+    return [(action, f"arn:aws:secretsmanager:{handler.region}:{handler.current_account}:secret:{secret_id}")]
+
+
 def enforce_iam():
     create_admin(os.environ.get("AWS_ACCESS_KEY_ID", "test"), os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
     for handler_class, grants in ((DynamoHandler, dynamodb_grants), (DynamoDBStreamsHandler, streams_grants),
-                                  (SQSResponse, sqs_grants)):
+                                  (SQSResponse, sqs_grants), (SecretsManagerResponse, secretsmanager_grants)):
         handler_class._authenticate_and_authorize_normal_action = (
             lambda self, resource="*", grants=grants: authorize(self, grants(self))
         )

@@ -2,13 +2,16 @@
 """The local stack's AWS side, driven by template.yaml (the one source of truth).
 
   stack.py provision [--env-file F] [--credentials F [--iam]]
+                     [--rabbitmq URL [--rabbitmq-queue Q] [--rabbitmq-transport]]
                                       create the template's tables, queues and user pool on the
                                       engine at AWS_ENDPOINT_URL and write the functions'
                                       environment; with --credentials, write an AWS shared
                                       credentials file with a profile per function (named by its
                                       binary) and `local-admin`; with --iam (the engine enforces
                                       IAM), each function's profile is an IAM user holding exactly
-                                      its role's policies
+                                      its role's policies; with --rabbitmq, the template's broker
+                                      parameters for that broker, its credentials in a secret
+                                      (see local_broker)
   stack.py pollers --lambda-url URL   run the template's event sources: poll each SQS queue and
                                       DynamoDB stream and invoke the function it feeds, the way
                                       Lambda's event source mappings do (a stream's tumbling
@@ -133,6 +136,7 @@ class Engine:
         self.iam = self.session.client("iam", endpoint_url=endpoint_url)
         self.cognito = self.session.client("cognito-idp", endpoint_url=endpoint_url)
         self.sts = self.session.client("sts", endpoint_url=endpoint_url)
+        self.secretsmanager = self.session.client("secretsmanager", endpoint_url=endpoint_url)
         self.region = self.sqs.meta.region_name
 
     def credentials(self):
@@ -365,9 +369,10 @@ def check_indexes(engine, table, indexes):
 # (OAuth flows, scopes, callback and logout URLs) are left out: the local engine serves no
 # hosted sign-in, and the callback is the CloudFront distribution's address. So is the pool's
 # LambdaConfig: moto's Cognito calls no triggers, and `auth.py sign-up` invokes the
-# post-confirmation trigger itself.
+# post-confirmation trigger itself; and its UserPoolTier, a billing plan moto has no notion of.
 USER_POOL_PROPERTIES = ("UsernameAttributes", "AliasAttributes", "AutoVerifiedAttributes", "Policies", "Schema",
-                        "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting", "UsernameConfiguration")
+                        "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting", "UsernameConfiguration",
+                        "UserAttributeUpdateSettings", "UserPoolAddOns")
 USER_POOL_CLIENT_PROPERTIES = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "ReadAttributes",
                                "WriteAttributes", "AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity",
                                "TokenValidityUnits", "EnableTokenRevocation")
@@ -400,9 +405,9 @@ def provision_user_pools(template, resolver):
 
 
 # The services whose calls the local engine authorizes for the functions. The roles' other
-# statements (CloudWatch Logs, X-Ray, and with a broker Amazon MQ, Secrets Manager and EC2) name
-# services no local function reaches, so their local copies leave them out.
-LOCALLY_AUTHORIZED_SERVICES = ("dynamodb", "sqs", "cognito-idp")
+# statements (CloudWatch Logs, X-Ray, and with a broker Amazon MQ and EC2) name services no
+# local function reaches, so their local copies leave them out.
+LOCALLY_AUTHORIZED_SERVICES = ("dynamodb", "sqs", "cognito-idp", "secretsmanager")
 # moto authorizes a Cognito request against the resource `*`, never the user pool it acts on,
 # so a statement naming the pool would allow nothing there: locally a Cognito statement keeps
 # its actions and names `*` (the engine holds the one pool of the template).
@@ -484,7 +489,7 @@ def read_credentials(path):
             for name in parser.sections()}
 
 
-def provision_credentials(template, engine, path, iam):
+def provision_credentials(template, engine, path, iam, parameters=None):
     """Writes the credentials file: `local-admin` (the keys this provisioning signs with) and a
     profile per function binary. With `iam` each function's profile is an IAM user of its own
     (see function_users); an engine that does not check IAM (DynamoDB Local, LocalStack) takes
@@ -492,7 +497,7 @@ def provision_credentials(template, engine, path, iam):
     it reaches in the one account the provisioning made it in."""
     admin = engine.credentials()
     if iam:
-        functions = function_users(template, Resolver(template, engine))
+        functions = function_users(template, Resolver(template, engine, parameters))
     else:
         functions = {binary: admin for binary in function_binaries(template).values()}
     write_credentials(path, {ADMIN_PROFILE: admin, **dict(sorted(functions.items()))})
@@ -503,9 +508,10 @@ def local_endpoints(engine):
     return {f"https://cognito-idp.{engine.region}.amazonaws.com": engine.cognito.meta.endpoint_url.rstrip("/")}
 
 
-def function_environment(template, engine):
-    """The environment every function gets, with the template's intrinsics resolved locally."""
-    resolver = Resolver(template, engine)
+def function_environment(template, engine, parameters=None):
+    """The environment every function gets, with the template's intrinsics resolved locally
+    (its parameters at their defaults, but for those given)."""
+    resolver = Resolver(template, engine, parameters)
     env = {}
     sections = [template.get("Globals", {}).get("Function", {})]
     sections += [r.get("Properties", {}) for r in resources_of(template, "AWS::Serverless::Function").values()]
@@ -944,7 +950,7 @@ def broker_poller(_engine, lambda_url, function, props, stop):
                 continue
             event = {
                 "eventSource": "aws:rmq",
-                "eventSourceArn": "arn:aws:mq:us-east-1:000000000000:broker:local:b-local",
+                "eventSourceArn": LOCAL_BROKER_ARN,
                 "rmqMessagesByQueue": {f"{queue}::/": [message for _, message in batch]},
             }
             last = batch[-1][0].delivery_tag
@@ -1058,12 +1064,44 @@ def show_or_redrive_broker(url, queue, redrive):
             connection.close()
 
 
-def provision_stack(template, engine, env_file=None, credentials=None, iam=False):
-    """Everything `stack.py provision` does; returns the functions' environment."""
+# The Amazon MQ broker the local broker stands for (the template's RabbitMqBrokerArn).
+LOCAL_BROKER_ARN = "arn:aws:mq:us-east-1:000000000000:broker:local:b-local"
+# The Secrets Manager secret holding the local broker's credentials.
+LOCAL_BROKER_SECRET = "local-rabbitmq"
+
+
+def local_broker(engine, url, queue=None, transport=False):
+    """The template's RabbitMQ parameters for the broker at `url` (its credentials in the URL,
+    e.g. amqp://guest:guest@127.0.0.1:5672/%2f), set up as in AWS: the credentials go into a
+    Secrets Manager secret on the engine, and the functions are given the URL without them and
+    the secret's ARN. With `queue` the consumer reads that queue (Amazon MQ's event source, see
+    `pollers`); with `transport` the relay publishes there."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    credentials = {"username": unquote(parts.username or "guest"), "password": unquote(parts.password or "guest")}
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    try:
+        engine.secretsmanager.create_secret(Name=LOCAL_BROKER_SECRET, SecretString=json.dumps(credentials))
+    except engine.secretsmanager.exceptions.ResourceExistsException:  # an engine that outlives the stack
+        engine.secretsmanager.put_secret_value(SecretId=LOCAL_BROKER_SECRET, SecretString=json.dumps(credentials))
+    arn = engine.secretsmanager.describe_secret(SecretId=LOCAL_BROKER_SECRET)["ARN"]
+    parameters = {"RabbitMqBrokerUrl": bare, "RabbitMqSecretArn": arn}
+    if queue:
+        parameters.update(RabbitMqBrokerArn=LOCAL_BROKER_ARN, RabbitMqQueue=queue)
+    if transport:
+        parameters["OrderEventsTransport"] = "rabbitmq"
+    return parameters
+
+
+def provision_stack(template, engine, env_file=None, credentials=None, iam=False, parameters=None):
+    """Everything `stack.py provision` does, with the template's `parameters` (e.g. from
+    local_broker); returns the functions' environment."""
     provision(template, engine)
-    env = function_environment(template, engine)
+    env = function_environment(template, engine, parameters)
     if credentials:
-        provision_credentials(template, engine, credentials, iam)
+        provision_credentials(template, engine, credentials, iam, parameters)
         # Each function names its own profile (AWS_PROFILE, in its crate's Cargo.toml); keys in
         # this environment would win over the profile, so there are none.
         env["AWS_SHARED_CREDENTIALS_FILE"] = str(Path(credentials).resolve())
@@ -1086,6 +1124,10 @@ def main():
     prov.add_argument("--env-file", help="write the functions' environment here (KEY=VALUE lines)")
     prov.add_argument("--credentials", help="write the profiles (local-admin and one per function) here")
     prov.add_argument("--iam", action="store_true", help="the engine enforces IAM: a user per function")
+    prov.add_argument("--rabbitmq", metavar="URL", help="a broker for the functions (its credentials in the URL; "
+                      "they go into a Secrets Manager secret, as in AWS)")
+    prov.add_argument("--rabbitmq-queue", help="the consumer reads this queue of the broker (Amazon MQ's event source)")
+    prov.add_argument("--rabbitmq-transport", action="store_true", help="the relay publishes to the broker")
     poll = commands.add_parser("pollers")
     poll.add_argument("--lambda-url", default="http://127.0.0.1:9000")
     dlq = commands.add_parser("dlq")
@@ -1099,7 +1141,12 @@ def main():
     if args.command == "provision":
         if args.iam and not args.credentials:
             parser.error("--iam needs --credentials")
-        provision_stack(template, engine, args.env_file, args.credentials, args.iam)
+        if (args.rabbitmq_queue or args.rabbitmq_transport) and not args.rabbitmq:
+            parser.error("--rabbitmq-queue and --rabbitmq-transport need --rabbitmq")
+        parameters = None
+        if args.rabbitmq:
+            parameters = local_broker(engine, args.rabbitmq, args.rabbitmq_queue, args.rabbitmq_transport)
+        provision_stack(template, engine, args.env_file, args.credentials, args.iam, parameters)
     elif args.command == "dlq":
         show_or_redrive(engine, args.queue, args.redrive)
         if os.environ.get("LOCAL_RABBITMQ_URL"):

@@ -92,7 +92,8 @@ def gated_by_an_optional_setting(body, position):
 
 def settings_readers():
     """{type: (settings it requires, every setting it reads)} for each `from_env` constructor
-    in shared/, read from the code: the `settings::required/optional/parsed` calls in its body,
+    in shared/, read from the code: the `settings::required/optional/parsed` calls in its body
+    (and `shop_secrets::optional_json`, a setting naming a secret),
     with each constant by its value (`pub const STORE_TABLE: &str = "STORE_TABLE"`). A setting
     required only when an optional one is set (the local issuer's) is not required; one that
     builds another with its own `from_env` reads that one's settings too."""
@@ -105,7 +106,8 @@ def settings_readers():
                 owners = re.findall(r"^impl(?:<[^>]*>)? (?:\w+ for )?(\w+)", source[:found.start()], re.M)
                 body = rust_block(source, found.end())
                 calls = [(call.group(1), call.group(2), call.start())
-                         for call in re.finditer(r"settings::(required|optional|parsed)\(\s*(\w+)", body)]
+                         for call in re.finditer(r"(?:settings|shop_secrets)::(required|optional|parsed)\w*\(\s*(?:aws,\s*)?(\w+)",
+                                                 body)]
                 required = {constants[name] for kind, name, at in calls
                             if kind == "required" and not gated_by_an_optional_setting(body, at)}
                 nested = set(re.findall(r"\b(\w+)::from_env\(", body))
@@ -232,6 +234,29 @@ class DeploymentAgreement(unittest.TestCase):
 
         self.assertEqual(auth.post_confirmation_trigger(self.template), "customer-signup")
 
+    def test_the_user_pool_takes_verified_addresses_and_no_password_from_an_unsigned_client(self):
+        import auth
+
+        pool = self.template["Resources"]["UserPool"]["Properties"]
+        self.assertEqual(pool["UserAttributeUpdateSettings"], {"AttributesRequireVerificationBeforeUpdate": ["email"]})
+        self.assertIn("email", pool["AutoVerifiedAttributes"])
+        flows = self.template["Resources"]["UserPoolClient"]["Properties"]["ExplicitAuthFlows"]
+        self.assertIn("ALLOW_USER_SRP_AUTH", flows)
+        self.assertNotIn("ALLOW_USER_PASSWORD_AUTH", flows)
+        # moto checks no client's flows: the local scripts use one the template allows, and the
+        # README's sign-in for a deployed stack too.
+        self.assertIn("ALLOW_" + auth.SIGN_IN_FLOW, flows)
+        readme = (ROOT / "README.md").read_text()
+        self.assertNotIn("--auth-flow USER_PASSWORD_AUTH", readme)
+        self.assertIn(f"--auth-flow {auth.SIGN_IN_FLOW}", readme)
+        # Threat protection is a paid plan: asked for by a parameter, off by default.
+        parameter = self.template["Parameters"]["UserPoolThreatProtection"]
+        self.assertEqual((parameter["Default"], parameter["AllowedValues"]), ("OFF", ["OFF", "AUDIT", "ENFORCED"]))
+        self.assertEqual(pool["UserPoolAddOns"], {"AdvancedSecurityMode": {"Ref": "UserPoolThreatProtection"}})
+        self.assertEqual(pool["UserPoolTier"], {"Fn::If": ["HasThreatProtection", "PLUS", {"Ref": "AWS::NoValue"}]})
+        self.assertEqual(self.template["Conditions"]["HasThreatProtection"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "UserPoolThreatProtection"}, "OFF"]}]})
+
     def test_queues_have_a_dlq_after_three_receives(self):
         queue = self.template["Resources"]["OrderEventsQueue"]["Properties"]
         self.assertEqual(queue["RedrivePolicy"]["maxReceiveCount"], 3)
@@ -300,6 +325,62 @@ class DeploymentAgreement(unittest.TestCase):
             self.assertEqual(sorted(watched), sorted(self.functions), metric)
 
 
+def workspace_dependencies(crate):
+    """Every crate of the workspace that `crate` (a function) links, through the path
+    dependencies of the Cargo.toml files (normal dependencies only)."""
+    manifests = {path.parent.name: tomllib.loads(path.read_text()) for path in ROOT.glob("*/*/Cargo.toml")}
+    by_name = {manifest["package"]["name"]: manifest for manifest in manifests.values() if "package" in manifest}
+    seen, todo = set(), [crate]
+    while todo:
+        for dependency in by_name[todo.pop()].get("dependencies", {}):
+            if dependency not in seen:
+                seen.add(dependency)
+                if dependency in by_name:
+                    todo.append(dependency)
+    return seen
+
+
+class BrokerSecret(unittest.TestCase):
+    """The broker's password reaches no function's configuration: the relay and the consumer
+    are given the secret's ARN, read it when they start, and may read that secret only."""
+
+    def setUp(self):
+        self.template = stack.load_template()
+        self.resources = self.template["Resources"]
+
+    def test_no_secret_is_resolved_into_the_template(self):
+        resolved_at_deploy = [line.strip() for line in (ROOT / "template.yaml").read_text().splitlines()
+                              if "{{resolve:" in line]
+        self.assertEqual(resolved_at_deploy, [], "a secret's value would be in the configuration")
+
+    def test_the_relay_and_the_consumer_are_given_the_secrets_arn_only(self):
+        for function, condition in (("OrderEventsRelayFunction", "PublishesToRabbitMq"),
+                                    ("OrderEventsConsumerFunction", "ConsumesFromRabbitMq")):
+            env = self.resources[function]["Properties"]["Environment"]["Variables"]
+            self.assertEqual(env["RABBITMQ_SECRET_ARN"],
+                             {"Fn::If": [condition, {"Ref": "RabbitMqSecretArn"}, {"Ref": "AWS::NoValue"}]})
+            self.assertFalse({"RABBITMQ_USERNAME", "RABBITMQ_PASSWORD"} & set(env), function)
+
+    def test_only_their_roles_may_read_it_and_nothing_else_of_secrets_manager(self):
+        readers = {}
+        for name, role in stack.resources_of(self.template, "AWS::IAM::Role").items():
+            for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+                condition = None
+                if "Fn::If" in statement:
+                    condition, statement, _ = statement["Fn::If"]
+                actions = as_list(statement["Action"])
+                if any(action.startswith("secretsmanager:") for action in actions):
+                    self.assertEqual(actions, ["secretsmanager:GetSecretValue"], name)
+                    self.assertEqual(statement["Resource"], {"Ref": "RabbitMqSecretArn"}, name)
+                    readers[name] = condition
+        self.assertEqual(readers, {"OrderEventsRelayRole": "PublishesToRabbitMq",
+                                   "OrderEventsConsumerRole": "ConsumesFromRabbitMq"})
+
+    def test_only_the_two_functions_that_read_it_link_secrets_manager(self):
+        linking = {name for name in function_crates() if "aws-sdk-secretsmanager" in workspace_dependencies(name)}
+        self.assertEqual(linking, {"order-events-relay", "order-events-consumer"})
+
+
 class StaticSite(unittest.TestCase):
     """The storefront and the API docs page: files on S3 behind CloudFront, uploaded by
     scripts/deploy-storefront.sh, allowed to call the API."""
@@ -327,11 +408,34 @@ class StaticSite(unittest.TestCase):
         script = (ROOT / "scripts" / "deploy-storefront.sh").read_text()
         self.assertIn('cargo run -q -p local-stack --bin openapi "$API"', script)
         self.assertIn('"s3://$BUCKET/api/openapi.json"', script)
-        self.assertIn('"$ROOT/storefront/api/docs/index.html" "s3://$BUCKET/api/docs"', script)
+        self.assertIn('"$WORK/docs.html" "s3://$BUCKET/api/docs"', script)
+        self.assertIn('"$WORK/index.html" "s3://$BUCKET/index.html"', script)
         # Kept out of the sync, whose --delete would remove them.
-        for key in ("shop/config.js", "api/openapi.json", "api/docs"):
+        for key in ("index.html", "shop/config.js", "api/openapi.json", "api/docs"):
             self.assertIn(f'--exclude "{key}"', script)
         self.assertEqual(subprocess.run(["bash", "-n", str(ROOT / "scripts" / "deploy-storefront.sh")]).returncode, 0)
+
+    def test_the_uploaded_pages_narrow_the_api_to_this_stacks_stage(self):
+        # What deploy-storefront.sh uploads: each page with a policy naming this stack's API
+        # stage and sign-in exactly; a browser enforces it beside the distribution's header.
+        import tempfile
+
+        script = (ROOT / "scripts" / "deploy-storefront.sh").read_text()
+        function = script[script.index("page_with_csp() {"):script.index("\n}\n", script.index("page_with_csp() {")) + 3]
+        api = "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/dev"
+        sign_in = "https://shop-123456789012-dev.auth.eu-west-1.amazoncognito.com"
+        self.assertIn('page_with_csp "$ROOT/storefront/index.html" "$WORK/index.html" "$API/" "$SIGN_IN"', script)
+        self.assertIn('page_with_csp "$ROOT/storefront/api/docs/index.html" "$WORK/docs.html" "$API/"', script)
+        with tempfile.TemporaryDirectory() as work:
+            for page, sources in (("index.html", [api + "/", sign_in]), ("api/docs/index.html", [api + "/"])):
+                out = Path(work) / "page.html"
+                subprocess.run(["bash", "-c", function + '\npage_with_csp "$@"', "-", str(ROOT / "storefront" / page),
+                                str(out), *sources], check=True)
+                written = out.read_text()
+                policies = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', written)
+                self.assertEqual(policies, [f"connect-src 'self' {' '.join(sources)}"], page)
+                self.assertEqual(written.replace(f'\n  <meta http-equiv="Content-Security-Policy" content="{policies[0]}">', ""),
+                                 (ROOT / "storefront" / page).read_text(), page)
 
     def csp(self, policy):
         config = self.resources[policy]["Properties"]["ResponseHeadersPolicyConfig"]
@@ -348,6 +452,12 @@ class StaticSite(unittest.TestCase):
             self.assertEqual(csp["script-src"], "'self'", policy)
             self.assertEqual(csp["default-src"], "'none'", policy)
             self.assertIn("https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}", csp["connect-src"].split(), policy)
+        # The shop signs in at this stack's user pool domain, no other in the region.
+        self.assertEqual(self.csp("StorefrontHeaders")["connect-src"].split(), [
+            "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+            "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"])
+        self.assertEqual(self.csp("ApiDocsHeaders")["connect-src"].split(), [
+            "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"])
         # and the API lets the distribution's origin call it, with every method it serves
         cors = self.resources["HttpApi"]["Properties"]["CorsConfiguration"]
         self.assertEqual(cors["AllowOrigins"], [{"Fn::Sub": "https://${StorefrontDistribution.DomainName}"}])
@@ -355,39 +465,58 @@ class StaticSite(unittest.TestCase):
         self.assertEqual(set(cors["AllowMethods"]), {method for _, method in api})
 
 
-# The store table's actions each function's role allows (besides its request count), from the
-# calls its code makes: a transaction item needs its own action (Put: PutItem, Update:
-# UpdateItem), a read of an index Query on the index.
+# What each function's role allows on the tables and the user pool (besides its request count),
+# from the calls its code makes, and on which items: {resource: {action: the partition keys
+# (`dynamodb:LeadingKeys` patterns) of the items and index partitions it reads or writes}}.
+# A transaction item needs its own action (Put: PutItem, Update: UpdateItem), a read of an
+# index Query on that index, whose partition key is what LeadingKeys names. The keys are those
+# of shared/catalog/src/store/items.rs (the store), shared/customers/src/store.rs (every item
+# of the customers table is a customer's) and shared/http/src/ratelimit.rs (request counts).
+PRODUCT, ORDER, CUSTOMER, SKU = "PRODUCT#*", "ORDER#*", "CUSTOMER#*", "SKU#*"
+PRODUCT_CHANGE = {"table": {"GetItem": {PRODUCT}, "UpdateItem": {PRODUCT}}}
+ORDER_MOVE = {"table": {"GetItem": {ORDER}, "UpdateItem": {ORDER, CUSTOMER, PRODUCT}}}
 STORE_ACCESS = {
-    "create-order": {"table": {"BatchGetItem", "PutItem", "UpdateItem"}},
-    "list-orders": {"index": {"Query"}, "table": {"GetItem"}},
-    "get-order": {"table": {"GetItem"}},
-    "cancel-order": {"table": {"GetItem", "UpdateItem"}},
-    "update-order-status": {"table": {"GetItem", "UpdateItem"}},
-    "list-products": {"index": {"Query"}, "table": {"BatchGetItem"}},
-    "get-product": {"table": {"GetItem"}},
-    "get-inventory-item": {"table": {"GetItem"}},
-    "create-product": {"table": {"PutItem"}},
-    "create-inventory-item": {"table": {"PutItem"}},
-    "update-product": {"table": {"GetItem", "UpdateItem"}},
-    "retire-product": {"table": {"GetItem", "UpdateItem"}},
-    "set-product-stock": {"table": {"GetItem", "UpdateItem"}},
-    "adjust-product-stock": {"table": {"GetItem", "UpdateItem"}},
-    "set-inventory-stock": {"table": {"GetItem", "UpdateItem"}},
-    "get-customer-stats": {"customers": {"GetItem"}},
-    "get-customer": {"customers": {"GetItem"}},
-    "update-customer": {"customers": {"UpdateItem"}},
-    "customer-signup": {"customers": {"UpdateItem"}},
-    "delete-customer": {"customers": {"UpdateItem"}, "pool": {"AdminDeleteUser"}},
-    "export-customer": {"customers": {"GetItem", "Query"}, "table": {"BatchGetItem"}, "index": {"Query"}},
-    "order-events-relay": {"table": {"PutItem", "UpdateItem"}},
-    "order-events-consumer": {"customers": {"BatchGetItem", "PutItem", "UpdateItem"}},
+    "create-order": {"table": {"BatchGetItem": {PRODUCT, "IDEMPOTENCY#*"}, "PutItem": {ORDER, "IDEMPOTENCY#*"},
+                               "UpdateItem": {PRODUCT, CUSTOMER}}},
+    "list-orders": {"index/gsi1": {"Query": {"ORDERS#*"}}, "index/gsi2": {"Query": {CUSTOMER}},
+                    "index/gsi3": {"Query": {"STATUS#*"}}, "table": {"GetItem": {CUSTOMER, "COUNTS"}}},
+    "get-order": {"table": {"GetItem": {ORDER}}},
+    "cancel-order": ORDER_MOVE,
+    "update-order-status": ORDER_MOVE,
+    # The catalogue's partitions only: gsi1 and gsi2 hold the shop's and each customer's orders too.
+    "list-products": {"index/gsi1": {"Query": {"PRODUCT"}}, "index/gsi2": {"Query": {"CATEGORY#*"}},
+                      "table": {"BatchGetItem": {PRODUCT}}},
+    "get-product": {"table": {"GetItem": {PRODUCT}}},
+    "get-inventory-item": {"table": {"GetItem": {SKU, PRODUCT}}},
+    "create-product": {"table": {"PutItem": {PRODUCT, SKU}}},
+    "create-inventory-item": {"table": {"PutItem": {PRODUCT, SKU}}},
+    "update-product": PRODUCT_CHANGE,
+    "retire-product": PRODUCT_CHANGE,
+    "set-product-stock": PRODUCT_CHANGE,
+    "adjust-product-stock": PRODUCT_CHANGE,
+    "set-inventory-stock": {"table": {"GetItem": {SKU, PRODUCT}, "UpdateItem": {PRODUCT}}},
+    "get-customer-stats": {"customers": {"GetItem": {CUSTOMER}}},
+    "get-customer": {"customers": {"GetItem": {CUSTOMER}}},
+    "update-customer": {"customers": {"UpdateItem": {CUSTOMER}}},
+    "customer-signup": {"customers": {"UpdateItem": {CUSTOMER}}},
+    "delete-customer": {"customers": {"UpdateItem": {CUSTOMER}},
+                        "pool": {"AdminUserGlobalSignOut": None, "AdminDeleteUser": None}},
+    # A customer's own orders, from the one index partition that holds them.
+    "export-customer": {"customers": {"GetItem": {CUSTOMER}, "Query": {CUSTOMER}},
+                        "index/gsi2": {"Query": {CUSTOMER}}, "table": {"BatchGetItem": {ORDER}}},
+    # The shop's order counts and their window markers: nothing else of the store.
+    "order-events-relay": {"table": {"PutItem": {"COUNTS#WINDOW#*"}, "UpdateItem": {"COUNTS"}}},
+    "order-events-consumer": {"customers": {"BatchGetItem": {CUSTOMER}, "PutItem": {CUSTOMER}, "UpdateItem": {CUSTOMER}}},
     "unknown-route": {},
 }
+# The request counts a function keeps: a caller's by token subject or address; a function of
+# public routes verifies no token, so it counts addresses only.
+SIGNED_IN_COUNTS = {"UpdateItem": {"sub#*", "ip#*", "unknown#*"}}
+PUBLIC_COUNTS = {"UpdateItem": {"ip#*", "unknown#*"}}
 RESOURCE_NAMES = {
-    "arn:StoreTable": "table", "${StoreTable.Arn}/index/*": "index", "${StoreTable.Arn}/index/gsi2": "index",
-    "arn:CustomersTable": "customers",
-    "arn:UserPool": "pool", "arn:RateLimitTable": "rate limits",
+    "arn:StoreTable": "table", "${StoreTable.Arn}/index/gsi1": "index/gsi1",
+    "${StoreTable.Arn}/index/gsi2": "index/gsi2", "${StoreTable.Arn}/index/gsi3": "index/gsi3",
+    "arn:CustomersTable": "customers", "arn:UserPool": "pool", "arn:RateLimitTable": "rate limits",
 }
 
 
@@ -430,6 +559,9 @@ class LeastPrivilege(unittest.TestCase):
                     self.assertTrue(all(a.startswith(unscoped) for a in actions), f"{name}: {actions} on *")
 
     def test_each_role_allows_the_data_calls_of_its_code_and_no_others(self):
+        # No index nor item range a function's code does not use: every statement on a table
+        # names the indexes and the partition keys (LeadingKeys) of what the code reads and
+        # writes there, and nothing more.
         http = set(template_routes(self.template)[0].values()) | {DEFAULT_ROUTE}
         functions = stack.resources_of(self.template, "AWS::Serverless::Function")
         self.assertEqual(set(STORE_ACCESS), set(stack.function_binaries(self.template).values()))
@@ -439,21 +571,37 @@ class LeastPrivilege(unittest.TestCase):
             allowed = {}
             for statement in self.statements(role):
                 actions = as_list(statement["Action"])
+                if statement["Resource"] == {"Fn::GetAtt": ["StoreTable", "StreamArn"]}:
+                    continue  # the relay's stream event source: records, not items
+                if not any(action.startswith(("dynamodb:", "cognito-idp:")) for action in actions):
+                    continue
+                keys = self.leading_keys(binary, statement)
                 for resource in as_list(resolved(statement["Resource"])):
                     if isinstance(resource, dict):
                         resource = resource.get("Fn::Sub")
                     kind = RESOURCE_NAMES.get(resource) if isinstance(resource, str) else None
+                    self.assertIsNotNone(kind, f"{binary}: {actions} on {resource}")
                     for action in actions:
-                        service, verb = action.split(":", 1)
-                        if service in ("dynamodb", "cognito-idp") and kind and kind != "rate limits":
-                            allowed.setdefault(kind, set()).add(verb)
-                        elif kind == "rate limits":
-                            self.assertEqual(action, "dynamodb:UpdateItem", binary)
-                            allowed["rate limits"] = {verb}
+                        verb = action.split(":", 1)[1]
+                        self.assertNotIn(verb, allowed.get(kind, {}), f"{binary}: {action} on {kind} twice")
+                        allowed.setdefault(kind, {})[verb] = keys
             expected = dict(STORE_ACCESS[binary])
             if binary in http:
-                expected["rate limits"] = {"UpdateItem"}  # its request count
+                expected["rate limits"] = SIGNED_IN_COUNTS if "shop-auth" in function_crates()[binary]["dependencies"] else PUBLIC_COUNTS
             self.assertEqual(allowed, expected, binary)
+
+    def leading_keys(self, binary, statement):
+        """The partition keys a statement limits its DynamoDB actions to; None for the user
+        pool's actions, which name no item."""
+        condition = statement.get("Condition")
+        if all(action.startswith("cognito-idp:") for action in as_list(statement["Action"])):
+            self.assertIsNone(condition, binary)
+            return None
+        self.assertIsNotNone(condition, f"{binary}: {statement['Action']} on any item")
+        self.assertEqual(list(condition), ["ForAllValues:StringLike"], binary)
+        [(key, patterns)] = condition["ForAllValues:StringLike"].items()
+        self.assertEqual(key, "dynamodb:LeadingKeys", binary)
+        return set(as_list(patterns))
 
     def test_the_broker_event_source_feeds_the_consumer_with_the_seed_queue(self):
         mapping = self.resources["OrderEventsFromRabbitMq"]
@@ -959,7 +1107,8 @@ class DataAndCapacityProtection(unittest.TestCase):
         self.parameters = self.template["Parameters"]
 
     def test_the_shop_data_outlives_the_stack(self):
-        for name in ("StoreTable", "CustomersTable", "UserPool"):
+        # The dead letters too: events not yet counted, and stream records not yet published.
+        for name in ("StoreTable", "CustomersTable", "UserPool", "OrderEventsDLQ", "RelayFailuresQueue"):
             self.assertEqual(self.resources[name].get("DeletionPolicy"), "Retain", name)
             self.assertEqual(self.resources[name].get("UpdateReplacePolicy"), "Retain", name)
         for name in ("StoreTable", "CustomersTable"):
@@ -1039,17 +1188,65 @@ class DataAndCapacityProtection(unittest.TestCase):
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
             self.assertIsNone(self.verdict("RelayFailuresQueue", action, **self.role("Operator")), action)
         statements = self.resources["OrderEventsRelayRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        sends = [resolved(s["Resource"]) for s in statements if "sqs:SendMessage" in as_list(s["Action"])]
+        sends = [resolved(s["Resource"]) for s in statements
+                 if "Fn::If" not in s and "sqs:SendMessage" in as_list(s["Action"])]
         self.assertIn("arn:RelayFailuresQueue", [arn for resource in sends for arn in as_list(resource)])
 
-    def test_the_api_has_a_stage_throttle_above_the_per_client_limit(self):
+    # AWS's regional quota of concurrent executions unless raised, and what it keeps unreserved.
+    ACCOUNT_CONCURRENCY, UNRESERVED = 1000, 100
+
+    def capacity(self):
+        return self.template["Mappings"]["ApiCapacity"]
+
+    def test_the_whole_apis_rate_is_the_sum_of_its_routes_shares(self):
+        # API Gateway throttles an HTTP API route by route: the overall rate holds only as the
+        # sum of the routes' shares, for every route there is, $default included.
         settings = self.resources["HttpApi"]["Properties"]["DefaultRouteSettings"]
-        self.assertEqual(settings, {"ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
-                                    "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"}})
-        self.assertEqual(self.parameters["ApiThrottlingBurstLimit"]["Default"], 200)
-        self.assertEqual(self.parameters["ApiThrottlingRateLimit"]["Default"], 100)
-        # One client at its limit is far below the API's ceiling.
-        self.assertLess(self.parameters["RateLimitPerMinute"]["Default"] / 60, self.parameters["ApiThrottlingRateLimit"]["Default"])
+        self.assertEqual(settings, {
+            "ThrottlingBurstLimit": {"Fn::FindInMap": ["ApiCapacity", {"Ref": "ApiRequestsPerSecond"}, "RouteBurst"]},
+            "ThrottlingRateLimit": {"Fn::FindInMap": ["ApiCapacity", {"Ref": "ApiRequestsPerSecond"}, "RouteRate"]}})
+        self.assertNotIn("RouteSettings", self.resources["HttpApi"]["Properties"])
+        routes, default = template_routes(self.template)
+        self.assertEqual(default, DEFAULT_ROUTE)
+        parameter = self.parameters["ApiRequestsPerSecond"]
+        self.assertEqual(set(parameter["AllowedValues"]), set(self.capacity()))
+        self.assertIn(parameter["Default"], parameter["AllowedValues"])
+        for rate, tier in self.capacity().items():
+            self.assertEqual(tier["RouteRate"] * (len(routes) + 1), int(rate), rate)
+            # One client at its limit is far below a route's share.
+            self.assertLess(self.parameters["RateLimitPerMinute"]["Default"] / 60, tier["RouteRate"], rate)
+        self.assertIn(f"{len(routes) + 1} routes", parameter["Description"])
+
+    def test_every_api_function_has_instances_of_its_own_that_its_routes_bursts_fit(self):
+        functions = stack.resources_of(self.template, "AWS::Serverless::Function")
+        reserved = self.template["Globals"]["Function"]["ReservedConcurrentExecutions"]
+        self.assertEqual(reserved, {"Fn::FindInMap": ["ApiCapacity", {"Ref": "ApiRequestsPerSecond"},
+                                                      "FunctionConcurrency"]})
+        own = {name: function["Properties"].get("ReservedConcurrentExecutions") for name, function in functions.items()}
+        self.assertEqual({name: value for name, value in own.items() if value is not None}, {
+            "OrderEventsRelayFunction": {"Ref": "RelayReservedConcurrency"},
+            "OrderEventsConsumerFunction": {"Ref": "ConsumerReservedConcurrency"},
+            "CustomerSignupFunction": {"Ref": "SignUpReservedConcurrency"},
+        })
+        routes, _ = template_routes(self.template)
+        most_routes = max(list(routes.values()).count(binary) for binary in set(routes.values()))
+        for rate, tier in self.capacity().items():
+            self.assertLessEqual(most_routes * tier["RouteBurst"], tier["FunctionConcurrency"], rate)
+
+    def test_the_reservations_fit_the_accounts_default_quota_at_every_rate(self):
+        # CloudFormation cannot add numbers up: each parameter's maximum is chosen so that the
+        # sum of the maxima fits, and AWS refuses a reservation that would leave fewer than
+        # 100 instances unreserved (an account whose quota is lower than 1,000).
+        functions = stack.resources_of(self.template, "AWS::Serverless::Function")
+        events = [self.parameters[name] for name in ("RelayReservedConcurrency", "ConsumerReservedConcurrency",
+                                                     "SignUpReservedConcurrency")]
+        for parameter in events:
+            self.assertLessEqual(parameter["MinValue"], parameter["Default"])
+            self.assertLessEqual(parameter["Default"], parameter["MaxValue"])
+        api_functions = len(functions) - len(events)
+        for rate, tier in self.capacity().items():
+            most = api_functions * tier["FunctionConcurrency"] + sum(p["MaxValue"] for p in events)
+            self.assertLessEqual(most + self.UNRESERVED, self.ACCOUNT_CONCURRENCY, rate)
 
     def test_the_event_functions_have_reserved_concurrency(self):
         relay = self.resources["OrderEventsRelayFunction"]["Properties"]
@@ -1335,6 +1532,8 @@ class LocalStackOnMoto(unittest.TestCase):
     """local/moto_server.py --iam, provisioned from template.yaml by stack.py as
     scripts/stack.sh does: IAM enforced per function, the user pool, both issuers' keys."""
 
+    BROKER_PASSWORD = "s3cret-of-the-broker"
+
     @classmethod
     def setUpClass(cls):
         import tempfile
@@ -1357,8 +1556,12 @@ class LocalStackOnMoto(unittest.TestCase):
         try:
             cls.engine = cls.wait_for_moto()
             cls.template = stack.load_template()
+            # With a broker, as `make test` runs the stack: the consumer reads its queue, the
+            # relay publishes there.
+            broker = stack.local_broker(cls.engine, f"amqp://shop:{cls.BROKER_PASSWORD}@127.0.0.1:5672/%2f",
+                                        "order_created.iam-test", transport=True)
             stack.provision_stack(cls.template, cls.engine, env_file=cls.dir / "functions.env",
-                                  credentials=cls.dir / "credentials", iam=True)
+                                  credentials=cls.dir / "credentials", iam=True, parameters=broker)
             with (cls.dir / "functions.env").open("a") as env_file:  # as scripts/stack.sh adds it
                 env_file.write(auth.local_env_lines(f"{cls.endpoint}/local-issuer/.well-known/jwks.json", False))
         except BaseException:
@@ -1430,9 +1633,11 @@ class LocalStackOnMoto(unittest.TestCase):
         self.assertDenied(lambda: dynamodb.update_item(TableName="StoreTable", Key=key, UpdateExpression="SET stock = :s",
                                                        ExpressionAttributeValues={":s": {"N": "1"}}))
         self.assertDenied(lambda: dynamodb.get_item(TableName="CustomersTable", Key=key))
-        # Its request count, the one write its role allows.
-        dynamodb.update_item(TableName="RateLimitTable", Key={"pk": {"S": "iam-test"}}, UpdateExpression="ADD n :one",
-                             ExpressionAttributeValues={":one": {"N": "1"}})
+        # Its request count, the one write its role allows: an address's, as it verifies no token.
+        count = dict(TableName="RateLimitTable", UpdateExpression="ADD n :one",
+                     ExpressionAttributeValues={":one": {"N": "1"}})
+        dynamodb.update_item(Key={"pk": {"S": "ip#203.0.113.9#0"}}, **count)
+        self.assertDenied(lambda: dynamodb.update_item(Key={"pk": {"S": "sub#someone#0"}}, **count))
 
     def test_the_consumer_reads_and_counts_in_one_transaction_on_its_own_table_only(self):
         dynamodb = self.client("dynamodb", "order-events-consumer")
@@ -1460,12 +1665,38 @@ class LocalStackOnMoto(unittest.TestCase):
                                 "ConditionExpression": "attribute_exists(pk)"}},
         ]))
 
+    def query(self, function, index, partition):
+        """A function's Query of one index partition, as the store's code writes it."""
+        return self.client("dynamodb", function).query(
+            TableName="StoreTable", IndexName=index, KeyConditionExpression="#partition = :partition",
+            ExpressionAttributeNames={"#partition": f"{index}pk"},
+            ExpressionAttributeValues={":partition": {"S": partition}})
+
     def test_queries_are_authorized_on_the_index_they_read(self):
         dynamodb = self.client("dynamodb", "list-orders")
         query = dict(TableName="StoreTable", KeyConditionExpression="gsi1pk = :p",
-                     ExpressionAttributeValues={":p": {"S": "ORDERS"}})
+                     ExpressionAttributeValues={":p": {"S": "ORDERS#0"}})
         dynamodb.query(IndexName="gsi1", **query)
         self.assertDenied(lambda: dynamodb.query(**{**query, "KeyConditionExpression": "pk = :p"}))
+
+    def test_the_public_listing_reads_the_catalogues_index_partitions_and_no_order(self):
+        self.query("list-products", "gsi1", "PRODUCT")
+        self.query("list-products", "gsi2", "CATEGORY#electronics")
+        # The same indexes hold the shop's orders (gsi1) and each customer's (gsi2).
+        self.assertDenied(lambda: self.query("list-products", "gsi1", "ORDERS#0"))
+        self.assertDenied(lambda: self.query("list-products", "gsi2", "CUSTOMER#iam-test"))
+        self.assertDenied(lambda: self.query("list-products", "gsi3", "STATUS#CREATED#0"))
+        dynamodb = self.client("dynamodb", "list-products")
+        product = {"pk": {"S": "PRODUCT#iam-test"}, "sk": {"S": "PRODUCT"}}
+        counts = {"pk": {"S": "CUSTOMER#iam-test"}, "sk": {"S": "ORDERS"}}
+        dynamodb.batch_get_item(RequestItems={"StoreTable": {"Keys": [product]}})
+        self.assertDenied(lambda: dynamodb.batch_get_item(RequestItems={"StoreTable": {"Keys": [product, counts]}}))
+
+    def test_the_export_reads_a_customers_orders_and_no_other_index_partition(self):
+        self.query("export-customer", "gsi2", "CUSTOMER#iam-test")
+        self.assertDenied(lambda: self.query("export-customer", "gsi2", "CATEGORY#electronics"))
+        self.assertDenied(lambda: self.query("export-customer", "gsi1", "ORDERS#0"))
+        self.assertDenied(lambda: self.query("export-customer", "gsi3", "STATUS#CREATED#0"))
 
     def test_the_relay_sends_to_its_queues_only(self):
         sqs = self.client("sqs", "order-events-relay")
@@ -1478,6 +1709,14 @@ class LocalStackOnMoto(unittest.TestCase):
 
     def test_the_relay_writes_a_windows_order_counts_in_one_transaction(self):
         dynamodb = self.client("dynamodb", "order-events-relay")
+        # The counts alone: no other item of the store, though its role writes the store.
+        self.assertDenied(lambda: dynamodb.update_item(
+            TableName="StoreTable", Key={"pk": {"S": "PRODUCT#iam-test"}, "sk": {"S": "PRODUCT"}},
+            UpdateExpression="SET stock = :s", ExpressionAttributeValues={":s": {"N": "0"}}))
+        self.assertDenied(lambda: dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "StoreTable", "Item": {"pk": {"S": "COUNTS#WINDOW#iam-test-2"}, "sk": {"S": "COUNTS"}}}},
+            {"Put": {"TableName": "StoreTable", "Item": {"pk": {"S": "ORDER#iam-test"}, "sk": {"S": "ORDER"}}}},
+        ]))
         dynamodb.transact_write_items(TransactItems=[
             {"Put": {"TableName": "StoreTable", "Item": {"pk": {"S": "COUNTS#WINDOW#iam-test"}, "sk": {"S": "COUNTS"}},
                      "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -1486,6 +1725,22 @@ class LocalStackOnMoto(unittest.TestCase):
         ])
         self.assertDenied(lambda: dynamodb.put_item(TableName="CustomersTable",
                                                     Item={"pk": {"S": "x"}, "sk": {"S": "x"}}))
+
+    def test_the_broker_password_is_in_a_secret_that_the_relay_and_the_consumer_alone_read(self):
+        self.assertNotIn(self.BROKER_PASSWORD, (self.dir / "functions.env").read_text())
+        self.assertEqual(self.env["RABBITMQ_URL"], "amqp://127.0.0.1:5672/%2f")
+        self.assertEqual(self.env["RABBITMQ_QUEUE"], "order_created.iam-test")
+        self.assertEqual(self.env["ORDER_EVENTS_TRANSPORT"], "rabbitmq")
+        arn = self.env["RABBITMQ_SECRET_ARN"]
+        self.assertTrue(arn.startswith("arn:aws:secretsmanager:us-east-1:"), arn)
+        for function in ("order-events-relay", "order-events-consumer"):
+            value = self.client("secretsmanager", function).get_secret_value(SecretId=arn)["SecretString"]
+            self.assertEqual(json.loads(value), {"username": "shop", "password": self.BROKER_PASSWORD})
+        self.assertDenied(lambda: self.client("secretsmanager", "get-product").get_secret_value(SecretId=arn))
+        # By name as by ARN, the same secret; another one is not theirs.
+        self.client("secretsmanager", "order-events-relay").get_secret_value(SecretId=stack.LOCAL_BROKER_SECRET)
+        other = self.engine.secretsmanager.create_secret(Name="iam-test-other", SecretString="{}")["ARN"]
+        self.assertDenied(lambda: self.client("secretsmanager", "order-events-relay").get_secret_value(SecretId=other))
 
     def test_unknown_keys_are_refused(self):
         import boto3
@@ -1554,7 +1809,7 @@ class LocalStackOnMoto(unittest.TestCase):
     def test_a_failing_post_confirmation_trigger_fails_the_sign_up_loudly(self):
         import auth
 
-        failure = {"errorType": "SignUpFailed", "errorMessage": "the user pool sent no sub (a user id)"}
+        failure = {"errorType": "SignUpFailed", "errorMessage": "Your customer profile could not be created; please try again"}
         lambda_url, invocations = invoke_api_stand_in(self, lambda function, event: ("Unhandled", failure))
         with self.assertRaises(auth.TriggerFailed) as failed:
             auth.sign_up("ada.byron@example.com", "Correct-Horse-42", True, engine=self.engine, lambda_url=lambda_url)
@@ -1578,6 +1833,7 @@ class LocalStackOnMoto(unittest.TestCase):
         _, pool, _, _ = auth.user_pool(self.engine)
         self.engine.cognito.admin_create_user(UserPoolId=pool, Username="leaving@example.com")
         cognito = self.client("cognito-idp", "delete-customer")
+        cognito.admin_user_global_sign_out(UserPoolId=pool, Username="leaving@example.com")
         cognito.admin_delete_user(UserPoolId=pool, Username="leaving@example.com")
         with self.assertRaises(self.engine.cognito.exceptions.UserNotFoundException):
             self.engine.cognito.admin_get_user(UserPoolId=pool, Username="leaving@example.com")

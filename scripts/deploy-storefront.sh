@@ -26,12 +26,33 @@ SITE=$(output StorefrontUrl)
 API=$(output ApiUrl)
 SIGN_IN=$(output SignInDomainUrl)
 CLIENT=$(output UserPoolClientId)
-for value in "$BUCKET" "$DISTRIBUTION" "$SITE" "$API"; do
+for value in "$BUCKET" "$DISTRIBUTION" "$SITE" "$API" "$SIGN_IN"; do
   case "$value" in "" | None) echo "stack $STACK lacks an output this needs (deployed?)" >&2; exit 1 ;; esac
 done
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+
+# page_with_csp PAGE OUT SOURCE...: the page with a Content-Security-Policy of its own, whose
+# connect-src names this stack's API (its stage) and sign-in exactly. The distribution's
+# header names the sign-in domain exactly but the API only by its region's domain: the
+# template cannot name the API there (the distribution, the API's authorizer, the user pool
+# client and the client's callback to the distribution would each wait for the other). A
+# browser enforces both policies, so the page's narrows the header's.
+page_with_csp() {
+  python3 - "$@" <<'PY'
+import sys
+page, out, sources = sys.argv[1], sys.argv[2], " ".join(sys.argv[3:])
+text = open(page, encoding="utf-8").read()
+charset = '<meta charset="utf-8">'
+meta = f"""<meta http-equiv="Content-Security-Policy" content="connect-src 'self' {sources}">"""
+if text.count(charset) != 1:
+    sys.exit(f"{page}: no single {charset} to put the page's policy after")
+open(out, "w", encoding="utf-8").write(text.replace(charset, charset + "\n  " + meta))
+PY
+}
+page_with_csp "$ROOT/storefront/index.html" "$WORK/index.html" "$API/" "$SIGN_IN"
+page_with_csp "$ROOT/storefront/api/docs/index.html" "$WORK/docs.html" "$API/"
 printf 'export default {"apiBase":"%s","signIn":{"hostedUi":{"domain":"%s","clientId":"%s","redirectUri":"%s"}}};\n' \
   "$API" "$SIGN_IN" "$CLIENT" "$SITE" >"$WORK/config.js"
 
@@ -42,11 +63,12 @@ python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$WORK/openapi.json"
 echo "==> uploading storefront/ to s3://$BUCKET" >&2
 # What is written apart below is left out of the sync, so that --delete never removes it.
 aws s3 sync "$ROOT/storefront/" "s3://$BUCKET/" --delete --cache-control "no-cache" \
-  --exclude "shop/config.js" --exclude "api/openapi.json" --exclude "api/docs"
+  --exclude "index.html" --exclude "shop/config.js" --exclude "api/openapi.json" --exclude "api/docs"
+aws s3 cp "$WORK/index.html" "s3://$BUCKET/index.html" --content-type "text/html; charset=utf-8" --cache-control "no-cache"
 aws s3 cp "$WORK/config.js" "s3://$BUCKET/shop/config.js" --content-type text/javascript --cache-control "no-cache"
 # The docs page at /api/docs itself (no trailing slash): its links to docs/... and openapi.json
 # resolve from there. S3 behind CloudFront serves no index page for a folder.
-aws s3 cp "$ROOT/storefront/api/docs/index.html" "s3://$BUCKET/api/docs" \
+aws s3 cp "$WORK/docs.html" "s3://$BUCKET/api/docs" \
   --content-type "text/html; charset=utf-8" --cache-control "no-cache"
 aws s3 cp "$WORK/openapi.json" "s3://$BUCKET/api/openapi.json" \
   --content-type application/json --cache-control "no-cache"

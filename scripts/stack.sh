@@ -90,6 +90,7 @@ start() {
     export AWS_ENDPOINT_URL="$moto"
   else
     export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="${AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER:-$moto}"
+    export AWS_ENDPOINT_URL_SECRETS_MANAGER="${AWS_ENDPOINT_URL_SECRETS_MANAGER:-$moto}"
     iam=() # that engine checks no IAM: every function signs with the administrator's keys
   fi
   step "engine: $AWS_ENDPOINT_URL"
@@ -99,9 +100,26 @@ start() {
   # `cargo run --bin <function>` selects, so that nothing is rebuilt at a first request.
   (cd "$ROOT" && cargo build)
 
+  # A broker, as the template's RabbitMQ parameters: the consumer reads LOCAL_RABBITMQ_URL's
+  # queue (Amazon MQ's event source, played by the pollers), and with
+  # ORDER_EVENTS_TRANSPORT=rabbitmq the relay publishes there. The credentials in the URL go
+  # into a Secrets Manager secret on the engine, which the functions read as in AWS.
+  local broker=() broker_url="${LOCAL_RABBITMQ_URL:-${RABBITMQ_URL:-}}"
+  if [ -n "$broker_url" ]; then
+    broker=(--rabbitmq "$broker_url")
+    if [ -n "${LOCAL_RABBITMQ_URL:-}" ]; then broker+=(--rabbitmq-queue "${LOCAL_RABBITMQ_QUEUE:-order_created}"); fi
+    if [ "${ORDER_EVENTS_TRANSPORT:-sqs}" = rabbitmq ]; then broker+=(--rabbitmq-transport); fi
+  elif [ "${ORDER_EVENTS_TRANSPORT:-sqs}" = rabbitmq ]; then
+    echo "==> ORDER_EVENTS_TRANSPORT=rabbitmq needs the broker: LOCAL_RABBITMQ_URL (or RABBITMQ_URL)" >&2
+    false
+  fi
+  # What `dlq` reads: the broker the stack's consumer reads.
+  (umask 077 && printf 'LOCAL_RABBITMQ_URL=%s\nLOCAL_RABBITMQ_QUEUE=%s\n' "${LOCAL_RABBITMQ_URL:-}" \
+    "${LOCAL_RABBITMQ_QUEUE:-order_created}" >"$STATE/broker.env")
+
   step "creating tables, queues, the user pool and the functions' IAM users from template.yaml (~5 s)"
   python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env" \
-    --credentials "$STATE/credentials" "${iam[@]}"
+    --credentials "$STATE/credentials" "${iam[@]}" "${broker[@]}"
   # Beside the user pool, the local issuer (tokens for any chosen customer id; local only).
   local jwks="$moto/local-issuer/.well-known/jwks.json"
   python "$ROOT/local/auth.py" local-env --jwks-url "$jwks" >>"$STATE/functions.env"
@@ -115,14 +133,6 @@ start() {
     env | grep '^AWS_ENDPOINT_URL_' || true # per-service engines, e.g. DynamoDB Local for DynamoDB
     echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
     echo "AWS_REGION=$AWS_REGION"
-    # The relay's transport when set here, e.g. ORDER_EVENTS_TRANSPORT=rabbitmq RABBITMQ_URL=...
-    env | grep -E '^(ORDER_EVENTS_TRANSPORT|RABBITMQ_URL|RABBITMQ_QUEUE)=' || true
-    if [ -n "${LOCAL_RABBITMQ_URL:-}" ]; then
-      # The consumer reads that broker queue too, and moves what it can never read to the
-      # queue's dead letters there.
-      echo "RABBITMQ_URL=$LOCAL_RABBITMQ_URL"
-      echo "RABBITMQ_QUEUE=${LOCAL_RABBITMQ_QUEUE:-order_created}"
-    fi
   } >>"$STATE/functions.env"
   (set -a && source "$STATE/functions.env" && "${AS_ADMIN[@]}" "$TARGET/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
 
@@ -152,8 +162,7 @@ case "${1:-}" in
     shift
     if [ -f "$STATE/functions.env" ]; then
       # The running stack's engines, and its broker queue when the consumer reads one.
-      (set -a && source "$STATE/functions.env" && set +a &&
-        LOCAL_RABBITMQ_URL="${RABBITMQ_URL:-}" LOCAL_RABBITMQ_QUEUE="${RABBITMQ_QUEUE:-}" \
+      (set -a && source "$STATE/functions.env" && source "$STATE/broker.env" && set +a &&
         "${AS_ADMIN[@]}" python "$ROOT/local/stack.py" dlq "$@")
     else
       echo "dlq: no local stack on port $API_PORT; start one with make dev" >&2

@@ -1,7 +1,7 @@
 // The profile page in a real browser, for a customer of the test's own: no profile yet (an
 // empty form), a bad e-mail listed beside the form, a good save, the address changed, the
 // export downloaded (and its JSON holds the profile), then the account deleted after a
-// confirmation: signed out, and signing in again shows no profile. Screenshots in
+// confirmation: signed out, and the session held before refused when used again. Screenshots in
 // target/browser-artifacts/profile-*.png.
 //
 //   SHOP_API_URL=http://127.0.0.1:9000 node tests/browser/profile.test.mjs
@@ -94,11 +94,12 @@ await browserTest('profile', async (page, snap) => {
   assert.equal(await page.locator('#account').getByText('Signed in as').count(), 0);
   await snap('deleted');
 
-  // 7. Signing in again as that customer: no profile any more.
+  // 7. Signing in again with the token held before: the erasure revoked it, and the shop asks
+  // to sign in again rather than show anything of the account.
   await signIn(page, customer.name);
   await openProfile(page);
-  await page.getByText('You have no profile yet').waitFor();
-  assert.equal(await page.getByLabel('E-mail').inputValue(), '');
-  assert.equal(await page.getByLabel('Street').inputValue(), '');
-  await snap('signed-in-again');
+  await page.getByText('Your profile could not be loaded.').waitFor();
+  await page.getByText('Please sign in: your session is missing or has expired.').waitFor();
+  assert.equal(await page.getByLabel('E-mail').count(), 0);
+  await snap('old-session-refused');
 });

@@ -452,6 +452,7 @@ pub struct Claims {
     pub aud: String,
     pub sub: String,
     pub exp: u64,
+    pub iat: u64,
     pub token_use: String,
     #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
@@ -466,6 +467,7 @@ impl Claims {
                 .expect("AUTH_LOCAL_AUDIENCE (set by `make test`)"),
             sub: customer.to_string(),
             exp: now() + 3600,
+            iat: now(),
             token_use: "id".into(),
             groups: Vec::new(),
         }

@@ -2,6 +2,9 @@
 //! change), readable by its owner, exported whole, and erased on request while the orders
 //! stay for the accounts under the pseudonymous id.
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use shop_domain::CustomerId;
 
@@ -14,14 +17,63 @@ async fn as_customer(
     path: &str,
     body: Option<Value>,
 ) -> Reply {
+    with_token(
+        shop,
+        &token(&Claims::customer(customer)),
+        method,
+        path,
+        body,
+    )
+    .await
+}
+
+/// A request with this bearer token (one a customer holds on to).
+async fn with_token(
+    shop: &Shop,
+    bearer: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Reply {
     let mut request = shop
         .http
         .request(method, format!("{}{path}", shop.base))
-        .bearer_auth(token(&Claims::customer(customer)));
+        .bearer_auth(bearer);
     if let Some(body) = body {
         request = request.json(&body);
     }
     shop.send(request).await
+}
+
+/// The owner's change of a profile with personal data, with this token.
+async fn change_name_and_email(shop: &Shop, bearer: &str, path: &str) -> Reply {
+    let body = json!({"name": "Ada Lovelace", "email": "ada@example.com"});
+    with_token(shop, bearer, reqwest::Method::PATCH, path, Some(body)).await
+}
+
+/// A token of the customer's issued after now, as a later sign-in's would be: the erasure
+/// before it was in an earlier second.
+fn token_issued_later(customer: &CustomerId) -> String {
+    let mut claims = Claims::customer(customer);
+    claims.iat += 2;
+    token(&claims)
+}
+
+/// What the customers table holds in the customer's profile item, read directly.
+async fn stored_profile(
+    shop: &Shop,
+    customer: &CustomerId,
+) -> Option<HashMap<String, AttributeValue>> {
+    shop.dynamo
+        .get_item()
+        .table_name(std::env::var("CUSTOMERS_TABLE").unwrap())
+        .key("pk", AttributeValue::S(format!("CUSTOMER#{customer}")))
+        .key("sk", AttributeValue::S("PROFILE".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
 }
 
 #[tokio::test]
@@ -171,16 +223,24 @@ async fn a_customer_exports_everything_then_leaves() {
     .await;
     assert_seed_error(&stranger, 403);
 
-    let deleted = as_customer(&shop, &customer, reqwest::Method::DELETE, &path, None).await;
+    let held = token(&Claims::customer(&customer));
+    let deleted = with_token(&shop, &held, reqwest::Method::DELETE, &path, None).await;
     assert_eq!(deleted.status, 204, "{}", deleted.text);
-    // The personal data is gone and stays gone.
+    // The personal data is gone and stays gone, whatever token asks.
     assert_seed_error(
-        &as_customer(&shop, &customer, reqwest::Method::GET, &path, None).await,
+        &with_token(
+            &shop,
+            &token_issued_later(&customer),
+            reqwest::Method::GET,
+            &path,
+            None,
+        )
+        .await,
         404,
     );
-    let patch = as_customer(
+    let patch = with_token(
         &shop,
-        &customer,
+        &token_issued_later(&customer),
         reqwest::Method::PATCH,
         &path,
         Some(json!({"name": "Back"})),
@@ -201,9 +261,9 @@ async fn a_customer_exports_everything_then_leaves() {
     assert_eq!(kept.status, 200);
     assert_eq!(kept.json["customerId"], customer.to_string());
     assert_eq!(after.json["statistics"]["totalOrders"], 1);
-    // Idempotent.
+    // Idempotent, even with the token it was asked with.
     assert_eq!(
-        as_customer(&shop, &customer, reqwest::Method::DELETE, &path, None)
+        with_token(&shop, &held, reqwest::Method::DELETE, &path, None)
             .await
             .status,
         204
@@ -217,4 +277,65 @@ async fn a_customer_exports_everything_then_leaves() {
     )
     .await;
     assert_seed_error(&stranger, 403);
+}
+
+#[tokio::test]
+async fn the_tokens_a_customer_held_when_they_left_are_refused() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let path = format!("/customers/{customer}");
+    let held = token(&Claims::customer(&customer));
+    let kept = change_name_and_email(&shop, &held, &path).await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
+    let deleted = with_token(&shop, &held, reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    for (method, rest) in [
+        (reqwest::Method::GET, ""),
+        (reqwest::Method::GET, "/orders"),
+        (reqwest::Method::GET, "/export"),
+    ] {
+        let refused =
+            with_token(&shop, &held, method.clone(), &format!("{path}{rest}"), None).await;
+        assert_seed_error(&refused, 401);
+        assert_eq!(
+            refused.json["message"], "The access token was revoked: its account was deleted",
+            "{method} {rest}"
+        );
+        assert!(
+            refused.headers["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("invalid_token"),
+            "{method} {rest}"
+        );
+    }
+    // What stays (the statistics, under the pseudonymous id) is still the admin's to read.
+    assert_eq!(shop.get(&format!("{path}/orders")).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_customer_who_leaves_without_a_profile_cannot_write_one_with_their_old_token() {
+    let shop = Shop::connect().await;
+    let customer = CustomerId::new();
+    let path = format!("/customers/{customer}");
+    let held = token(&Claims::customer(&customer));
+    assert!(
+        stored_profile(&shop, &customer).await.is_none(),
+        "no profile yet"
+    );
+    let deleted = with_token(&shop, &held, reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    // The erasure is marked although there was nothing to erase.
+    let marked = stored_profile(&shop, &customer)
+        .await
+        .expect("the erasure's mark");
+    assert!(marked.contains_key("erasedAt"), "{marked:?}");
+
+    let patch = change_name_and_email(&shop, &held, &path).await;
+    assert_seed_error(&patch, 401);
+    let after = stored_profile(&shop, &customer).await.unwrap();
+    assert_eq!(after, marked, "nothing was written");
+    for personal in ["name", "email", "shippingAddress"] {
+        assert!(!after.contains_key(personal), "{after:?}");
+    }
 }

@@ -16,8 +16,8 @@ use shop_customers::Customers;
 use shop_customers::profiles::{self, ExportCursor};
 use shop_customers::store::OrderMarker;
 use shop_domain::{
-    Actor, CustomerId, Money, Order, OrderId, OrderLine, OrderStatus, ProductId, ProductName,
-    Quantity, StatusChange, Timestamp,
+    Actor, Caller, CustomerId, Money, Order, OrderId, OrderLine, OrderStatus, ProductId,
+    ProductName, Quantity, StatusChange, Timestamp,
 };
 use shop_dynamo::{CallCounter, Cursor, DynamoError, Item, PageRequest, PageStart};
 
@@ -296,11 +296,16 @@ async fn an_export_of_thousands_of_orders_comes_in_bounded_pages_with_each_order
         put_all(&shop, &customers_table, markers),
     );
 
+    let owner = Caller {
+        subject: customer.to_string(),
+        admin: false,
+        issued_at: crate::common::now(),
+    };
     let (mut orders, mut counted) = (Vec::new(), HashSet::new());
     let mut cursor: Option<ExportCursor> = None;
     loop {
         let before = calls.calls();
-        let page = profiles::export(&customers, &store, &customer, cursor.as_ref())
+        let page = profiles::export(&customers, &store, &customer, &owner, cursor.as_ref())
             .await
             .unwrap();
         // The profile, the statistics, a page of order keys and the orders, a page of markers

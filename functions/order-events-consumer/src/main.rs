@@ -7,7 +7,7 @@ use shop_consumer::{Consumer, OrderEventBatch};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
     shop_runtime::telemetry::init();
-    let consumer = Consumer::from_env(&shop_runtime::aws().await)?;
+    let consumer = Consumer::from_env(&shop_runtime::aws().await).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<OrderEventBatch>| {
         let deadline = shop_runtime::deadline::wait_until(event.context.deadline);
         consumer.handle(event.payload, deadline)

@@ -9,7 +9,7 @@ use shop_relay::{Relay, RelayEvent, Sinks};
 async fn main() -> Result<(), shop_runtime::Error> {
     shop_runtime::telemetry::init();
     let aws = shop_runtime::aws().await;
-    let relay = Relay::new(Sinks::from_env(&aws)?, Store::from_env(&aws)?);
+    let relay = Relay::new(Sinks::from_env(&aws).await?, Store::from_env(&aws)?);
     lambda_runtime::run(service_fn(|event: LambdaEvent<RelayEvent>| {
         let deadline = shop_runtime::deadline::wait_until(event.context.deadline);
         relay.handle(event.payload, deadline)

@@ -74,6 +74,9 @@ pub struct Verifier {
 struct Claims {
     sub: String,
     exp: u64,
+    /// When the token was issued: a customer's erasure refuses the tokens issued before it.
+    #[serde(default)]
+    iat: u64,
     #[serde(rename = "cognito:groups", default)]
     groups: Vec<String>,
     token_use: Option<String>,
@@ -146,6 +149,7 @@ impl Verifier {
         let caller = Caller {
             admin: claims.groups.iter().any(|group| group == ADMIN_GROUP),
             subject: claims.sub,
+            issued_at: claims.iat,
         };
         let verdict = Remembered {
             caller: caller.clone(),

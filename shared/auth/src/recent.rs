@@ -73,6 +73,7 @@ mod tests {
         Caller {
             subject: "550e8400-e29b-41d4-a716-446655440000".into(),
             admin: false,
+            issued_at: 1_000,
         }
     }
 

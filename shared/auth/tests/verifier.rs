@@ -172,9 +172,18 @@ async fn a_good_id_token_names_its_caller() {
     let (a, _) = keys();
     let state = Arc::new(Mutex::new(Serve::Keys(json!({"keys": [a.jwk()]}))));
     let verifier = verifier(&key_server(state).await, Duration::from_secs(600));
-    let caller = verifier.verify(&bearer(&a.sign(&claims()))).await.unwrap();
+    let caller = verifier
+        .verify(&bearer(&a.sign(&with(
+            claims(),
+            "iat",
+            json!(1_795_243_380),
+        ))))
+        .await
+        .unwrap();
     assert_eq!(caller.subject, "550e8400-e29b-41d4-a716-446655440000");
     assert!(!caller.admin);
+    // When it was issued: an erasure refuses the tokens from before it.
+    assert_eq!(caller.issued_at, 1_795_243_380);
     let admin = with(claims(), "cognito:groups", json!(["admin"]));
     assert!(
         verifier

@@ -51,6 +51,7 @@ fn customer(id: &CustomerId) -> Caller {
     Caller {
         subject: id.to_string(),
         admin: false,
+        issued_at: shop_domain::epoch_seconds(),
     }
 }
 

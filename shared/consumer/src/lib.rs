@@ -101,10 +101,11 @@ impl Consumer {
     }
 
     /// The customers table, and dead letters on `RABBITMQ_URL` when it is set (the consumer
-    /// reads a broker queue).
-    pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
+    /// reads a broker queue), signed in to with the secret `RABBITMQ_SECRET_ARN` names.
+    pub async fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         let customers = Customers::from_env(aws)?;
-        let dead_letters = shop_amqp::settings::Broker::from_env()?
+        let dead_letters = shop_amqp::settings::Broker::from_env(aws)
+            .await?
             .map(|broker| DeadLetters::new(broker.uri, &[broker.order_queue]));
         Ok(Self::new(customers, dead_letters))
     }

@@ -4,39 +4,82 @@
 use serde::Serialize;
 use shop_catalog::Store;
 use shop_domain::{
-    CustomerId, CustomerProfile, CustomerStats, Email, Order, PersonName, ProfileUpdate,
+    Caller, CustomerId, CustomerProfile, CustomerStats, Email, Order, PersonName, ProfileUpdate,
+    Timestamp,
 };
 use shop_dynamo::{Cursor, DynamoError, PageRequest, PageStart};
 use utoipa::ToSchema;
 
-use crate::store::{Customers, OrderMarker};
+use crate::store::{Customers, OrderMarker, ProfileWrite};
 
+/// Why a customer's record is not given to, or changed for, the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomerError {
+    /// The caller is the customer, with a token issued before they erased their record.
+    #[error("the token was issued before the customer erased their record")]
+    Revoked,
+    #[error(transparent)]
+    Store(#[from] DynamoError),
+}
+
+/// Refuses the erased customer's tokens from before the erasure: their sessions ended with it
+/// (a token lives on for up to an hour, and the sign-in it came from is gone).
+pub(crate) fn refuse_revoked(
+    caller: &Caller,
+    customer: &CustomerId,
+    erased_at: Option<Timestamp>,
+) -> Result<(), CustomerError> {
+    match erased_at {
+        Some(at) if caller.signed_in_before_erasure(customer, &at) => Err(CustomerError::Revoked),
+        _ => Ok(()),
+    }
+}
+
+/// The profile, as `caller` may read it; `None` when there is none (or it was erased).
 pub async fn profile(
     customers: &Customers,
     customer: &CustomerId,
-) -> Result<Option<CustomerProfile>, DynamoError> {
-    customers.profile(customer).await
+    caller: &Caller,
+) -> Result<Option<CustomerProfile>, CustomerError> {
+    let held = customers.profile(customer).await?;
+    refuse_revoked(caller, customer, held.erased_at)?;
+    Ok(held.value)
 }
 
-/// Changes a profile; its owner's first change creates it. `None`: no profile to change (an
-/// admin's change of a customer who has none, or an erased one).
+/// Changes a profile for `caller`; its owner's first change creates it. `None`: no profile to
+/// change (an admin's change of a customer who has none, or an erased one). Nothing is written
+/// to an erased record.
 pub async fn update_profile(
     customers: &Customers,
     customer: &CustomerId,
     update: &ProfileUpdate,
-    by_owner: bool,
-) -> Result<Option<CustomerProfile>, DynamoError> {
-    customers.update_profile(customer, update, by_owner).await
+    caller: &Caller,
+) -> Result<Option<CustomerProfile>, CustomerError> {
+    let by_owner = caller.customer().as_ref() == Some(customer);
+    match customers.update_profile(customer, update, by_owner).await? {
+        ProfileWrite::Written(profile) => Ok(Some(profile)),
+        ProfileWrite::Missing => Ok(None),
+        ProfileWrite::Erased(at) => {
+            refuse_revoked(caller, customer, Some(at))?;
+            Ok(None)
+        }
+    }
 }
 
-/// Creates the profile of someone who just signed up (idempotent).
+/// Creates the profile of someone who just signed up (idempotent); `None` when their record
+/// was erased.
 pub async fn sign_up(
     customers: &Customers,
     customer: &CustomerId,
     name: Option<&PersonName>,
     email: Option<&Email>,
 ) -> Result<Option<CustomerProfile>, DynamoError> {
-    customers.create_profile(customer, name, email).await
+    Ok(
+        match customers.create_profile(customer, name, email).await? {
+            ProfileWrite::Written(profile) => Some(profile),
+            ProfileWrite::Missing | ProfileWrite::Erased(_) => None,
+        },
+    )
 }
 
 /// Orders and counted orders on one page of an export: each page is a few reads, whatever a
@@ -115,15 +158,16 @@ impl Serialize for ExportCursor {
     }
 }
 
-/// Gathers one page of what both services hold about a customer, from the start or from
-/// `cursor`: the profile, statistics and counted orders here, and the orders with their lines
-/// from the Product service's table (read only).
+/// Gathers one page of what both services hold about a customer, for `caller`, from the start
+/// or from `cursor`: the profile, statistics and counted orders here, and the orders with their
+/// lines from the Product service's table (read only).
 pub async fn export(
     customers: &Customers,
     store: &Store,
     customer: &CustomerId,
+    caller: &Caller,
     cursor: Option<&ExportCursor>,
-) -> Result<Export, DynamoError> {
+) -> Result<Export, CustomerError> {
     let from = |part: Option<&Option<Cursor>>| {
         part.map(|part| {
             part.clone().map(|cursor| PageRequest {
@@ -150,12 +194,12 @@ pub async fn export(
             None => Ok(None),
         }
     };
-    let (profile, statistics, orders, markers) = tokio::try_join!(
-        customers.profile(customer),
-        customers.stats(customer),
-        orders,
-        markers,
-    )?;
+    // A token from before the account's erasure reads nothing more.
+    let profile = customers.profile(customer).await?;
+    refuse_revoked(caller, customer, profile.erased_at)?;
+    let profile = profile.value;
+    let (statistics, orders, markers) =
+        tokio::try_join!(customers.stats(customer), orders, markers)?;
     let (orders, orders_next) =
         orders.map_or((Vec::new(), None), |page| (page.data, page.next_cursor));
     let (markers, counted_next) =
@@ -184,7 +228,8 @@ fn counted(marker: OrderMarker) -> Result<CountedOrder, DynamoError> {
     })
 }
 
-/// Erases a customer's personal data; `false` when the shop held no profile for them.
+/// Erases a customer's personal data and marks the record erased (from then on their older
+/// tokens are refused); `false` when it was erased already.
 pub async fn erase(customers: &Customers, customer: &CustomerId) -> Result<bool, DynamoError> {
     customers.erase(customer).await
 }

@@ -16,11 +16,17 @@ pub enum SignUpError {
     Store(#[from] DynamoError),
 }
 
+/// What the person signing up is told when their profile cannot be made: the user pool shows
+/// the trigger's error message to them, so it never carries the store's error (table names,
+/// ARNs); that goes to the logs.
+pub const SIGN_UP_FAILED: &str = "Your customer profile could not be created; please try again";
+
 impl From<SignUpError> for lambda_runtime::Diagnostic {
     fn from(error: SignUpError) -> Self {
+        tracing::error!(%error, "sign-up failed");
         Self {
             error_type: "SignUpFailed".into(),
-            error_message: error.to_string(),
+            error_message: SIGN_UP_FAILED.into(),
         }
     }
 }

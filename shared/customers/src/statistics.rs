@@ -2,10 +2,11 @@
 //! an order counts when it is placed and stops counting when it is cancelled, whatever the
 //! delivery does (duplicates, concurrent deliveries, a cancellation before its placement).
 
-use shop_domain::{CustomerId, CustomerStats, Timestamp};
+use shop_domain::{Caller, CustomerId, CustomerStats, Timestamp};
 use shop_dynamo::{Attempt, DynamoError, with_retries};
 use shop_events::{CancelledOrder, OrderEvent, PlacedOrder};
 
+use crate::profiles::{CustomerError, refuse_revoked};
 use crate::store::{Applied, Customers, OrderMarker};
 
 /// How often an event is written again when other writes for the customer got in between.
@@ -87,10 +88,14 @@ async fn uncount(
     .await
 }
 
-/// A customer's statistics; `None` when the shop has no record of them.
+/// A customer's statistics, as `caller` may read them; `None` when the shop has no record of
+/// them.
 pub async fn stats(
     customers: &Customers,
     customer: &CustomerId,
-) -> Result<Option<CustomerStats>, DynamoError> {
-    customers.stats(customer).await
+    caller: &Caller,
+) -> Result<Option<CustomerStats>, CustomerError> {
+    let held = customers.stats_held(customer).await?;
+    refuse_revoked(caller, customer, held.erased_at)?;
+    Ok(held.value)
 }

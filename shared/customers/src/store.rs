@@ -14,7 +14,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
 use serde::{Deserialize, Serialize};
 use shop_domain::{
     CustomerId, CustomerProfile, CustomerStats, Email, Money, OrderId, PersonName, ProfileUpdate,
@@ -117,6 +120,25 @@ const MARKERS_SHAPE: KeyShape = KeyShape {
     },
 };
 
+/// A read of a customer's record: what it holds, and when the customer erased it, if they did
+/// (a token issued before then no longer speaks for them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held<T> {
+    /// `None` when there is none (for the profile: also once erased).
+    pub value: Option<T>,
+    pub erased_at: Option<Timestamp>,
+}
+
+/// What a change of a profile did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProfileWrite {
+    Written(CustomerProfile),
+    /// No profile to change (an admin's change of a customer who has none): nothing written.
+    Missing,
+    /// The customer erased their record at this instant: nothing written.
+    Erased(Timestamp),
+}
+
 /// What a write of an event found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -170,21 +192,34 @@ impl Customers {
     pub async fn profile(
         &self,
         customer: &CustomerId,
-    ) -> Result<Option<CustomerProfile>, DynamoError> {
-        Ok(self
-            .profile_item(customer, true)
-            .await?
-            .filter(|item| item.erased_at.is_none())
-            .map(|item| item.profile()))
+    ) -> Result<Held<CustomerProfile>, DynamoError> {
+        let item = self.profile_item(customer, true).await?;
+        let erased_at = item.as_ref().and_then(|item| item.erased_at);
+        Ok(Held {
+            value: item
+                .filter(|item| item.erased_at.is_none())
+                .map(|item| item.profile()),
+            erased_at,
+        })
     }
 
     /// The order statistics; `None` when the customer has no record at all. An eventually
-    /// consistent read (half the cost): the statistics trail the events anyway.
+    /// consistent read (half the cost): the statistics trail the events anyway, and an
+    /// erasure is seen by the next read of the profile if not by this one.
+    pub async fn stats_held(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<Held<CustomerStats>, DynamoError> {
+        let item = self.profile_item(customer, false).await?;
+        Ok(Held {
+            erased_at: item.as_ref().and_then(|item| item.erased_at),
+            value: item.map(|item| item.stats()).transpose()?,
+        })
+    }
+
+    /// The order statistics alone (see [`Customers::stats_held`]).
     pub async fn stats(&self, customer: &CustomerId) -> Result<Option<CustomerStats>, DynamoError> {
-        self.profile_item(customer, false)
-            .await?
-            .map(|item| item.stats())
-            .transpose()
+        Ok(self.stats_held(customer).await?.value)
     }
 
     /// The marker of one order and the customer's last order date, read consistently, for a
@@ -356,14 +391,14 @@ impl Customers {
     }
 
     /// Changes the fields present in `update`. `create` makes the profile when there is none
-    /// yet (its owner's first change); otherwise a missing profile is `None`. An erased
-    /// profile is never written again.
+    /// yet (its owner's first change); otherwise a missing profile is `Missing`. An erased
+    /// record is never written again.
     pub async fn update_profile(
         &self,
         customer: &CustomerId,
         update: &ProfileUpdate,
         create: bool,
-    ) -> Result<Option<CustomerProfile>, DynamoError> {
+    ) -> Result<ProfileWrite, DynamoError> {
         let mut sets = vec!["updatedAt = :updatedAt", "id = if_not_exists(id, :id)"];
         let mut values = HashMap::from([
             (
@@ -411,7 +446,7 @@ impl Customers {
         customer: &CustomerId,
         name: Option<&PersonName>,
         email: Option<&Email>,
-    ) -> Result<Option<CustomerProfile>, DynamoError> {
+    ) -> Result<ProfileWrite, DynamoError> {
         let mut sets = vec![
             "id = if_not_exists(id, :id)",
             "updatedAt = if_not_exists(updatedAt, :updatedAt)",
@@ -450,7 +485,7 @@ impl Customers {
         condition: &str,
         names: HashMap<String, String>,
         values: HashMap<String, AttributeValue>,
-    ) -> Result<Option<CustomerProfile>, DynamoError> {
+    ) -> Result<ProfileWrite, DynamoError> {
         let result = self
             .client
             .update_item()
@@ -461,29 +496,31 @@ impl Customers {
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
+            // A refusal says why: no profile, or an erased record (and since when).
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(output) => {
                 let item: ProfileItem =
                     shop_dynamo::from_item(output.attributes.unwrap_or_default())?;
-                Ok(Some(item.profile()))
+                Ok(ProfileWrite::Written(item.profile()))
             }
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(error) => Err(DynamoError::request("UpdateItem", error)),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => Ok(refused
+                    .item()
+                    .and_then(|found| shop_dynamo::string_of(found, "erasedAt"))
+                    .and_then(Timestamp::parse)
+                    .map_or(ProfileWrite::Missing, ProfileWrite::Erased)),
+                _ => Err(DynamoError::request("UpdateItem", error)),
+            },
         }
     }
 
-    /// Erases the personal data of a profile (name, e-mail, address) and marks it erased, so
-    /// that nothing writes them again; the statistics and order markers stay, under the
-    /// pseudonymous id. `false` when there was no profile to erase.
+    /// Erases the personal data of a profile (name, e-mail, address) and marks the record
+    /// erased, so that nothing writes them again and the tokens issued before are refused;
+    /// the statistics and order markers stay, under the pseudonymous id. A customer with no
+    /// profile gets the mark too. `false` when the record was erased already (nothing changes).
     pub async fn erase(&self, customer: &CustomerId) -> Result<bool, DynamoError> {
         let now = string(Timestamp::now().to_string());
         let result = self
@@ -491,10 +528,11 @@ impl Customers {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(customer_pk(customer), PROFILE)))
-            .update_expression("SET erasedAt = if_not_exists(erasedAt, :now), updatedAt = :now REMOVE #name, email, shippingAddress")
-            .condition_expression("attribute_exists(pk)")
+            .update_expression("SET erasedAt = :now, updatedAt = :now, id = if_not_exists(id, :id) REMOVE #name, email, shippingAddress")
+            .condition_expression("attribute_not_exists(erasedAt)")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":now", now)
+            .expression_attribute_values(":id", string(customer.to_string()))
             .send()
             .await;
         match result {

@@ -74,6 +74,7 @@ impl<A: Authenticate> Edge<A> {
         Fut: Future<Output = HttpResult> + Send,
     {
         let caller = self.auth.authenticate(request.headers()).await;
+        let authenticated = caller.is_ok();
         let subject = caller.as_ref().ok().map(|caller| caller.subject.as_str());
         let client = self.limiter.client_key(&request, subject);
         let verdict = self.limiter.admit(&client).await;
@@ -95,6 +96,13 @@ impl<A: Authenticate> Edge<A> {
             }
         };
         verdict.write_headers(response.headers_mut());
+        if authenticated {
+            // What a signed-in caller is answered is theirs (a profile, an export, their
+            // orders): no browser or proxy keeps a copy.
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
         response
     }
 }

@@ -47,6 +47,9 @@ pub enum AuthFailure {
     WrongTokenUse,
     #[error("The access token is invalid")]
     Invalid,
+    /// The token's customer erased their record after it was issued.
+    #[error("The access token was revoked: its account was deleted")]
+    Revoked,
     /// The issuer's keys could not be fetched: the token may well be good, so this is the
     /// shop's failure (503), and the next request tries again.
     #[error("The sign-in keys could not be fetched; please retry")]

@@ -57,8 +57,9 @@ pub enum Sink {
 
 impl Sinks {
     /// SQS (`ORDER_EVENTS_QUEUE_URL`, `STOCK_EVENTS_QUEUE_URL`) unless
-    /// `ORDER_EVENTS_TRANSPORT=rabbitmq` (`RABBITMQ_URL`, `RABBITMQ_QUEUE`, `RABBITMQ_STOCK_QUEUE`).
-    pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
+    /// `ORDER_EVENTS_TRANSPORT=rabbitmq` (`RABBITMQ_URL`, `RABBITMQ_SECRET_ARN`,
+    /// `RABBITMQ_QUEUE`, `RABBITMQ_STOCK_QUEUE`).
+    pub async fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         match settings::optional(ORDER_EVENTS_TRANSPORT).as_deref() {
             None | Some("sqs") => {
                 let client = aws_sdk_sqs::Client::new(aws);
@@ -71,7 +72,8 @@ impl Sinks {
                 })
             }
             Some("rabbitmq") => {
-                let broker = shop_amqp::settings::Broker::from_env()?
+                let broker = shop_amqp::settings::Broker::from_env(aws)
+                    .await?
                     .ok_or(SettingError::Missing(RABBITMQ_URL))?;
                 let stock = settings::optional(RABBITMQ_STOCK_QUEUE)
                     .unwrap_or_else(|| shop_amqp::DEFAULT_STOCK_QUEUE.into());

@@ -13,6 +13,9 @@ pub enum SettingError {
         value: String,
         expected: &'static str,
     },
+    /// The secret a setting names (by ARN) could not be read; `reason` never holds its value.
+    #[error("the secret that {name} names could not be read: {reason}")]
+    Unreadable { name: &'static str, reason: String },
 }
 
 /// An optional setting: `None` when unset or empty.

@@ -426,6 +426,7 @@ mod tests {
         let _ = Caller {
             subject: String::new(),
             admin: false,
+            issued_at: 0,
         };
     }
 }

@@ -12,12 +12,13 @@ use shop_http::body::query_string;
 use shop_http::http::{Method, StatusCode};
 use shop_http::params::path_id;
 use shop_http::respond::{self, expect_method};
-use shop_http::{ApiError, Body, HttpResult, Request, Response, caller};
+use shop_http::{ApiError, AuthFailure, Body, HttpResult, Request, Response, caller};
 use shop_runtime::telemetry;
 
 pub use bodies::{ExportQuery, ProfileBody, ShippingAddressBody};
 
 use crate::Customers;
+use crate::profiles::CustomerError;
 use crate::{profiles, statistics};
 
 /// The handlers' paths, for the API document (`shop-openapi`).
@@ -45,6 +46,15 @@ fn not_found() -> ApiError {
     ApiError::not_found("Customer not found")
 }
 
+impl From<CustomerError> for ApiError {
+    fn from(error: CustomerError) -> Self {
+        match error {
+            CustomerError::Revoked => ApiError::unauthorized(AuthFailure::Revoked),
+            CustomerError::Store(error) => error.into(),
+        }
+    }
+}
+
 /// `GET /customers/{id}/orders`: the customer's order statistics. Cancelled orders do not
 /// count; `lastOrderDate` is when the latest order was placed, cancelled or not.
 #[utoipa::path(
@@ -53,15 +63,15 @@ fn not_found() -> ApiError {
     responses(
         (status = 200, description = "The customer's order statistics", body = shop_domain::CustomerStats),
         (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
         (status = 404, description = "No such customer", body = shop_http::ErrorBody),
     )
 )]
 pub async fn get_customer_stats(customers: &Customers, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
-    let (_, customer) = customer_of(&request)?;
-    match statistics::stats(customers, &customer).await? {
+    let (caller, customer) = customer_of(&request)?;
+    match statistics::stats(customers, &customer, &caller).await? {
         Some(stats) => respond::json(StatusCode::OK, &stats),
         None => Err(not_found()),
     }
@@ -74,15 +84,15 @@ pub async fn get_customer_stats(customers: &Customers, request: Request) -> Http
     responses(
         (status = 200, description = "The profile", body = shop_domain::CustomerProfile),
         (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
         (status = 404, description = "No profile (or an erased one)", body = shop_http::ErrorBody),
     )
 )]
 pub async fn get_customer(customers: &Customers, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
-    let (_, customer) = customer_of(&request)?;
-    match profiles::profile(customers, &customer).await? {
+    let (caller, customer) = customer_of(&request)?;
+    match profiles::profile(customers, &customer, &caller).await? {
         Some(profile) => respond::json(StatusCode::OK, &profile),
         None => Err(not_found()),
     }
@@ -97,7 +107,7 @@ pub async fn get_customer(customers: &Customers, request: Request) -> HttpResult
     responses(
         (status = 200, description = "The profile as changed", body = shop_domain::CustomerProfile),
         (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
         (status = 404, description = "No such customer (an admin's change), or an erased one", body = shop_http::ErrorBody),
         (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
@@ -108,8 +118,7 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
     let (caller, customer) = customer_of(&request)?;
     let body: ProfileBody = json_body(&request)?;
     let update = ProfileUpdate::from(body);
-    let by_owner = caller.customer() == Some(customer);
-    match profiles::update_profile(customers, &customer, &update, by_owner).await? {
+    match profiles::update_profile(customers, &customer, &update, &caller).await? {
         Some(profile) => respond::json(StatusCode::OK, &profile),
         None => Err(not_found()),
     }
@@ -127,30 +136,34 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
     responses(
         (status = 200, description = "Everything held about the customer: this page of it", body = profiles::Export),
         (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
+        (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
     )
 )]
 pub async fn export_customer(customers: &Customers, store: &Store, request: Request) -> HttpResult {
     expect_method(&request, Method::GET)?;
-    let (_, customer) = customer_of(&request)?;
+    let (caller, customer) = customer_of(&request)?;
     let query: ExportQuery = query_string(&request)?;
-    let export = profiles::export(customers, store, &customer, query.cursor.as_ref()).await?;
+    let export =
+        profiles::export(customers, store, &customer, &caller, query.cursor.as_ref()).await?;
     respond::json(StatusCode::OK, &export)
 }
 
-/// The user pool, where a person signs in: their entry is removed when they leave.
+/// The user pool, where a person signs in: their sessions end and their entry is removed when
+/// they leave.
 pub trait SignIns: Send + Sync {
-    /// Removes the sign-in of `customer`; done when there is none.
+    /// Ends every session of `customer` (their refresh tokens stop working) and removes their
+    /// sign-in; done when there is none.
     fn remove(
         &self,
         customer: &CustomerId,
     ) -> impl Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + Send;
 }
 
-/// `DELETE /customers/{id}`: erases the customer's personal data (profile fields, address)
-/// and their sign-in; their orders stay, for the accounts, under the pseudonymous id.
-/// Idempotent.
+/// `DELETE /customers/{id}`: erases the customer's personal data (profile fields, address),
+/// marks the record erased (the customer's tokens issued until then are refused by the
+/// Customer service from then on), ends their sessions and removes their sign-in; their orders
+/// stay, for the accounts, under the pseudonymous id. Idempotent: a repeat changes nothing.
 #[utoipa::path(
     delete, path = "/customers/{id}", tag = "customers", security(("bearer" = [])),
     params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),

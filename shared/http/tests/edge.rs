@@ -1,0 +1,104 @@
+//! The edge around every handler, in-process: what it adds to every answer.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use lambda_http::http::{HeaderMap, StatusCode, header};
+use shop_domain::Caller;
+use shop_http::ratelimit::RateLimiter;
+use shop_http::{ApiError, AuthFailure, Authenticate, Body, Edge, HttpResult, Public, Request};
+
+/// A caller that every request is verified as.
+struct SignedIn;
+
+impl Authenticate for SignedIn {
+    async fn authenticate(&self, _: &HeaderMap) -> Result<Caller, AuthFailure> {
+        Ok(Caller {
+            subject: "550e8400-e29b-41d4-a716-446655440000".into(),
+            admin: false,
+            issued_at: shop_domain::epoch_seconds(),
+        })
+    }
+}
+
+/// A token that never verifies.
+struct Expired;
+
+impl Authenticate for Expired {
+    async fn authenticate(&self, _: &HeaderMap) -> Result<Caller, AuthFailure> {
+        Err(AuthFailure::Expired)
+    }
+}
+
+fn limiter() -> RateLimiter {
+    let counted = mock!(Client::update_item).then_output(|| {
+        UpdateItemOutput::builder()
+            .attributes("w0", AttributeValue::N("1".into()))
+            .attributes("w1", AttributeValue::N("1".into()))
+            .attributes("w2", AttributeValue::N("1".into()))
+            .attributes("w3", AttributeValue::N("1".into()))
+            .attributes("w4", AttributeValue::N("1".into()))
+            .attributes("w5", AttributeValue::N("1".into()))
+            .attributes("w6", AttributeValue::N("1".into()))
+            .attributes("w7", AttributeValue::N("1".into()))
+            .attributes("w8", AttributeValue::N("1".into()))
+            .attributes("w9", AttributeValue::N("1".into()))
+            .build()
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&counted]);
+    RateLimiter::new(client, "rate-limits", 100)
+}
+
+fn request() -> Request {
+    lambda_http::http::Request::builder()
+        .method("GET")
+        .uri("/customers/550e8400-e29b-41d4-a716-446655440000")
+        .body(Body::Empty)
+        .unwrap()
+}
+
+async fn profile(request: Request) -> HttpResult {
+    shop_http::caller(&request)?;
+    shop_http::respond::json(StatusCode::OK, &serde_json::json!({"name": "Ada Lovelace"}))
+}
+
+async fn not_found(_: Request) -> HttpResult {
+    Err(ApiError::not_found("Customer not found"))
+}
+
+#[tokio::test]
+async fn what_a_signed_in_caller_is_answered_is_never_stored_by_a_cache() {
+    let edge = Edge::new(SignedIn, limiter());
+    for response in [
+        edge.handle(&profile, request()).await,
+        edge.handle(&not_found, request()).await,
+    ] {
+        assert_eq!(
+            response.headers().get(header::CACHE_CONTROL).unwrap(),
+            "no-store",
+            "{}",
+            response.status()
+        );
+    }
+}
+
+#[tokio::test]
+async fn public_answers_and_refused_tokens_leave_caching_to_the_response() {
+    let public = Edge::new(Public, limiter());
+    let response = public
+        .handle(
+            &|_: Request| async {
+                shop_http::respond::json(StatusCode::OK, &serde_json::json!([]))
+            },
+            request(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers().get(header::CACHE_CONTROL), None);
+    let refused = Edge::new(Expired, limiter())
+        .handle(&profile, request())
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.headers().get(header::CACHE_CONTROL), None);
+}
