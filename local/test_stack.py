@@ -603,7 +603,7 @@ class LeastPrivilege(unittest.TestCase):
         self.assertEqual(key, "dynamodb:LeadingKeys", binary)
         return set(as_list(patterns))
 
-    def test_the_broker_event_source_feeds_the_consumer_with_the_seed_queue(self):
+    def test_the_broker_event_source_feeds_the_consumer_from_the_nestjs_queue(self):
         mapping = self.resources["OrderEventsFromRabbitMq"]
         self.assertEqual(mapping["Condition"], "ConsumesFromRabbitMq")
         self.assertEqual(mapping["Properties"]["FunctionName"], {"Ref": "OrderEventsConsumerFunction"})

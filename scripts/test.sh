@@ -81,7 +81,7 @@ HOSTILE_LOG="$ROOT/.local/test-hostile.log"
 ensure_rabbitmq
 ensure_nestjs_peer
 ensure_browser_test
-# The stack's Amazon MQ event source consumes a queue of this run's own, so that a seed
+# The stack's Amazon MQ event source consumes a queue of this run's own, so that a NestJS
 # service using `order_created` on the same broker is neither disturbed nor counted.
 export LOCAL_RABBITMQ_URL="$RABBITMQ_URL" LOCAL_RABBITMQ_QUEUE="order_created.test-$$"
 export SHOP_RABBITMQ_URL="$RABBITMQ_URL" SHOP_RABBITMQ_QUEUE="$LOCAL_RABBITMQ_QUEUE"

@@ -1,5 +1,6 @@
 // The shop's HTTP API: one function per call, and one error type that says in words what went
-// wrong (the API's errors use the NestJS services' format: {statusCode, message, errors?}).
+// wrong (the API's errors use the NestJS services' format, {statusCode, message, errors?}, with
+// a `code` to decide by: the message is for people and may be reworded).
 
 import config from './config.js';
 import { currentSession } from './session.js';
@@ -14,12 +15,14 @@ export class ApiError extends Error {
     super(message);
     this.status = status;
     this.details = details;
+    /** The API's `code` (e.g. `insufficient_stock`), to decide by; empty when it sent none. */
+    this.code = '';
   }
 }
 
 /**
  * @param {string} path e.g. "/products?category=Kitchen"
- * @param {{method?: string, body?: unknown, headers?: Record<string, string>, conflict?: (message: string) => string}} [options]
+ * @param {{method?: string, body?: unknown, headers?: Record<string, string>, conflict?: (message: string, code: string) => string}} [options]
  *   `conflict` says a 409 in the words of what was being done
  * @returns {Promise<{body: any, headers: Headers, text: string}>}
  */
@@ -59,6 +62,13 @@ function sentence(message) {
 function describe(response, body, conflict) {
   const message = body && typeof body.message === 'string' ? body.message : response.statusText;
   const details = body && Array.isArray(body.errors) ? body.errors.map(String) : [];
+  const code = body && typeof body.code === 'string' ? body.code : '';
+  const error = describeStatus(response, message, details, code, conflict);
+  error.code = code;
+  return error;
+}
+
+function describeStatus(response, message, details, code, conflict) {
   switch (response.status) {
     case 400:
       return new ApiError(400, 'Please correct the following and try again:', details.length ? details : [message]);
@@ -69,7 +79,7 @@ function describe(response, body, conflict) {
     case 404:
       return new ApiError(404, `Not found: ${message}.`);
     case 409:
-      return new ApiError(409, conflict ? conflict(message) : `That could not be done. ${sentence(message)}`);
+      return new ApiError(409, conflict ? conflict(message, code) : `That could not be done. ${sentence(message)}`);
     case 422:
       return new ApiError(422, `The request was refused: ${message}.`);
     case 429: {
@@ -99,7 +109,7 @@ export async function placeOrder(items, idempotencyKey) {
     method: 'POST',
     body: { items },
     headers: { 'Idempotency-Key': idempotencyKey },
-    conflict: (message) => (message.startsWith('Insufficient stock')
+    conflict: (message, code) => (code === 'insufficient_stock'
       ? `Not enough stock. ${message}. Lower the quantity and try again.`
       : `Your order was not placed. ${sentence(message)}`),
   });

@@ -39,8 +39,8 @@ import auth  # noqa: E402  (local/auth.py, the local token issuer)
 
 API = os.environ["SHOP_API_URL"].rstrip("/")
 AUTH_DIR = Path(os.environ["SHOP_AUTH_DIR"])
-SEED_CUSTOMER = "550e8400-e29b-41d4-a716-446655440000"
-SEED_PRODUCT = "c0ffee00-c0de-f00d-baad-f00dc0ffee00"
+EXAMPLE_CUSTOMER = "550e8400-e29b-41d4-a716-446655440000"
+CATALOGUE_SMARTPHONE = "c0ffee00-c0de-f00d-baad-f00dc0ffee00"
 MAX_EXAMPLES = int(os.environ.get("HOSTILE_MAX_EXAMPLES", "40"))
 
 dynamodb = boto3.client("dynamodb", region_name=os.environ.get("AWS_REGION", "us-east-1"))
@@ -114,7 +114,7 @@ class Tables:
 TABLES = Tables()
 
 
-def assert_seed_error(response, status=None, context=""):
+def assert_error_body(response, status=None, context=""):
     assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
     assert 400 <= response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
     if status is not None:
@@ -122,7 +122,8 @@ def assert_seed_error(response, status=None, context=""):
     body = response.json()
     assert body.get("statusCode") == response.status_code, (response.status_code, body, context)
     assert isinstance(body["message"], str) and body["message"], body
-    assert set(body) <= {"statusCode", "message", "errors"}, body
+    assert set(body) <= {"statusCode", "code", "message", "errors"}, body
+    assert isinstance(body.get("code"), str) and body["code"], body
     assert all(isinstance(error, str) for error in body.get("errors", [])), body
 
 
@@ -173,7 +174,7 @@ def test_generated_requests(case):
         ],
     )
     if 400 <= response.status_code < 500:
-        assert_seed_error(response, context=case.as_curl_command())
+        assert_error_body(response, context=case.as_curl_command())
         if writes:
             TABLES.assert_unchanged(before, f"a rejected {case.method} {case.path} wrote")
     else:
@@ -189,12 +190,12 @@ WRITES = [
     ("POST", "/orders/{id}/cancel", {"id": "ORDER"}),
     ("PATCH", "/orders/{id}", {"id": "ORDER"}),
     ("POST", "/products", {}),
-    ("PATCH", "/products/{id}", {"id": SEED_PRODUCT}),
-    ("PUT", "/products/{id}/stock", {"id": SEED_PRODUCT}),
-    ("POST", "/products/{id}/stock-adjustments", {"id": SEED_PRODUCT}),
+    ("PATCH", "/products/{id}", {"id": CATALOGUE_SMARTPHONE}),
+    ("PUT", "/products/{id}/stock", {"id": CATALOGUE_SMARTPHONE}),
+    ("POST", "/products/{id}/stock-adjustments", {"id": CATALOGUE_SMARTPHONE}),
     ("POST", "/api/v1/inventory", {}),
     ("PUT", "/api/v1/inventory/{productCode}/stock", {"productCode": "SMARTPHONE"}),
-    ("PATCH", "/customers/{id}", {"id": SEED_CUSTOMER}),
+    ("PATCH", "/customers/{id}", {"id": EXAMPLE_CUSTOMER}),
     ("POST", "/api/v1/orders", {}),
 ]
 
@@ -239,11 +240,11 @@ HOSTILE_BODIES = {
     "empty": b"",
     "a JSON array": b"[]",
     "a JSON string": b'"hello"',
-    "huge quantity": json.dumps({"quantity": 10**30, "delta": 10**30, "reason": 10**30, "status": 10**30, "items": [{"productId": SEED_PRODUCT, "quantity": 10**30}]}).encode(),
+    "huge quantity": json.dumps({"quantity": 10**30, "delta": 10**30, "reason": 10**30, "status": 10**30, "items": [{"productId": CATALOGUE_SMARTPHONE, "quantity": 10**30}]}).encode(),
     "huge exponent": b'{"quantity": 1e400, "price": 1e400, "stock": 1e400, "delta": 1e400, "reason": 1e400, "status": 1e400, "items": [{"productId": "c0ffee00-c0de-f00d-baad-f00dc0ffee00", "quantity": 1e400}]}',
-    "negative quantity": json.dumps({"quantity": -1, "stock": -1, "price": -1, "delta": -10**9, "reason": -1, "status": -1, "items": [{"productId": SEED_PRODUCT, "quantity": -1}]}).encode(),
-    "zero quantity": json.dumps({"quantity": 0.5, "stock": 0.5, "price": 0, "delta": 0, "reason": 0, "status": 0, "items": [{"productId": SEED_PRODUCT, "quantity": 0}]}).encode(),
-    "fractional quantity": json.dumps({"quantity": 1.5, "stock": 1.5, "delta": 1.5, "reason": 1.5, "status": 1.5, "items": [{"productId": SEED_PRODUCT, "quantity": 1.5}]}).encode(),
+    "negative quantity": json.dumps({"quantity": -1, "stock": -1, "price": -1, "delta": -10**9, "reason": -1, "status": -1, "items": [{"productId": CATALOGUE_SMARTPHONE, "quantity": -1}]}).encode(),
+    "zero quantity": json.dumps({"quantity": 0.5, "stock": 0.5, "price": 0, "delta": 0, "reason": 0, "status": 0, "items": [{"productId": CATALOGUE_SMARTPHONE, "quantity": 0}]}).encode(),
+    "fractional quantity": json.dumps({"quantity": 1.5, "stock": 1.5, "delta": 1.5, "reason": 1.5, "status": 1.5, "items": [{"productId": CATALOGUE_SMARTPHONE, "quantity": 1.5}]}).encode(),
     "duplicate keys": (
         b'{"quantity": 1, "quantity": -1, "name": "Duplicate Key", "name": "x",'
         b' "price": 1, "stock": 1, "category": "Test", "email": "a@example.com",'
@@ -274,7 +275,7 @@ def test_hostile_bodies_are_refused_and_write_nothing(method, route, parameters,
     body = HOSTILE_BODIES[name]
     headers = {**caller_headers(), "Content-Type": "application/json"}
     response = requests.request(method, API + path, data=body, headers=headers, timeout=120)
-    assert_seed_error(response)
+    assert_error_body(response)
     TABLES.assert_unchanged(before, f"{name} to {method} {path} wrote")
 
 
@@ -294,4 +295,4 @@ def test_hostile_queries_are_refused(path, query):
     # Not checked for writes, like any read: whatever test runs next reads the state again.
     TABLES.forget()
     response = requests.get(f"{API}{path}?{query}", headers=caller_headers(), timeout=120)
-    assert_seed_error(response, 400)
+    assert_error_body(response, 400)

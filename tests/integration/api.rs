@@ -1,22 +1,24 @@
 //! The HTTP API through the local stack, as a client sees it.
 
-use crate::common::{SEED_CUSTOMER, SEED_PRODUCT, Shop, assert_seed_error, eventually, raw_number};
+use crate::common::{
+    CATALOGUE_SMARTPHONE, EXAMPLE_CUSTOMER, Shop, assert_error_body, eventually, raw_number,
+};
 use serde_json::{Value, json};
 use shop_domain::{CustomerId, ProductId};
 use std::time::Duration;
 
 #[tokio::test]
-async fn the_catalogue_lists_the_seed_products() {
+async fn the_catalogue_lists_the_local_catalogue() {
     let shop = Shop::connect().await;
     let reply = shop.get("/products").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let products = reply.json.as_array().expect("a list");
     let smartphone = products
         .iter()
-        .find(|p| p["id"] == SEED_PRODUCT)
+        .find(|p| p["id"] == CATALOGUE_SMARTPHONE)
         .expect("the sample catalogue's Smartphone");
     assert_eq!(smartphone["name"], "Smartphone");
-    let exact = format!(r#"{{"id":"{SEED_PRODUCT}","name":"Smartphone","price":599.99,"#);
+    let exact = format!(r#"{{"id":"{CATALOGUE_SMARTPHONE}","name":"Smartphone","price":599.99,"#);
     assert!(
         reply.text.contains(&exact),
         "the price is the JSON number 599.99"
@@ -114,7 +116,8 @@ async fn short_stock_is_409_naming_the_product_and_writes_nothing() {
         .order(&customer, &[(&plenty.id, 2), (&scarce.id, 2)])
         .await;
 
-    assert_seed_error(&reply, 409);
+    assert_error_body(&reply, 409);
+    assert_eq!(reply.json["code"], "insufficient_stock");
     let message = reply.json["message"].as_str().unwrap();
     assert!(message.contains(&scarce.id.to_string()), "{message}");
     assert!(
@@ -143,7 +146,7 @@ async fn an_unknown_product_is_404_and_writes_nothing() {
     let reply = shop
         .order(&CustomerId::new(), &[(&known.id, 1), (&unknown, 1)])
         .await;
-    assert_seed_error(&reply, 404);
+    assert_error_body(&reply, 404);
     assert!(
         reply.json["message"]
             .as_str()
@@ -157,9 +160,9 @@ async fn an_unknown_product_is_404_and_writes_nothing() {
 async fn an_invalid_order_lists_every_problem() {
     let shop = Shop::connect().await;
     let reply = shop
-        .post_json("/orders", &json!({"customerId": "42", "items": [{"productId": SEED_PRODUCT, "quantity": 0}, {"quantity": 2}]}))
+        .post_json("/orders", &json!({"customerId": "42", "items": [{"productId": CATALOGUE_SMARTPHONE, "quantity": 0}, {"quantity": 2}]}))
         .await;
-    let errors = assert_seed_error(&reply, 400);
+    let errors = assert_error_body(&reply, 400);
     assert_eq!(reply.json["message"], "Validation failed");
     assert_eq!(
         errors,
@@ -172,7 +175,7 @@ async fn an_invalid_order_lists_every_problem() {
 }
 
 #[tokio::test]
-async fn malformed_requests_get_a_4xx_in_the_seed_format() {
+async fn malformed_requests_get_a_4xx_in_the_error_format() {
     let shop = Shop::connect().await;
     let url = |path: &str| format!("{}{path}", shop.base);
 
@@ -184,7 +187,7 @@ async fn malformed_requests_get_a_4xx_in_the_seed_format() {
                 .body("{\"customerId\":"),
         )
         .await;
-    assert_eq!(assert_seed_error(&malformed, 400).len(), 1);
+    assert_eq!(assert_error_body(&malformed, 400).len(), 1);
 
     let empty = shop
         .send(
@@ -193,7 +196,7 @@ async fn malformed_requests_get_a_4xx_in_the_seed_format() {
                 .header("content-type", "application/json"),
         )
         .await;
-    assert_seed_error(&empty, 400);
+    assert_error_body(&empty, 400);
 
     let not_json = shop
         .send(
@@ -203,31 +206,31 @@ async fn malformed_requests_get_a_4xx_in_the_seed_format() {
                 .body("hello"),
         )
         .await;
-    assert_seed_error(&not_json, 415);
+    assert_error_body(&not_json, 415);
 
     let unknown_route = shop.get("/no/such/route").await;
-    assert_seed_error(&unknown_route, 404);
+    assert_error_body(&unknown_route, 404);
     assert_eq!(unknown_route.json["message"], "Cannot GET /no/such/route");
 
     let wrong_method = shop.send(shop.http.delete(url("/orders"))).await;
-    assert_seed_error(&wrong_method, 404);
+    assert_error_body(&wrong_method, 404);
     assert_eq!(wrong_method.json["message"], "Cannot DELETE /orders");
 
     let bad_id = shop.get("/customers/not-a-uuid/orders").await;
-    assert_eq!(assert_seed_error(&bad_id, 400), ["id must be a UUID"]);
+    assert_eq!(assert_error_body(&bad_id, 400), ["id must be a UUID"]);
     let bad_patch_id = shop
         .patch_json("/customers/123", &json!({"name": "x"}))
         .await;
-    assert_eq!(assert_seed_error(&bad_patch_id, 400), ["id must be a UUID"]);
+    assert_eq!(assert_error_body(&bad_patch_id, 400), ["id must be a UUID"]);
 
     let huge = "x".repeat(shop_http::body::MAX_BODY_BYTES + 1);
     let oversized = shop
         .post_json(
             "/orders",
-            &json!({"customerId": SEED_CUSTOMER, "pad": huge}),
+            &json!({"customerId": EXAMPLE_CUSTOMER, "pad": huge}),
         )
         .await;
-    assert_seed_error(&oversized, 400);
+    assert_error_body(&oversized, 400);
 }
 
 #[tokio::test]
@@ -302,7 +305,7 @@ async fn orders_are_listed_newest_first_in_pages_and_by_cursor() {
             first.json["meta"]["nextCursor"].as_str().unwrap()
         ))
         .await;
-    assert_eq!(assert_seed_error(&other, 400), ["cursor is invalid"]);
+    assert_eq!(assert_error_body(&other, 400), ["cursor is invalid"]);
 }
 
 #[tokio::test]
@@ -346,7 +349,7 @@ async fn listing_defaults_and_bad_paging_parameters() {
         ("customerId=bob", "customerId must be a UUID"),
     ] {
         let reply = shop.get(&format!("/orders?{query}")).await;
-        assert_eq!(assert_seed_error(&reply, 400), [error], "{query}");
+        assert_eq!(assert_error_body(&reply, 400), [error], "{query}");
     }
     let limit_100 = shop.get("/orders?limit=100").await;
     assert_eq!(limit_100.status, 200);
@@ -361,7 +364,7 @@ async fn an_unknown_customer_is_404() {
     assert_eq!(reply.status, 404);
     assert_eq!(
         reply.json,
-        json!({"statusCode": 404, "message": "Customer not found"})
+        json!({"statusCode": 404, "code": "customer_not_found", "message": "Customer not found"})
     );
     let patch = shop
         .patch_json(
@@ -371,7 +374,7 @@ async fn an_unknown_customer_is_404() {
         .await;
     assert_eq!(
         patch.json,
-        json!({"statusCode": 404, "message": "Customer not found"})
+        json!({"statusCode": 404, "code": "customer_not_found", "message": "Customer not found"})
     );
 }
 
@@ -400,7 +403,7 @@ async fn a_customer_updates_their_profile_after_the_first_order() {
 
     let invalid = shop.patch_json(&path, &json!({"email": "not-an-email", "shippingAddress": {"street": "1 Main St", "city": "Springfield"}})).await;
     assert_eq!(
-        assert_seed_error(&invalid, 400),
+        assert_error_body(&invalid, 400),
         [
             "email must be an email",
             "shippingAddress.zipCode is required"
@@ -454,6 +457,6 @@ async fn every_route_is_also_served_under_api_v1() {
         stats.json
     );
     let unknown = shop.get("/api/v1/nothing-here").await;
-    assert_seed_error(&unknown, 404);
+    assert_error_body(&unknown, 404);
     assert_eq!(unknown.json["message"], "Cannot GET /api/v1/nothing-here");
 }

@@ -3,7 +3,7 @@
 //! error format and without writing anything; a customer reaches only their own data, an
 //! admin everyone's; the catalogue is public.
 
-use crate::common::{Claims, Reply, Shop, assert_seed_error, issuer_key, now, signed_token, token};
+use crate::common::{Claims, Reply, Shop, assert_error_body, issuer_key, now, signed_token, token};
 use base64::Engine;
 use serde_json::json;
 use shop_domain::{CustomerId, ProductId};
@@ -125,7 +125,7 @@ async fn bad_tokens_get_401_with_a_challenge_and_write_nothing() {
         for (case, bearer) in &cases {
             let reply = call(&shop, &method, &path, &body, bearer.as_deref()).await;
             assert_eq!(reply.status, 401, "{case}: {method} {path}: {}", reply.text);
-            assert_seed_error(&reply, 401);
+            assert_error_body(&reply, 401);
             let challenge = reply
                 .headers
                 .get("www-authenticate")
@@ -196,8 +196,8 @@ async fn a_customer_reaches_only_their_own_data() {
     let unknown = shop
         .get(&format!("/orders/{}", shop_domain::OrderId::new()))
         .await;
-    assert_seed_error(&unknown, 404);
-    assert_seed_error(&shop.get("/orders/not-an-id").await, 400);
+    assert_error_body(&unknown, 404);
+    assert_error_body(&shop.get("/orders/not-an-id").await, 400);
 
     // Everything of Bob's is refused to Alice, and her attempt to order for him writes nothing.
     for (method, path, body) in protected_routes(&bob, &product.id) {
@@ -206,7 +206,7 @@ async fn a_customer_reaches_only_their_own_data() {
         }
         let reply = call(&shop, &method, &path, &body, Some(&alice_token)).await;
         assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
-        assert_seed_error(&reply, 403);
+        assert_error_body(&reply, 403);
     }
     let listing = call(
         &shop,

@@ -17,8 +17,8 @@ use shop_domain::{
 };
 use shop_relay::{EventQueue, RelayEvent, Sinks};
 
-pub const SEED_CUSTOMER: &str = "550e8400-e29b-41d4-a716-446655440000";
-pub const SEED_PRODUCT: &str = "c0ffee00-c0de-f00d-baad-f00dc0ffee00";
+pub const EXAMPLE_CUSTOMER: &str = "550e8400-e29b-41d4-a716-446655440000";
+pub const CATALOGUE_SMARTPHONE: &str = "c0ffee00-c0de-f00d-baad-f00dc0ffee00";
 
 pub struct Shop {
     pub http: reqwest::Client,
@@ -363,12 +363,18 @@ where
     }
 }
 
-/// Asserts the NestJS services' error shape and returns the `errors` list (empty when absent).
-pub fn assert_seed_error(reply: &Reply, status: u16) -> Vec<String> {
+/// Asserts the error shape (the NestJS services' with a `code`) and returns the `errors` list (empty when absent).
+pub fn assert_error_body(reply: &Reply, status: u16) -> Vec<String> {
     assert_eq!(reply.status, status, "body: {}", reply.text);
     assert_eq!(reply.json["statusCode"], status, "body: {}", reply.text);
     assert!(reply.json["message"].is_string(), "body: {}", reply.text);
-    let allowed = ["statusCode", "message", "errors"];
+    let code = reply.json["code"].as_str().unwrap_or_default();
+    assert!(
+        !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+        "a code to decide by, body: {}",
+        reply.text
+    );
+    let allowed = ["statusCode", "code", "message", "errors"];
     let object = reply.json.as_object().expect("an object");
     assert!(
         object.keys().all(|key| allowed.contains(&key.as_str())),

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use shop_domain::CustomerId;
 
-use crate::common::{Claims, Reply, Shop, assert_seed_error, token};
+use crate::common::{Claims, Reply, Shop, assert_error_body, token};
 
 async fn as_customer(
     shop: &Shop,
@@ -81,7 +81,7 @@ async fn a_new_customer_keeps_an_address_before_any_order() {
     let shop = Shop::connect().await;
     let customer = CustomerId::new();
     let path = format!("/customers/{customer}");
-    assert_seed_error(
+    assert_error_body(
         &as_customer(&shop, &customer, reqwest::Method::GET, &path, None).await,
         404,
     );
@@ -103,10 +103,10 @@ async fn a_new_customer_keeps_an_address_before_any_order() {
     // An admin reads it too; another customer does not.
     assert_eq!(shop.get(&path).await.json, patched.json);
     let stranger = as_customer(&shop, &CustomerId::new(), reqwest::Method::GET, &path, None).await;
-    assert_seed_error(&stranger, 403);
+    assert_error_body(&stranger, 403);
     // An admin's change of a customer who has no profile creates nothing.
     let nobody = CustomerId::new();
-    assert_seed_error(
+    assert_error_body(
         &shop
             .patch_json(&format!("/customers/{nobody}"), &json!({"name": "X"}))
             .await,
@@ -221,13 +221,13 @@ async fn a_customer_exports_everything_then_leaves() {
         None,
     )
     .await;
-    assert_seed_error(&stranger, 403);
+    assert_error_body(&stranger, 403);
 
     let held = token(&Claims::customer(&customer));
     let deleted = with_token(&shop, &held, reqwest::Method::DELETE, &path, None).await;
     assert_eq!(deleted.status, 204, "{}", deleted.text);
     // The personal data is gone and stays gone, whatever token asks.
-    assert_seed_error(
+    assert_error_body(
         &with_token(
             &shop,
             &token_issued_later(&customer),
@@ -246,7 +246,7 @@ async fn a_customer_exports_everything_then_leaves() {
         Some(json!({"name": "Back"})),
     )
     .await;
-    assert_seed_error(&patch, 404);
+    assert_error_body(&patch, 404);
     let after = shop.get(&format!("{path}/export")).await;
     assert_eq!(after.json["profile"], Value::Null, "{}", after.text);
     assert!(
@@ -276,7 +276,7 @@ async fn a_customer_exports_everything_then_leaves() {
         None,
     )
     .await;
-    assert_seed_error(&stranger, 403);
+    assert_error_body(&stranger, 403);
 }
 
 #[tokio::test]
@@ -296,7 +296,7 @@ async fn the_tokens_a_customer_held_when_they_left_are_refused() {
     ] {
         let refused =
             with_token(&shop, &held, method.clone(), &format!("{path}{rest}"), None).await;
-        assert_seed_error(&refused, 401);
+        assert_error_body(&refused, 401);
         assert_eq!(
             refused.json["message"], "The access token was revoked: its account was deleted",
             "{method} {rest}"
@@ -332,7 +332,7 @@ async fn a_customer_who_leaves_without_a_profile_cannot_write_one_with_their_old
     assert!(marked.contains_key("erasedAt"), "{marked:?}");
 
     let patch = change_name_and_email(&shop, &held, &path).await;
-    assert_seed_error(&patch, 401);
+    assert_error_body(&patch, 401);
     let after = stored_profile(&shop, &customer).await.unwrap();
     assert_eq!(after, marked, "nothing was written");
     for personal in ["name", "email", "shippingAddress"] {

@@ -147,13 +147,13 @@ async fn last_order_date_never_moves_backwards() {
 }
 
 #[tokio::test]
-async fn the_seed_services_message_is_counted() {
+async fn the_nestjs_product_services_message_is_counted() {
     let shop = Shop::connect().await;
     let customer = CustomerId::new();
     // What the NestJS Product service sends: no version, a floating-point total.
     let body = json!({"pattern": "order_created", "data": {
         "id": OrderId::new().to_string(), "customerId": customer.to_string(),
-        "items": [{"productId": crate::common::SEED_PRODUCT, "quantity": 3, "price": 19.99}],
+        "items": [{"productId": crate::common::CATALOGUE_SMARTPHONE, "quantity": 3, "price": 19.99}],
         "total": 59.970000000000006, "createdAt": "2023-08-20T12:34:56.789Z"}});
     publish(&shop, &[body.to_string()]).await;
     let stats = shop

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::common::{
-    Claims, Reply, Shop, assert_event_contract, assert_seed_error, eventually, token,
+    Claims, Reply, Shop, assert_error_body, assert_event_contract, eventually, token,
 };
 use serde_json::{Value, json};
 use shop_domain::CustomerId;
@@ -109,7 +109,7 @@ async fn only_admins_add_products_and_set_stock() {
                 .unwrap(),
         )
         .await;
-    assert_seed_error(&anonymous, 401);
+    assert_error_body(&anonymous, 401);
     assert!(anonymous.headers.contains_key("www-authenticate"));
     let as_customer = shop
         .send(
@@ -119,7 +119,7 @@ async fn only_admins_add_products_and_set_stock() {
                 .json(&product_body(&sku)),
         )
         .await;
-    assert_seed_error(&as_customer, 403);
+    assert_error_body(&as_customer, 403);
 
     // Neither wrote anything: the sku is still free.
     let created = create(&shop, &product_body(&sku)).await;
@@ -136,7 +136,7 @@ async fn only_admins_add_products_and_set_stock() {
                 .unwrap(),
         )
         .await;
-    assert_seed_error(&anonymous, 401);
+    assert_error_body(&anonymous, 401);
     let as_customer = shop
         .send(
             shop.http
@@ -145,7 +145,7 @@ async fn only_admins_add_products_and_set_stock() {
                 .json(&json!({"quantity": 1})),
         )
         .await;
-    assert_seed_error(&as_customer, 403);
+    assert_error_body(&as_customer, 403);
     let product = shop.get(&format!("/products/{id}")).await;
     assert_eq!(product.json["stock"], 40, "unchanged: {}", product.text);
     let set = shop
@@ -204,16 +204,16 @@ async fn unknown_products_are_404_and_bad_ids_400() {
     let shop = Shop::connect().await;
     let missing = uuid::Uuid::new_v4();
     let reply = shop.get(&format!("/products/{missing}")).await;
-    assert_seed_error(&reply, 404);
+    assert_error_body(&reply, 404);
     assert_eq!(reply.json["message"], "Product not found");
-    assert_seed_error(&shop.get("/products/not-a-uuid").await, 400);
+    assert_error_body(&shop.get("/products/not-a-uuid").await, 400);
 
     let reply = put_stock(&shop, &missing.to_string(), &json!({"quantity": 5})).await;
-    assert_seed_error(&reply, 404);
+    assert_error_body(&reply, 404);
     assert_eq!(reply.json["message"], "Product not found");
     // No upsert: it still does not exist.
-    assert_seed_error(&shop.get(&format!("/products/{missing}")).await, 404);
-    assert_seed_error(
+    assert_error_body(&shop.get(&format!("/products/{missing}")).await, 404);
+    assert_error_body(
         &put_stock(&shop, "nope", &json!({"quantity": 5})).await,
         400,
     );
@@ -227,7 +227,7 @@ async fn invalid_products_are_refused_with_every_problem_and_nothing_written() {
         &json!({"sku": "a b", "name": " ab ", "price": -1, "stock": 1.5, "category": ""}),
     )
     .await;
-    let errors = assert_seed_error(&reply, 400);
+    let errors = assert_error_body(&reply, 400);
     assert_eq!(reply.json["message"], "Validation failed");
     for field in ["sku", "name", "price", "stock", "category"] {
         assert!(
@@ -268,7 +268,7 @@ async fn invalid_products_are_refused_with_every_problem_and_nothing_written() {
     ];
     for body in &bad_bodies {
         let reply = create(&shop, body).await;
-        let errors = assert_seed_error(&reply, 400);
+        let errors = assert_error_body(&reply, 400);
         assert_eq!(errors.len(), 1, "{body}: {errors:?}");
     }
     // Text the JSON encoder above cannot produce: duplicate keys, a number too large for any
@@ -293,7 +293,7 @@ async fn invalid_products_are_refused_with_every_problem_and_nothing_written() {
                     .body(raw.clone()),
             )
             .await;
-        assert_seed_error(&reply, 400);
+        assert_error_body(&reply, 400);
         assert!(!reply.text.contains("Internal"), "{raw}: {}", reply.text);
     }
     let reply = shop
@@ -304,7 +304,7 @@ async fn invalid_products_are_refused_with_every_problem_and_nothing_written() {
                 .body(valid.to_string()),
         )
         .await;
-    assert_seed_error(&reply, 415);
+    assert_error_body(&reply, 415);
 
     // None of them wrote anything: the sku is still free.
     let created = create(&shop, &valid).await;
@@ -322,13 +322,14 @@ async fn a_duplicate_sku_is_refused_even_when_sent_concurrently() {
         statuses.sort_unstable();
         assert_eq!(statuses, [201, 409], "{} / {}", a.text, b.text);
         let conflict = if a.status == 409 { &a } else { &b };
-        assert_seed_error(conflict, 409);
+        assert_error_body(conflict, 409);
+        assert_eq!(conflict.json["code"], "sku_taken");
         assert_eq!(
             conflict.json["message"],
             "Product with this sku already exists"
         );
         let again = create(&shop, &body).await;
-        assert_seed_error(&again, 409);
+        assert_error_body(&again, 409);
     }
 }
 
@@ -357,7 +358,7 @@ async fn stock_is_set_absolutely_and_every_change_is_an_event() {
         json!({}),
         json!({"stock": 3}),
     ] {
-        assert_seed_error(&put_stock(&shop, &id, &bad).await, 400);
+        assert_error_body(&put_stock(&shop, &id, &bad).await, 400);
     }
     let sold_out = put_stock(&shop, &id, &json!({"quantity": 0})).await;
     assert_eq!(sold_out.status, 200, "{}", sold_out.text);
@@ -486,9 +487,9 @@ async fn a_category_is_listed_page_by_page_to_the_end() {
             "/products?category=Kitchen&limit=3&cursor={cursor}"
         ))
         .await;
-    assert_seed_error(&elsewhere, 400);
+    assert_error_body(&elsewhere, 400);
     let unfiltered = shop.get(&format!("/products?cursor={cursor}")).await;
-    assert_seed_error(&unfiltered, 400);
+    assert_error_body(&unfiltered, 400);
 }
 
 #[tokio::test]
@@ -504,10 +505,10 @@ async fn bad_listing_parameters_are_400() {
         &format!("category={}", "c".repeat(101)),
     ] {
         let reply = shop.get(&format!("/products?{query}")).await;
-        let errors = assert_seed_error(&reply, 400);
+        let errors = assert_error_body(&reply, 400);
         assert_eq!(errors.len(), 1, "{query}: {errors:?}");
     }
-    let errors = assert_seed_error(&shop.get("/products?limit=0&category=").await, 400);
+    let errors = assert_error_body(&shop.get("/products?limit=0&category=").await, 400);
     assert_eq!(errors.len(), 2, "{errors:?}");
 }
 
@@ -583,13 +584,13 @@ async fn an_admin_changes_a_product_and_placed_orders_keep_their_price() {
         json!({"name": "ab"}),
         json!({"category": ""}),
     ] {
-        assert_seed_error(
+        assert_error_body(
             &shop.patch_json(&format!("/products/{id}"), &bad).await,
             400,
         );
     }
     let missing = format!("/products/{}", shop_domain::ProductId::new());
-    assert_seed_error(&shop.patch_json(&missing, &json!({"price": 1})).await, 404);
+    assert_error_body(&shop.patch_json(&missing, &json!({"price": 1})).await, 404);
     let as_customer = shop
         .send(
             shop.http
@@ -598,7 +599,7 @@ async fn an_admin_changes_a_product_and_placed_orders_keep_their_price() {
                 .json(&json!({"price": 1})),
         )
         .await;
-    assert_seed_error(&as_customer, 403);
+    assert_error_body(&as_customer, 403);
 }
 
 #[tokio::test]
@@ -617,7 +618,7 @@ async fn a_retired_product_leaves_the_catalogue_but_not_the_orders() {
     let retired = retire().await;
     assert_eq!(retired.status, 204, "{}", retired.text);
     assert_eq!(retire().await.status, 204, "retiring again changes nothing");
-    assert_seed_error(&shop.get_anonymous(&format!("/products/{id}")).await, 404);
+    assert_error_body(&shop.get_anonymous(&format!("/products/{id}")).await, 404);
     let kitchen = shop.get_anonymous("/products?category=kitchen").await;
     assert!(
         !kitchen
@@ -633,7 +634,8 @@ async fn a_retired_product_leaves_the_catalogue_but_not_the_orders() {
             &json!({"customerId": customer.to_string(), "items": [{"productId": id, "quantity": 1}]}),
         )
         .await;
-    assert_seed_error(&refused, 409);
+    assert_error_body(&refused, 409);
+    assert_eq!(refused.json["code"], "product_retired");
     assert!(
         refused.json["message"]
             .as_str()
@@ -648,7 +650,7 @@ async fn a_retired_product_leaves_the_catalogue_but_not_the_orders() {
     assert_eq!(read.status, 200);
     assert_eq!(read.json["items"][0]["name"], "Bamboo Cutting Board");
     // Its stock cannot be changed any more; an unknown product is 404.
-    assert_seed_error(&adjust(&shop, &id, &json!({"delta": 5})).await, 404);
+    assert_error_body(&adjust(&shop, &id, &json!({"delta": 5})).await, 404);
     let unknown = shop
         .send(shop.http.delete(format!(
             "{}/products/{}",
@@ -656,7 +658,7 @@ async fn a_retired_product_leaves_the_catalogue_but_not_the_orders() {
             shop_domain::ProductId::new()
         )))
         .await;
-    assert_seed_error(&unknown, 404);
+    assert_error_body(&unknown, 404);
     // A cancelled order still releases its units (the retired product keeps its stock level).
     let cancelled = shop
         .send(shop.http.post(format!(
@@ -679,7 +681,8 @@ async fn stock_adjustments_are_relative_atomic_and_never_below_zero() {
     let down = adjust(&shop, &id, &json!({"delta": -3, "reason": "damaged"})).await;
     assert_eq!(down.json["stock"], 12);
     let too_many = adjust(&shop, &id, &json!({"delta": -13})).await;
-    assert_seed_error(&too_many, 409);
+    assert_error_body(&too_many, 409);
+    assert_eq!(too_many.json["code"], "insufficient_stock");
     assert!(
         too_many.json["message"].as_str().unwrap().contains("12"),
         "{}",
@@ -692,7 +695,7 @@ async fn stock_adjustments_are_relative_atomic_and_never_below_zero() {
         json!({}),
         json!({"delta": "5"}),
     ] {
-        assert_seed_error(&adjust(&shop, &id, &bad).await, 400);
+        assert_error_body(&adjust(&shop, &id, &bad).await, 400);
     }
 
     // Concurrent with orders: every unit accounted for.
@@ -736,7 +739,8 @@ async fn an_absolute_level_is_set_only_from_the_level_it_was_decided_on() {
         201
     );
     let stale = put_stock(&shop, &id, &json!({"quantity": 15, "expectedQuantity": 10})).await;
-    assert_seed_error(&stale, 409);
+    assert_error_body(&stale, 409);
+    assert_eq!(stale.json["code"], "stock_moved");
     assert!(
         stale.json["message"].as_str().unwrap().contains('8'),
         "{}",
@@ -764,7 +768,7 @@ async fn the_inventory_service_routes_answer_as_it_did() {
     assert_eq!(created.json["quantity"], 12);
     assert_eq!(crate::common::raw_number(&created.text, "price"), "39.90");
     let duplicate = shop.post_json("/api/v1/inventory", &body).await;
-    assert_seed_error(&duplicate, 409);
+    assert_error_body(&duplicate, 409);
     assert_eq!(
         duplicate.json["message"],
         "Item with this product code already exists"
@@ -798,7 +802,7 @@ async fn the_inventory_service_routes_answer_as_it_did() {
     assert_eq!(product.json["sku"], code.as_str());
     assert_eq!(product.json["stock"], 12);
     let missing = shop.get_anonymous("/api/v1/inventory/NOPE-404").await;
-    assert_seed_error(&missing, 404);
+    assert_error_body(&missing, 404);
     assert_eq!(missing.json["message"], "Item not found");
 
     let url = format!("{}/api/v1/inventory/{code}/stock", shop.base);
@@ -808,7 +812,7 @@ async fn the_inventory_service_routes_answer_as_it_did() {
     assert_eq!(set.status, 200, "{}", set.text);
     assert_eq!(set.json["quantity"], 30);
     for bad in [json!({"quantity": 0}), json!({"quantity": -5}), json!({})] {
-        assert_seed_error(&shop.send(shop.http.put(&url).json(&bad)).await, 400);
+        assert_error_body(&shop.send(shop.http.put(&url).json(&bad)).await, 400);
     }
     let unknown = shop
         .send(
@@ -817,7 +821,7 @@ async fn the_inventory_service_routes_answer_as_it_did() {
                 .json(&json!({"quantity": 3})),
         )
         .await;
-    assert_seed_error(&unknown, 404);
+    assert_error_body(&unknown, 404);
     assert_eq!(unknown.json["message"], "Item not found");
     for bad in [
         json!({"name": "ab", "quantity": 1, "price": 1}),
@@ -825,6 +829,6 @@ async fn the_inventory_service_routes_answer_as_it_did() {
         json!({"name": "Lamp", "quantity": 1, "price": 0}),
         json!({"productCode": "ab", "name": "Lamp", "quantity": 1, "price": 1}),
     ] {
-        assert_seed_error(&shop.post_json("/api/v1/inventory", &bad).await, 400);
+        assert_error_body(&shop.post_json("/api/v1/inventory", &bad).await, 400);
     }
 }

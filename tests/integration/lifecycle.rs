@@ -11,7 +11,7 @@ use shop_domain::{CustomerId, Money, OrderId, ProductId, Timestamp};
 use shop_events::{CancelledOrder, OrderEvent, PlacedOrder};
 
 use crate::common::{
-    Claims, Reply, Shop, assert_event_contract, assert_seed_error, raw_number, token,
+    Claims, Reply, Shop, assert_error_body, assert_event_contract, raw_number, token,
 };
 
 /// A customer of this test's own, with a token.
@@ -134,7 +134,8 @@ async fn once_processing_only_an_admin_may_cancel() {
     assert_eq!(processing.json["history"][1]["by"], "admin");
 
     let refused = cancel_as(&shop, Some(&customer.bearer), id, None).await;
-    assert_seed_error(&refused, 409);
+    assert_error_body(&refused, 409);
+    assert_eq!(refused.json["code"], "order_not_cancellable");
     assert!(
         refused.json["message"]
             .as_str()
@@ -166,14 +167,15 @@ async fn the_lifecycle_allows_its_moves_and_refuses_every_other_with_409() {
         .to_owned();
     for skipped in ["SHIPPED", "DELIVERED", "CREATED"] {
         let reply = advance(&shop, &id, json!({"status": skipped})).await;
-        assert_seed_error(&reply, 409);
+        assert_error_body(&reply, 409);
+        assert_eq!(reply.json["code"], "transition_not_allowed");
         assert_eq!(
             reply.json["message"],
             format!("An order cannot move from CREATED to {skipped}")
         );
     }
-    assert_seed_error(&advance(&shop, &id, json!({"status": "LOST"})).await, 400);
-    assert_seed_error(&advance(&shop, &id, json!({})).await, 400);
+    assert_error_body(&advance(&shop, &id, json!({"status": "LOST"})).await, 400);
+    assert_error_body(&advance(&shop, &id, json!({})).await, 400);
     // A customer moves nothing forward.
     let by_customer = shop
         .send(
@@ -183,7 +185,7 @@ async fn the_lifecycle_allows_its_moves_and_refuses_every_other_with_409() {
                 .json(&json!({"status": "PROCESSING"})),
         )
         .await;
-    assert_seed_error(&by_customer, 403);
+    assert_error_body(&by_customer, 403);
 
     assert_eq!(
         advance(&shop, &id, json!({"status": "PROCESSING"}))
@@ -198,7 +200,7 @@ async fn the_lifecycle_allows_its_moves_and_refuses_every_other_with_409() {
         json!({"status": "CANCELLED", "trackingReference": "1Z"}),
     )
     .await;
-    assert_seed_error(&early, 400);
+    assert_error_body(&early, 400);
     let shipped = advance(
         &shop,
         &id,
@@ -210,14 +212,14 @@ async fn the_lifecycle_allows_its_moves_and_refuses_every_other_with_409() {
         shipped.json["history"][2]["trackingReference"],
         "1Z999AA10123456784"
     );
-    assert_seed_error(&cancel_as(&shop, None, &id, None).await, 409);
+    assert_error_body(&cancel_as(&shop, None, &id, None).await, 409);
     let delivered = advance(&shop, &id, json!({"status": "DELIVERED"})).await;
     assert_eq!(
         statuses(&delivered.json),
         ["CREATED", "PROCESSING", "SHIPPED", "DELIVERED"]
     );
     for late in ["CANCELLED", "SHIPPED", "PROCESSING"] {
-        assert_seed_error(&advance(&shop, &id, json!({"status": late})).await, 409);
+        assert_error_body(&advance(&shop, &id, json!({"status": late})).await, 409);
     }
     assert_eq!(
         shop.stock_of(&product.id).await,
@@ -226,7 +228,7 @@ async fn the_lifecycle_allows_its_moves_and_refuses_every_other_with_409() {
     );
 
     // Unknown orders, and another customer's, are 404 to a customer.
-    assert_seed_error(
+    assert_error_body(
         &advance(
             &shop,
             &OrderId::new().to_string(),
@@ -244,7 +246,7 @@ async fn the_lifecycle_allows_its_moves_and_refuses_every_other_with_409() {
         None,
     )
     .await;
-    assert_seed_error(&other, 404);
+    assert_error_body(&other, 404);
 }
 
 #[tokio::test]
@@ -414,7 +416,7 @@ async fn listings_filter_by_status_with_exact_totals() {
         assert_eq!(data[0]["id"], id.as_str());
     }
     assert_eq!(list("?status=SHIPPED").await.json["meta"]["total"], 0);
-    assert_seed_error(&list("?status=LOST").await, 400);
+    assert_error_body(&list("?status=LOST").await, 400);
     // An admin's listing of one status holds the order too (the shop-wide index).
     let found = crate::common::eventually(std::time::Duration::from_secs(30), || async {
         let page = shop.get("/orders?status=CANCELLED&limit=100").await;
@@ -442,7 +444,8 @@ async fn a_customer_holds_a_bounded_number_of_units_in_new_orders() {
     let first = place(&shop, &customer, &[(&product.id, limit - 1)]).await;
     assert_eq!(first.status, 201, "{}", first.text);
     let over = place(&shop, &customer, &[(&product.id, 2)]).await;
-    assert_seed_error(&over, 409);
+    assert_error_body(&over, 409);
+    assert_eq!(over.json["code"], "reservation_limit");
     assert!(
         over.json["message"]
             .as_str()

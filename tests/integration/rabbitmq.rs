@@ -153,7 +153,7 @@ async fn a_nestjs_customer_service_consumes_what_our_relay_publishes() {
 }
 
 #[tokio::test]
-async fn what_we_publish_on_rabbitmq_is_the_seed_wire_format() {
+async fn what_we_publish_on_rabbitmq_is_the_nestjs_wire_format() {
     let shop = Shop::connect().await;
     let queue = scratch_queue();
     let customer = CustomerId::new();
@@ -262,14 +262,14 @@ async fn the_relay_reports_an_unreachable_broker_and_delivers_on_retry() {
     delete_queue(&format!("{queue}.stock")).await;
 }
 
-/// The seed Product service's message for an order: its saved order, with JavaScript's
+/// The NestJS Product service's message for an order: its saved order, with JavaScript's
 /// binary-float total.
-fn seed_order(customer: &CustomerId) -> (OrderId, Value) {
+fn nestjs_order(customer: &CustomerId) -> (OrderId, Value) {
     let id = OrderId::new();
     let order = json!({
         "id": id.to_string(),
         "customerId": customer.to_string(),
-        "items": [{"productId": crate::common::SEED_PRODUCT, "quantity": 3, "price": 19.99}],
+        "items": [{"productId": crate::common::CATALOGUE_SMARTPHONE, "quantity": 3, "price": 19.99}],
         "total": 59.970000000000006,
         "createdAt": "2026-11-21T06:43:00.000Z",
     });
@@ -299,7 +299,7 @@ async fn an_order_from_a_nestjs_product_service_is_counted_once_whichever_messag
 
     // The full order first: counted from it, dated when it was placed.
     let customer = CustomerId::new();
-    let (_, first) = seed_order(&customer);
+    let (_, first) = nestjs_order(&customer);
     nestjs_emits(&first, true).await;
     let stats = shop
         .stats_when(&customer, |stats| stats["totalOrders"] == 1)
@@ -315,7 +315,7 @@ async fn an_order_from_a_nestjs_product_service_is_counted_once_whichever_messag
     // The same order again (a redelivery of both), then a second order: counted once, then
     // once more.
     nestjs_emits(&first, false).await;
-    let (_, mut second) = seed_order(&customer);
+    let (_, mut second) = nestjs_order(&customer);
     second["total"] = json!(40.03);
     second["createdAt"] = json!("2026-11-21T08:00:00.000Z");
     nestjs_emits(&second, true).await;
@@ -333,7 +333,7 @@ async fn an_order_from_a_nestjs_product_service_is_counted_once_whichever_messag
     // The short message first, as the service sends them: counted from it, once. It carries
     // no date, so the order is dated when the consumer received it.
     let customer = CustomerId::new();
-    let (_, order) = seed_order(&customer);
+    let (_, order) = nestjs_order(&customer);
     nestjs_emits(&order, false).await;
     let stats = shop
         .stats_when(&customer, |stats| stats["totalOrders"] == 1)
@@ -351,7 +351,7 @@ async fn an_order_from_a_nestjs_product_service_is_counted_once_whichever_messag
     assert!(dated >= before, "dated on receipt: {dated:?}");
     // The full message that followed changed nothing.
     nestjs_emits(&order, true).await;
-    let (_, later) = seed_order(&customer);
+    let (_, later) = nestjs_order(&customer);
     nestjs_emits(&later, true).await;
     let stats = shop
         .stats_when(&customer, |stats| stats["totalOrders"] != 1)
@@ -392,7 +392,7 @@ async fn an_unreadable_broker_message_goes_to_the_dead_letters_and_does_not_bloc
             .unwrap();
     }
     let customer = CustomerId::new();
-    let (_, order) = seed_order(&customer);
+    let (_, order) = nestjs_order(&customer);
     nestjs_emits(&order, true).await;
     // Counted, although two messages that can never be read came first.
     shop.stats_when(&customer, |stats| stats["totalOrders"] == 1)

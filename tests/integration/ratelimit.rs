@@ -84,7 +84,7 @@ fn assert_too_many(reply: &Reply) {
     assert_eq!(reply.status, 429, "{}", reply.text);
     assert_eq!(
         reply.json,
-        json!({"statusCode": 429, "message": "Too Many Requests"})
+        json!({"statusCode": 429, "code": "too_many_requests", "message": "Too Many Requests"})
     );
     let retry_after: u64 = reply.headers["retry-after"]
         .to_str()

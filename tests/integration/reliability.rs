@@ -11,7 +11,7 @@ use shop_dynamo::DynamoError;
 use shop_events::{OrderEvent, PlacedOrder, decode_order_event};
 use shop_relay::{EventQueue, Relay, Sinks};
 
-use crate::common::{Shop, all_to_queue, assert_seed_error};
+use crate::common::{Shop, all_to_queue, assert_error_body};
 
 const RULES: OrderRules = OrderRules {
     max_reserved_units: 1_000_000,
@@ -133,14 +133,14 @@ async fn a_retried_post_with_the_same_idempotency_key_returns_the_first_order() 
 
     let changed = json!({"customerId": customer.to_string(), "items": [{"productId": product.id.to_string(), "quantity": 3}]});
     let misuse = post(changed, key.clone()).await;
-    assert_seed_error(&misuse, 422);
+    assert_error_body(&misuse, 422);
     assert_eq!(shop.stock_of(&product.id).await, 8);
 
     let orders = shop.get(&format!("/orders?customerId={customer}")).await;
     assert_eq!(orders.json["meta"]["total"], 1, "{}", orders.text);
 
     let bad_key = post(body.clone(), "has spaces in it".into()).await;
-    assert_seed_error(&bad_key, 400);
+    assert_error_body(&bad_key, 400);
 }
 
 #[tokio::test]
@@ -161,7 +161,7 @@ async fn bounds_are_enforced_and_nothing_is_written() {
                 &json!({"customerId": customer.to_string(), "items": items}),
             )
             .await;
-        assert_eq!(assert_seed_error(&reply, 400).len(), 1, "{}", reply.text);
+        assert_eq!(assert_error_body(&reply, 400).len(), 1, "{}", reply.text);
     }
     assert_eq!(shop.stock_of(&product.id).await, 5000);
     let orders = shop.get(&format!("/orders?customerId={customer}")).await;

@@ -1,9 +1,10 @@
 //! POST /orders: price an order from the catalogue and reserve its stock.
 use shop_auth::Verifier;
+use shop_catalog::api::routes;
 use shop_catalog::orders::OrderRules;
 use shop_catalog::{Store, api};
-use shop_http::Edge;
 use shop_http::ratelimit::RateLimiter;
+use shop_http::{Edge, Route};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
@@ -12,5 +13,8 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let store = Store::from_env(&aws)?;
     let rules = OrderRules::from_env()?;
     let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
-    shop_http::serve(&edge, |request| api::create_order(&store, &rules, request)).await
+    shop_http::serve(&edge, Route::of::<routes::create_order>(), |request| {
+        api::create_order(&store, &rules, request)
+    })
+    .await
 }

@@ -1,9 +1,10 @@
 //! DELETE /customers/{id}: erase a customer's personal data and sign-in.
 use shop_accounts::UserPool;
 use shop_auth::Verifier;
+use shop_customers::api::routes;
 use shop_customers::{Customers, api};
-use shop_http::Edge;
 use shop_http::ratelimit::RateLimiter;
+use shop_http::{Edge, Route};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
@@ -12,7 +13,7 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let customers = Customers::from_env(&aws)?;
     let sign_ins = UserPool::from_env(&aws)?;
     let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
-    shop_http::serve(&edge, |request| {
+    shop_http::serve(&edge, Route::of::<routes::delete_customer>(), |request| {
         api::delete_customer(&customers, &sign_ins, request)
     })
     .await

@@ -1,9 +1,10 @@
 //! GET /customers/{id}/export: everything the shop holds about a customer.
 use shop_auth::Verifier;
 use shop_catalog::Store;
+use shop_customers::api::routes;
 use shop_customers::{Customers, api};
-use shop_http::Edge;
 use shop_http::ratelimit::RateLimiter;
+use shop_http::{Edge, Route};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
@@ -12,7 +13,7 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let store = Store::from_env(&aws)?;
     let customers = Customers::from_env(&aws)?;
     let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
-    shop_http::serve(&edge, |request| {
+    shop_http::serve(&edge, Route::of::<routes::export_customer>(), |request| {
         api::export_customer(&customers, &store, request)
     })
     .await

@@ -1,8 +1,9 @@
 //! GET /customers/{id}/orders: a customer's order statistics.
 use shop_auth::Verifier;
+use shop_customers::api::routes;
 use shop_customers::{Customers, api};
-use shop_http::Edge;
 use shop_http::ratelimit::RateLimiter;
+use shop_http::{Edge, Route};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
@@ -10,8 +11,10 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let aws = shop_runtime::aws().await;
     let customers = Customers::from_env(&aws)?;
     let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
-    shop_http::serve(&edge, |request| {
-        api::get_customer_stats(&customers, request)
-    })
+    shop_http::serve(
+        &edge,
+        Route::of::<routes::get_customer_stats>(),
+        |request| api::get_customer_stats(&customers, request),
+    )
     .await
 }

@@ -1,8 +1,9 @@
 //! GET /api/v1/inventory/{productCode}: one item by its product code (public).
+use shop_catalog::api::routes;
 use shop_catalog::{Store, api};
-use shop_http::Edge;
 use shop_http::Public;
 use shop_http::ratelimit::RateLimiter;
+use shop_http::{Edge, Route};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
@@ -10,5 +11,10 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let aws = shop_runtime::aws().await;
     let store = Store::from_env(&aws)?;
     let edge = Edge::new(Public, RateLimiter::from_env(&aws)?);
-    shop_http::serve(&edge, |request| api::get_inventory_item(&store, request)).await
+    shop_http::serve(
+        &edge,
+        Route::of::<routes::get_inventory_item>(),
+        |request| api::get_inventory_item(&store, request),
+    )
+    .await
 }

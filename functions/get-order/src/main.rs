@@ -1,8 +1,9 @@
 //! GET /orders/{id}: one order with its history, for its customer or an admin.
 use shop_auth::Verifier;
+use shop_catalog::api::routes;
 use shop_catalog::{Store, api};
-use shop_http::Edge;
 use shop_http::ratelimit::RateLimiter;
+use shop_http::{Edge, Route};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
@@ -10,5 +11,8 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let aws = shop_runtime::aws().await;
     let store = Store::from_env(&aws)?;
     let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
-    shop_http::serve(&edge, |request| api::get_order(&store, request)).await
+    shop_http::serve(&edge, Route::of::<routes::get_order>(), |request| {
+        api::get_order(&store, request)
+    })
+    .await
 }

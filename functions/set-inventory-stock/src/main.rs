@@ -1,8 +1,9 @@
 //! PUT /api/v1/inventory/{productCode}/stock: set an item's stock level (admin only).
 use shop_auth::Verifier;
+use shop_catalog::api::routes;
 use shop_catalog::{Store, api};
-use shop_http::Edge;
 use shop_http::ratelimit::RateLimiter;
+use shop_http::{Edge, Route};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
@@ -10,5 +11,10 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let aws = shop_runtime::aws().await;
     let store = Store::from_env(&aws)?;
     let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
-    shop_http::serve(&edge, |request| api::set_inventory_stock(&store, request)).await
+    shop_http::serve(
+        &edge,
+        Route::of::<routes::set_inventory_stock>(),
+        |request| api::set_inventory_stock(&store, request),
+    )
+    .await
 }

@@ -1,8 +1,9 @@
 //! PATCH /orders/{id}: move an order through its lifecycle (admin only).
 use shop_auth::Verifier;
+use shop_catalog::api::routes;
 use shop_catalog::{Store, api};
-use shop_http::Edge;
 use shop_http::ratelimit::RateLimiter;
+use shop_http::{Edge, Route};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
@@ -10,5 +11,10 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let aws = shop_runtime::aws().await;
     let store = Store::from_env(&aws)?;
     let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
-    shop_http::serve(&edge, |request| api::update_order_status(&store, request)).await
+    shop_http::serve(
+        &edge,
+        Route::of::<routes::update_order_status>(),
+        |request| api::update_order_status(&store, request),
+    )
+    .await
 }

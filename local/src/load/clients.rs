@@ -202,7 +202,9 @@ async fn place_order(
             }
             Err(error) => tally.unexpected.push(format!("POST /orders 201: {error}")),
         },
-        409 if answer.body.to_lowercase().contains("stock") => tally.out_of_stock += 1,
+        409 if answer.error_code().as_deref() == Some("insufficient_stock") => {
+            tally.out_of_stock += 1
+        }
         status => tally
             .unexpected
             .push(format!("POST /orders: {status} {}", answer.body)),

@@ -28,6 +28,12 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The error's `code`, to decide by (the message is for people).
+    pub fn error_code(&self) -> Option<String> {
+        let body: Value = serde_json::from_str(&self.body).ok()?;
+        body.get("code")?.as_str().map(str::to_owned)
+    }
+
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, String> {
         serde_json::from_str(&self.body).map_err(|error| {
             format!(

@@ -11,12 +11,12 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use lambda_http::http::{StatusCode, header};
+use lambda_http::http::header;
 use lambda_http::{Request, RequestExt};
 use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
 pub use serde_json::value::RawValue;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Largest request body accepted, in bytes. The largest valid order is well under 8 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -237,7 +237,7 @@ pub fn read_json_object(request: &Request) -> Result<&[u8], ApiError> {
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
             "Content-Type must be application/json",
         ));
     }
@@ -316,6 +316,7 @@ impl<'de> Visitor<'de> for UnambiguousVisitor {
 #[cfg(test)]
 mod tests {
     use lambda_http::Body;
+    use lambda_http::http::StatusCode;
     use shop_domain::{ProductId, Quantity, Reason};
 
     use super::*;

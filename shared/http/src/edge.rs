@@ -2,13 +2,14 @@
 
 use std::future::Future;
 
-use lambda_http::http::{HeaderMap, HeaderValue, header};
+use lambda_http::http::{HeaderMap, HeaderValue, Method, header};
 use lambda_http::{Body, Request, Response, service_fn};
 use shop_domain::Caller;
 use tracing::Instrument;
+use utoipa::openapi::path::HttpMethod;
 
 use crate::HttpResult;
-use crate::error::{ApiError, AuthFailure};
+use crate::error::{ApiError, AuthFailure, ErrorCode};
 use crate::ratelimit::RateLimiter;
 use crate::respond;
 
@@ -50,7 +51,48 @@ pub fn admin(request: &Request) -> Result<Caller, ApiError> {
     if caller.admin {
         Ok(caller)
     } else {
-        Err(ApiError::forbidden("This action needs the admin group"))
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "This action needs the admin group",
+        ))
+    }
+}
+
+/// The method a function serves, as its handler declares it in `#[utoipa::path]`: API Gateway
+/// routes by method, but a function invoked directly (`cargo lambda watch`, its function URL,
+/// the Invoke API) may be sent any, and answers another as a route no function serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Declared(Vec<Method>),
+    /// Every method: the function that answers the routes no other serves.
+    Any,
+}
+
+impl Route {
+    /// The route `P` declares (the handler's name, where the service crate exports its path
+    /// under it).
+    pub fn of<P: utoipa::Path>() -> Self {
+        Self::Declared(P::methods().iter().map(method_of).collect())
+    }
+
+    fn serves(&self, method: &Method) -> bool {
+        match self {
+            Self::Declared(declared) => declared.contains(method),
+            Self::Any => true,
+        }
+    }
+}
+
+fn method_of(method: &HttpMethod) -> Method {
+    match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Trace => Method::TRACE,
     }
 }
 
@@ -65,14 +107,22 @@ impl<A: Authenticate> Edge<A> {
         Self { auth, limiter }
     }
 
-    /// One request: authenticate the caller, admit the request against the caller's rate
-    /// limit (a refused request never reaches the handler), run the handler, and answer with
-    /// the `X-RateLimit-*` headers.
-    pub async fn handle<F, Fut>(&self, handler: &F, mut request: Request) -> Response<Body>
+    /// One request: refuse a method the route does not serve, authenticate the caller, admit
+    /// the request against the caller's rate limit (a refused request never reaches the
+    /// handler), run the handler, and answer with the `X-RateLimit-*` headers.
+    pub async fn handle<F, Fut>(
+        &self,
+        route: &Route,
+        handler: &F,
+        mut request: Request,
+    ) -> Response<Body>
     where
         F: Fn(Request) -> Fut + Sync,
         Fut: Future<Output = HttpResult> + Send,
     {
+        if !route.serves(request.method()) {
+            return respond::error(&respond::route_not_found(&request));
+        }
         let caller = self.auth.authenticate(request.headers()).await;
         let authenticated = caller.is_ok();
         let subject = caller.as_ref().ok().map(|caller| caller.subject.as_str());
@@ -107,9 +157,14 @@ impl<A: Authenticate> Edge<A> {
     }
 }
 
-/// Runs an API function: every request goes through the [`Edge`] to `handler`. Logs one line
-/// per request with the method, path and status (never the body, a token or an address).
-pub async fn serve<A, F, Fut>(edge: &Edge<A>, handler: F) -> Result<(), lambda_http::Error>
+/// Runs an API function: every request for `route` goes through the [`Edge`] to `handler`.
+/// Logs one line per request with the method, path and status (never the body, a token or an
+/// address).
+pub async fn serve<A, F, Fut>(
+    edge: &Edge<A>,
+    route: Route,
+    handler: F,
+) -> Result<(), lambda_http::Error>
 where
     A: Authenticate,
     F: Fn(Request) -> Fut + Sync,
@@ -122,7 +177,9 @@ where
             method = %request.method(),
             path = %request.uri().path()
         );
-        let response = edge.handle(handler, request).instrument(span.clone());
+        let response = edge
+            .handle(&route, handler, request)
+            .instrument(span.clone());
         async move {
             let response = response.await;
             span.in_scope(|| {

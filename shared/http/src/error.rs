@@ -5,15 +5,93 @@ use std::borrow::Cow;
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 
-/// An error response: a status, the message, and for a 400 every problem found.
+/// An error response: a status, what went wrong for a program (`code`) and for a person
+/// (`message`), and for a 400 every problem found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status}: {message}")]
 pub struct ApiError {
     pub status: StatusCode,
+    pub code: ErrorCode,
     pub message: Cow<'static, str>,
     pub errors: Vec<String>,
     /// Why authentication failed, for a 401's `WWW-Authenticate` challenge.
     pub auth: Option<AuthFailure>,
+}
+
+/// What went wrong, for a client to decide by: each code has one status, and a client that
+/// knows the code need not read the message, which is for people and may be reworded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the request is not what the route reads; `errors` lists every problem.
+    ValidationFailed,
+    /// 401: no token, or one that does not verify (`WWW-Authenticate` says why).
+    Unauthorized,
+    /// 401: the token was issued before its customer's record was erased.
+    TokenRevoked,
+    /// 403: the caller may not do this (another customer's record, an admin's action).
+    Forbidden,
+    /// 404: no route serves this method and path.
+    RouteNotFound,
+    /// 404: no such product (or Inventory item).
+    ProductNotFound,
+    /// 404: no such order.
+    OrderNotFound,
+    /// 404: no such customer record.
+    CustomerNotFound,
+    /// 409: fewer units in stock than asked for.
+    InsufficientStock,
+    /// 409: a product no longer sold.
+    ProductRetired,
+    /// 409: the customer holds as many units as allowed in orders not yet processed.
+    ReservationLimit,
+    /// 409: the order's status does not allow this move.
+    TransitionNotAllowed,
+    /// 409: the order has moved past where its customer may cancel it.
+    OrderNotCancellable,
+    /// 409: another product has this SKU (Inventory: product code).
+    SkuTaken,
+    /// 409: the stock level would pass the most a product may hold.
+    StockFull,
+    /// 409: the stock level is no longer the one the change was decided from.
+    StockMoved,
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType,
+    /// 422: the `Idempotency-Key` was used for a different request.
+    IdempotencyKeyReused,
+    /// 429: over the rate limit; nothing was done.
+    TooManyRequests,
+    /// 500: the shop's own failure; the cause is in its logs.
+    InternalError,
+    /// 503: a dependency is busy or unreachable for now: retry.
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Self::ValidationFailed => StatusCode::BAD_REQUEST,
+            Self::Unauthorized | Self::TokenRevoked => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::RouteNotFound
+            | Self::ProductNotFound
+            | Self::OrderNotFound
+            | Self::CustomerNotFound => StatusCode::NOT_FOUND,
+            Self::InsufficientStock
+            | Self::ProductRetired
+            | Self::ReservationLimit
+            | Self::TransitionNotAllowed
+            | Self::OrderNotCancellable
+            | Self::SkuTaken
+            | Self::StockFull
+            | Self::StockMoved => StatusCode::CONFLICT,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
 }
 
 /// Why a request's bearer token was not accepted.
@@ -59,10 +137,11 @@ pub enum AuthFailure {
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(examples(json!({"statusCode": 400, "message": "Validation failed", "errors": ["items.0.quantity must be a positive integer"]})))]
+#[schema(examples(json!({"statusCode": 400, "code": "validation_failed", "message": "Validation failed", "errors": ["items.0.quantity must be a positive integer"]})))]
 pub struct ErrorBody<'a> {
     #[schema(minimum = 400, maximum = 599)]
     pub status_code: u16,
+    pub code: ErrorCode,
     pub message: &'a str,
     /// Every problem found, for a 400.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -71,9 +150,10 @@ pub struct ErrorBody<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
-            status,
+            status: code.status(),
+            code,
             message: message.into(),
             errors: Vec::new(),
             auth: None,
@@ -84,53 +164,43 @@ impl ApiError {
     pub fn validation(errors: Vec<String>) -> Self {
         Self {
             errors,
-            ..Self::new(StatusCode::BAD_REQUEST, "Validation failed")
+            ..Self::new(ErrorCode::ValidationFailed, "Validation failed")
         }
-    }
-
-    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, message)
-    }
-
-    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::CONFLICT, message)
-    }
-
-    /// 403: a valid token without the right to this resource.
-    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, message)
     }
 
     /// 401: no token, or one that does not verify; the response says which in
     /// `WWW-Authenticate`.
     pub fn unauthorized(failure: AuthFailure) -> Self {
-        if failure == AuthFailure::KeysUnavailable {
-            return Self::unavailable(failure.to_string());
-        }
+        let code = match failure {
+            AuthFailure::KeysUnavailable => return Self::unavailable(failure.to_string()),
+            AuthFailure::Revoked => ErrorCode::TokenRevoked,
+            _ => ErrorCode::Unauthorized,
+        };
         Self {
             auth: Some(failure),
-            ..Self::new(StatusCode::UNAUTHORIZED, failure.to_string())
+            ..Self::new(code, failure.to_string())
         }
     }
 
     pub fn too_many_requests() -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
+        Self::new(ErrorCode::TooManyRequests, "Too Many Requests")
     }
 
     /// 503: a dependency is unavailable for now; the client may retry.
     pub fn unavailable(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+        Self::new(ErrorCode::Unavailable, message)
     }
 
     /// 500 with a fixed message; the cause goes to the logs only.
     pub fn internal(cause: &dyn std::error::Error) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        Self::new(ErrorCode::InternalError, "Internal server error")
     }
 
     pub fn body(&self) -> ErrorBody<'_> {
         ErrorBody {
             status_code: self.status.as_u16(),
+            code: self.code,
             message: &self.message,
             errors: &self.errors,
         }
@@ -173,20 +243,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn validation_errors_use_the_seed_format() {
+    fn validation_errors_list_every_problem() {
         let error = ApiError::validation(vec!["quantity must be a positive integer".into()]);
         assert_eq!(
             serde_json::to_value(error.body()).unwrap(),
-            serde_json::json!({"statusCode": 400, "message": "Validation failed", "errors": ["quantity must be a positive integer"]})
+            serde_json::json!({"statusCode": 400, "code": "validation_failed", "message": "Validation failed", "errors": ["quantity must be a positive integer"]})
         );
     }
 
     #[test]
     fn other_errors_have_no_errors_field() {
-        let error = ApiError::not_found("Customer not found");
+        let error = ApiError::new(ErrorCode::CustomerNotFound, "Customer not found");
         assert_eq!(
             serde_json::to_value(error.body()).unwrap(),
-            serde_json::json!({"statusCode": 404, "message": "Customer not found"})
+            serde_json::json!({"statusCode": 404, "code": "customer_not_found", "message": "Customer not found"})
         );
     }
 
@@ -206,6 +276,6 @@ mod tests {
                 .unwrap()
                 .contains(r#"error="invalid_token""#)
         );
-        assert_eq!(ApiError::conflict("x").challenge(), None);
+        assert_eq!(ApiError::new(ErrorCode::StockMoved, "x").challenge(), None);
     }
 }

@@ -16,8 +16,8 @@ pub mod ratelimit;
 pub mod respond;
 mod scalars;
 
-pub use edge::{Authenticate, Authenticated, Edge, Public, admin, caller, serve};
-pub use error::{ApiError, AuthFailure, ErrorBody};
+pub use edge::{Authenticate, Authenticated, Edge, Public, Route, admin, caller, serve};
+pub use error::{ApiError, AuthFailure, ErrorBody, ErrorCode};
 pub use lambda_http::{Body, Request, Response, http};
 pub use shop_http_derive::RequestBody;
 

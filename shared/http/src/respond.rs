@@ -5,7 +5,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::HttpResult;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// A JSON response; serialising a value of this API cannot fail, and if it ever did the
 /// client would get a 500, never a panic.
@@ -52,27 +52,13 @@ fn with_json_type(status: StatusCode, body: String) -> Response<Body> {
 
 /// The 404 for a route or method no function serves, worded as NestJS words it.
 pub fn route_not_found(request: &lambda_http::Request) -> ApiError {
-    ApiError::not_found(format!(
-        "Cannot {} {}",
-        request.method(),
-        request.uri().path()
-    ))
+    ApiError::new(
+        ErrorCode::RouteNotFound,
+        format!("Cannot {} {}", request.method(), request.uri().path()),
+    )
 }
 
 /// Serves every route no other function serves (API Gateway's `$default` route).
 pub async fn unknown_route(request: lambda_http::Request) -> HttpResult {
     Err(route_not_found(&request))
-}
-
-/// Refuses a method the route does not serve: API Gateway routes by method, but a function
-/// invoked directly (its function URL, the Invoke API) may see any.
-pub fn expect_method(
-    request: &lambda_http::Request,
-    method: lambda_http::http::Method,
-) -> Result<(), ApiError> {
-    if request.method() == method {
-        Ok(())
-    } else {
-        Err(route_not_found(request))
-    }
 }

@@ -7,7 +7,9 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use lambda_http::http::{HeaderMap, StatusCode, header};
 use shop_domain::Caller;
 use shop_http::ratelimit::RateLimiter;
-use shop_http::{ApiError, AuthFailure, Authenticate, Body, Edge, HttpResult, Public, Request};
+use shop_http::{
+    ApiError, AuthFailure, Authenticate, Body, Edge, ErrorCode, HttpResult, Public, Request, Route,
+};
 
 /// A caller that every request is verified as.
 struct SignedIn;
@@ -64,15 +66,18 @@ async fn profile(request: Request) -> HttpResult {
 }
 
 async fn not_found(_: Request) -> HttpResult {
-    Err(ApiError::not_found("Customer not found"))
+    Err(ApiError::new(
+        ErrorCode::CustomerNotFound,
+        "Customer not found",
+    ))
 }
 
 #[tokio::test]
 async fn what_a_signed_in_caller_is_answered_is_never_stored_by_a_cache() {
     let edge = Edge::new(SignedIn, limiter());
     for response in [
-        edge.handle(&profile, request()).await,
-        edge.handle(&not_found, request()).await,
+        edge.handle(&Route::Any, &profile, request()).await,
+        edge.handle(&Route::Any, &not_found, request()).await,
     ] {
         assert_eq!(
             response.headers().get(header::CACHE_CONTROL).unwrap(),
@@ -88,6 +93,7 @@ async fn public_answers_and_refused_tokens_leave_caching_to_the_response() {
     let public = Edge::new(Public, limiter());
     let response = public
         .handle(
+            &Route::Any,
             &|_: Request| async {
                 shop_http::respond::json(StatusCode::OK, &serde_json::json!([]))
             },
@@ -97,8 +103,38 @@ async fn public_answers_and_refused_tokens_leave_caching_to_the_response() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers().get(header::CACHE_CONTROL), None);
     let refused = Edge::new(Expired, limiter())
-        .handle(&profile, request())
+        .handle(&Route::Any, &profile, request())
         .await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(refused.headers().get(header::CACHE_CONTROL), None);
+}
+
+#[tokio::test]
+async fn a_method_the_route_does_not_declare_is_a_route_no_function_serves() {
+    let edge = Edge::new(SignedIn, limiter());
+    let reached = std::sync::atomic::AtomicBool::new(false);
+    let handler = |request: Request| {
+        reached.store(true, std::sync::atomic::Ordering::SeqCst);
+        profile(request)
+    };
+    let route = Route::Declared(vec![lambda_http::http::Method::PATCH]);
+    let response = edge.handle(&route, &handler, request()).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    assert_eq!(body["code"], "route_not_found");
+    assert_eq!(
+        body["message"],
+        "Cannot GET /customers/550e8400-e29b-41d4-a716-446655440000"
+    );
+    assert!(!reached.load(std::sync::atomic::Ordering::SeqCst));
+    let served = edge.handle(&route, &handler, patch()).await;
+    assert_eq!(served.status(), StatusCode::OK);
+}
+
+fn patch() -> Request {
+    lambda_http::http::Request::builder()
+        .method("PATCH")
+        .uri("/customers/550e8400-e29b-41d4-a716-446655440000")
+        .body(Body::Empty)
+        .unwrap()
 }

@@ -1,12 +1,13 @@
-//! The API's OpenAPI 3.1 document, derived from the handlers (`#[utoipa::path]` on each
-//! handler of `shop_catalog::api` and `shop_customers::api`) and the types they read and
-//! write: request bodies and domain types carry their own schemas and limits. Published as a
+//! The API's OpenAPI 3.1 document: each service's part (`ProductServiceApi`,
+//! `CustomerServiceApi`, derived from its handlers' `#[utoipa::path]` and the types they read
+//! and write, which carry their own schemas and limits), merged, with what holds for every
+//! operation added once here. Published as a
 //! file beside the storefront (`scripts/deploy-storefront.sh`) and served by `make dev` at
 //! `/api/openapi.json`; `local/test_stack.py` checks that its routes are those of
 //! `template.yaml`. Nothing in a function depends on this crate.
 
-use shop_catalog::api::paths as catalog;
-use shop_customers::api::paths as customers;
+use shop_catalog::api::ProductServiceApi;
+use shop_customers::api::CustomerServiceApi;
 use shop_http::ratelimit;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -20,7 +21,10 @@ pub const ALIAS_BASE_PATH: &str = "/api/v1";
 
 /// The document, for the API at `server` (its URL, or a path such as `/` or `/dev/`).
 pub fn document(server: &str) -> Document {
-    let mut document = ApiDoc::openapi();
+    let mut document = ApiDoc::openapi()
+        .merge_from(ProductServiceApi::openapi())
+        .merge_from(CustomerServiceApi::openapi());
+    Conventions.modify(&mut document);
     document.servers = Some(vec![
         ServerBuilder::new()
             .url(server)
@@ -42,40 +46,14 @@ pub fn document(server: &str) -> Document {
             Every route outside `/api/v1` is also served under `/api/v1`.",
         license(name = "MIT")
     ),
-    paths(
-        catalog::create_order,
-        catalog::list_orders,
-        catalog::get_order,
-        catalog::cancel_order,
-        catalog::update_order_status,
-        catalog::list_products,
-        catalog::get_product,
-        catalog::create_product,
-        catalog::update_product,
-        catalog::retire_product,
-        catalog::set_product_stock,
-        catalog::adjust_product_stock,
-        catalog::create_inventory_item,
-        catalog::get_inventory_item,
-        catalog::set_inventory_stock,
-        customers::get_customer_stats,
-        customers::get_customer,
-        customers::update_customer,
-        customers::export_customer,
-        customers::delete_customer,
-    ),
-    modifiers(&Conventions),
-    tags(
-        (name = "catalogue", description = "Public: the products for sale"),
-        (name = "orders", description = "A customer's own orders (an admin: everyone's, and their lifecycle)"),
-        (name = "customers", description = "A customer's own profile, statistics and data"),
-        (name = "inventory", description = "Admin only: the catalogue and its stock"),
-    )
+    components(schemas(shop_http::ErrorCode))
 )]
 struct ApiDoc;
 
 /// What holds for every operation, added once here rather than on each: the bearer scheme,
-/// the rate-limit headers on every response and the 429 every operation may answer.
+/// the errors the edge and the request readers answer for every route (400, 401, 403 for
+/// an admin's route, 415, 429, 500, each only where the operation can give it and has not
+/// described it its own way) and the rate-limit headers on every response.
 struct Conventions;
 
 impl Modify for Conventions {
@@ -102,10 +80,72 @@ impl Modify for Conventions {
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {
+                add_common_errors(operation);
                 add_rate_limit(operation);
             }
         }
     }
+}
+
+/// The errors any route of its kind may answer, where the operation has not described its own.
+fn add_common_errors(operation: &mut Operation) {
+    let has_body = operation.request_body.is_some();
+    let has_parameters = operation
+        .parameters
+        .as_ref()
+        .is_some_and(|parameters| !parameters.is_empty());
+    // `[{"bearer": []}]` for a signed-in caller's route, `[{"bearer": ["admin"]}]` for an
+    // admin's (OpenAPI 3.1: the roles a scheme other than OAuth requires).
+    let security = serde_json::to_value(&operation.security).unwrap_or_default();
+    let signed_in = security
+        .as_array()
+        .is_some_and(|requirements| !requirements.is_empty());
+    let admin_only = security
+        .pointer("/0/bearer")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|roles| roles.iter().any(|role| role == "admin"));
+    let common = [
+        (
+            has_body || has_parameters,
+            "400",
+            "Validation failed (`validation_failed`): `errors` lists every problem of the path, query and body",
+        ),
+        (
+            signed_in,
+            "401",
+            "No token, or one that does not verify (`unauthorized`); `WWW-Authenticate` says why",
+        ),
+        (
+            admin_only,
+            "403",
+            "The caller is not in the admin group (`forbidden`)",
+        ),
+        (
+            has_body,
+            "415",
+            "The body is not `application/json` (`unsupported_media_type`)",
+        ),
+        (
+            true,
+            "500",
+            "The shop's own failure (`internal_error`); the cause is in its logs",
+        ),
+    ];
+    let responses = &mut operation.responses.responses;
+    for (applies, status, description) in common {
+        if applies && !responses.contains_key(status) {
+            responses.insert(status.into(), RefOr::T(error_response(description).build()));
+        }
+    }
+}
+
+fn error_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(shop_http::ErrorBody::schema()))
+            .build(),
+    )
 }
 
 fn add_rate_limit(operation: &mut Operation) {
@@ -113,17 +153,10 @@ fn add_rate_limit(operation: &mut Operation) {
     responses.insert(
         "429".into(),
         RefOr::T(
-            ResponseBuilder::new()
-                .description(
-                    "Over the rate limit: nothing was done; retry after `Retry-After` seconds",
-                )
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(shop_http::ErrorBody::schema()))
-                        .build(),
-                )
-                .header(
+            error_response(
+                "Over the rate limit (`too_many_requests`): nothing was done; retry after `Retry-After` seconds",
+            )
+            .header(
                     "Retry-After",
                     HeaderBuilder::new()
                         .schema(Some(integer("Seconds until the window ends")))

@@ -113,7 +113,11 @@ fn real_responses_match_their_schemas() {
         ),
         (
             "ErrorBody",
-            serde_json::to_value(shop_http::ApiError::not_found("Order not found").body()).unwrap(),
+            serde_json::to_value(
+                shop_http::ApiError::new(shop_http::ErrorCode::OrderNotFound, "Order not found")
+                    .body(),
+            )
+            .unwrap(),
         ),
     ];
     for (name, sample) in samples {
@@ -155,4 +159,50 @@ fn documented_limits_are_the_parsers_limits() {
     );
     assert_eq!(schemas["StockLevel"]["maximum"], MAX_STOCK);
     assert_eq!(schemas["Quantity"]["maximum"], MAX_QUANTITY);
+}
+
+#[test]
+fn every_operation_documents_the_errors_of_its_kind_once() {
+    let document = document_json();
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        let responses = document["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} is documented"));
+        responses.keys().cloned().collect()
+    };
+    // An admin's route with a body: every error the edge and the readers give.
+    let create_product = statuses("/products", "post");
+    for status in ["400", "401", "403", "415", "429", "500"] {
+        assert!(create_product.contains(&status.into()), "{status}");
+    }
+    assert!(
+        document["paths"]["/products"]["post"]["responses"]["403"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("admin group")
+    );
+    // A public listing: its query can be wrong, nobody signs in, there is no body.
+    let list_products = statuses("/products", "get");
+    assert!(list_products.contains(&"400".into()));
+    for status in ["401", "403", "415"] {
+        assert!(!list_products.contains(&status.into()), "{status}");
+    }
+    // A route's own wording of a status stays its own.
+    assert_eq!(
+        document["paths"]["/orders"]["post"]["responses"]["403"]["description"],
+        "Ordering for another customer"
+    );
+    // Every code a client decides by is in the document.
+    let codes = &document["components"]["schemas"]["ErrorCode"]["enum"];
+    for code in [
+        "insufficient_stock",
+        "sku_taken",
+        "token_revoked",
+        "route_not_found",
+    ] {
+        assert!(
+            codes.as_array().unwrap().iter().any(|known| known == code),
+            "{code}"
+        );
+    }
 }

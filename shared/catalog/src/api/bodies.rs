@@ -366,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn accepts_the_seed_example_and_ignores_client_prices() {
+    fn accepts_the_readme_example_and_ignores_client_prices() {
         let request = order(json!({"customerId": CUSTOMER, "items": [{"productId": PRODUCT, "quantity": 1, "price": 0.01}]})).unwrap();
         assert_eq!(request.customer_id.to_string(), CUSTOMER);
         assert_eq!(request.lines.len(), 1);

@@ -6,10 +6,10 @@
 use serde::Serialize;
 use shop_domain::{Money, Product, ProductId, Sku};
 use shop_http::body::json_body;
-use shop_http::http::{Method, StatusCode};
+use shop_http::http::StatusCode;
 use shop_http::params::path_text;
-use shop_http::respond::{self, expect_method};
-use shop_http::{ApiError, HttpResult, Request};
+use shop_http::respond;
+use shop_http::{ApiError, ErrorCode, HttpResult, Request};
 use utoipa::ToSchema;
 
 use super::bodies::{InventoryItemBody, InventoryStockBody};
@@ -45,7 +45,7 @@ impl From<Product> for InventoryItem {
 }
 
 fn item_not_found() -> ApiError {
-    ApiError::not_found("Item not found")
+    ApiError::new(ErrorCode::ProductNotFound, "Item not found")
 }
 
 fn product_code(request: &Request) -> Result<Sku, ApiError> {
@@ -57,27 +57,23 @@ fn product_code(request: &Request) -> Result<Sku, ApiError> {
 /// `POST /api/v1/inventory` (admin): adds an item; `productCode` is generated (`INV-` and
 /// nine digits) when absent.
 #[utoipa::path(
-    post, path = "/api/v1/inventory", tag = "inventory", security(("bearer" = [])),
+    post, path = "/api/v1/inventory", tag = "inventory", security(("bearer" = ["admin"])),
     request_body = InventoryItemBody,
     responses(
         (status = 201, description = "The item", body = InventoryItem),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
-        (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
         (status = 409, description = "Item with this product code already exists", body = shop_http::ErrorBody),
-        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
     )
 )]
 pub async fn create_inventory_item(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::POST)?;
     shop_http::admin(&request)?;
     let body: InventoryItemBody = json_body(&request)?;
     let product = products::create_product(store, &body.into())
         .await
         .map_err(|error| match error {
-            CatalogueError::SkuTaken(_) => {
-                ApiError::conflict("Item with this product code already exists")
-            }
+            CatalogueError::SkuTaken(_) => ApiError::new(
+                ErrorCode::SkuTaken,
+                "Item with this product code already exists",
+            ),
             error => error.into(),
         })?;
     tracing::info!(product_id = %product.id, sku = %product.sku, "inventory item created");
@@ -95,7 +91,6 @@ pub async fn create_inventory_item(store: &Store, request: Request) -> HttpResul
     )
 )]
 pub async fn get_inventory_item(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::GET)?;
     let sku = product_code(&request)?;
     let product = products::product_by_sku(store, &sku)
         .await?
@@ -106,20 +101,15 @@ pub async fn get_inventory_item(store: &Store, request: Request) -> HttpResult {
 /// `PUT /api/v1/inventory/{productCode}/stock` (admin) `{quantity}`: sets the absolute stock
 /// level (positive), without overwriting a concurrent order's reservation.
 #[utoipa::path(
-    put, path = "/api/v1/inventory/{productCode}/stock", tag = "inventory", security(("bearer" = [])),
+    put, path = "/api/v1/inventory/{productCode}/stock", tag = "inventory", security(("bearer" = ["admin"])),
     params(("productCode" = Sku, Path, description = "The item's product code (the product's sku)")),
     request_body = InventoryStockBody,
     responses(
         (status = 200, description = "The item with its new stock", body = InventoryItem),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
-        (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
         (status = 404, description = "Item not found", body = shop_http::ErrorBody),
-        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
     )
 )]
 pub async fn set_inventory_stock(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::PUT)?;
     shop_http::admin(&request)?;
     let sku = product_code(&request)?;
     let body: InventoryStockBody = json_body(&request)?;

@@ -17,18 +17,51 @@ pub use products::{
     list_products, retire_product, set_product_stock, update_product,
 };
 
-/// The handlers' paths, for the API document (`shop-openapi`).
-pub mod paths {
+/// Each handler's route (the method and path of its `#[utoipa::path]`) under the handler's
+/// name, for the edge: `Route::of::<routes::create_order>()`.
+pub mod routes {
     pub use super::inventory::{
-        __path_create_inventory_item, __path_get_inventory_item, __path_set_inventory_stock,
+        __path_create_inventory_item as create_inventory_item,
+        __path_get_inventory_item as get_inventory_item,
+        __path_set_inventory_stock as set_inventory_stock,
     };
     pub use super::orders::{
-        __path_cancel_order, __path_create_order, __path_get_order, __path_list_orders,
-        __path_update_order_status,
+        __path_cancel_order as cancel_order, __path_create_order as create_order,
+        __path_get_order as get_order, __path_list_orders as list_orders,
+        __path_update_order_status as update_order_status,
     };
     pub use super::products::{
-        __path_adjust_product_stock, __path_create_product, __path_get_product,
-        __path_list_products, __path_retire_product, __path_set_product_stock,
-        __path_update_product,
+        __path_adjust_product_stock as adjust_product_stock,
+        __path_create_product as create_product, __path_get_product as get_product,
+        __path_list_products as list_products, __path_retire_product as retire_product,
+        __path_set_product_stock as set_product_stock, __path_update_product as update_product,
     };
 }
+
+/// The Product service's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        orders::create_order,
+        orders::list_orders,
+        orders::get_order,
+        orders::cancel_order,
+        orders::update_order_status,
+        products::list_products,
+        products::get_product,
+        products::create_product,
+        products::update_product,
+        products::retire_product,
+        products::set_product_stock,
+        products::adjust_product_stock,
+        inventory::create_inventory_item,
+        inventory::get_inventory_item,
+        inventory::set_inventory_stock,
+    ),
+    tags(
+        (name = "catalogue", description = "Public: the products for sale"),
+        (name = "orders", description = "A customer's own orders (an admin: everyone's, and their lifecycle)"),
+        (name = "inventory", description = "Admin only: the catalogue and its stock"),
+    )
+)]
+pub struct ProductServiceApi;

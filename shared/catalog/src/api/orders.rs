@@ -3,10 +3,10 @@
 
 use shop_domain::{Actor, Caller, CustomerId, IdempotencyKey, OrderId, OrderStatus};
 use shop_http::body::{json_body, optional_json_body, query_string};
-use shop_http::http::{HeaderValue, Method, StatusCode};
+use shop_http::http::{HeaderValue, StatusCode};
 use shop_http::params::path_id;
-use shop_http::respond::{self, expect_method};
-use shop_http::{ApiError, HttpResult, Request, caller};
+use shop_http::respond;
+use shop_http::{ApiError, ErrorCode, HttpResult, Request, caller};
 use shop_runtime::telemetry::{self, Metric};
 
 use super::bodies::{CancelOrderBody, OrderStatusBody, OrdersQuery, PlaceOrderBody};
@@ -27,18 +27,14 @@ const ORDERS_DEFAULT_LIMIT: u8 = shop_dynamo::DEFAULT_LIMIT;
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry: a retry with the same key and body gets the first response")),
     responses(
         (status = 201, description = "The order, priced from the catalogue, with its stock reserved", body = shop_domain::Order),
-        (status = 400, description = "Validation failed: every problem is listed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
         (status = 403, description = "Ordering for another customer", body = shop_http::ErrorBody),
         (status = 404, description = "A product does not exist", body = shop_http::ErrorBody),
         (status = 409, description = "Not enough stock, a product no longer sold, or too many units held in orders not yet processed", body = shop_http::ErrorBody),
-        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
         (status = 422, description = "The Idempotency-Key was used for a different request", body = shop_http::ErrorBody),
         (status = 503, description = "The products are in high demand: retry", body = shop_http::ErrorBody),
     )
 )]
 pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -> HttpResult {
-    expect_method(&request, Method::POST)?;
     let caller = caller(&request)?;
     let (body, key) = match (
         json_body::<PlaceOrderBody>(&request),
@@ -58,12 +54,14 @@ pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -
     let customer = match body.customer_id.or_else(|| caller.customer()) {
         Some(customer) if caller.may_act_for(&customer) => customer,
         Some(_) => {
-            return Err(ApiError::forbidden(
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
                 "You may only place orders for yourself",
             ));
         }
         None => {
-            return Err(ApiError::forbidden(
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
                 "Only customers and admins place orders",
             ));
         }
@@ -110,12 +108,17 @@ fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, String> 
 fn scope_of(caller: &Caller, asked: Option<CustomerId>) -> Result<Scope, ApiError> {
     match (asked, caller.admin) {
         (Some(customer), _) if caller.may_act_for(&customer) => Ok(Scope::Customer(customer)),
-        (Some(_), _) => Err(ApiError::forbidden("You may only reach your own orders")),
+        (Some(_), _) => Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "You may only reach your own orders",
+        )),
         (None, true) => Ok(Scope::Shop),
-        (None, false) => caller
-            .customer()
-            .map(Scope::Customer)
-            .ok_or_else(|| ApiError::forbidden("Only customers and admins have orders")),
+        (None, false) => caller.customer().map(Scope::Customer).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Forbidden,
+                "Only customers and admins have orders",
+            )
+        }),
     }
 }
 
@@ -126,13 +129,10 @@ fn scope_of(caller: &Caller, asked: Option<CustomerId>) -> Result<Scope, ApiErro
     params(OrdersQuery, shop_http::params::Paging),
     responses(
         (status = 200, description = "Orders, newest first; `meta.total` counts the whole listing (for an admin's listing of everyone's, as of the last few seconds)", body = crate::api::bodies::OrdersPage),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer's orders", body = shop_http::ErrorBody),
     )
 )]
 pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::GET)?;
     let caller = caller(&request)?;
     let query: OrdersQuery = query_string(&request)?;
     let (customer, status) = (query.customer_id, query.status);
@@ -152,13 +152,10 @@ pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
     params(("id" = OrderId, Path, description = "The order")),
     responses(
         (status = 200, description = "The order, with every status it has had", body = shop_domain::Order),
-        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
         (status = 404, description = "No such order (or another customer's)", body = shop_http::ErrorBody),
     )
 )]
 pub async fn get_order(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::GET)?;
     let caller = caller(&request)?;
     let id = path_id(&request, "id", OrderId::parse)?;
     telemetry::record_order(&id);
@@ -168,7 +165,7 @@ pub async fn get_order(store: &Store, request: Request) -> HttpResult {
             telemetry::record_customer(&order.customer_id);
             respond::json(StatusCode::OK, &order)
         }
-        None => Err(ApiError::not_found("Order not found")),
+        None => Err(ApiError::new(ErrorCode::OrderNotFound, "Order not found")),
     }
 }
 
@@ -181,15 +178,11 @@ pub async fn get_order(store: &Store, request: Request) -> HttpResult {
     request_body(content = CancelOrderBody, description = "Optional"),
     responses(
         (status = 200, description = "The order, cancelled, its stock released", body = shop_domain::Order),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
         (status = 404, description = "No such order (or another customer's)", body = shop_http::ErrorBody),
         (status = 409, description = "The order can no longer be cancelled (by this caller)", body = shop_http::ErrorBody),
-        (status = 415, description = "A body that is not application/json", body = shop_http::ErrorBody),
     )
 )]
 pub async fn cancel_order(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::POST)?;
     let caller = caller(&request)?;
     let id = path_id(&request, "id", OrderId::parse)?;
     telemetry::record_order(&id);
@@ -215,21 +208,16 @@ pub async fn cancel_order(store: &Store, request: Request) -> HttpResult {
 /// (`PROCESSING`, `SHIPPED`, `DELIVERED`, or `CANCELLED`). Of two admins moving the same
 /// order at once, one wins and the other gets 409.
 #[utoipa::path(
-    patch, path = "/orders/{id}", tag = "orders", security(("bearer" = [])),
+    patch, path = "/orders/{id}", tag = "orders", security(("bearer" = ["admin"])),
     params(("id" = OrderId, Path, description = "The order")),
     request_body = OrderStatusBody,
     responses(
         (status = 200, description = "The order in its new status", body = shop_domain::Order),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
-        (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
         (status = 404, description = "No such order", body = shop_http::ErrorBody),
         (status = 409, description = "The lifecycle does not allow this move from where the order is", body = shop_http::ErrorBody),
-        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
     )
 )]
 pub async fn update_order_status(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::PATCH)?;
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", OrderId::parse)?;
     telemetry::record_order(&id);

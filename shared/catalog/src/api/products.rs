@@ -4,10 +4,10 @@
 
 use shop_domain::{Category, ProductId};
 use shop_http::body::{json_body, query_string};
-use shop_http::http::{Method, StatusCode, header};
+use shop_http::http::{StatusCode, header};
 use shop_http::params::path_id;
-use shop_http::respond::{self, expect_method};
-use shop_http::{ApiError, Body, HttpResult, Request, Response};
+use shop_http::respond;
+use shop_http::{ApiError, Body, ErrorCode, HttpResult, Request, Response};
 
 use super::bodies::{
     NewProductBody, ProductChangesBody, ProductsQuery, StockAdjustmentBody, StockLevelBody,
@@ -29,11 +29,9 @@ pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
     params(ProductsQuery, shop_http::params::Paging),
     responses(
         (status = 200, description = "Products by name (100 a page unless `limit` says otherwise); the next page is in the `Link` (rel=next) and `X-Next-Cursor` headers", body = Vec<shop_domain::Product>),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
     )
 )]
 pub async fn list_products(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::GET)?;
     let query: ProductsQuery = query_string(&request)?;
     let (category, paging) = (query.category, query.paging.request(PRODUCTS_DEFAULT_LIMIT));
     let page =
@@ -68,35 +66,31 @@ pub async fn list_products(store: &Store, request: Request) -> HttpResult {
     params(("id" = ProductId, Path, description = "The product")),
     responses(
         (status = 200, description = "The product", body = shop_domain::Product),
-        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
         (status = 404, description = "No such product on sale", body = shop_http::ErrorBody),
     )
 )]
 pub async fn get_product(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::GET)?;
     let id = path_id(&request, "id", ProductId::parse)?;
     match products::get_product(store, &id).await? {
         Some(product) => respond::json(StatusCode::OK, &product),
-        None => Err(ApiError::not_found("Product not found")),
+        None => Err(ApiError::new(
+            ErrorCode::ProductNotFound,
+            "Product not found",
+        )),
     }
 }
 
 /// `POST /products` (admin): adds a product; its sku is generated (`INV-` + 9 digits) when
 /// the body has none. 409 when the sku belongs to another product.
 #[utoipa::path(
-    post, path = "/products", tag = "inventory", security(("bearer" = [])),
+    post, path = "/products", tag = "inventory", security(("bearer" = ["admin"])),
     request_body = NewProductBody,
     responses(
         (status = 201, description = "The product, added to the catalogue", body = shop_domain::Product),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
-        (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
         (status = 409, description = "The sku is taken", body = shop_http::ErrorBody),
-        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
     )
 )]
 pub async fn create_product(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::POST)?;
     shop_http::admin(&request)?;
     let body: NewProductBody = json_body(&request)?;
     let product = products::create_product(store, &body.into()).await?;
@@ -107,20 +101,15 @@ pub async fn create_product(store: &Store, request: Request) -> HttpResult {
 /// `PATCH /products/{id}` (admin): changes name, description, price or category. Orders
 /// already placed keep the name and price they were sold at.
 #[utoipa::path(
-    patch, path = "/products/{id}", tag = "inventory", security(("bearer" = [])),
+    patch, path = "/products/{id}", tag = "inventory", security(("bearer" = ["admin"])),
     params(("id" = ProductId, Path, description = "The product")),
     request_body = ProductChangesBody,
     responses(
         (status = 200, description = "The product as changed", body = shop_domain::Product),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
-        (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
         (status = 404, description = "No such product on sale", body = shop_http::ErrorBody),
-        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
     )
 )]
 pub async fn update_product(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::PATCH)?;
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", ProductId::parse)?;
     let body: ProductChangesBody = json_body(&request)?;
@@ -132,18 +121,14 @@ pub async fn update_product(store: &Store, request: Request) -> HttpResult {
 /// `DELETE /products/{id}` (admin): takes a product off sale. It leaves the catalogue and new
 /// orders refuse it; orders that hold it still read as they were. Idempotent.
 #[utoipa::path(
-    delete, path = "/products/{id}", tag = "inventory", security(("bearer" = [])),
+    delete, path = "/products/{id}", tag = "inventory", security(("bearer" = ["admin"])),
     params(("id" = ProductId, Path, description = "The product")),
     responses(
         (status = 204, description = "Off sale"),
-        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
-        (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
         (status = 404, description = "No such product", body = shop_http::ErrorBody),
     )
 )]
 pub async fn retire_product(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::DELETE)?;
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", ProductId::parse)?;
     products::retire_product(store, &id).await?;
@@ -156,21 +141,16 @@ pub async fn retire_product(store: &Store, request: Request) -> HttpResult {
 /// `PUT /products/{id}/stock` (admin) `{quantity}`: sets the absolute stock level (0 is sold
 /// out), without overwriting a concurrent order's reservation.
 #[utoipa::path(
-    put, path = "/products/{id}/stock", tag = "inventory", security(("bearer" = [])),
+    put, path = "/products/{id}/stock", tag = "inventory", security(("bearer" = ["admin"])),
     params(("id" = ProductId, Path, description = "The product")),
     request_body = StockLevelBody,
     responses(
         (status = 200, description = "The product with its new stock", body = shop_domain::Product),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
-        (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
         (status = 404, description = "No such product on sale", body = shop_http::ErrorBody),
         (status = 409, description = "The stock is no longer at `expectedQuantity`", body = shop_http::ErrorBody),
-        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
     )
 )]
 pub async fn set_product_stock(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::PUT)?;
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", ProductId::parse)?;
     let body: StockLevelBody = json_body(&request)?;
@@ -184,21 +164,16 @@ pub async fn set_product_stock(store: &Store, request: Request) -> HttpResult {
 /// `POST /products/{id}/stock-adjustments` (admin) `{delta, reason?}`: adds units (or takes
 /// them out), atomically with concurrent orders; never below zero (409).
 #[utoipa::path(
-    post, path = "/products/{id}/stock-adjustments", tag = "inventory", security(("bearer" = [])),
+    post, path = "/products/{id}/stock-adjustments", tag = "inventory", security(("bearer" = ["admin"])),
     params(("id" = ProductId, Path, description = "The product")),
     request_body = StockAdjustmentBody,
     responses(
         (status = 200, description = "The product with its new stock", body = shop_domain::Product),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
-        (status = 403, description = "Not an admin", body = shop_http::ErrorBody),
         (status = 404, description = "No such product on sale", body = shop_http::ErrorBody),
         (status = 409, description = "Fewer units in stock than taken out (or the largest level passed)", body = shop_http::ErrorBody),
-        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
     )
 )]
 pub async fn adjust_product_stock(store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::POST)?;
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", ProductId::parse)?;
     let body: StockAdjustmentBody = json_body(&request)?;

@@ -15,9 +15,9 @@
 
 use serde::{Deserialize, Serialize};
 use shop_domain::{
-    Actor, Category, CustomerId, Description, Money, Order, OrderId, OrderLine, OrderStatus,
-    OrderSummary, Product, ProductId, ProductName, Quantity, Sku, StatusChange, StockLevel,
-    Timestamp, TrackingReference, category_key,
+    Category, CustomerId, Description, Money, Order, OrderId, OrderLine, OrderStatus, OrderSummary,
+    Product, ProductId, ProductName, Quantity, Sku, StatusChange, StockLevel, Timestamp,
+    TrackingReference, category_key,
 };
 use shop_dynamo::DynamoError;
 
@@ -223,19 +223,15 @@ pub struct OrderItem {
     pub gsi1sk: String,
     pub gsi2pk: String,
     pub gsi2sk: String,
-    #[serde(default)]
-    pub gsi3pk: Option<String>,
-    #[serde(default)]
-    pub gsi3sk: Option<String>,
+    pub gsi3pk: String,
+    pub gsi3sk: String,
     pub id: OrderId,
     pub customer_id: CustomerId,
     pub items: Vec<OrderLineItem>,
     pub total_cents: i64,
-    #[serde(default)]
     pub units: u32,
     pub status: OrderStatus,
     pub created_at: Timestamp,
-    #[serde(default)]
     pub history: Vec<StatusChange>,
 }
 
@@ -250,8 +246,8 @@ impl OrderItem {
             gsi1sk: at.clone(),
             gsi2pk: customer_pk(&order.customer_id),
             gsi2sk: at.clone(),
-            gsi3pk: Some(status_pk(order.status, shard)),
-            gsi3sk: Some(at),
+            gsi3pk: status_pk(order.status, shard),
+            gsi3sk: at,
             id: order.id,
             customer_id: order.customer_id,
             items: order
@@ -287,18 +283,6 @@ impl OrderItem {
                 })
             })
             .collect::<Result<_, DynamoError>>()?;
-        // Orders placed before the lifecycle existed have no history: they were created.
-        let history = if self.history.is_empty() {
-            vec![StatusChange {
-                status: OrderStatus::Created,
-                at: self.created_at,
-                by: Actor::Customer,
-                reason: None,
-                tracking_reference: None,
-            }]
-        } else {
-            self.history
-        };
         Ok(Order {
             id: self.id,
             customer_id: self.customer_id,
@@ -306,7 +290,7 @@ impl OrderItem {
             total: money(self.total_cents, "total")?,
             status: self.status,
             created_at: self.created_at,
-            history,
+            history: self.history,
         })
     }
 }

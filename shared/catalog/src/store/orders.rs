@@ -244,34 +244,21 @@ impl Store {
         let order = write.order;
         let (from, to) = (order.status, write.change.status);
         let shard = order.id.shard(ORDER_SHARDS);
-        let mut sets = vec![
-            "#status = :to",
-            "history = list_append(if_not_exists(history, :none), :change)",
-            "gsi3pk = :statusKey",
-        ];
-        let mut move_order = Update::builder()
+        let move_order = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(order_pk(&order.id), ORDER)))
             .condition_expression("#status = :from")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":from", string(from.as_str()))
             .expression_attribute_values(":to", string(to.as_str()))
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
             .expression_attribute_values(
                 ":change",
                 AttributeValue::L(vec![serde_dynamo::to_attribute_value(write.change)?]),
             )
-            .expression_attribute_values(":statusKey", string(status_pk(to, shard)));
-        if order.history.len() <= 1 && from == OrderStatus::Created {
-            // Orders placed before the lifecycle had no status index entry's sort key.
-            sets.push("gsi3sk = if_not_exists(gsi3sk, :at)");
-            move_order = move_order.expression_attribute_values(
-                ":at",
-                string(format!("{}#{}", order.created_at, order.id)),
-            );
-        }
-        let move_order = move_order
-            .update_expression(format!("SET {}", sets.join(", ")))
+            .expression_attribute_values(":statusKey", string(status_pk(to, shard)))
+            .update_expression(
+                "SET #status = :to, history = list_append(history, :change), gsi3pk = :statusKey",
+            )
             .build()?;
         let mut actions = vec![TransactWriteItem::builder().update(move_order).build()];
         let mut counts = Update::builder()

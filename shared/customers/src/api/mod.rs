@@ -9,10 +9,10 @@ use shop_catalog::Store;
 use shop_domain::{Caller, CustomerId, ProfileUpdate};
 use shop_http::body::json_body;
 use shop_http::body::query_string;
-use shop_http::http::{Method, StatusCode};
+use shop_http::http::StatusCode;
 use shop_http::params::path_id;
-use shop_http::respond::{self, expect_method};
-use shop_http::{ApiError, AuthFailure, Body, HttpResult, Request, Response, caller};
+use shop_http::respond;
+use shop_http::{ApiError, AuthFailure, Body, ErrorCode, HttpResult, Request, Response, caller};
 use shop_runtime::telemetry;
 
 pub use bodies::{ExportQuery, ProfileBody, ShippingAddressBody};
@@ -21,13 +21,29 @@ use crate::Customers;
 use crate::profiles::CustomerError;
 use crate::{profiles, statistics};
 
-/// The handlers' paths, for the API document (`shop-openapi`).
-pub mod paths {
+/// Each handler's route (the method and path of its `#[utoipa::path]`) under the handler's
+/// name, for the edge: `Route::of::<routes::get_customer>()`.
+pub mod routes {
     pub use super::{
-        __path_delete_customer, __path_export_customer, __path_get_customer,
-        __path_get_customer_stats, __path_update_customer,
+        __path_delete_customer as delete_customer, __path_export_customer as export_customer,
+        __path_get_customer as get_customer, __path_get_customer_stats as get_customer_stats,
+        __path_update_customer as update_customer,
     };
 }
+
+/// The Customer service's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        get_customer_stats,
+        get_customer,
+        update_customer,
+        export_customer,
+        delete_customer,
+    ),
+    tags((name = "customers", description = "A customer's own profile, statistics and data"))
+)]
+pub struct CustomerServiceApi;
 
 /// The customer named in the path, once the caller is known to reach them.
 fn customer_of(request: &Request) -> Result<(Caller, CustomerId), ApiError> {
@@ -35,7 +51,8 @@ fn customer_of(request: &Request) -> Result<(Caller, CustomerId), ApiError> {
     let customer = path_id(request, "id", CustomerId::parse)?;
     telemetry::record_customer(&customer);
     if !caller.may_act_for(&customer) {
-        return Err(ApiError::forbidden(
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
             "You may only reach your own customer record",
         ));
     }
@@ -43,7 +60,7 @@ fn customer_of(request: &Request) -> Result<(Caller, CustomerId), ApiError> {
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("Customer not found")
+    ApiError::new(ErrorCode::CustomerNotFound, "Customer not found")
 }
 
 impl From<CustomerError> for ApiError {
@@ -62,14 +79,12 @@ impl From<CustomerError> for ApiError {
     params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
     responses(
         (status = 200, description = "The customer's order statistics", body = shop_domain::CustomerStats),
-        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
         (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
         (status = 404, description = "No such customer", body = shop_http::ErrorBody),
     )
 )]
 pub async fn get_customer_stats(customers: &Customers, request: Request) -> HttpResult {
-    expect_method(&request, Method::GET)?;
     let (caller, customer) = customer_of(&request)?;
     match statistics::stats(customers, &customer, &caller).await? {
         Some(stats) => respond::json(StatusCode::OK, &stats),
@@ -83,14 +98,12 @@ pub async fn get_customer_stats(customers: &Customers, request: Request) -> Http
     params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
     responses(
         (status = 200, description = "The profile", body = shop_domain::CustomerProfile),
-        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
         (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
         (status = 404, description = "No profile (or an erased one)", body = shop_http::ErrorBody),
     )
 )]
 pub async fn get_customer(customers: &Customers, request: Request) -> HttpResult {
-    expect_method(&request, Method::GET)?;
     let (caller, customer) = customer_of(&request)?;
     match profiles::profile(customers, &customer, &caller).await? {
         Some(profile) => respond::json(StatusCode::OK, &profile),
@@ -106,15 +119,12 @@ pub async fn get_customer(customers: &Customers, request: Request) -> HttpResult
     request_body = ProfileBody,
     responses(
         (status = 200, description = "The profile as changed", body = shop_domain::CustomerProfile),
-        (status = 400, description = "Validation failed", body = shop_http::ErrorBody),
         (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
         (status = 404, description = "No such customer (an admin's change), or an erased one", body = shop_http::ErrorBody),
-        (status = 415, description = "The body is not application/json", body = shop_http::ErrorBody),
     )
 )]
 pub async fn update_customer(customers: &Customers, request: Request) -> HttpResult {
-    expect_method(&request, Method::PATCH)?;
     let (caller, customer) = customer_of(&request)?;
     let body: ProfileBody = json_body(&request)?;
     let update = ProfileUpdate::from(body);
@@ -135,13 +145,11 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
     ),
     responses(
         (status = 200, description = "Everything held about the customer: this page of it", body = profiles::Export),
-        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
         (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
     )
 )]
 pub async fn export_customer(customers: &Customers, store: &Store, request: Request) -> HttpResult {
-    expect_method(&request, Method::GET)?;
     let (caller, customer) = customer_of(&request)?;
     let query: ExportQuery = query_string(&request)?;
     let export =
@@ -169,8 +177,6 @@ pub trait SignIns: Send + Sync {
     params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
     responses(
         (status = 204, description = "Erased (or nothing was held)"),
-        (status = 400, description = "The id is not a UUID", body = shop_http::ErrorBody),
-        (status = 401, description = "No token, or one that does not verify", body = shop_http::ErrorBody),
         (status = 403, description = "Another customer", body = shop_http::ErrorBody),
     )
 )]
@@ -179,7 +185,6 @@ pub async fn delete_customer(
     sign_ins: &impl SignIns,
     request: Request,
 ) -> HttpResult {
-    expect_method(&request, Method::DELETE)?;
     let (_, customer) = customer_of(&request)?;
     profiles::erase(customers, &customer).await?;
     sign_ins
