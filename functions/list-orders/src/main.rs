@@ -2,7 +2,7 @@
 use shop_auth::Verifier;
 use shop_catalog::{Store, api};
 use shop_http::Edge;
-use shop_http::ratelimit::RateLimiter;
+use shop_ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {
