@@ -472,7 +472,7 @@ class StaticSite(unittest.TestCase):
 # A transaction item needs its own action (Put: PutItem, Update: UpdateItem), a read of an
 # index Query on that index, whose partition key is what LeadingKeys names. The keys are those
 # of shared/catalog/src/store/items.rs (the store), shared/customers/src/store.rs (every item
-# of the customers table is a customer's) and shared/http/src/ratelimit.rs (request counts).
+# of the customers table is a customer's) and shared/ratelimit/src/counter.rs (request counts).
 PRODUCT, ORDER, CUSTOMER, SKU = "PRODUCT#*", "ORDER#*", "CUSTOMER#*", "SKU#*"
 PRODUCT_CHANGE = {"table": {"GetItem": {PRODUCT}, "UpdateItem": {PRODUCT}}}
 ORDER_MOVE = {"table": {"GetItem": {ORDER}, "UpdateItem": {ORDER, CUSTOMER, PRODUCT}}}

@@ -177,7 +177,7 @@ async fn a_status_that_matches_little_ends_its_page_early_within_its_bound() {
             "{} calls",
             calls.calls() - before
         );
-        if let Some(order) = page.data.first() {
+        if let Some(order) = page.items.first() {
             assert!(page.next_cursor.is_none(), "nothing older is delivered");
             break order.id;
         }
@@ -207,8 +207,8 @@ async fn a_status_that_matches_little_ends_its_page_early_within_its_bound() {
         .await
         .unwrap();
     assert_eq!(calls.calls() - before, 2);
-    assert_eq!(newest.data.len(), 5);
-    assert_eq!(newest.data[0].id, cancelled.last().unwrap().id);
+    assert_eq!(newest.items.len(), 5);
+    assert_eq!(newest.items[0].id, cancelled.last().unwrap().id);
     drop_table(&shop, &table).await;
 }
 

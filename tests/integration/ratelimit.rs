@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use shop_domain::CustomerId;
 use shop_dynamo::CallCounter;
-use shop_http::ratelimit::{ClientKey, RateLimiter, Verdict, WINDOW_SECONDS, WINDOWS_PER_COUNTER};
+use shop_ratelimit::{ClientKey, RateLimiter, Verdict, WINDOW_SECONDS, WINDOWS_PER_COUNTER};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::common::{Claims, Reply, Shop, now, token};

@@ -608,7 +608,7 @@ impl Report {
         if !self.rate_limit_scenarios.is_empty() {
             let _ = writeln!(
                 out,
-                "\nthe rate limiter at steady state (ratelimit-steady: shop_http's RateLimiter on a simulated clock, {} measured windows after {}):",
+                "\nthe rate limiter at steady state (ratelimit-steady: shop_ratelimit's RateLimiter on a simulated clock, {} measured windows after {}):",
                 self.rate_limit_scenarios[0]["measured_windows"],
                 self.rate_limit_scenarios[0]["settling_windows"]
             );

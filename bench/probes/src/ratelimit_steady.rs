@@ -1,4 +1,4 @@
-//! The rate limiter's cost at steady state: `ratelimit-steady` runs `shop_http`'s
+//! The rate limiter's cost at steady state: `ratelimit-steady` runs `shop_ratelimit`'s
 //! `RateLimiter` (the functions' own code, against the engine's `RATE_LIMIT_TABLE`) through
 //! several spans of a client's traffic on a simulated clock, and counts the DynamoDB calls
 //! it makes. Prints one JSON line: per scenario, the requests and calls of the measured
@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use shop_dynamo::CallCounter;
-use shop_http::ratelimit::{
+use shop_ratelimit::{
     ClientKey, RATE_LIMIT_TABLE, RateLimiter, Verdict, WINDOW_SECONDS, WINDOWS_PER_COUNTER,
 };
 

@@ -2,8 +2,8 @@
 use shop_auth::Verifier;
 use shop_catalog::api::routes;
 use shop_catalog::{Store, api};
-use shop_http::ratelimit::RateLimiter;
 use shop_http::{Edge, Route};
+use shop_ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {

@@ -1,7 +1,7 @@
 //! API Gateway's `$default` route: the 404 NestJS answers, for every route no other function
 //! serves.
-use shop_http::ratelimit::RateLimiter;
 use shop_http::{Edge, Public, Route};
+use shop_ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_runtime::Error> {

@@ -212,7 +212,7 @@ impl Pipeline<'_> {
                     .markers_page(&customer.id, &request)
                     .await
                     .map_err(|error| format!("the customer's order markers: {error}"))?;
-                markers.extend(page.data.into_iter().map(|m| (m.order_id, m)));
+                markers.extend(page.items.into_iter().map(|m| (m.order_id, m)));
                 match page.next_cursor {
                     Some(cursor) => request.start = PageStart::Cursor(cursor),
                     None => break,

@@ -201,9 +201,9 @@ pub async fn export(
     let (statistics, orders, markers) =
         tokio::try_join!(customers.stats(customer), orders, markers)?;
     let (orders, orders_next) =
-        orders.map_or((Vec::new(), None), |page| (page.data, page.next_cursor));
+        orders.map_or((Vec::new(), None), |page| (page.items, page.next_cursor));
     let (markers, counted_next) =
-        markers.map_or((Vec::new(), None), |page| (page.data, page.next_cursor));
+        markers.map_or((Vec::new(), None), |page| (page.items, page.next_cursor));
     let next_cursor = (orders_next.is_some() || counted_next.is_some()).then_some(ExportCursor {
         orders: orders_next,
         counted: counted_next,

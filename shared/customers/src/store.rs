@@ -568,7 +568,7 @@ impl Customers {
         };
         let (items, page, next_cursor) = partition.page(request, |query| query).await?;
         Ok(Page {
-            data: items
+            items: items
                 .into_iter()
                 .map(shop_dynamo::from_item)
                 .collect::<Result<_, _>>()?,

@@ -147,54 +147,16 @@ impl Cursor {
     }
 }
 
-/// One page of a list, serialised as `{data, meta: {total, page, limit, nextCursor}}`.
+/// One page of a listing as read: its items, and where it stands in the whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
-    pub data: Vec<T>,
+    pub items: Vec<T>,
+    /// How many items the whole listing holds, when it is counted.
     pub total: Option<u64>,
     pub page: u32,
     pub limit: u8,
+    /// Where the next page starts; `None` on the last.
     pub next_cursor: Option<Cursor>,
-}
-
-impl<T> Page<T> {
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            data: self.data.into_iter().map(f).collect(),
-            total: self.total,
-            page: self.page,
-            limit: self.limit,
-            next_cursor: self.next_cursor,
-        }
-    }
-}
-
-impl<T: Serialize> Serialize for Page<T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Meta {
-            total: Option<u64>,
-            page: u32,
-            limit: u8,
-            next_cursor: Option<String>,
-        }
-        #[derive(Serialize)]
-        struct Body<'a, T> {
-            data: &'a [T],
-            meta: Meta,
-        }
-        Body {
-            data: &self.data,
-            meta: Meta {
-                total: self.total,
-                page: self.page,
-                limit: self.limit,
-                next_cursor: self.next_cursor.as_ref().map(Cursor::encode),
-            },
-        }
-        .serialize(serializer)
-    }
 }
 
 /// One partition of a table or index, read in sort-key order (`forward`) or newest first.

@@ -10,7 +10,6 @@ use utoipa::openapi::path::HttpMethod;
 
 use crate::HttpResult;
 use crate::error::{ApiError, AuthFailure, ErrorCode};
-use crate::ratelimit::RateLimiter;
 use crate::respond;
 
 /// How a function learns who is calling. Functions whose routes need a caller verify bearer
@@ -30,6 +29,26 @@ impl Authenticate for Public {
     async fn authenticate(&self, _: &HeaderMap) -> Result<Caller, AuthFailure> {
         Err(AuthFailure::Missing)
     }
+}
+
+/// How a function keeps each client to its share of requests (`shop_ratelimit::RateLimiter`,
+/// one allowance shared by every instance): asked before the handler runs.
+pub trait RateLimit: Send + Sync {
+    /// Whether `request` may be served; `subject` is its verified caller's, if it has one.
+    fn admission(
+        &self,
+        request: &Request,
+        subject: Option<&str>,
+    ) -> impl Future<Output = Admission> + Send;
+}
+
+/// What the rate limit says of one request, with the headers its answer carries either way.
+#[derive(Debug, Clone)]
+pub enum Admission {
+    /// The handler runs.
+    Admitted(HeaderMap),
+    /// Answered 429 at once: the handler never runs, so nothing is read or written.
+    Refused(HeaderMap),
 }
 
 /// A request's authentication outcome, kept in its extensions by [`serve`] for the handler.
@@ -97,13 +116,13 @@ fn method_of(method: &HttpMethod) -> Method {
 }
 
 /// What every API function does around its handler.
-pub struct Edge<A> {
+pub struct Edge<A, L> {
     auth: A,
-    limiter: RateLimiter,
+    limiter: L,
 }
 
-impl<A: Authenticate> Edge<A> {
-    pub fn new(auth: A, limiter: RateLimiter) -> Self {
+impl<A: Authenticate, L: RateLimit> Edge<A, L> {
+    pub fn new(auth: A, limiter: L) -> Self {
         Self { auth, limiter }
     }
 
@@ -126,26 +145,21 @@ impl<A: Authenticate> Edge<A> {
         let caller = self.auth.authenticate(request.headers()).await;
         let authenticated = caller.is_ok();
         let subject = caller.as_ref().ok().map(|caller| caller.subject.as_str());
-        let client = self.limiter.client_key(&request, subject);
-        let verdict = self.limiter.admit(&client).await;
-        let mut response = match verdict.refused() {
-            Some(count) => {
-                let mut response = respond::error(&ApiError::too_many_requests());
-                let retry_after = count.retry_after(shop_domain::epoch_seconds());
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-                response
+        let admission = self.limiter.admission(&request, subject).await;
+        let (mut response, headers) = match admission {
+            Admission::Refused(headers) => {
+                (respond::error(&ApiError::too_many_requests()), headers)
             }
-            None => {
+            Admission::Admitted(headers) => {
                 request.extensions_mut().insert(Authenticated(caller));
-                match handler(request).await {
+                let response = match handler(request).await {
                     Ok(response) => response,
                     Err(error) => respond::error(&error),
-                }
+                };
+                (response, headers)
             }
         };
-        verdict.write_headers(response.headers_mut());
+        response.headers_mut().extend(headers);
         if authenticated {
             // What a signed-in caller is answered is theirs (a profile, an export, their
             // orders): no browser or proxy keeps a copy.
@@ -160,13 +174,14 @@ impl<A: Authenticate> Edge<A> {
 /// Runs an API function: every request for `route` goes through the [`Edge`] to `handler`.
 /// Logs one line per request with the method, path and status (never the body, a token or an
 /// address).
-pub async fn serve<A, F, Fut>(
-    edge: &Edge<A>,
+pub async fn serve<A, L, F, Fut>(
+    edge: &Edge<A, L>,
     route: Route,
     handler: F,
 ) -> Result<(), lambda_http::Error>
 where
     A: Authenticate,
+    L: RateLimit,
     F: Fn(Request) -> Fut + Sync,
     Fut: Future<Output = HttpResult> + Send,
 {

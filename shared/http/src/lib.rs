@@ -1,9 +1,9 @@
 //! The HTTP edge every API function runs behind. [`serve`] authenticates the caller (when the
-//! function has routes that need one), admits the request against the caller's rate limit,
-//! runs the handler and turns its `Err` into the one error shape,
-//! `{"statusCode": 400, "message": "Validation failed", "errors": [...]}`. Handlers read their
-//! input through [`body`] (bodies and query strings, `#[derive(RequestBody)]`) and [`params`]
-//! into typed values, and answer with [`respond`].
+//! function has routes that need one), admits the request against the caller's rate limit (a
+//! [`RateLimit`]: `shop-ratelimit` keeps it), runs the handler and turns its `Err` into the
+//! one error shape, `{"statusCode": 400, "message": "Validation failed", "errors": [...]}`.
+//! Handlers read their input through [`body`] (bodies and query strings,
+//! `#[derive(RequestBody)]`) and [`params`] into typed values, and answer with [`respond`].
 
 // The derive names this crate by its path, here as in the service crates.
 extern crate self as shop_http;
@@ -12,11 +12,12 @@ pub mod body;
 mod edge;
 mod error;
 pub mod params;
-pub mod ratelimit;
 pub mod respond;
 mod scalars;
 
-pub use edge::{Authenticate, Authenticated, Edge, Public, Route, admin, caller, serve};
+pub use edge::{
+    Admission, Authenticate, Authenticated, Edge, Public, RateLimit, Route, admin, caller, serve,
+};
 pub use error::{ApiError, AuthFailure, ErrorBody, ErrorCode};
 pub use lambda_http::{Body, Request, Response, http};
 pub use shop_http_derive::RequestBody;

@@ -1,8 +1,9 @@
-//! Responses: JSON bodies, and the one rendering of an [`ApiError`].
+//! Responses: JSON bodies, a listing's, and the one rendering of an [`ApiError`].
 
 use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
+use shop_dynamo::{Cursor, Page};
 
 use crate::HttpResult;
 use crate::error::{ApiError, ErrorCode};
@@ -19,6 +20,38 @@ pub fn created<T: Serialize>(location: &str, value: &T) -> HttpResult {
     let mut response = json(StatusCode::CREATED, value)?;
     set_header(&mut response, header::LOCATION, location);
     Ok(response)
+}
+
+/// A listing's body, as the NestJS services answer one: a page of items and where it stands,
+/// `{"data": [...], "meta": {"total", "page", "limit", "nextCursor"}}` (`total` null when the
+/// listing is not counted, `nextCursor` null on the last page).
+#[derive(Debug, Serialize)]
+pub struct Listing<T> {
+    data: Vec<T>,
+    meta: ListingMeta,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListingMeta {
+    total: Option<u64>,
+    page: u32,
+    limit: u8,
+    next_cursor: Option<String>,
+}
+
+impl<T> From<Page<T>> for Listing<T> {
+    fn from(page: Page<T>) -> Self {
+        Self {
+            data: page.items,
+            meta: ListingMeta {
+                total: page.total,
+                page: page.page,
+                limit: page.limit,
+                next_cursor: page.next_cursor.as_ref().map(Cursor::encode),
+            },
+        }
+    }
 }
 
 /// Sets a header whose value is known to be visible ASCII (ids, numbers, paths).
@@ -61,4 +94,39 @@ pub fn route_not_found(request: &lambda_http::Request) -> ApiError {
 /// Serves every route no other function serves (API Gateway's `$default` route).
 pub async fn unknown_route(request: lambda_http::Request) -> HttpResult {
     Err(route_not_found(&request))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_is_its_items_and_where_it_stands() {
+        let cursor = Cursor::new(3, shop_dynamo::key("ORDER#1", "ORDER"));
+        let listing = Listing::from(Page {
+            items: vec![7, 8],
+            total: Some(12),
+            page: 2,
+            limit: 2,
+            next_cursor: Some(cursor.clone()),
+        });
+        assert_eq!(
+            serde_json::to_string(&listing).unwrap(),
+            format!(
+                r#"{{"data":[7,8],"meta":{{"total":12,"page":2,"limit":2,"nextCursor":"{}"}}}}"#,
+                cursor.encode()
+            )
+        );
+        let last = Listing::<u8>::from(Page {
+            items: Vec::new(),
+            total: None,
+            page: 1,
+            limit: 10,
+            next_cursor: None,
+        });
+        assert_eq!(
+            serde_json::to_string(&last).unwrap(),
+            r#"{"data":[],"meta":{"total":null,"page":1,"limit":10,"nextCursor":null}}"#
+        );
+    }
 }

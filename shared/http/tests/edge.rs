@@ -1,14 +1,12 @@
 //! The edge around every handler, in-process: what it adds to every answer.
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use lambda_http::http::{HeaderMap, StatusCode, header};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
 use shop_domain::Caller;
-use shop_http::ratelimit::RateLimiter;
 use shop_http::{
-    ApiError, AuthFailure, Authenticate, Body, Edge, ErrorCode, HttpResult, Public, Request, Route,
+    Admission, ApiError, AuthFailure, Authenticate, Body, Edge, ErrorCode, HttpResult, Public,
+    RateLimit, Request, Route,
 };
 
 /// A caller that every request is verified as.
@@ -33,23 +31,27 @@ impl Authenticate for Expired {
     }
 }
 
-fn limiter() -> RateLimiter {
-    let counted = mock!(Client::update_item).then_output(|| {
-        UpdateItemOutput::builder()
-            .attributes("w0", AttributeValue::N("1".into()))
-            .attributes("w1", AttributeValue::N("1".into()))
-            .attributes("w2", AttributeValue::N("1".into()))
-            .attributes("w3", AttributeValue::N("1".into()))
-            .attributes("w4", AttributeValue::N("1".into()))
-            .attributes("w5", AttributeValue::N("1".into()))
-            .attributes("w6", AttributeValue::N("1".into()))
-            .attributes("w7", AttributeValue::N("1".into()))
-            .attributes("w8", AttributeValue::N("1".into()))
-            .attributes("w9", AttributeValue::N("1".into()))
-            .build()
-    });
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&counted]);
-    RateLimiter::new(client, "rate-limits", 100)
+/// A rate limit that gives every request the same answer, with one header of its own.
+struct Limit {
+    refuse: bool,
+}
+
+impl RateLimit for Limit {
+    async fn admission(&self, _: &Request, _: Option<&str>) -> Admission {
+        let headers = HeaderMap::from_iter([(
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderValue::from(if self.refuse { 0 } else { 41 }),
+        )]);
+        if self.refuse {
+            Admission::Refused(headers)
+        } else {
+            Admission::Admitted(headers)
+        }
+    }
+}
+
+fn limiter() -> Limit {
+    Limit { refuse: false }
 }
 
 fn request() -> Request {
@@ -137,4 +139,26 @@ fn patch() -> Request {
         .uri("/customers/550e8400-e29b-41d4-a716-446655440000")
         .body(Body::Empty)
         .unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_request_is_answered_429_without_reaching_its_handler() {
+    let reached = AtomicUsize::new(0);
+    let handler = |request: Request| {
+        reached.fetch_add(1, Ordering::SeqCst);
+        profile(request)
+    };
+    let refused = Edge::new(SignedIn, Limit { refuse: true })
+        .handle(&Route::Any, &handler, request())
+        .await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["x-ratelimit-remaining"], "0");
+    assert_eq!(reached.load(Ordering::SeqCst), 0, "the handler never ran");
+
+    let admitted = Edge::new(SignedIn, limiter())
+        .handle(&Route::Any, &handler, request())
+        .await;
+    assert_eq!(admitted.status(), StatusCode::OK);
+    assert_eq!(admitted.headers()["x-ratelimit-remaining"], "41");
+    assert_eq!(reached.load(Ordering::SeqCst), 1);
 }

@@ -8,7 +8,6 @@
 
 use shop_catalog::api::ProductServiceApi;
 use shop_customers::api::CustomerServiceApi;
-use shop_http::ratelimit;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -174,10 +173,13 @@ fn add_rate_limit(operation: &mut Operation) {
 
 fn add_rate_limit_headers(response: &mut Response) {
     for (name, description) in [
-        (ratelimit::LIMIT_HEADER, "Requests allowed per minute"),
-        (ratelimit::REMAINING_HEADER, "Requests left in this minute"),
+        (shop_ratelimit::LIMIT_HEADER, "Requests allowed per minute"),
         (
-            ratelimit::RESET_HEADER,
+            shop_ratelimit::REMAINING_HEADER,
+            "Requests left in this minute",
+        ),
+        (
+            shop_ratelimit::RESET_HEADER,
             "When this minute's window ends, in epoch seconds",
         ),
     ] {

@@ -94,13 +94,13 @@ fn real_responses_match_their_schemas() {
         description: Description::parse("").unwrap(),
     };
     let order = sample_order();
-    let page = shop_dynamo::Page {
-        data: vec![order.summary()],
+    let page = shop_http::respond::Listing::from(shop_dynamo::Page {
+        items: vec![order.summary()],
         total: Some(1),
         page: 1,
         limit: 10,
         next_cursor: None,
-    };
+    });
     let stats = CustomerStats::of(order.customer_id, 0, Money::ZERO, None);
     let samples = [
         ("Product", serde_json::to_value(&product).unwrap()),

@@ -325,9 +325,9 @@ pub struct InventoryStockBody {
     pub quantity: PositiveStock,
 }
 
-/// `GET /orders`: a page of orders, newest first (the shape of `shop_dynamo::Page`).
+/// `GET /orders`: a page of orders, newest first (the shape of `shop_http::respond::Listing`).
 #[derive(ToSchema)]
-#[allow(dead_code)] // describes the JSON of a `Page<OrderSummary>`, checked in the tests
+#[allow(dead_code)] // describes the JSON of a `Listing<OrderSummary>`, checked in the tests
 pub struct OrdersPage {
     data: Vec<shop_domain::OrderSummary>,
     meta: PageMeta,

@@ -142,7 +142,7 @@ pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
         telemetry::record_customer(customer);
     }
     let page = orders::list_orders(store, scope, status, &paging).await?;
-    respond::json(StatusCode::OK, &page)
+    respond::json(StatusCode::OK, &respond::Listing::from(page))
 }
 
 /// `GET /orders/{id}`: one order with its history, for its customer or an admin. Another

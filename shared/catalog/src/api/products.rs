@@ -36,7 +36,7 @@ pub async fn list_products(store: &Store, request: Request) -> HttpResult {
     let (category, paging) = (query.category, query.paging.request(PRODUCTS_DEFAULT_LIMIT));
     let page =
         products::list_products(store, category.as_ref().map(Category::as_str), &paging).await?;
-    let mut response = respond::json(StatusCode::OK, &page.data)?;
+    let mut response = respond::json(StatusCode::OK, &page.items)?;
     if let Some(cursor) = &page.next_cursor {
         let cursor = cursor.encode();
         let mut query = Vec::new();

@@ -337,7 +337,7 @@ impl Store {
             })
             .await?;
         Ok(Page {
-            data: summaries(items)?,
+            items: summaries(items)?,
             total: None,
             page,
             limit: request.limit,
@@ -374,13 +374,13 @@ impl Store {
             found.insert(order_pk(&order.id), order);
         }
         // In the listing's order; an order the index lists is always there to read.
-        let data = listed
+        let orders = listed
             .iter()
             .filter_map(|item| shop_dynamo::string_of(item, "pk"))
             .filter_map(|pk| found.remove(pk))
             .collect();
         Ok(Page {
-            data,
+            items: orders,
             total: None,
             page,
             limit: request.limit,
@@ -410,7 +410,7 @@ impl Store {
             .merged(status, before.as_deref(), skip, request.limit)
             .await?;
         Ok(Page {
-            data: items,
+            items,
             total: None,
             page,
             limit: request.limit,

@@ -184,7 +184,7 @@ impl Store {
                     ))
                 })
                 .collect();
-        let data = listed
+        let products = listed
             .into_iter()
             .map(|mut item| {
                 item.stock = levels.get(&item.id.to_string()).copied().unwrap_or(0);
@@ -192,7 +192,7 @@ impl Store {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
-            data,
+            items: products,
             total: None,
             page,
             limit: request.limit,
