@@ -15,6 +15,8 @@ pub mod params;
 pub mod ratelimit;
 pub mod respond;
 mod scalars;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use edge::{Authenticate, Authenticated, Edge, Public, Route, admin, caller, serve};
 pub use error::{ApiError, AuthFailure, ErrorBody, ErrorCode};
