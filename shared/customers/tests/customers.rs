@@ -13,12 +13,12 @@ use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::error::{ConditionalCheckFailedException, ResourceNotFoundException};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use lambda_http::RequestExt;
 use shop_catalog::Store;
 use shop_customers::signup::{SIGN_UP_FAILED, handle_confirmation};
 use shop_customers::{Customers, api};
 use shop_domain::{Caller, CustomerId, Timestamp};
-use shop_http::{Authenticated, Body, Request};
+use shop_http::Request;
+use shop_http::testing::{self, admin};
 
 /// What the code under test logged, as the functions write it (JSON lines).
 #[derive(Clone, Default)]
@@ -98,36 +98,20 @@ fn erased_second() -> u64 {
     1_795_243_380
 }
 
+/// The customer, signed in at `issued_at` (epoch seconds).
 fn owner(customer: &CustomerId, issued_at: u64) -> Caller {
     Caller {
-        subject: customer.to_string(),
-        admin: false,
         issued_at,
+        ..testing::customer(customer)
     }
 }
 
-fn admin() -> Caller {
-    Caller {
-        subject: "ops".into(),
-        admin: true,
-        issued_at: erased_second() - 60,
-    }
-}
-
-/// A request for `/customers/{customer}{rest}` from `caller`.
+/// A request for `/customers/{customer}{rest}` from `caller`; a change names the customer.
 fn request(method: &str, customer: &CustomerId, rest: &str, caller: Caller) -> Request {
-    let mut builder = lambda_http::http::Request::builder()
-        .method(method)
-        .uri(format!("/customers/{customer}{rest}"));
-    let body = if method == "PATCH" {
-        builder = builder.header("content-type", "application/json");
-        Body::Text(r#"{"name": "Ada Lovelace"}"#.into())
-    } else {
-        Body::Empty
-    };
-    let mut request = builder.body(body).unwrap();
-    request.extensions_mut().insert(Authenticated(Ok(caller)));
-    request.with_path_parameters(HashMap::from([("id".to_owned(), customer.to_string())]))
+    let body = (method == "PATCH").then(|| serde_json::json!({"name": "Ada Lovelace"}));
+    let route = format!("/customers/{{id}}{rest}");
+    let id = customer.to_string();
+    testing::routed(method, &route, &[("id", &id)], body, Some(caller))
 }
 
 /// The profile item of a customer who erased their record, with the statistics that stay.

@@ -14,6 +14,8 @@ mod error;
 pub mod params;
 pub mod respond;
 mod scalars;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use edge::{
     Admission, Authenticate, Authenticated, Edge, Public, RateLimit, Route, admin, caller, serve,
