@@ -10,7 +10,6 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::StreamExt;
 use shop_catalog::Store;
-use shop_catalog::orders::{self, Scope};
 use shop_catalog::store::items::OrderItem;
 use shop_customers::Customers;
 use shop_customers::profiles::{self, ExportCursor};
@@ -20,6 +19,7 @@ use shop_domain::{
     ProductName, Quantity, StatusChange, Timestamp,
 };
 use shop_dynamo::{CallCounter, Cursor, DynamoError, Item, PageRequest, PageStart};
+use shop_orders::{self as orders, Scope};
 
 use crate::common::Shop;
 

@@ -3,12 +3,12 @@
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use futures::future::join_all;
 use serde_json::json;
-use shop_catalog::orders::{OrderRules, PlaceOrderError, place_order};
 use shop_consumer::{BatchOutcome, Consumer, OrderEventBatch};
 use shop_customers::statistics::{self, Outcome};
 use shop_domain::{CustomerId, Money, OrderId, OrderRequest, PricingError, Quantity, Timestamp};
 use shop_dynamo::DynamoError;
 use shop_events::{OrderEvent, PlacedOrder, decode_order_event};
+use shop_orders::{OrderRules, PlaceOrderError, place_order};
 use shop_relay::{EventQueue, Relay, Sinks};
 
 use crate::common::{Shop, all_to_queue, assert_error_body};

@@ -1,9 +1,9 @@
 //! POST /orders: price an order from the catalogue and reserve its stock.
 use shop_auth::Verifier;
-use shop_catalog::api::routes;
-use shop_catalog::orders::OrderRules;
-use shop_catalog::{Store, api};
+use shop_catalog::Store;
 use shop_http::{Edge, Route};
+use shop_orders::OrderRules;
+use shop_orders::api::{self, routes};
 use shop_ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]

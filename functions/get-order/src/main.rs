@@ -1,8 +1,8 @@
 //! GET /orders/{id}: one order with its history, for its customer or an admin.
 use shop_auth::Verifier;
-use shop_catalog::api::routes;
-use shop_catalog::{Store, api};
+use shop_catalog::Store;
 use shop_http::{Edge, Route};
+use shop_orders::api::{self, routes};
 use shop_ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]

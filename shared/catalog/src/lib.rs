@@ -1,11 +1,14 @@
-//! The Product service: the catalogue, orders and their lifecycle. Its repository ([`store`])
-//! keeps them in one DynamoDB table whose stream is the outbox; its use cases ([`orders`],
-//! [`products`]) decide; its handlers ([`api`]) are what each Lambda function serves.
+//! The Product service's catalogue and its table. The repository ([`store`]) keeps products
+//! and orders in one DynamoDB table whose stream is the outbox (an order and the stock it
+//! reserves are written in one transaction); the catalogue's use cases ([`products`]) decide;
+//! its handlers ([`api`]) are what each Lambda function serves. Orders' use cases and routes
+//! are `shop-orders`.
 
 pub mod api;
-pub mod orders;
 pub mod products;
 pub mod store;
 
 pub use store::Store;
 pub mod stream;
+#[cfg(feature = "testing")]
+pub mod testing;

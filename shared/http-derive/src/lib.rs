@@ -114,7 +114,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
 
         impl #impl_generics #body::FromJson for #name #type_generics #where_clause {
             fn from_json(
-                raw: Option<&::serde_json::value::RawValue>,
+                raw: Option<&#body::RawValue>,
                 at: &#body::Path,
                 problems: &mut #body::Problems,
             ) -> Option<Self> {

@@ -1,13 +1,14 @@
-//! The API's OpenAPI 3.1 document: each service's part (`ProductServiceApi`,
-//! `CustomerServiceApi`, derived from its handlers' `#[utoipa::path]` and the types they read
+//! The API's OpenAPI 3.1 document: each part (`OrdersApi`, `CatalogueApi`,
+//! `CustomersApi`, derived from its handlers' `#[utoipa::path]` and the types they read
 //! and write, which carry their own schemas and limits), merged, with what holds for every
 //! operation added once here. Published as a
 //! file beside the storefront (`scripts/deploy-storefront.sh`) and served by `make dev` at
 //! `/api/openapi.json`; `local/test_stack.py` checks that its routes are those of
 //! `template.yaml`. Nothing in a function depends on this crate.
 
-use shop_catalog::api::ProductServiceApi;
-use shop_customers::api::CustomerServiceApi;
+use shop_catalog::api::CatalogueApi;
+use shop_customers::api::CustomersApi;
+use shop_orders::api::OrdersApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -21,8 +22,9 @@ pub const ALIAS_BASE_PATH: &str = "/api/v1";
 /// The document, for the API at `server` (its URL, or a path such as `/` or `/dev/`).
 pub fn document(server: &str) -> Document {
     let mut document = ApiDoc::openapi()
-        .merge_from(ProductServiceApi::openapi())
-        .merge_from(CustomerServiceApi::openapi());
+        .merge_from(OrdersApi::openapi())
+        .merge_from(CatalogueApi::openapi())
+        .merge_from(CustomersApi::openapi());
     Conventions.modify(&mut document);
     document.servers = Some(vec![
         ServerBuilder::new()

@@ -132,7 +132,7 @@ fn real_responses_match_their_schemas() {
 #[test]
 fn documented_limits_are_the_parsers_limits() {
     let read = |body: &Value| -> bool {
-        shop_http::body::from_text::<shop_catalog::api::bodies::PlaceOrderBody>(&body.to_string())
+        shop_http::body::from_text::<shop_orders::api::bodies::PlaceOrderBody>(&body.to_string())
             .is_ok()
     };
     let lines: Vec<Value> = (0..MAX_LINES_PER_ORDER)

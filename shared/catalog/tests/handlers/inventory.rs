@@ -13,7 +13,7 @@ use shop_dynamo::{number, string};
 use shop_http::Request;
 use shop_http::testing::{admin, error_json, request, response_json, routed};
 
-use crate::fixtures::{
+use shop_catalog::testing::{
     SETS_LEVEL, assert_admin_only, invalid, item_of, product, reads, reads_product,
     refused_before_storage, refuses_updates, retired_item_of, store, transaction_cancelled,
     writes_stock,

@@ -1,8 +1,6 @@
-//! The Product service's handlers in-process: a request in, a response out, with DynamoDB
+//! The catalogue's handlers in-process: a request in, a response out, with DynamoDB
 //! answered by the SDK's own mocks (aws-smithy-mocks). What reaches DynamoDB is checked too,
 //! and that a request refused before storage reaches none of it.
 
-mod fixtures;
 mod inventory;
-mod orders;
 mod products;

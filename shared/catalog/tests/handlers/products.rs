@@ -17,7 +17,7 @@ use shop_dynamo::{Item, number, string};
 use shop_http::testing::{admin, error_json, request, response_json, routed, with_query};
 use shop_http::{Body, Request};
 
-use crate::fixtures::{
+use shop_catalog::testing::{
     ADDS_UNITS, SETS_LEVEL, assert_admin_only, gives, invalid, item_of, product, reads_product,
     refused_before_storage, refuses_updates, retired_item_of, store, transaction_cancelled,
     update_refused, updates, with_stock, writes_stock,

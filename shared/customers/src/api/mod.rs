@@ -43,7 +43,7 @@ pub mod routes {
     ),
     tags((name = "customers", description = "A customer's own profile, statistics and data"))
 )]
-pub struct CustomerServiceApi;
+pub struct CustomersApi;
 
 /// The customer named in the path, once the caller is known to reach them.
 fn customer_of(request: &Request) -> Result<(Caller, CustomerId), ApiError> {

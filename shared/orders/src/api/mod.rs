@@ -1,5 +1,10 @@
-//! `POST /orders`, `GET /orders`, `GET /orders/{id}`, `POST /orders/{id}/cancel`,
-//! `PATCH /orders/{id}`.
+//! The order routes, one handler per Lambda function: `POST /orders`, `GET /orders`,
+//! `GET /orders/{id}`, `POST /orders/{id}/cancel`, `PATCH /orders/{id}`. A handler parses the
+//! request into typed values, authorizes the caller, runs one use case and answers; errors
+//! become responses in one place ([`errors`]).
+
+pub mod bodies;
+mod errors;
 
 use shop_domain::{Actor, Caller, CustomerId, IdempotencyKey, OrderId, OrderStatus};
 use shop_http::body::{json_body, optional_json_body, query_string};
@@ -9,9 +14,28 @@ use shop_http::respond;
 use shop_http::{ApiError, ErrorCode, HttpResult, Request, caller};
 use shop_runtime::telemetry::{self, Metric};
 
-use super::bodies::{CancelOrderBody, OrderStatusBody, OrdersQuery, PlaceOrderBody};
-use crate::Store;
-use crate::orders::{self, Move, OrderRules, Scope};
+use bodies::{CancelOrderBody, OrderStatusBody, OrdersQuery, PlaceOrderBody};
+use shop_catalog::Store;
+
+use crate::{self as orders, Move, OrderRules, Scope};
+
+/// Each handler's route (the method and path of its `#[utoipa::path]`) under the handler's
+/// name, for the edge: `Route::of::<routes::create_order>()`.
+pub mod routes {
+    pub use super::{
+        __path_cancel_order as cancel_order, __path_create_order as create_order,
+        __path_get_order as get_order, __path_list_orders as list_orders,
+        __path_update_order_status as update_order_status,
+    };
+}
+
+/// The order routes' part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(create_order, list_orders, get_order, cancel_order, update_order_status),
+    tags((name = "orders", description = "A customer's own orders (an admin: everyone's, and their lifecycle)"))
+)]
+pub struct OrdersApi;
 
 /// The header a client sets to make `POST /orders` safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -128,7 +152,7 @@ fn scope_of(caller: &Caller, asked: Option<CustomerId>) -> Result<Scope, ApiErro
     get, path = "/orders", tag = "orders", security(("bearer" = [])),
     params(OrdersQuery, shop_http::params::Paging),
     responses(
-        (status = 200, description = "Orders, newest first; `meta.total` counts the whole listing (for an admin's listing of everyone's, as of the last few seconds)", body = crate::api::bodies::OrdersPage),
+        (status = 200, description = "Orders, newest first; `meta.total` counts the whole listing (for an admin's listing of everyone's, as of the last few seconds)", body = bodies::OrdersPage),
         (status = 403, description = "Another customer's orders", body = shop_http::ErrorBody),
     )
 )]

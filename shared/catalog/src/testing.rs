@@ -1,7 +1,9 @@
-//! What the Product service's handler tests start from: a catalogue product and an order in
+//! What the handler tests of the catalogue and of the orders start from: a catalogue product and an order in
 //! each status, as the table holds them, and DynamoDB's answers and refusals as the SDK's
 //! mocks give them.
 
+use crate::Store;
+use crate::store::items::{OrderItem, ProductItem};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::transact_write_items::{
@@ -16,9 +18,6 @@ use aws_sdk_dynamodb::types::error::{
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use serde_json::{Value, json};
-use shop_catalog::Store;
-use shop_catalog::orders::{DEFAULT_MAX_RESERVED_UNITS, OrderRules};
-use shop_catalog::store::items::{OrderItem, ProductItem};
 use shop_domain::{
     Actor, Caller, Category, CustomerId, Description, Offer, Order, OrderId, OrderRequest,
     OrderStatus, Product, ProductId, ProductName, Quantity, Sku, StatusChange, StockLevel,
@@ -27,11 +26,6 @@ use shop_domain::{
 use shop_dynamo::Item;
 use shop_http::testing::{customer, error_json};
 use shop_http::{HttpResult, Request};
-
-/// The shop's ordering rules, as deployed by default.
-pub const RULES: OrderRules = OrderRules {
-    max_reserved_units: DEFAULT_MAX_RESERVED_UNITS,
-};
 
 /// A store whose table answers each call by the first of `rules` that matches it; a call
 /// that none matches fails the test.

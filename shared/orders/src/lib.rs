@@ -1,6 +1,10 @@
-//! The order use cases: placing an order (priced from the catalogue, stock reserved, within
-//! the customer's reservation limit, safe to retry), reading and listing orders, and moving
-//! them through their lifecycle.
+//! Orders: placing one (priced from the catalogue, stock reserved, within the customer's
+//! reservation limit, safe to retry), reading and listing them, and moving them through their
+//! lifecycle; and the order routes' handlers ([`api`]). Orders live in the Product service's
+//! table beside the products whose stock they hold (`shop_catalog::Store`), so that an order
+//! and its reservations are written in one transaction.
+
+pub mod api;
 
 use shop_domain::{
     Actor, CustomerId, IdempotencyKey, Offer, Order, OrderId, OrderRequest, OrderStatus,
@@ -10,7 +14,7 @@ use shop_domain::{
 use shop_dynamo::{Attempt, DynamoError, Page, PageRequest, with_retries};
 use shop_runtime::settings::{self, SettingError};
 
-use crate::store::{OrderWrite, Placed, Store, Transition, TransitionWrite};
+use shop_catalog::store::{OrderWrite, Placed, Store, Transition, TransitionWrite};
 
 /// How often an order is written again when other writes got in between.
 const MAX_ATTEMPTS: u32 = 6;

@@ -1,5 +1,7 @@
-//! `POST /orders`, `GET /orders`, `GET /orders/{id}`, `POST /orders/{id}/cancel`,
-//! `PATCH /orders/{id}`.
+//! The order routes' handlers in-process: a request in, a response out, with DynamoDB
+//! answered by the SDK's own mocks (aws-smithy-mocks). What reaches DynamoDB is checked too,
+//! and that a request refused before storage reaches none of it: `POST /orders`,
+//! `GET /orders`, `GET /orders/{id}`, `POST /orders/{id}/cancel`, `PATCH /orders/{id}`.
 
 use std::fmt::Display;
 
@@ -15,16 +17,22 @@ use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 use aws_smithy_mocks::mock;
 use serde_json::{Value, json};
 use shop_catalog::Store;
-use shop_catalog::api;
 use shop_domain::{Caller, CustomerId, Order, OrderId, OrderStatus, Product, ProductId};
 use shop_dynamo::{number, string};
 use shop_http::testing::{admin, customer, error_json, request, response_json, routed};
 use shop_http::{HttpResult, Request};
+use shop_orders::api;
+use shop_orders::{DEFAULT_MAX_RESERVED_UNITS, OrderRules};
 
-use crate::fixtures::{
-    RULES, assert_admin_only, gives, invalid, item_of, no_order, order, pk, placeholder, product,
+use shop_catalog::testing::{
+    assert_admin_only, gives, invalid, item_of, no_order, order, pk, placeholder, product,
     reads_order, reads_order_moved_meanwhile, refused_before_storage, store, transaction_cancelled,
     transactions_written,
+};
+
+/// The shop's ordering rules, as deployed by default.
+const RULES: OrderRules = OrderRules {
+    max_reserved_units: DEFAULT_MAX_RESERVED_UNITS,
 };
 
 /// `GET /orders/{id}`.

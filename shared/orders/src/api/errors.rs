@@ -1,0 +1,71 @@
+//! How the order use cases' errors are answered: the one place they become responses.
+
+use shop_domain::{PricingError, TransitionError};
+use shop_http::{ApiError, ErrorCode};
+
+use crate::{MoveError, PlaceOrderError};
+
+impl From<PlaceOrderError> for ApiError {
+    fn from(error: PlaceOrderError) -> Self {
+        match error {
+            PlaceOrderError::Pricing(PricingError::UnknownProducts(ids)) => {
+                let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                ApiError::new(
+                    ErrorCode::ProductNotFound,
+                    format!("Product not found: {}", ids.join(", ")),
+                )
+            }
+            PlaceOrderError::Pricing(PricingError::Retired(products)) => {
+                let named: Vec<String> = products
+                    .iter()
+                    .map(|(id, name)| format!("{id} ({name})"))
+                    .collect();
+                ApiError::new(
+                    ErrorCode::ProductRetired,
+                    format!("No longer sold: {}", named.join(", ")),
+                )
+            }
+            PlaceOrderError::Pricing(PricingError::InsufficientStock {
+                product_id,
+                name,
+                requested,
+                available,
+            }) => ApiError::new(
+                ErrorCode::InsufficientStock,
+                format!(
+                    "Insufficient stock for product {product_id} ({name}). Requested: {requested}, Available: {available}"
+                ),
+            ),
+            PlaceOrderError::Pricing(error @ PricingError::TotalOutOfRange) => {
+                ApiError::internal(&error)
+            }
+            PlaceOrderError::ReservationLimit { max } => ApiError::new(
+                ErrorCode::ReservationLimit,
+                format!(
+                    "A customer may hold at most {max} units in orders not yet processed; cancel an order or wait until one is processed"
+                ),
+            ),
+            PlaceOrderError::IdempotencyKeyReused => ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "Idempotency-Key has already been used for a different request",
+            ),
+            PlaceOrderError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<MoveError> for ApiError {
+    fn from(error: MoveError) -> Self {
+        match error {
+            MoveError::NotFound => ApiError::new(ErrorCode::OrderNotFound, "Order not found"),
+            MoveError::Refused(refused @ TransitionError::NotAllowed { .. }) => {
+                ApiError::new(ErrorCode::TransitionNotAllowed, refused.to_string())
+            }
+            MoveError::Refused(TransitionError::NotTheCustomers { from, .. }) => ApiError::new(
+                ErrorCode::OrderNotCancellable,
+                format!("This order is {from} and can no longer be cancelled by its customer"),
+            ),
+            MoveError::Store(error) => error.into(),
+        }
+    }
+}
