@@ -136,6 +136,8 @@ pub async fn set_stock(
             StockWrite::Refused(level) => Err(CatalogueError::StockMoved { level }),
         };
     }
+    // Written over the level last read, so that no order's reservation made in between is
+    // overwritten: an order that got in first means reading the level again.
     let mut expected = get_product(store, id)
         .await?
         .ok_or(CatalogueError::NotFound)?
@@ -144,10 +146,11 @@ pub async fn set_stock(
         match store.set_stock(id, expected, level, reason).await? {
             StockWrite::Done(product) => return Ok(product),
             StockWrite::Missing => return Err(CatalogueError::NotFound),
-            StockWrite::Refused(now) => {
+            StockWrite::Refused(now) if attempt < MAX_ATTEMPTS => {
                 expected = now;
                 tokio::time::sleep(shop_dynamo::backoff(attempt)).await;
             }
+            StockWrite::Refused(_) => {}
         }
     }
     Err(DynamoError::Contended {
