@@ -236,6 +236,10 @@ def samples(shop):
         "create-order": place(),
         "list-orders": shop.http("list-orders", subject=CUSTOMER, query="limit=10"),
         "get-order": shop.http("get-order", {"id": to_show}, subject=CUSTOMER),
+        "create-order-service-order": shop.http(
+            "create-order-service-order", body={"productCode": smartphone["sku"], "quantity": 1}, subject=CUSTOMER
+        ),
+        "get-order-service-order": shop.http("get-order-service-order", {"id": to_show}, subject=CUSTOMER),
         "cancel-order": shop.http("cancel-order", {"id": to_show}, body={"reason": "Ordered by mistake"}, subject=CUSTOMER),
         "update-order-status": shop.http("update-order-status", {"id": to_confirm}, body={"status": "PROCESSING"}, admin=True),
         "list-products": shop.http("list-products", query="category=Electronics"),

@@ -423,24 +423,28 @@ async fn a_customer_updates_their_profile_after_the_first_order() {
     assert_eq!(stats.json["totalSpent"].to_string(), "9.99");
 }
 
+/// Every route outside /api/v1 is served again under it, by the same function, unless /api/v1
+/// has a route of its own for that method and path: there the Order service's `POST
+/// /api/v1/orders` and `GET /api/v1/orders/{id}` (tests in order_service.rs) answer instead.
 #[tokio::test]
-async fn every_route_is_also_served_under_api_v1() {
+async fn every_route_is_also_served_under_api_v1_unless_it_has_its_own() {
     let shop = Shop::connect().await;
     let product = shop.new_product("2.50", 3).await;
     let customer = CustomerId::new();
-    let placed = shop
-        .post_json(
-            "/api/v1/orders",
-            &json!({"customerId": customer.to_string(), "items": [{"productId": product.id.to_string(), "quantity": 2}]}),
-        )
-        .await;
+    let placed = shop.order(&customer, &[(&product.id, 2)]).await;
     assert_eq!(placed.status, 201, "{}", placed.text);
     let id = placed.json["id"].as_str().unwrap();
-    assert_eq!(
-        shop.get(&format!("/api/v1/orders/{id}")).await.json,
-        placed.json
-    );
     assert_eq!(shop.get(&format!("/orders/{id}")).await.json, placed.json);
+    // Ours under /orders; the Order service's under /api/v1/orders, in its shape.
+    let theirs = shop.get(&format!("/api/v1/orders/{id}")).await;
+    assert_eq!(theirs.status, 200, "{}", theirs.text);
+    assert_eq!(theirs.json["_id"], id);
+    assert_eq!(theirs.json["productCode"], product.sku.as_str());
+    let ours = json!({"customerId": customer.to_string(), "items": [{"productId": product.id.to_string(), "quantity": 1}]});
+    let refused = shop.post_json("/api/v1/orders", &ours).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert_eq!(refused.json["error"], "Bad Request");
+    // The routes the Order service has not are ours under /api/v1 too.
     let listed = shop
         .get(&format!("/api/v1/orders?customerId={customer}"))
         .await;
@@ -456,6 +460,12 @@ async fn every_route_is_also_served_under_api_v1() {
             .json,
         stats.json
     );
+    let cancelled = shop
+        .post_json(&format!("/api/v1/orders/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(cancelled.json["status"], "CANCELLED");
+    assert_eq!(shop.stock_of(&product.id).await, 3);
     let unknown = shop.get("/api/v1/nothing-here").await;
     assert_error_body(&unknown, 404);
     assert_eq!(unknown.json["message"], "Cannot GET /api/v1/nothing-here");

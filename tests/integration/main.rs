@@ -13,6 +13,7 @@ mod inventory;
 mod lifecycle;
 mod listings;
 mod observability;
+mod order_service;
 mod rabbitmq;
 mod ratelimit;
 mod reliability;

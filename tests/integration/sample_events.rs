@@ -81,6 +81,8 @@ async fn every_function_takes_its_sample_unchanged() {
         ("create-order", 201),
         ("list-orders", 200),
         ("get-order", 200),
+        ("create-order-service-order", 201),
+        ("get-order-service-order", 200),
         ("cancel-order", 200),
         ("update-order-status", 200),
         ("list-products", 200),

@@ -18,8 +18,9 @@ pub struct ApiError {
     pub auth: Option<AuthFailure>,
 }
 
-/// What went wrong, for a client to decide by: each code has one status, and a client that
-/// knows the code need not read the message, which is for people and may be reworded.
+/// What went wrong, for a client to decide by: each code has one status (but on the Order
+/// service's routes, which refuse an order 400 as it does), and a client that knows the code
+/// need not read the message, which is for people and may be reworded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

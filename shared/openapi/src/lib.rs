@@ -8,7 +8,7 @@
 
 use shop_catalog::api::CatalogueApi;
 use shop_customers::api::CustomersApi;
-use shop_orders::api::OrdersApi;
+use shop_orders::api::{OrderServiceApi, OrdersApi};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -16,13 +16,16 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, RefOr, ServerBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema};
 
-/// Every route at the root is also served under the Inventory and Order services' base path.
+/// Every route at the root is also served under the Inventory and Order services' base path,
+/// except where a route of theirs is served there: `POST /api/v1/orders` and
+/// `GET /api/v1/orders/{id}` are the Order service's ([`OrderServiceApi`]), not ours again.
 pub const ALIAS_BASE_PATH: &str = "/api/v1";
 
 /// The document, for the API at `server` (its URL, or a path such as `/` or `/dev/`).
 pub fn document(server: &str) -> Document {
     let mut document = ApiDoc::openapi()
         .merge_from(OrdersApi::openapi())
+        .merge_from(OrderServiceApi::openapi())
         .merge_from(CatalogueApi::openapi())
         .merge_from(CustomersApi::openapi());
     Conventions.modify(&mut document);
@@ -30,7 +33,7 @@ pub fn document(server: &str) -> Document {
         ServerBuilder::new()
             .url(server)
             .description(Some(
-                "The API; every route outside /api/v1 is also served under /api/v1",
+                "The API; every route outside /api/v1 is also served under /api/v1, unless /api/v1 has a route of its own for that method and path",
             ))
             .build(),
     ]);
@@ -41,10 +44,13 @@ pub fn document(server: &str) -> Document {
 #[openapi(
     info(
         title = "Shop API",
-        description = "A shop's Product and Customer services as AWS Lambda functions. \
-            Errors are `{statusCode, message, errors?}`. Every response carries \
+        description = "A shop's Product and Customer services as AWS Lambda functions, and the NestJS Inventory and Order services' routes. \
+            Errors are `{statusCode, code, message, errors?}` (the Order service's input \
+            problems: `{statusCode, code, message: [...], error}`). Every response carries \
             `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`. \
-            Every route outside `/api/v1` is also served under `/api/v1`.",
+            Every route outside `/api/v1` is also served under `/api/v1`, unless `/api/v1` has \
+            a route of its own for that method and path (the Order service's `POST /api/v1/orders` \
+            and `GET /api/v1/orders/{id}`).",
         license(name = "MIT")
     ),
     components(schemas(shop_http::ErrorCode))

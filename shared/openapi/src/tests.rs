@@ -130,6 +130,63 @@ fn real_responses_match_their_schemas() {
 }
 
 #[test]
+fn the_order_services_responses_match_their_schemas() {
+    use shop_orders::api::order_service::{
+        OrderServiceError, OrderServiceMessage, OrderServiceOrder, OrderServiceStatus,
+    };
+    let at = Timestamp::now();
+    let order = OrderServiceOrder {
+        id: OrderId::new(),
+        product_code: Sku::parse("PROD-1").unwrap(),
+        quantity: 2,
+        total_price: "39.98".parse().unwrap(),
+        status: OrderServiceStatus::Confirmed,
+        created_at: at,
+        updated_at: at,
+    };
+    let problems = ["quantity must be a positive number".to_owned()];
+    let invalid = OrderServiceError {
+        status_code: 400,
+        code: shop_http::ErrorCode::ValidationFailed,
+        message: OrderServiceMessage::Every(&problems),
+        error: Some("Bad Request"),
+    };
+    let short = shop_http::ApiError::new(
+        shop_http::ErrorCode::InsufficientStock,
+        "Insufficient stock. Requested: 15, Available: 10",
+    );
+    let samples = [
+        ("OrderServiceOrder", serde_json::to_value(&order).unwrap()),
+        ("OrderServiceError", serde_json::to_value(&invalid).unwrap()),
+        // A refusal is our error body, with one message.
+        (
+            "OrderServiceError",
+            serde_json::to_value(short.body()).unwrap(),
+        ),
+    ];
+    for (name, sample) in samples {
+        let errors: Vec<String> = validator(name)
+            .iter_errors(&sample)
+            .map(|error| error.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{name} {sample}: {errors:?}");
+    }
+    let read = |quantity: u32| {
+        let body = json!({"productCode": "PROD-1", "quantity": quantity});
+        let read = shop_http::body::from_text::<
+            shop_orders::api::order_service::OrderServiceOrderBody,
+        >(&body.to_string());
+        (
+            validator("OrderServiceOrderBody").is_valid(&body),
+            read.is_ok(),
+        )
+    };
+    assert_eq!(read(MAX_QUANTITY), (true, true));
+    assert_eq!(read(MAX_QUANTITY + 1), (false, false));
+    assert_eq!(read(0), (false, false));
+}
+
+#[test]
 fn documented_limits_are_the_parsers_limits() {
     let read = |body: &Value| -> bool {
         shop_http::body::from_text::<shop_orders::api::bodies::PlaceOrderBody>(&body.to_string())

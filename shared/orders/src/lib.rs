@@ -8,8 +8,8 @@ pub mod api;
 
 use shop_domain::{
     Actor, CustomerId, IdempotencyKey, Offer, Order, OrderId, OrderRequest, OrderStatus,
-    OrderSummary, PricingError, ProductId, Reason, StatusChange, Timestamp, TrackingReference,
-    TransitionError, price_order,
+    OrderSummary, PricingError, ProductId, Quantity, Reason, Sku, StatusChange, Timestamp,
+    TrackingReference, TransitionError, price_order,
 };
 use shop_dynamo::{Attempt, DynamoError, Page, PageRequest, with_retries};
 use shop_runtime::settings::{self, SettingError};
@@ -127,6 +127,47 @@ pub async fn place_order(
         }
     })
     .await
+}
+
+/// Places an order of `quantity` units of the one product whose code (sku) is `code`, as the
+/// Order service takes one, through [`place_order`]. `None` when no product on sale has that
+/// code; nothing was written then.
+pub async fn place_order_by_code(
+    store: &Store,
+    rules: &OrderRules,
+    customer: CustomerId,
+    (code, quantity): (&Sku, Quantity),
+    key: Option<&IdempotencyKey>,
+) -> Result<Option<Placement>, PlaceOrderError> {
+    let Some(product) = shop_catalog::products::product_by_sku(store, code).await? else {
+        return Ok(None);
+    };
+    let request = OrderRequest {
+        customer_id: customer,
+        lines: vec![(product.id, quantity)],
+    };
+    place_order(store, rules, &request, key).await.map(Some)
+}
+
+/// One order within `scope`, as the Order service shows one: of one product, with that
+/// product's code (the catalogue's sku for it). `None` for an order of several products,
+/// which the Order service's shape cannot hold, as for one that is missing.
+pub async fn order_of_one_product(
+    store: &Store,
+    scope: Scope,
+    id: &OrderId,
+) -> Result<Option<(Order, Sku)>, DynamoError> {
+    let Some(order) = get_order(store, scope, id).await? else {
+        return Ok(None);
+    };
+    let [line] = order.items.as_slice() else {
+        return Ok(None);
+    };
+    let code = store
+        .product(&line.product_id)
+        .await?
+        .map(|stored| stored.product.sku);
+    Ok(code.map(|code| (order, code)))
 }
 
 /// Whose orders a listing or a read covers: one customer's, or (for an admin) everyone's.

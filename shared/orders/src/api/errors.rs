@@ -1,6 +1,7 @@
 //! How the order use cases' errors are answered: the one place they become responses.
 
 use shop_domain::{PricingError, TransitionError};
+use shop_http::http::StatusCode;
 use shop_http::{ApiError, ErrorCode};
 
 use crate::{MoveError, PlaceOrderError};
@@ -51,6 +52,38 @@ impl From<PlaceOrderError> for ApiError {
             ),
             PlaceOrderError::Store(error) => error.into(),
         }
+    }
+}
+
+/// An order refused under the Order service's contract, answered as it answers one: 400 for a
+/// product it cannot have (`Item not found in inventory`) or not enough stock, in its words
+/// (`code` still says which); anything else as on our own routes.
+pub(super) fn order_service_refusal(error: PlaceOrderError) -> ApiError {
+    match error {
+        // Retired or gone between finding it by its code and placing the order.
+        PlaceOrderError::Pricing(PricingError::UnknownProducts(_) | PricingError::Retired(_)) => {
+            order_service_unknown_code()
+        }
+        PlaceOrderError::Pricing(PricingError::InsufficientStock {
+            requested,
+            available,
+            ..
+        }) => ApiError {
+            status: StatusCode::BAD_REQUEST,
+            ..ApiError::new(
+                ErrorCode::InsufficientStock,
+                format!("Insufficient stock. Requested: {requested}, Available: {available}"),
+            )
+        },
+        error => error.into(),
+    }
+}
+
+/// No product on sale has the code an Order service order names.
+pub(super) fn order_service_unknown_code() -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        ..ApiError::new(ErrorCode::ProductNotFound, "Item not found in inventory")
     }
 }
 

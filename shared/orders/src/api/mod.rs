@@ -1,10 +1,12 @@
 //! The order routes, one handler per Lambda function: `POST /orders`, `GET /orders`,
-//! `GET /orders/{id}`, `POST /orders/{id}/cancel`, `PATCH /orders/{id}`. A handler parses the
-//! request into typed values, authorizes the caller, runs one use case and answers; errors
-//! become responses in one place ([`errors`]).
+//! `GET /orders/{id}`, `POST /orders/{id}/cancel`, `PATCH /orders/{id}`; and the Order
+//! service's `POST /api/v1/orders` and `GET /api/v1/orders/{id}` ([`order_service`]). A
+//! handler parses the request into typed values, authorizes the caller, runs one use case and
+//! answers; errors become responses in one place ([`errors`]).
 
 pub mod bodies;
 mod errors;
+pub mod order_service;
 
 use shop_domain::{Actor, Caller, CustomerId, IdempotencyKey, OrderId, OrderStatus};
 use shop_http::body::{json_body, optional_json_body, query_string};
@@ -17,11 +19,16 @@ use shop_runtime::telemetry::{self, Metric};
 use bodies::{CancelOrderBody, OrderStatusBody, OrdersQuery, PlaceOrderBody};
 use shop_catalog::Store;
 
-use crate::{self as orders, Move, OrderRules, Scope};
+use crate::{self as orders, Move, OrderRules, Placement, Scope};
+pub use order_service::{create_order_service_order, get_order_service_order};
 
 /// Each handler's route (the method and path of its `#[utoipa::path]`) under the handler's
 /// name, for the edge: `Route::of::<routes::create_order>()`.
 pub mod routes {
+    pub use super::order_service::{
+        __path_create_order_service_order as create_order_service_order,
+        __path_get_order_service_order as get_order_service_order,
+    };
     pub use super::{
         __path_cancel_order as cancel_order, __path_create_order as create_order,
         __path_get_order as get_order, __path_list_orders as list_orders,
@@ -36,6 +43,14 @@ pub mod routes {
     tags((name = "orders", description = "A customer's own orders (an admin: everyone's, and their lifecycle)"))
 )]
 pub struct OrdersApi;
+
+/// The Order service's routes' part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(order_service::create_order_service_order, order_service::get_order_service_order),
+    tags((name = "order-service", description = "The NestJS Order service's orders: one product by its code; each is one of ours"))
+)]
+pub struct OrderServiceApi;
 
 /// The header a client sets to make `POST /orders` safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -93,6 +108,19 @@ pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -
     telemetry::record_customer(&customer);
     let order_request = body.into_request(customer);
     let placement = orders::place_order(store, rules, &order_request, key.as_ref()).await?;
+    record_placement(&placement);
+    let order = &placement.order;
+    let mut response = respond::created(&format!("/orders/{}", order.id), order)?;
+    if placement.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// What an order placed (or replayed) tells the logs and the metrics.
+fn record_placement(placement: &Placement) {
     let order = &placement.order;
     telemetry::record_order(&order.id);
     if !placement.replayed {
@@ -102,13 +130,6 @@ pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -
         ]);
     }
     tracing::info!(total = %order.total, replayed = placement.replayed, "order placed");
-    let mut response = respond::created(&format!("/orders/{}", order.id), order)?;
-    if placement.replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
 }
 
 fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, String> {
