@@ -136,12 +136,24 @@ pub async fn set_stock(
             StockWrite::Refused(level) => Err(CatalogueError::StockMoved { level }),
         };
     }
-    // Written over the level last read, so that no order's reservation made in between is
-    // overwritten: an order that got in first means reading the level again.
-    let mut expected = get_product(store, id)
+    let read = get_product(store, id)
         .await?
         .ok_or(CatalogueError::NotFound)?
         .stock;
+    set_stock_over(store, id, read, level, reason).await
+}
+
+/// Sets a product's stock to an absolute level over `read`, the level last read: written only
+/// over the level read, so that no order's reservation made in between is overwritten; an
+/// order that got in first means judging again from the level it left.
+pub async fn set_stock_over(
+    store: &Store,
+    id: &ProductId,
+    read: StockLevel,
+    level: StockLevel,
+    reason: &str,
+) -> Result<Product, CatalogueError> {
+    let mut expected = read;
     for attempt in 1..=MAX_ATTEMPTS {
         match store.set_stock(id, expected, level, reason).await? {
             StockWrite::Done(product) => return Ok(product),

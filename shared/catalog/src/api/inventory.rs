@@ -117,12 +117,13 @@ pub async fn set_inventory_stock(store: &Store, request: Request) -> HttpResult 
     let product = products::product_by_sku(store, &sku)
         .await?
         .ok_or_else(item_not_found)?;
-    let product = products::set_stock(store, &product.id, level, None, "stock level set")
-        .await
-        .map_err(|error| match error {
-            CatalogueError::NotFound => item_not_found(),
-            error => error.into(),
-        })?;
+    let product =
+        products::set_stock_over(store, &product.id, product.stock, level, "stock level set")
+            .await
+            .map_err(|error| match error {
+                CatalogueError::NotFound => item_not_found(),
+                error => error.into(),
+            })?;
     tracing::info!(product_id = %product.id, stock = level.get(), "inventory stock set");
     respond::json(StatusCode::OK, &InventoryItem::from(product))
 }
