@@ -489,7 +489,7 @@ STORE_ACCESS = {
                     "index/gsi3": {"Query": {"STATUS#*"}}, "table": {"GetItem": {CUSTOMER, "COUNTS"}}},
     "get-order": {"table": {"GetItem": {ORDER}}},
     # The Order service's: its product found by its code, then placed as create-order places one.
-    "create-order-service-order": {"table": {"GetItem": {SKU, PRODUCT}, "BatchGetItem": {PRODUCT, "IDEMPOTENCY#*"},
+    "create-order-service-order": {"table": {"GetItem": {SKU}, "BatchGetItem": {PRODUCT, "IDEMPOTENCY#*"},
                                              "PutItem": {ORDER, "IDEMPOTENCY#*"}, "UpdateItem": {PRODUCT, CUSTOMER}}},
     # An order, and its product's code.
     "get-order-service-order": {"table": {"GetItem": {ORDER, PRODUCT}}},

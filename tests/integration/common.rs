@@ -541,3 +541,11 @@ pub fn signed_token(claims: &Claims, pem: &[u8]) -> String {
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem).expect("an RSA key");
     jsonwebtoken::encode(&header, claims, &key).expect("token signed")
 }
+
+/// This crate's folder (`tests/`), read when the tests run rather than when they were built:
+/// a build kept in a cache may have been made in another checkout.
+pub fn tests_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .expect("CARGO_MANIFEST_DIR, set by cargo test")
+        .into()
+}

@@ -63,10 +63,7 @@ fn publisher(shop: &Shop, queue: &str) -> Relay {
 fn nestjs(script: &str, queue: &str) -> Command {
     let mut command = Command::new("node");
     command
-        .arg(format!(
-            "{}/nestjs-peer/{script}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
+        .arg(crate::common::tests_dir().join("nestjs-peer").join(script))
         .env("RABBITMQ_URL", broker_url())
         .env("RABBITMQ_QUEUE", queue)
         .kill_on_drop(true);

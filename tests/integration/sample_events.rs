@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    crate::common::tests_dir().join("..")
 }
 
 /// The samples `scripts/stack.sh events` wrote for the stack under test.

@@ -330,7 +330,10 @@ mod tests {
     use super::*;
 
     fn events_dir() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
+        // Read when the test runs, not when it was built: a build kept in a cache may have
+        // been made in another checkout.
+        let harness = std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test");
+        Path::new(&harness).join("../../events")
     }
 
     fn seeded() -> Seeded {

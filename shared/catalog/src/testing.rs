@@ -229,10 +229,29 @@ pub fn update_refused(old: Option<Item>) -> UpdateItemError {
 /// A transaction DynamoDB cancelled: one reason code per item sent, in their order
 /// (`"None"` for an item that was not the cause).
 pub fn transaction_cancelled(codes: &[&str]) -> TransactWriteItemsError {
-    let reasons = codes
-        .iter()
-        .map(|code| CancellationReason::builder().code(*code).build())
-        .collect();
+    cancelled_for(
+        codes
+            .iter()
+            .map(|code| CancellationReason::builder().code(*code).build())
+            .collect(),
+    )
+}
+
+/// An order's transaction (the order, one product's reservation, the customer's counts)
+/// cancelled because the product's stock was taken meanwhile: the engine reports the level
+/// it found.
+pub fn stock_taken_meanwhile(level: u32) -> TransactWriteItemsError {
+    cancelled_for(vec![
+        CancellationReason::builder().code("None").build(),
+        CancellationReason::builder()
+            .code("ConditionalCheckFailed")
+            .item("stock", shop_dynamo::number(level))
+            .build(),
+        CancellationReason::builder().code("None").build(),
+    ])
+}
+
+fn cancelled_for(reasons: Vec<CancellationReason>) -> TransactWriteItemsError {
     TransactWriteItemsError::TransactionCanceledException(
         TransactionCanceledException::builder()
             .set_cancellation_reasons(Some(reasons))

@@ -566,17 +566,10 @@ impl Customers {
             projection: None,
             sort_prefix: Some(("sk", MARKER_PREFIX)),
         };
-        let (items, page, next_cursor) = partition.page(request, |query| query).await?;
-        Ok(Page {
-            items: items
-                .into_iter()
-                .map(shop_dynamo::from_item)
-                .collect::<Result<_, _>>()?,
-            total: None,
-            page,
-            limit: request.limit,
-            next_cursor,
-        })
+        partition
+            .page(request, |query| query)
+            .await?
+            .try_map(|items| items.into_iter().map(shop_dynamo::from_item).collect())
     }
 }
 

@@ -159,6 +159,22 @@ pub struct Page<T> {
     pub next_cursor: Option<Cursor>,
 }
 
+impl<T> Page<T> {
+    /// The same page of other items, made from these (a failure fails the page).
+    pub fn try_map<U, E>(
+        self,
+        items: impl FnOnce(Vec<T>) -> Result<Vec<U>, E>,
+    ) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: items(self.items)?,
+            total: self.total,
+            page: self.page,
+            limit: self.limit,
+            next_cursor: self.next_cursor,
+        })
+    }
+}
+
 /// One partition of a table or index, read in sort-key order (`forward`) or newest first.
 pub struct Partition<'a> {
     pub client: &'a aws_sdk_dynamodb::Client,
@@ -257,6 +273,21 @@ impl Partition<'_> {
     /// earlier items first), at most `request.limit` items, within the page's bound. `shape`
     /// adds a filter; a filtered page that reaches the bound ends early, with a cursor.
     pub async fn page(
+        &self,
+        request: &PageRequest,
+        shape: impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<Page<Item>, DynamoError> {
+        let (items, page, next_cursor) = self.read_page(request, shape).await?;
+        Ok(Page {
+            items,
+            total: None,
+            page,
+            limit: request.limit,
+            next_cursor,
+        })
+    }
+
+    async fn read_page(
         &self,
         request: &PageRequest,
         shape: impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,

@@ -18,8 +18,6 @@ use shop_catalog::store::{OrderWrite, Placed, Store, Transition, TransitionWrite
 
 /// How often an order is written again when other writes got in between.
 const MAX_ATTEMPTS: u32 = 6;
-/// The most units a customer may hold in orders not yet processed, unless set.
-pub const DEFAULT_MAX_RESERVED_UNITS: u32 = 500;
 pub const MAX_RESERVED_UNITS: &str = "MAX_RESERVED_UNITS";
 
 /// The rules of ordering a shop owner sets.
@@ -31,11 +29,16 @@ pub struct OrderRules {
 }
 
 impl OrderRules {
+    /// The rules a shop runs with unless it sets its own: at most 500 units held.
+    pub const DEFAULT: Self = Self {
+        max_reserved_units: 500,
+    };
+
     pub fn from_env() -> Result<Self, SettingError> {
         Ok(Self {
             max_reserved_units: settings::parsed(
                 MAX_RESERVED_UNITS,
-                DEFAULT_MAX_RESERVED_UNITS,
+                Self::DEFAULT.max_reserved_units,
                 "a positive integer",
                 |units| *units > 0,
             )?,
@@ -130,8 +133,8 @@ pub async fn place_order(
 }
 
 /// Places an order of `quantity` units of the one product whose code (sku) is `code`, as the
-/// Order service takes one, through [`place_order`]. `None` when no product on sale has that
-/// code; nothing was written then.
+/// Order service takes one, through [`place_order`]. `None` when no product has that code; a
+/// retired one is refused as [`place_order`] refuses it. Nothing was written then.
 pub async fn place_order_by_code(
     store: &Store,
     rules: &OrderRules,
@@ -139,12 +142,14 @@ pub async fn place_order_by_code(
     (code, quantity): (&Sku, Quantity),
     key: Option<&IdempotencyKey>,
 ) -> Result<Option<Placement>, PlaceOrderError> {
-    let Some(product) = shop_catalog::products::product_by_sku(store, code).await? else {
+    // Only the code's product id is read here: placing the order reads the product itself
+    // (a retired one is refused there).
+    let Some(product) = store.product_id_by_sku(code).await? else {
         return Ok(None);
     };
     let request = OrderRequest {
         customer_id: customer,
-        lines: vec![(product.id, quantity)],
+        lines: vec![(product, quantity)],
     };
     place_order(store, rules, &request, key).await.map(Some)
 }

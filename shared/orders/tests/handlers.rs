@@ -9,11 +9,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
-use aws_sdk_dynamodb::operation::transact_write_items::{
-    TransactWriteItemsError, TransactWriteItemsOutput,
-};
-use aws_sdk_dynamodb::types::error::TransactionCanceledException;
-use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_smithy_mocks::mock;
 use serde_json::{Value, json};
 use shop_catalog::Store;
@@ -21,19 +18,16 @@ use shop_domain::{Caller, CustomerId, Order, OrderId, OrderStatus, Product, Prod
 use shop_dynamo::{number, string};
 use shop_http::testing::{admin, customer, error_json, request, response_json, routed};
 use shop_http::{HttpResult, Request};
+use shop_orders::OrderRules;
 use shop_orders::api;
-use shop_orders::{DEFAULT_MAX_RESERVED_UNITS, OrderRules};
 
 use shop_catalog::testing::{
     assert_admin_only, gives, invalid, item_of, no_order, order, pk, placeholder, product,
-    reads_order, reads_order_moved_meanwhile, refused_before_storage, store, transaction_cancelled,
-    transactions_written,
+    reads_order, reads_order_moved_meanwhile, refused_before_storage, stock_taken_meanwhile, store,
+    transaction_cancelled, transactions_written,
 };
 
-/// The shop's ordering rules, as deployed by default.
-const RULES: OrderRules = OrderRules {
-    max_reserved_units: DEFAULT_MAX_RESERVED_UNITS,
-};
+const RULES: OrderRules = OrderRules::DEFAULT;
 
 /// `GET /orders/{id}`.
 fn read_of(id: impl Display, caller: Option<Caller>) -> Request {
@@ -163,21 +157,7 @@ async fn an_order_is_one_read_and_one_transaction() {
 async fn stock_taken_meanwhile_is_409_with_the_level_the_engine_reported() {
     let on_sale = product("19.99", 10);
     let read = reads_for_order(&on_sale);
-    let cancelled = mock!(Client::transact_write_items).then_error(|| {
-        let reasons = vec![
-            CancellationReason::builder().code("None").build(),
-            CancellationReason::builder()
-                .code("ConditionalCheckFailed")
-                .item("stock", number(1))
-                .build(),
-            CancellationReason::builder().code("None").build(),
-        ];
-        TransactWriteItemsError::TransactionCanceledException(
-            TransactionCanceledException::builder()
-                .set_cancellation_reasons(Some(reasons))
-                .build(),
-        )
-    });
+    let cancelled = mock!(Client::transact_write_items).then_error(|| stock_taken_meanwhile(1));
     let buyer = Some(customer(&CustomerId::new()));
     let error = place(
         &store(&[&read, &cancelled]),

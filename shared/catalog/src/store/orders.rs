@@ -315,17 +315,7 @@ impl Store {
         status: Option<OrderStatus>,
         request: &PageRequest,
     ) -> Result<Page<OrderSummary>, DynamoError> {
-        let partition = Partition {
-            client: &self.client,
-            table: &self.table,
-            index: Some(BY_GROUP_INDEX),
-            shape: CUSTOMER_ORDERS_SHAPE,
-            value: customer_pk(customer),
-            forward: false,
-            projection: Some(SUMMARY_PROJECTION),
-            sort_prefix: None,
-        };
-        let (items, page, next_cursor) = partition
+        self.customer_orders(customer, SUMMARY_PROJECTION)
             .page(request, |query| {
                 let query = query.expression_attribute_names("#status", "status");
                 match status {
@@ -335,14 +325,8 @@ impl Store {
                     None => query,
                 }
             })
-            .await?;
-        Ok(Page {
-            items: summaries(items)?,
-            total: None,
-            page,
-            limit: request.limit,
-            next_cursor,
-        })
+            .await?
+            .try_map(summaries)
     }
 
     /// One page of a customer's orders in full (lines and history), newest first: their keys
@@ -352,18 +336,12 @@ impl Store {
         customer: &CustomerId,
         request: &PageRequest,
     ) -> Result<Page<Order>, DynamoError> {
-        let partition = Partition {
-            client: &self.client,
-            table: &self.table,
-            index: Some(BY_GROUP_INDEX),
-            shape: CUSTOMER_ORDERS_SHAPE,
-            value: customer_pk(customer),
-            forward: false,
-            projection: Some("id"),
-            sort_prefix: None,
-        };
-        let (listed, page, next_cursor) = partition.page(request, |query| query).await?;
+        let listed = self
+            .customer_orders(customer, "id")
+            .page(request, |query| query)
+            .await?;
         let keys = listed
+            .items
             .iter()
             .filter_map(|item| shop_dynamo::string_of(item, "pk"))
             .map(|pk| key(pk, ORDER))
@@ -374,18 +352,27 @@ impl Store {
             found.insert(order_pk(&order.id), order);
         }
         // In the listing's order; an order the index lists is always there to read.
-        let orders = listed
-            .iter()
-            .filter_map(|item| shop_dynamo::string_of(item, "pk"))
-            .filter_map(|pk| found.remove(pk))
-            .collect();
-        Ok(Page {
-            items: orders,
-            total: None,
-            page,
-            limit: request.limit,
-            next_cursor,
+        listed.try_map(|listed| {
+            Ok(listed
+                .iter()
+                .filter_map(|item| shop_dynamo::string_of(item, "pk"))
+                .filter_map(|pk| found.remove(pk))
+                .collect())
         })
+    }
+
+    /// A customer's orders, newest first, in the customer's index partition.
+    fn customer_orders<'a>(&'a self, customer: &CustomerId, projection: &'a str) -> Partition<'a> {
+        Partition {
+            client: &self.client,
+            table: &self.table,
+            index: Some(BY_GROUP_INDEX),
+            shape: CUSTOMER_ORDERS_SHAPE,
+            value: customer_pk(customer),
+            forward: false,
+            projection: Some(projection),
+            sort_prefix: None,
+        }
     }
 
     /// One page of every customer's orders, newest first, optionally of one status only:

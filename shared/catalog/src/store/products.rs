@@ -122,6 +122,14 @@ impl Store {
 
     /// The product a sku (the Inventory service's product code) belongs to.
     pub async fn product_by_sku(&self, sku: &Sku) -> Result<Option<StoredProduct>, DynamoError> {
+        match self.product_id_by_sku(sku).await? {
+            Some(id) => self.product(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The id of the product a sku belongs to (on sale or retired): one read of its guard.
+    pub async fn product_id_by_sku(&self, sku: &Sku) -> Result<Option<ProductId>, DynamoError> {
         let output = self
             .client
             .get_item()
@@ -131,11 +139,10 @@ impl Store {
             .send()
             .await
             .map_err(|error| DynamoError::request("GetItem", error))?;
-        let Some(guard) = output.item else {
-            return Ok(None);
-        };
-        let guard: SkuItem = shop_dynamo::from_item(guard)?;
-        self.product(&guard.product_id).await
+        output
+            .item
+            .map(|guard| Ok(shop_dynamo::from_item::<SkuItem>(guard)?.product_id))
+            .transpose()
     }
 
     /// One page of the catalogue, by name, optionally of one category only (compared without
@@ -160,16 +167,21 @@ impl Store {
             projection: None,
             sort_prefix: None,
         };
-        let (items, page, next_cursor) = partition.page(request, |query| query).await?;
-        let listed: Vec<ProductItem> = items
-            .into_iter()
-            .map(|mut item| {
-                // The index holds everything but the stock level.
-                item.insert("stock".into(), number(0));
-                shop_dynamo::from_item(item)
-            })
-            .collect::<Result<_, _>>()?;
+        let listed = partition
+            .page(request, |query| query)
+            .await?
+            .try_map(|items| {
+                items
+                    .into_iter()
+                    .map(|mut item| {
+                        // The index holds everything but the stock level.
+                        item.insert("stock".into(), number(0));
+                        shop_dynamo::from_item::<ProductItem>(item)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
         let keys = listed
+            .items
             .iter()
             .map(|item| key(item.pk.clone(), PRODUCT))
             .collect();
@@ -184,19 +196,14 @@ impl Store {
                     ))
                 })
                 .collect();
-        let products = listed
-            .into_iter()
-            .map(|mut item| {
-                item.stock = levels.get(&item.id.to_string()).copied().unwrap_or(0);
-                item.into_product()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items: products,
-            total: None,
-            page,
-            limit: request.limit,
-            next_cursor,
+        listed.try_map(|listed| {
+            listed
+                .into_iter()
+                .map(|mut item| {
+                    item.stock = levels.get(&item.id.to_string()).copied().unwrap_or(0);
+                    item.into_product()
+                })
+                .collect()
         })
     }
 

@@ -1,5 +1,7 @@
 //! How the order use cases' errors are answered: the one place they become responses.
 
+use std::borrow::Cow;
+
 use shop_domain::{PricingError, TransitionError};
 use shop_http::http::StatusCode;
 use shop_http::{ApiError, ErrorCode};
@@ -68,22 +70,25 @@ pub(super) fn order_service_refusal(error: PlaceOrderError) -> ApiError {
             requested,
             available,
             ..
-        }) => ApiError {
-            status: StatusCode::BAD_REQUEST,
-            ..ApiError::new(
-                ErrorCode::InsufficientStock,
-                format!("Insufficient stock. Requested: {requested}, Available: {available}"),
-            )
-        },
+        }) => order_service_bad_request(
+            ErrorCode::InsufficientStock,
+            format!("Insufficient stock. Requested: {requested}, Available: {available}"),
+        ),
         error => error.into(),
     }
 }
 
 /// No product on sale has the code an Order service order names.
 pub(super) fn order_service_unknown_code() -> ApiError {
+    order_service_bad_request(ErrorCode::ProductNotFound, "Item not found in inventory")
+}
+
+/// The Order service answers every refusal of an order it cannot place with 400; `code` still
+/// says which it is.
+fn order_service_bad_request(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> ApiError {
     ApiError {
         status: StatusCode::BAD_REQUEST,
-        ..ApiError::new(ErrorCode::ProductNotFound, "Item not found in inventory")
+        ..ApiError::new(code, message)
     }
 }
 

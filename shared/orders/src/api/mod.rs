@@ -8,8 +8,9 @@ pub mod bodies;
 mod errors;
 pub mod order_service;
 
+use serde::Serialize;
 use shop_domain::{Actor, Caller, CustomerId, IdempotencyKey, OrderId, OrderStatus};
-use shop_http::body::{json_body, optional_json_body, query_string};
+use shop_http::body::{FromJson, json_body, optional_json_body, query_string};
 use shop_http::http::{HeaderValue, StatusCode};
 use shop_http::params::path_id;
 use shop_http::respond;
@@ -75,21 +76,7 @@ const ORDERS_DEFAULT_LIMIT: u8 = shop_dynamo::DEFAULT_LIMIT;
 )]
 pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -> HttpResult {
     let caller = caller(&request)?;
-    let (body, key) = match (
-        json_body::<PlaceOrderBody>(&request),
-        idempotency_key(&request),
-    ) {
-        (Ok(body), Ok(key)) => (body, key),
-        (body, key) => {
-            let mut errors: Vec<String> = key.err().into_iter().collect();
-            match body {
-                Err(error) if error.status != StatusCode::BAD_REQUEST => return Err(error),
-                Err(error) => errors.extend(error.errors),
-                Ok(_) => {}
-            }
-            return Err(ApiError::validation(errors));
-        }
-    };
+    let (body, key) = body_and_key::<PlaceOrderBody>(&request)?;
     let customer = match body.customer_id.or_else(|| caller.customer()) {
         Some(customer) if caller.may_act_for(&customer) => customer,
         Some(_) => {
@@ -108,19 +95,30 @@ pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -
     telemetry::record_customer(&customer);
     let order_request = body.into_request(customer);
     let placement = orders::place_order(store, rules, &order_request, key.as_ref()).await?;
-    record_placement(&placement);
     let order = &placement.order;
-    let mut response = respond::created(&format!("/orders/{}", order.id), order)?;
-    if placement.replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    answer_placement(&placement, &format!("/orders/{}", order.id), order)
 }
 
-/// What an order placed (or replayed) tells the logs and the metrics.
-fn record_placement(placement: &Placement) {
+/// A placing request's body and its `Idempotency-Key`: a bad key is one more problem of the
+/// request, listed with the body's.
+fn body_and_key<T: FromJson>(request: &Request) -> Result<(T, Option<IdempotencyKey>), ApiError> {
+    match (json_body::<T>(request), idempotency_key(request)) {
+        (Ok(body), Ok(key)) => Ok((body, key)),
+        (body, key) => {
+            let mut errors: Vec<String> = key.err().into_iter().collect();
+            match body {
+                Err(error) if error.status != StatusCode::BAD_REQUEST => return Err(error),
+                Err(error) => errors.extend(error.errors),
+                Ok(_) => {}
+            }
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// 201 with the order placed (`shown` at `location`), or the first answer again for a retry
+/// (`Idempotent-Replayed`); what it tells the logs and the metrics.
+fn answer_placement(placement: &Placement, location: &str, shown: &impl Serialize) -> HttpResult {
     let order = &placement.order;
     telemetry::record_order(&order.id);
     if !placement.replayed {
@@ -130,6 +128,13 @@ fn record_placement(placement: &Placement) {
         ]);
     }
     tracing::info!(total = %order.total, replayed = placement.replayed, "order placed");
+    let mut response = respond::created(location, shown)?;
+    if placement.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
 fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, String> {

@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 use shop_domain::{MAX_QUANTITY, Money, Order, OrderId, OrderStatus, Quantity, Sku, Timestamp};
-use shop_http::body::{Scalar, json_body};
-use shop_http::http::{HeaderValue, StatusCode};
+use shop_http::body::Scalar;
+use shop_http::http::StatusCode;
 use shop_http::params::path_text;
 use shop_http::respond;
 use shop_http::{ApiError, ErrorCode, HttpResult, Request, RequestBody, caller};
@@ -18,7 +18,7 @@ use utoipa::{PartialSchema, ToSchema};
 use shop_catalog::Store;
 
 use super::errors::{order_service_refusal, order_service_unknown_code};
-use super::{idempotency_key, record_placement, scope_of};
+use super::{answer_placement, body_and_key, scope_of};
 use crate::{self as orders, OrderRules, Placement};
 
 /// `POST /api/v1/orders`: one product by its code, and how many units. A `totalPrice` sent
@@ -214,21 +214,7 @@ pub async fn create_order_service_order(
 
 async fn place(store: &Store, rules: &OrderRules, request: Request) -> HttpResult {
     let caller = caller(&request)?;
-    let (body, key) = match (
-        json_body::<OrderServiceOrderBody>(&request),
-        idempotency_key(&request),
-    ) {
-        (Ok(body), Ok(key)) => (body, key),
-        (body, key) => {
-            let mut errors: Vec<String> = key.err().into_iter().collect();
-            match body {
-                Err(error) if error.status != StatusCode::BAD_REQUEST => return Err(error),
-                Err(error) => errors.extend(error.errors),
-                Ok(_) => {}
-            }
-            return Err(ApiError::validation(errors));
-        }
-    };
+    let (body, key) = body_and_key::<OrderServiceOrderBody>(&request)?;
     let customer = caller
         .customer()
         .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "Only customers place orders"))?;
@@ -239,15 +225,8 @@ async fn place(store: &Store, rules: &OrderRules, request: Request) -> HttpResul
             .await
             .map_err(order_service_refusal)?
             .ok_or_else(order_service_unknown_code)?;
-    record_placement(&placement);
     let order = OrderServiceOrder::of(&placement.order, body.product_code);
-    let mut response = respond::created(&format!("/api/v1/orders/{}", order.id), &order)?;
-    if placement.replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    answer_placement(&placement, &format!("/api/v1/orders/{}", order.id), &order)
 }
 
 /// `GET /api/v1/orders/{id}`: one order in the Order service's shape, for its customer or an
