@@ -103,8 +103,8 @@ await browserTest('admin', async (page, snap) => {
   const name = `Milk Jug ${run}`;
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Category', { exact: true }).first().fill(category);
-  await page.getByLabel('Price').fill('12.5');
-  await page.getByLabel('Stock').fill('3');
+  await page.getByLabel('Price', { exact: true }).fill('12.5');
+  await page.getByLabel('Stock', { exact: true }).fill('3');
   await page.getByLabel('SKU (optional)').fill(`JUG-${run}`);
   await page.getByRole('button', { name: 'Add product' }).click();
   await page.getByRole('status').getByText(`${name} is added`).waitFor();
