@@ -97,12 +97,14 @@ def sqs_event(bodies):
     }
 
 
-def rabbitmq_event(bodies):
+def rabbitmq_event(bodies, queue="order_created", reply_to=None):
+    """Lambda's Amazon MQ batch of `bodies` from `queue`; with `reply_to`, each a request with a
+    correlation id of its own, as the Order service sends them."""
     return {
         "eventSource": "aws:rmq",
         "eventSourceArn": "arn:aws:mq:us-east-1:123456789012:broker:shop:b-9bcfa592-423a-4942-879d-eb284b418fc8",
         "rmqMessagesByQueue": {
-            "order_created::/": [
+            f"{queue}::/": [
                 {
                     "basicProperties": {
                         "contentType": "application/json",
@@ -110,8 +112,8 @@ def rabbitmq_event(bodies):
                         "headers": {},
                         "deliveryMode": 2,
                         "priority": 0,
-                        "correlationId": None,
-                        "replyTo": None,
+                        "correlationId": str(uuid.uuid4()) if reply_to else None,
+                        "replyTo": reply_to,
                         "expiration": None,
                         "messageId": None,
                         "timestamp": None,
@@ -277,6 +279,13 @@ def samples(shop):
         "order-events-relay": stream_event(item),
         "order-events-consumer": sqs_event([order_created(full_id, SAMPLE_CUSTOMER, smartphone["price"], 1)]),
         "order-events-consumer-rabbitmq": rabbitmq_event([short]),
+        # A stock check from an Order service, on the stack's queue (its answer goes to a reply
+        # queue nobody holds: a requester that stopped waiting).
+        "answer-stock-requests": rabbitmq_event(
+            [json.dumps({"items": [{"productCode": smartphone["sku"], "quantity": 1}]})],
+            queue=os.environ.get("STOCK_CHECK_QUEUE", "ORDER_STOCK_CHECK"),
+            reply_to=f"response.sample-{run.lower()}",
+        ),
     }
 
 

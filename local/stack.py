@@ -885,14 +885,66 @@ def stream_poller(engine, lambda_url, function, props, stop):
             stop.wait(0.2)
 
 
-def broker_sources(template):
-    """(function binary, properties) for every Amazon MQ event source mapping."""
+def broker_parameters():
+    """The template's broker parameters the local stack sets from the environment: the queue
+    the consumer reads (LOCAL_RABBITMQ_QUEUE) and the stock requests' exchange and queues
+    (LOCAL_INVENTORY_EXCHANGE, LOCAL_STOCK_CHECK_QUEUE, LOCAL_STOCK_DEDUCT_QUEUE), so that a
+    test run's queues are its own on a shared broker."""
+    names = {"RabbitMqQueue": "LOCAL_RABBITMQ_QUEUE", "InventoryExchange": "LOCAL_INVENTORY_EXCHANGE",
+             "StockCheckQueue": "LOCAL_STOCK_CHECK_QUEUE", "StockDeductQueue": "LOCAL_STOCK_DEDUCT_QUEUE"}
+    return {parameter: os.environ[variable] for parameter, variable in names.items() if os.environ.get(variable)}
+
+
+def broker_sources(template, resolver):
+    """(function binary, properties) for every Amazon MQ event source mapping, its parameters
+    resolved."""
     functions = resources_of(template, "AWS::Serverless::Function")
     for mapping in resources_of(template, "AWS::Lambda::EventSourceMapping").values():
         props = mapping["Properties"]
         if "Queues" in props:
             function = functions[props["FunctionName"]["Ref"]]
-            yield function["Metadata"]["BuildProperties"]["Binary"], props
+            yield function["Metadata"]["BuildProperties"]["Binary"], {**props, "Queues": resolver.resolve(props["Queues"])}
+
+
+def deploy_custom_resources(template, resolver, lambda_url):
+    """CloudFormation's part in a deploy for each custom resource the template backs with a
+    function: a Create request, and the answer the function PUTs to the response URL (a local
+    listener here, a pre-signed S3 URL in AWS). Raises when a function reports FAILED."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    functions = function_binaries(template)
+    for name, resource in template["Resources"].items():
+        if not resource["Type"].startswith("Custom::"):
+            continue
+        answers = []
+
+        class Answer(BaseHTTPRequestHandler):
+            def do_PUT(self):
+                answers.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Answer)
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        props = {key: resolver.resolve(value) for key, value in resource["Properties"].items() if key != "ServiceToken"}
+        function = functions[resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]]
+        invoke(lambda_url, function, {
+            "RequestType": "Create",
+            "ServiceToken": function,
+            "ResponseURL": f"http://127.0.0.1:{server.server_port}/{name}",
+            "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/local/local",
+            "RequestId": str(uuid.uuid4()),
+            "ResourceType": resource["Type"],
+            "LogicalResourceId": name,
+            "ResourceProperties": props,
+        })
+        server.server_close()
+        if not answers or answers[0].get("Status") != "SUCCESS":
+            raise FunctionError(f"{name}: {answers[0] if answers else 'no answer'}")
+        log.info("%s: %s", name, answers[0]["PhysicalResourceId"])
 
 
 def broker_message(properties, body, redelivered):
@@ -926,25 +978,30 @@ def broker_poller(_engine, lambda_url, function, props, stop):
     response)."""
     import pika  # only needed when a broker is configured
 
-    queue = os.environ.get("LOCAL_RABBITMQ_QUEUE", "order_created")
+    queue = props["Queues"][0]
     batch_size, window = int(props.get("BatchSize", 10)), float(props.get("MaximumBatchingWindowInSeconds", 1))
     connection = pika.BlockingConnection(pika.URLParameters(os.environ["LOCAL_RABBITMQ_URL"]))
     try:
         channel = connection.channel()
-        channel.queue_declare(queue=queue, durable=True)  # as the NestJS services declare it
+        # As the NestJS services declare it; the stock requests' queues are declared (and bound)
+        # by their custom resource first, the same way.
+        channel.queue_declare(queue=queue, durable=True)
         log.info("consuming RabbitMQ queue %s for %s", queue, function)
         while not stop.is_set():
-            batch, deadline = [], time.monotonic() + window
-            while len(batch) < batch_size and time.monotonic() < deadline:
+            # The window opens with the batch's first message (a window of 0: batches of what
+            # one read finds, that is one message).
+            batch, deadline = [], None
+            while len(batch) < batch_size and (deadline is None or time.monotonic() < deadline):
                 method, properties, body = channel.basic_get(queue=queue, auto_ack=False)
                 if method is None:
                     if batch:
                         break
                     connection.sleep(0.1)
-                    deadline = time.monotonic() + window
                     if stop.is_set():
                         return
                     continue
+                if deadline is None:
+                    deadline = time.monotonic() + window
                 batch.append((method, broker_message(properties, body, method.redelivered)))
             if not batch:
                 continue
@@ -974,9 +1031,11 @@ def run_pollers(template, engine, lambda_url):
         for function, kind, props in event_sources(template)
     ]
     if os.environ.get("LOCAL_RABBITMQ_URL"):
+        resolver = Resolver(template, engine, broker_parameters())
+        deploy_custom_resources(template, resolver, lambda_url)
         sources += [
             (function, broker_poller, props)
-            for function, props in broker_sources(template)
+            for function, props in broker_sources(template, resolver)
         ]
     for function, target, props in sources:
 
@@ -1089,6 +1148,7 @@ def local_broker(engine, url, queue=None, transport=False):
     arn = engine.secretsmanager.describe_secret(SecretId=LOCAL_BROKER_SECRET)["ARN"]
     parameters = {"RabbitMqBrokerUrl": bare, "RabbitMqSecretArn": arn}
     if queue:
+        parameters.update(broker_parameters())
         parameters.update(RabbitMqBrokerArn=LOCAL_BROKER_ARN, RabbitMqQueue=queue)
     if transport:
         parameters["OrderEventsTransport"] = "rabbitmq"

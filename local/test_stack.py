@@ -380,12 +380,15 @@ class BrokerSecret(unittest.TestCase):
                     self.assertEqual(actions, ["secretsmanager:GetSecretValue"], name)
                     self.assertEqual(statement["Resource"], {"Ref": "RabbitMqSecretArn"}, name)
                     readers[name] = condition
+        # The stock requests' role exists only with the broker (its own condition).
         self.assertEqual(readers, {"OrderEventsRelayRole": "PublishesToRabbitMq",
-                                   "OrderEventsConsumerRole": "ConsumesFromRabbitMq"})
+                                   "OrderEventsConsumerRole": "ConsumesFromRabbitMq",
+                                   "AnswerStockRequestsRole": None})
+        self.assertEqual(self.resources["AnswerStockRequestsRole"].get("Condition"), "ConsumesFromRabbitMq")
 
-    def test_only_the_two_functions_that_read_it_link_secrets_manager(self):
+    def test_only_the_functions_that_read_it_link_secrets_manager(self):
         linking = {name for name in function_crates() if "aws-sdk-secretsmanager" in workspace_dependencies(name)}
-        self.assertEqual(linking, {"order-events-relay", "order-events-consumer"})
+        self.assertEqual(linking, {"order-events-relay", "order-events-consumer", "answer-stock-requests"})
 
 
 class StaticSite(unittest.TestCase):
@@ -519,6 +522,9 @@ STORE_ACCESS = {
     # The shop's order counts and their window markers: nothing else of the store.
     "order-events-relay": {"table": {"PutItem": {"COUNTS#WINDOW#*"}, "UpdateItem": {"COUNTS"}}},
     "order-events-consumer": {"customers": {"BatchGetItem": {CUSTOMER}, "PutItem": {CUSTOMER}, "UpdateItem": {CUSTOMER}}},
+    # Products by their codes, their stock, and each deduct's remembered answer.
+    "answer-stock-requests": {"table": {"BatchGetItem": {SKU, PRODUCT}, "UpdateItem": {PRODUCT},
+                                        "GetItem": {"STOCK-REQUEST#*"}, "PutItem": {"STOCK-REQUEST#*"}}},
     "unknown-route": {},
 }
 # The request counts a function keeps: a caller's by token subject or address; a function of

@@ -84,6 +84,10 @@ ensure_browser_test
 # The stack's Amazon MQ event source consumes a queue of this run's own, so that a NestJS
 # service using `order_created` on the same broker is neither disturbed nor counted.
 export LOCAL_RABBITMQ_URL="$RABBITMQ_URL" LOCAL_RABBITMQ_QUEUE="order_created.test-$$"
+# The stock requests' exchange and queues too: an Order service (or `make dev`) on the same
+# broker sends its requests to its own, and this run's stack answers only this run's peers.
+export LOCAL_INVENTORY_EXCHANGE="inventory.exchange.test-$$" LOCAL_STOCK_CHECK_QUEUE="ORDER_STOCK_CHECK.test-$$" \
+  LOCAL_STOCK_DEDUCT_QUEUE="ORDER_STOCK_DEDUCT.test-$$"
 export SHOP_RABBITMQ_URL="$RABBITMQ_URL" SHOP_RABBITMQ_QUEUE="$LOCAL_RABBITMQ_QUEUE"
 # The local issuer's key pair, made once here: both stacks start with it, and would
 # otherwise race to make it.
@@ -102,10 +106,13 @@ cleanup() {
   python - <<'PY' || true
 import os, pika
 connection = pika.BlockingConnection(pika.URLParameters(os.environ["LOCAL_RABBITMQ_URL"]))
-channel, queue = connection.channel(), os.environ["LOCAL_RABBITMQ_QUEUE"]
-channel.queue_delete(queue=queue)
-channel.queue_delete(queue=f"{queue}.dead-letters")
-channel.exchange_delete(exchange=f"{queue}.dlx")
+channel = connection.channel()
+for variable in ("LOCAL_RABBITMQ_QUEUE", "LOCAL_STOCK_CHECK_QUEUE", "LOCAL_STOCK_DEDUCT_QUEUE"):
+    queue = os.environ[variable]
+    channel.queue_delete(queue=queue)
+    channel.queue_delete(queue=f"{queue}.dead-letters")
+    channel.exchange_delete(exchange=f"{queue}.dlx")
+channel.exchange_delete(exchange=os.environ["LOCAL_INVENTORY_EXCHANGE"])
 connection.close()
 PY
   stop_rabbitmq

@@ -18,3 +18,4 @@ mod rabbitmq;
 mod ratelimit;
 mod reliability;
 mod sample_events;
+mod stock_rpc;

@@ -509,7 +509,7 @@ async fn stock_events_go_to_their_own_queue_in_the_nestjs_envelope() {
 }
 
 /// A product's item as stored.
-async fn product_item(
+pub(crate) async fn product_item(
     shop: &Shop,
     product: &shop_domain::ProductId,
 ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {

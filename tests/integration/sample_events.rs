@@ -133,4 +133,12 @@ async fn every_function_takes_its_sample_unchanged() {
         )
         .await;
     assert_eq!(answer, serde_json::json!({}));
+    // Each stock request is answered on the broker; the batch's own result is nothing.
+    let answer = shop
+        .invoke(
+            "answer-stock-requests",
+            &read(&directory, "answer-stock-requests"),
+        )
+        .await;
+    assert_eq!(answer, serde_json::Value::Null);
 }

@@ -5,7 +5,7 @@
 //! a batch, so the consumer moves it there itself, and acknowledges the batch only once the
 //! broker has confirmed the dead letter: nothing is dropped.
 
-use crate::publisher::{Message, PublishError, RabbitPublisher, Route};
+use crate::publisher::{Binding, Message, PublishError, RabbitPublisher, Route};
 use lapin::uri::AMQPUri;
 use tokio::time::Instant;
 
@@ -37,7 +37,11 @@ impl DeadLetters {
             .collect();
         let bindings = queues
             .iter()
-            .map(|queue| (dead_letter_exchange(queue), dead_letter_queue(queue)))
+            .map(|queue| Binding {
+                exchange: dead_letter_exchange(queue),
+                queue: dead_letter_queue(queue),
+                key: "#".into(),
+            })
             .collect();
         Self {
             publisher: RabbitPublisher::new(broker, letter_queues, exchanges)
@@ -74,6 +78,7 @@ impl DeadLetters {
             },
             body,
             id: None,
+            correlation_id: None,
         };
         self.publisher
             .publish_all(&[letter], deadline)

@@ -8,5 +8,6 @@ pub mod settings;
 pub use dead_letters::{DeadLetters, dead_letter_exchange, dead_letter_queue};
 pub use lapin::uri::AMQPUri;
 pub use publisher::{
-    DEFAULT_QUEUE, DEFAULT_STOCK_QUEUE, Message, PublishError, RabbitPublisher, Route, Unsent,
+    Binding, DEFAULT_QUEUE, DEFAULT_STOCK_QUEUE, Message, PublishError, RabbitPublisher, Route,
+    Unsent,
 };

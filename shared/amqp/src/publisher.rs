@@ -67,12 +67,15 @@ pub enum Route<'a> {
     /// A topic exchange that announces to whoever listens (the Inventory service's stock
     /// messages): no queue bound is no failure.
     Announce { exchange: &'a str, key: &'a str },
+    /// A requester's reply queue, through the default exchange: a requester that stopped
+    /// waiting (its queue gone) is no failure.
+    Reply(&'a str),
 }
 
 impl Route<'_> {
     fn target(&self) -> (&str, &str) {
         match *self {
-            Route::Queue(queue) => ("", queue),
+            Route::Queue(queue) | Route::Reply(queue) => ("", queue),
             Route::Exchange { exchange, key } | Route::Announce { exchange, key } => {
                 (exchange, key)
             }
@@ -80,18 +83,28 @@ impl Route<'_> {
     }
 }
 
-/// One message: where it goes, what it says, and the id a consumer deduplicates on.
+/// One message: where it goes, what it says, the id a consumer deduplicates on, and the
+/// request it answers.
 #[derive(Debug, Clone, Copy)]
 pub struct Message<'a> {
     pub route: Route<'a>,
     pub body: &'a [u8],
     pub id: Option<&'a str>,
+    pub correlation_id: Option<&'a str>,
+}
+
+/// A queue bound to a topic exchange for the messages whose routing key matches `key`.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub exchange: String,
+    pub queue: String,
+    pub key: String,
 }
 
 pub struct RabbitPublisher {
     broker: AMQPUri,
-    /// Declared when connecting: `(exchange, queue)` pairs bound with routing key `#`.
-    bindings: Vec<(String, String)>,
+    /// Declared when connecting.
+    bindings: Vec<Binding>,
     /// Opened on first use and kept for the life of the execution environment; dropped after
     /// a failure so that the next batch reconnects.
     link: Mutex<Option<Link>>,
@@ -118,9 +131,26 @@ impl RabbitPublisher {
         }
     }
 
-    /// Also binds each `(exchange, queue)` pair, with any routing key, when connecting.
-    pub fn with_bindings(self, bindings: Vec<(String, String)>) -> Self {
+    /// Also makes these bindings when connecting.
+    pub fn with_bindings(self, bindings: Vec<Binding>) -> Self {
         Self { bindings, ..self }
+    }
+
+    /// Connects now (declaring the queues, exchanges and bindings) unless connected, by
+    /// `deadline`.
+    pub async fn connect_by(&self, deadline: Instant) -> Result<(), PublishError> {
+        self.channel(deadline).await.map(drop)
+    }
+
+    async fn channel(&self, deadline: Instant) -> Result<Channel, PublishError> {
+        let mut link = self.link.lock().await;
+        if let Some(connected) = link.as_ref() {
+            return Ok(connected.channel.clone());
+        }
+        let connected = within(deadline, self.connect()).await?;
+        let channel = connected.channel.clone();
+        *link = Some(connected);
+        Ok(channel)
     }
 
     /// Publishes the messages in order and waits for the broker to confirm each, giving up
@@ -135,23 +165,15 @@ impl RabbitPublisher {
         if messages.is_empty() {
             return Ok(());
         }
-        let mut link = self.link.lock().await;
-        let channel = match link.as_ref() {
-            Some(connected) => connected.channel.clone(),
-            None => {
-                let connected = within(deadline, self.connect())
-                    .await
-                    .map_err(|error| Unsent::at(0, error))?;
-                let channel = connected.channel.clone();
-                *link = Some(connected);
-                channel
-            }
-        };
+        let channel = self
+            .channel(deadline)
+            .await
+            .map_err(|error| Unsent::at(0, error))?;
         let result = publish_on(&channel, messages, deadline).await;
         if result.is_err() {
             // A channel that failed or was left waiting is not reused: the next batch
             // reconnects.
-            *link = None;
+            *self.link.lock().await = None;
         }
         result
     }
@@ -187,12 +209,12 @@ impl RabbitPublisher {
                 )
                 .await?;
         }
-        for (exchange, queue) in &self.bindings {
+        for binding in &self.bindings {
             channel
                 .queue_bind(
-                    queue.as_str().into(),
-                    exchange.as_str().into(),
-                    "#".into(),
+                    binding.queue.as_str().into(),
+                    binding.exchange.as_str().into(),
+                    binding.key.as_str().into(),
                     QueueBindOptions::default(),
                     FieldTable::default(),
                 )
@@ -233,6 +255,9 @@ async fn publish_on(
         if let Some(id) = message.id {
             properties = properties.with_message_id(id.into());
         }
+        if let Some(request) = message.correlation_id {
+            properties = properties.with_correlation_id(request.into());
+        }
         let confirm = within(
             deadline,
             channel.basic_publish(
@@ -258,6 +283,12 @@ async fn publish_on(
             (Confirmation::Ack(None) | Confirmation::NotRequested, _) => {}
             (Confirmation::Ack(Some(_)), Route::Announce { key, .. }) => {
                 tracing::debug!(routing_key = key, "no queue is bound for this message");
+            }
+            (Confirmation::Ack(Some(_)), Route::Reply(queue)) => {
+                tracing::info!(
+                    reply_to = queue,
+                    "the requester stopped waiting for this answer"
+                );
             }
             (Confirmation::Ack(Some(_)), route @ (Route::Queue(_) | Route::Exchange { .. })) => {
                 let (exchange, key) = route.target();

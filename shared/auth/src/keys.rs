@@ -7,10 +7,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::JwkSet;
 use shop_http::AuthFailure;
@@ -29,7 +25,7 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Larger key sets than this are not read.
 const MAX_KEY_SET_BYTES: usize = 64 * 1024;
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+type HttpsClient = shop_runtime::web::WebClient<Empty<Bytes>>;
 
 /// Where a key set comes from, and the set as last fetched.
 pub struct KeySet {
@@ -131,7 +127,9 @@ impl KeySet {
             .is_none_or(|set| set.find(kid).is_none());
         let may_refetch = age.is_none_or(|age| age >= REFETCH_INTERVAL);
         if stale || (missing && may_refetch) {
-            let client = client.get_or_init(|| async { https_client() }).await;
+            let client = client
+                .get_or_init(|| async { shop_runtime::web::client() })
+                .await;
             let Some(client) = client else {
                 return Err(AuthFailure::KeysUnavailable);
             };
@@ -158,19 +156,6 @@ fn find(set: &JwkSet, kid: &str) -> Result<Option<DecodingKey>, AuthFailure> {
     set.find(kid)
         .map(|jwk| DecodingKey::from_jwk(jwk).map_err(|_| AuthFailure::UnusableKey))
         .transpose()
-}
-
-/// The HTTPS client of the key set fetch: hyper with rustls over the webpki roots, the same
-/// stack the AWS SDK uses, so no second HTTP or TLS library is linked. `None` only if the
-/// crypto provider lacked rustls' default protocol versions, which aws-lc does not.
-fn https_client() -> Option<HttpsClient> {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .ok()?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    Some(Client::builder(TokioExecutor::new()).build(connector))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -6,11 +6,13 @@
 //! use, plus a version: `{"pattern": "order_created", "version": 1, "data": {...}}`. NestJS
 //! ignores the extra field, so a NestJS Customer service consumes our events unchanged, and a
 //! message without `version` (one a NestJS Product service sent) is read as version 1.
-//! The Inventory service's own stock message format (`inventory.exchange`) is here too.
+//! The Inventory service's own stock message format (`inventory.exchange`) is here too, and
+//! its stock RPC ([`stock_rpc`]).
 
 mod envelope;
 mod order;
 mod stock;
+pub mod stock_rpc;
 
 pub use envelope::EventError;
 pub use order::{

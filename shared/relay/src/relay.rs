@@ -354,6 +354,7 @@ impl Relay {
                         },
                         body: m.body.as_bytes(),
                         id: m.id.as_deref(),
+                        correlation_id: None,
                     })
                     .collect();
                 let unsent = publisher.publish_all(&routed, deadline).await.err()?;

@@ -6,6 +6,7 @@ mod aws;
 pub mod deadline;
 pub mod settings;
 pub mod telemetry;
+pub mod web;
 
 pub use aws::{aws, https_client};
 pub use aws_config::SdkConfig;

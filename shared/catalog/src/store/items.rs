@@ -8,6 +8,7 @@
 //! | a customer's order counts | `CUSTOMER#<id>` | `ORDERS` | | | |
 //! | the shop's order counts | `COUNTS` | `ORDERS` | | | |
 //! | idempotency key | `IDEMPOTENCY#<customer>#<key>` | `IDEMPOTENCY` | | | |
+//! | a stock request's answer | `STOCK-REQUEST#<correlation id>` | `STOCK-REQUEST` | | | |
 //!
 //! The indexes project only what listings show (never `stock`), so that the stock changes of
 //! a busy sale write the product item alone. Shop-wide order entries are spread over
@@ -29,6 +30,7 @@ pub const ORDER: &str = "ORDER";
 pub const SKU_GUARD: &str = "SKU";
 pub const ORDERS: &str = "ORDERS";
 pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
+pub const STOCK_REQUEST: &str = "STOCK-REQUEST";
 /// The partition of the shop's order counts.
 pub const SHOP_COUNTS: &str = "COUNTS";
 
@@ -42,6 +44,11 @@ pub fn order_pk(id: &OrderId) -> String {
 
 pub fn sku_pk(sku: &Sku) -> String {
     format!("SKU#{sku}")
+}
+
+/// The answer to the Order service's stock request `correlation_id`.
+pub fn stock_request_pk(correlation_id: &str) -> String {
+    format!("STOCK-REQUEST#{correlation_id}")
 }
 
 pub fn customer_pk(id: &CustomerId) -> String {
@@ -327,6 +334,17 @@ pub struct IdempotencyItem {
     pub fingerprint: String,
     /// The order as first returned (JSON), so that a retry gets the very same response.
     pub order: String,
+    pub expires_at: u64,
+}
+
+/// The answer given to a stock request, so that a redelivered request gets it again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockRequestItem {
+    pub pk: String,
+    pub sk: String,
+    /// The reply as first sent (JSON).
+    pub answer: String,
     pub expires_at: u64,
 }
 

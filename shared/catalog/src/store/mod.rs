@@ -5,9 +5,11 @@
 pub mod items;
 mod orders;
 mod products;
+mod stock_requests;
 
 pub use orders::{OrderWrite, Placed, Transition, TransitionWrite};
 pub use products::{Inserted, StockWrite, StoredProduct};
+pub use stock_requests::{STOCK_REQUEST_MEMORY, TakeStock};
 
 use aws_sdk_dynamodb::Client;
 use shop_runtime::settings::{self, SettingError};

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use shop_domain::{PricingError, TransitionError};
+use shop_events::stock_rpc;
 use shop_http::http::StatusCode;
 use shop_http::{ApiError, ErrorCode};
 
@@ -72,7 +73,7 @@ pub(super) fn order_service_refusal(error: PlaceOrderError) -> ApiError {
             ..
         }) => order_service_bad_request(
             ErrorCode::InsufficientStock,
-            format!("Insufficient stock. Requested: {requested}, Available: {available}"),
+            stock_rpc::insufficient_stock(requested, available),
         ),
         error => error.into(),
     }
@@ -80,7 +81,7 @@ pub(super) fn order_service_refusal(error: PlaceOrderError) -> ApiError {
 
 /// No product on sale has the code an Order service order names.
 pub(super) fn order_service_unknown_code() -> ApiError {
-    order_service_bad_request(ErrorCode::ProductNotFound, "Item not found in inventory")
+    order_service_bad_request(ErrorCode::ProductNotFound, stock_rpc::ITEM_NOT_FOUND)
 }
 
 /// The Order service answers every refusal of an order it cannot place with 400; `code` still
