@@ -634,7 +634,9 @@ class LeastPrivilege(unittest.TestCase):
         # Globals' included.
         given = json.loads((ROOT / "local" / "sam-env.json").read_text())["Parameters"]
         sections = {"Globals": self.template["Globals"]["Function"]}
-        sections.update(stack.resources_of(self.template, "AWS::Serverless::Function"))
+        # A function that exists only under a condition (a broker's) is not there with the defaults.
+        sections.update({name: function for name, function in stack.resources_of(self.template, "AWS::Serverless::Function").items()
+                         if "Condition" not in function})
         for name, section in sections.items():
             properties = section.get("Properties", section)
             for key, value in properties.get("Environment", {}).get("Variables", {}).items():
