@@ -24,8 +24,8 @@ use shop_domain::{
     ShippingAddress, Timestamp,
 };
 use shop_dynamo::{
-    DynamoError, KeyShape, Page, PageRequest, Partition, Reason, cancellation_reasons, key, number,
-    string,
+    DynamoError, KeyShape, Page, PageRequest, Partition, Reason, Transacted, key, number, string,
+    write_transaction,
 };
 use shop_runtime::settings::{self, SettingError};
 
@@ -366,27 +366,20 @@ impl Customers {
         marker: TransactWriteItem,
         stats: Update,
     ) -> Result<Applied, DynamoError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(marker)
-            .transact_items(TransactWriteItem::builder().update(stats).build())
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(Applied::Applied),
-            Err(error) => error,
+        let actions = vec![marker, TransactWriteItem::builder().update(stats).build()];
+        let cancelled = match write_transaction(&self.client, actions).await? {
+            Transacted::Written => return Ok(Applied::Applied),
+            Transacted::Cancelled(cancelled) => cancelled,
         };
-        match cancellation_reasons(&error) {
-            // The marker changed, or the last order date moved: read again and decide.
-            Some(reasons)
-                if reasons.iter().any(|reason| {
-                    matches!(reason, Reason::ConditionFailed(_)) || reason.is_transient()
-                }) =>
-            {
-                Ok(Applied::Retry)
-            }
-            _ => Err(DynamoError::request("TransactWriteItems", error)),
+        // The marker changed, or the last order date moved: read again and decide.
+        let moved = cancelled
+            .reasons
+            .iter()
+            .any(|reason| matches!(reason, Reason::ConditionFailed(_)) || reason.is_transient());
+        if moved {
+            Ok(Applied::Retry)
+        } else {
+            Err(cancelled.into_error())
         }
     }
 

@@ -17,7 +17,7 @@ pub use paging::{
     PageRequest, PageStart, Partition, QUERIES_PER_PAGE,
 };
 pub use retry::{Attempt, backoff, with_retries};
-pub use transaction::{Reason, cancellation_reasons};
+pub use transaction::{Cancelled, Reason, Transacted, cancellation_reasons, write_transaction};
 
 use std::collections::HashMap;
 

@@ -1,9 +1,11 @@
 //! Why DynamoDB cancelled a transaction, item by item, in the order the items were sent.
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use crate::Item;
+use crate::{DynamoError, Item};
 
 /// What happened to one item of a cancelled transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,4 +54,50 @@ pub fn cancellation_reasons<R>(
             })
             .collect(),
     )
+}
+
+/// The outcome of a transaction: every item written, or none.
+#[derive(Debug)]
+pub enum Transacted {
+    Written,
+    Cancelled(Cancelled),
+}
+
+/// A transaction DynamoDB cancelled: why, item by item in the order sent, and the failure to
+/// report when no reason is one the caller handles.
+#[derive(Debug)]
+pub struct Cancelled {
+    pub reasons: Vec<Reason>,
+    error: DynamoError,
+}
+
+impl Cancelled {
+    /// The cancellation as a failure, for reasons the caller does not handle.
+    pub fn into_error(self) -> DynamoError {
+        self.error
+    }
+}
+
+/// Writes `actions` in one transaction. A cancellation is an outcome, with its reasons; any
+/// other failure (the network, the service, a request DynamoDB refused outright) an error.
+pub async fn write_transaction(
+    client: &Client,
+    actions: Vec<TransactWriteItem>,
+) -> Result<Transacted, DynamoError> {
+    let result = client
+        .transact_write_items()
+        .set_transact_items(Some(actions))
+        .send()
+        .await;
+    let error = match result {
+        Ok(_) => return Ok(Transacted::Written),
+        Err(error) => error,
+    };
+    match cancellation_reasons(&error) {
+        Some(reasons) => Ok(Transacted::Cancelled(Cancelled {
+            reasons,
+            error: DynamoError::request("TransactWriteItems", error),
+        })),
+        None => Err(DynamoError::request("TransactWriteItems", error)),
+    }
 }

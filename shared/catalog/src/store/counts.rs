@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use shop_domain::OrderStatus;
-use shop_dynamo::{DynamoError, Reason, cancellation_reasons, key, number, string};
+use shop_dynamo::{DynamoError, Reason, Transacted, key, number, string, write_transaction};
 
 use super::Store;
 use super::items::{ORDERS, SHOP_COUNTS, count_attribute};
@@ -118,20 +118,16 @@ impl Store {
         let update = update
             .update_expression(format!("ADD {}", adds.join(", ")))
             .build()?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(marker).build())
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(true),
-            Err(error) => error,
-        };
-        match cancellation_reasons(&error).as_deref() {
-            Some([Reason::ConditionFailed(_), ..]) => Ok(false),
-            _ => Err(DynamoError::request("TransactWriteItems", error)),
+        let actions = vec![
+            TransactWriteItem::builder().put(marker).build(),
+            TransactWriteItem::builder().update(update).build(),
+        ];
+        match write_transaction(&self.client, actions).await? {
+            Transacted::Written => Ok(true),
+            Transacted::Cancelled(cancelled) => match cancelled.reasons.first() {
+                Some(Reason::ConditionFailed(_)) => Ok(false),
+                _ => Err(cancelled.into_error()),
+            },
         }
     }
 }

@@ -11,7 +11,7 @@ use shop_domain::{
 };
 use shop_dynamo::{
     Cursor, DynamoError, Item, KeyShape, Page, PageRequest, PageStart, Partition, Reason,
-    cancellation_reasons, key, number, string,
+    Transacted, key, number, string, write_transaction,
 };
 
 use super::items::{
@@ -167,19 +167,11 @@ impl Store {
                 .build()?;
             actions.push(TransactWriteItem::builder().put(remember).build());
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(Placed::Written),
-            Err(error) => error,
+        let cancelled = match write_transaction(&self.client, actions).await? {
+            Transacted::Written => return Ok(Placed::Written),
+            Transacted::Cancelled(cancelled) => cancelled,
         };
-        let Some(reasons) = cancellation_reasons(&error) else {
-            return Err(DynamoError::request("TransactWriteItems", error));
-        };
+        let reasons = &cancelled.reasons;
         // reasons[0] is the order, [1..=n] the products in line order, [n + 1] the
         // customer's counts and [n + 2] the idempotency key.
         let lines = order.items.len();
@@ -211,7 +203,7 @@ impl Store {
         if reasons.iter().any(Reason::is_transient) {
             return Ok(Placed::Retry);
         }
-        Err(DynamoError::request("TransactWriteItems", error))
+        Err(cancelled.into_error())
     }
 
     /// One order (`None` when it does not exist); `consistent` for a read a write builds on.
@@ -289,22 +281,16 @@ impl Store {
                 actions.push(TransactWriteItem::builder().update(release).build());
             }
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(Transition::Written),
-            Err(error) => error,
+        let cancelled = match write_transaction(&self.client, actions).await? {
+            Transacted::Written => return Ok(Transition::Written),
+            Transacted::Cancelled(cancelled) => cancelled,
         };
-        match cancellation_reasons(&error) {
-            Some(reasons) if matches!(reasons.first(), Some(Reason::ConditionFailed(_))) => {
-                Ok(Transition::Moved)
-            }
-            Some(reasons) if reasons.iter().any(Reason::is_transient) => Ok(Transition::Retry),
-            _ => Err(DynamoError::request("TransactWriteItems", error)),
+        if matches!(cancelled.reasons.first(), Some(Reason::ConditionFailed(_))) {
+            Ok(Transition::Moved)
+        } else if cancelled.reasons.iter().any(Reason::is_transient) {
+            Ok(Transition::Retry)
+        } else {
+            Err(cancelled.into_error())
         }
     }
 

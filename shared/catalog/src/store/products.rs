@@ -9,8 +9,8 @@ use shop_domain::{
     MAX_STOCK, Product, ProductChanges, ProductId, Sku, StockDelta, StockLevel, Timestamp,
 };
 use shop_dynamo::{
-    DynamoError, Item, KeyShape, Page, PageRequest, Partition, Reason, cancellation_reasons, key,
-    number, string,
+    DynamoError, Item, KeyShape, Page, PageRequest, Partition, Reason, Transacted, key, number,
+    string, write_transaction,
 };
 
 use super::items::{PRODUCT, ProductItem, SKU_GUARD, SkuItem, category_pk, product_pk, sku_pk};
@@ -87,22 +87,24 @@ impl Store {
     }
 
     async fn write_product_pair(&self, product: Put, guard: Put) -> Result<Inserted, DynamoError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(product).build())
-            .transact_items(TransactWriteItem::builder().put(guard).build())
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(Inserted::Done),
-            Err(error) => error,
+        let actions = vec![
+            TransactWriteItem::builder().put(product).build(),
+            TransactWriteItem::builder().put(guard).build(),
+        ];
+        let cancelled = match write_transaction(&self.client, actions).await? {
+            Transacted::Written => return Ok(Inserted::Done),
+            Transacted::Cancelled(cancelled) => cancelled,
         };
-        match cancellation_reasons(&error).as_deref() {
-            // reasons[0] is the product (a fresh id, or a replacement), reasons[1] the guard.
-            Some([_, Reason::ConditionFailed(_)]) => Ok(Inserted::SkuTaken),
-            Some(reasons) if reasons.iter().any(Reason::is_transient) => Ok(Inserted::Contended),
-            _ => Err(DynamoError::request("TransactWriteItems", error)),
+        // reasons[0] is the product (a fresh id, or a replacement), reasons[1] the guard.
+        if matches!(
+            cancelled.reasons.as_slice(),
+            [_, Reason::ConditionFailed(_)]
+        ) {
+            Ok(Inserted::SkuTaken)
+        } else if cancelled.reasons.iter().any(Reason::is_transient) {
+            Ok(Inserted::Contended)
+        } else {
+            Err(cancelled.into_error())
         }
     }
 

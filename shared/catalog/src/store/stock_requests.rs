@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use shop_domain::{Product, ProductId, Sku};
-use shop_dynamo::{DynamoError, Reason, cancellation_reasons, key, number, string};
+use shop_dynamo::{DynamoError, Reason, Transacted, key, number, string, write_transaction};
 
 use super::Store;
 use super::items::{
@@ -80,19 +80,11 @@ impl Store {
                 .put(self.remember(request, answer)?)
                 .build(),
         );
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(TakeStock::Taken),
-            Err(error) => error,
+        let cancelled = match write_transaction(&self.client, actions).await? {
+            Transacted::Written => return Ok(TakeStock::Taken),
+            Transacted::Cancelled(cancelled) => cancelled,
         };
-        let Some(reasons) = cancellation_reasons(&error) else {
-            return Err(DynamoError::request("TransactWriteItems", error));
-        };
+        let reasons = &cancelled.reasons;
         // The answer is the last item: answered before wins over anything else found.
         if let Some(Reason::ConditionFailed(_)) = reasons.last() {
             return match self.stock_request_answer(request).await? {
@@ -109,7 +101,7 @@ impl Store {
         if reasons.iter().any(Reason::is_transient) {
             return Ok(TakeStock::Contended);
         }
-        Err(DynamoError::request("TransactWriteItems", error))
+        Err(cancelled.into_error())
     }
 
     /// Remembers `answer` for `request` unless it was answered before; the earlier answer
