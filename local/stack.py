@@ -514,7 +514,13 @@ def function_environment(template, engine, parameters=None):
     resolver = Resolver(template, engine, parameters)
     env = {}
     sections = [template.get("Globals", {}).get("Function", {})]
-    sections += [r.get("Properties", {}) for r in resources_of(template, "AWS::Serverless::Function").values()]
+    # A function under a condition that does not hold is not deployed: its settings are not
+    # everyone's (they are one environment here).
+    sections += [
+        r.get("Properties", {})
+        for r in resources_of(template, "AWS::Serverless::Function").values()
+        if "Condition" not in r or resolver.condition(r["Condition"])
+    ]
     for section in sections:
         for key, value in section.get("Environment", {}).get("Variables", {}).items():
             if isinstance(value, dict) and value.get("Ref") in resolver.parameters and os.environ.get(key):

@@ -1632,6 +1632,17 @@ class LocalStackOnMoto(unittest.TestCase):
     def table_arn(self, table):
         return self.engine.dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
 
+    def test_a_broker_nothing_reads_is_in_no_functions_settings(self):
+        # A broker URL but no queue to read and the SQS transport (the hostile-input stack on a
+        # machine with RABBITMQ_URL set): the stock requests' function is not deployed, so its
+        # broker settings are nobody's, and no function reads a secret its role may not read.
+        url = f"amqp://shop:{self.BROKER_PASSWORD}@127.0.0.1:5672/%2f"
+        unread = stack.function_environment(self.template, self.engine, stack.local_broker(self.engine, url))
+        self.assertFalse({"RABBITMQ_URL", "RABBITMQ_SECRET_ARN", "INVENTORY_EXCHANGE"} & set(unread))
+        read = stack.function_environment(self.template, self.engine, stack.local_broker(self.engine, url, "q"))
+        self.assertEqual(read["RABBITMQ_URL"], "amqp://127.0.0.1:5672/%2f")
+        self.assertEqual(read["INVENTORY_EXCHANGE"], "inventory.exchange")
+
     def test_every_function_binary_signs_with_a_profile_of_its_own(self):
         profiles = stack.read_credentials(self.env["AWS_SHARED_CREDENTIALS_FILE"])
         binaries = set(stack.function_binaries(self.template).values())
