@@ -20,11 +20,14 @@ const MIB: f64 = 1024.0 * 1024.0;
 const RATE_LIMIT_CALLS_PER_REQUEST: f64 = 0.1;
 const INIT_OVER_FLOOR: f64 = 1.3;
 const COLD_OWN_MS: f64 = 3.0;
-const ZIP_MIB: f64 = 2.0;
 const GET_CPU_US: f64 = 300.0;
 const POST_ORDERS_CPU_US: f64 = 600.0;
 const CONSUMER_MESSAGES_PER_SECOND: f64 = 200.0;
-const END_TO_END_P50_MS: f64 = 100.0;
+/// What an order may take to reach its customer's statistics beyond the wait for the table's
+/// stream to be polled (Lambda's, played by the pollers): the relay, the queue, the consumer.
+const END_TO_END_OVER_STREAM_POLL_MS: f64 = 40.0;
+/// The stage of the end-to-end run that is the wait for the stream's poll.
+const STREAM_POLL_STAGE: &str = "to the relay (stream poll)";
 /// `GET /orders` "costs like the other GETs": at most one extra small read,
 /// and at most this much more per million requests than the dearest single-call GET.
 const LIST_ORDERS_COST_SLACK: f64 = 1.10;
@@ -341,22 +344,8 @@ impl Report {
             }
         }
 
-        // 4. Size, every function.
-        if let Some(functions) = self.sizes.as_object() {
-            for (name, size) in functions {
-                if name == crate::EMPTY_FUNCTION {
-                    continue;
-                }
-                if let Some((bytes, arch)) = zip_of(size) {
-                    check(
-                        "zip <= 2.0 MiB (arm64)",
-                        name,
-                        format!("{:.2} MiB ({arch})", bytes / MIB),
-                        bytes / MIB <= ZIP_MIB && arch == "arm64",
-                    );
-                }
-            }
-        }
+        // 4. Size: printed for every function, no longer a target (benchmark document,
+        //    "Targets": the AWS SDK's client is most of every package).
 
         // 5. CPU per warm invocation.
         for f in &self.functions {
@@ -390,22 +379,29 @@ impl Report {
             ),
             t.messages_per_second >= CONSUMER_MESSAGES_PER_SECOND,
         );
-        if let Some(e2e) = self.end_to_end.total_ms {
+        if let (Some(e2e), Some(poll)) = (
+            self.end_to_end.total_ms,
+            self.end_to_end.stages_p50_ms.get(STREAM_POLL_STAGE),
+        ) {
             check(
-                "POST /orders -> statistics p50 <= 100 ms",
+                "POST /orders -> statistics p50 <= stream poll + 40 ms",
                 "end to end",
-                format!("p50 {:.0} ms, p99 {:.0} ms", e2e.p50, e2e.p99),
-                e2e.p50 <= END_TO_END_P50_MS,
+                format!(
+                    "p50 {:.0} ms (stream poll {poll:.0} ms), p99 {:.0} ms",
+                    e2e.p50, e2e.p99
+                ),
+                e2e.p50 <= poll + END_TO_END_OVER_STREAM_POLL_MS,
             );
         }
 
-        // 2. GET /orders costs like the other GETs.
+        // 2. A customer's GET /orders costs like the other GETs. The shop-wide listing reads
+        //    one index partition per shard by design (benchmark document, "Targets").
         let dearest_get = SINGLE_CALL_GETS
             .iter()
             .filter_map(|name| self.figures(name))
             .filter_map(|f| f.cost_per_million_usd.as_ref().map(|c| c.total))
             .fold(f64::NAN, f64::max);
-        for case in ["list-orders", "list-orders@admin"] {
+        for case in ["list-orders"] {
             let Some(f) = self.figures(case) else {
                 continue;
             };
@@ -747,7 +743,7 @@ impl Report {
             targets: &[GET_CPU_US, POST_ORDERS_CPU_US],
         });
         chart.panel(Panel {
-            title: "zip, MiB (target 2)",
+            title: "zip, MiB",
             series: &["zip"],
             rows: self
                 .sizes
@@ -765,7 +761,7 @@ impl Report {
                 })
                 .unwrap_or_default(),
             log: false,
-            targets: &[ZIP_MIB],
+            targets: &[],
         });
         chart.finish(&format!("make bench, {}", self.generated_at))
     }
