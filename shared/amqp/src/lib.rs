@@ -2,6 +2,7 @@
 //! relay's events in the NestJS services' wire format, and the consumer's dead letters.
 
 mod dead_letters;
+pub mod delivery;
 mod publisher;
 pub mod settings;
 

@@ -21,19 +21,22 @@ use crate::store::TakeStock;
 /// the broker delivers it again).
 const ATTEMPTS: u32 = 5;
 
-/// The products on sale among those `lines` name, by code. A code that cannot be a sku names
-/// nothing.
-async fn on_sale(
-    store: &Store,
-    lines: &[RequestedLine],
-) -> Result<HashMap<String, Product>, DynamoError> {
-    let skus: Vec<Sku> = lines
+/// The skus `lines` name, each once. A code that cannot be a sku names nothing.
+fn skus_of(lines: &[RequestedLine]) -> Vec<Sku> {
+    lines
         .iter()
         .filter_map(|line| Sku::parse(&line.product_code).ok())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .collect();
-    let found = store.on_sale_by_sku(&skus).await?;
+        .collect()
+}
+
+/// The products on sale among those `lines` name, by code.
+async fn on_sale(
+    store: &Store,
+    lines: &[RequestedLine],
+) -> Result<HashMap<String, Product>, DynamoError> {
+    let found = store.on_sale_by_sku(&skus_of(lines)).await?;
     Ok(found
         .into_iter()
         .map(|(sku, product)| (sku.to_string(), product))
@@ -77,14 +80,21 @@ pub async fn deduct(
     request_id: &str,
     request: &DeductRequest,
 ) -> Result<DeductReply, DynamoError> {
-    let products = on_sale(store, &request.items).await?;
+    // The products' ids only: whether each is on sale with enough stock is the transaction's
+    // condition, so reading the products first would be a second read of the same.
+    let ids: HashMap<String, _> = store
+        .product_ids_by_sku(&skus_of(&request.items))
+        .await?
+        .into_iter()
+        .map(|(sku, id)| (sku.to_string(), id))
+        .collect();
     // One update per product: a transaction may not touch an item twice.
     let mut units: BTreeMap<_, u64> = BTreeMap::new();
     for line in &request.items {
-        let Some(product) = products.get(&line.product_code) else {
+        let Some(id) = ids.get(&line.product_code) else {
             return refuse(store, request_id).await;
         };
-        *units.entry(product.id).or_default() += u64::from(line.quantity.get());
+        *units.entry(*id).or_default() += u64::from(line.quantity.get());
     }
     let Some(units) = units
         .into_iter()
@@ -104,6 +114,7 @@ pub async fn deduct(
     };
     let deducted = DeductReply::deducted(&request.items);
     let answer = serde_json::to_string(&deducted).unwrap_or_default();
+    // `None`: a line is short, or its product retired.
     let taken = with_retries(ATTEMPTS, |_| async {
         Ok::<_, DynamoError>(
             match store
@@ -111,15 +122,16 @@ pub async fn deduct(
                 .await?
             {
                 TakeStock::Contended => Attempt::Retry,
-                outcome => Attempt::Done(outcome),
+                TakeStock::Taken => Attempt::Done(Some(deducted.clone())),
+                TakeStock::Answered(earlier) => Attempt::Done(Some(remembered(&earlier))),
+                TakeStock::Short => Attempt::Done(None),
             },
         )
     })
     .await?;
     match taken {
-        TakeStock::Taken => Ok(deducted),
-        TakeStock::Answered(earlier) => Ok(remembered(&earlier)),
-        TakeStock::Short | TakeStock::Contended => refuse(store, request_id).await,
+        Some(reply) => Ok(reply),
+        None => refuse(store, request_id).await,
     }
 }
 

@@ -138,8 +138,9 @@ fn takes(product: &Product, units: u32) -> Rule {
 #[tokio::test]
 async fn a_deduct_takes_the_sum_of_a_products_lines_in_one_transaction() {
     let on_sale = product("9.99", 10);
-    let [guards, products] = finds(&[&on_sale], vec![item_of(&on_sale)]);
-    let table = store(&[&guards, &products, &takes(&on_sale, 7)]);
+    let [guards, _] = finds(&[&on_sale], vec![item_of(&on_sale)]);
+    // Only the guards are read: the transaction's condition is the product's check.
+    let table = store(&[&guards, &takes(&on_sale, 7)]);
     let reply = deduct(
         &table,
         "correlation-1",
@@ -166,10 +167,9 @@ fn remembers_refusal() -> Rule {
 #[tokio::test]
 async fn a_short_or_unknown_line_refuses_the_whole_deduct_and_the_refusal_is_remembered() {
     let on_sale = product("9.99", 2);
-    let [guards, products] = finds(&[&on_sale], vec![item_of(&on_sale)]);
+    let [guards, _] = finds(&[&on_sale], vec![item_of(&on_sale)]);
     let short = store(&[
         &guards,
-        &products,
         &mock!(Client::transact_write_items)
             .then_error(|| transaction_cancelled(&["ConditionalCheckFailed", "None"])),
         &remembers_refusal(),
@@ -215,10 +215,9 @@ async fn a_deduct_answered_before_gets_the_same_answer_and_takes_nothing() {
     .map(|(name, value)| (name.to_owned(), value))
     .collect();
     // The transaction fails on the remembered answer (its last item), whatever the stock.
-    let [guards, products] = finds(&[&on_sale], vec![item_of(&on_sale)]);
+    let [guards, _] = finds(&[&on_sale], vec![item_of(&on_sale)]);
     let table = store(&[
         &guards,
-        &products,
         &mock!(Client::transact_write_items).then_error(|| {
             transaction_cancelled(&["ConditionalCheckFailed", "ConditionalCheckFailed"])
         }),

@@ -213,8 +213,7 @@ async fn handle_broker(
     let mut tally = Tally::default();
     let (mut rejected, mut unstored) = (0, 0);
     for (source, messages) in &event.messages_by_queue {
-        // Lambda names a broker queue `<queue>::<virtual host>`.
-        let queue = source.split("::").next().unwrap_or(source);
+        let queue = shop_amqp::delivery::queue_of(source);
         let read = messages.iter().enumerate().map(|(position, message)| {
             let span = shop_runtime::work_span!("message", queue = %queue, position);
             Read::new(broker_message_body(message), sent_at(message), span)
@@ -227,7 +226,12 @@ async fn handle_broker(
                 Err(error @ Failure::Unreadable(_)) => match dead_letters {
                     Some(dead_letters) => {
                         let kept = dead_letters
-                            .reject(queue, &raw_body(message), &error.to_string(), deadline)
+                            .reject(
+                                queue,
+                                &shop_amqp::delivery::raw_body(message),
+                                &error.to_string(),
+                                deadline,
+                            )
                             .await;
                         match kept {
                             Ok(()) => {
@@ -260,14 +264,6 @@ async fn handle_broker(
         0 => Ok(()),
         failed => Err(BrokerBatchFailed { failed }),
     }
-}
-
-/// The message's body as it came (base64-decoded when it can be), for its dead letter.
-fn raw_body(message: &RabbitMqMessage) -> Vec<u8> {
-    let encoded = message.data.as_deref().unwrap_or_default();
-    base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .unwrap_or_else(|_| encoded.as_bytes().to_vec())
 }
 
 /// Lambda hands over a broker message's body base64-encoded.

@@ -1,6 +1,7 @@
 //! Why DynamoDB cancelled a transaction, item by item, in the order the items were sent.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -68,13 +69,14 @@ pub enum Transacted {
 #[derive(Debug)]
 pub struct Cancelled {
     pub reasons: Vec<Reason>,
-    error: DynamoError,
+    // Kept as it came: most cancellations are outcomes, and never formatted.
+    error: Box<SdkError<TransactWriteItemsError, HttpResponse>>,
 }
 
 impl Cancelled {
     /// The cancellation as a failure, for reasons the caller does not handle.
     pub fn into_error(self) -> DynamoError {
-        self.error
+        DynamoError::request("TransactWriteItems", *self.error)
     }
 }
 
@@ -96,7 +98,7 @@ pub async fn write_transaction(
     match cancellation_reasons(&error) {
         Some(reasons) => Ok(Transacted::Cancelled(Cancelled {
             reasons,
-            error: DynamoError::request("TransactWriteItems", error),
+            error: Box::new(error),
         })),
         None => Err(DynamoError::request("TransactWriteItems", error)),
     }

@@ -16,7 +16,6 @@
 pub mod deploy;
 
 use aws_lambda_events::event::rabbitmq::{RabbitMqEvent, RabbitMqMessage};
-use base64::Engine;
 use serde::Deserialize;
 use shop_amqp::settings::Broker;
 use shop_amqp::{AMQPUri, Binding, DeadLetters, Message, PublishError, RabbitPublisher, Route};
@@ -125,6 +124,13 @@ pub enum BatchFailed {
     Broker(#[from] PublishError),
 }
 
+/// An answer to send: to whom, for which request, what.
+struct Answer {
+    reply_to: String,
+    correlation_id: Option<String>,
+    body: Vec<u8>,
+}
+
 pub struct Responder {
     store: Store,
     /// Sends the answers; declares the exchange, the queues and their bindings when it
@@ -183,15 +189,17 @@ impl Responder {
         &self.queues
     }
 
-    /// Answers every request of the batch, in each queue's order.
+    /// Answers every request of the batch, in each queue's order, and sends the answers
+    /// together (one wait for the broker's confirmations). A batch that fails sends none: it
+    /// is delivered again, and answered again the same way.
     pub async fn answer_batch(
         &self,
         batch: &RabbitMqEvent,
         deadline: Instant,
     ) -> Result<(), BatchFailed> {
+        let mut answers = Vec::new();
         for (source, messages) in &batch.messages_by_queue {
-            // Lambda names a broker queue `<queue>::<virtual host>`.
-            let queue = source.split("::").next().unwrap_or(source);
+            let queue = shop_amqp::delivery::queue_of(source);
             for (position, message) in messages.iter().enumerate() {
                 let span = shop_runtime::work_span!(
                     "stock request",
@@ -200,24 +208,40 @@ impl Responder {
                     correlation_id = message.basic_properties.correlation_id.as_deref().unwrap_or_default()
                 );
                 let answered = self.answer(queue, message, deadline);
-                tracing::Instrument::instrument(answered, span).await?;
+                if let Some(answer) = tracing::Instrument::instrument(answered, span).await? {
+                    answers.push(answer);
+                }
             }
         }
-        Ok(())
+        let messages: Vec<Message<'_>> = answers
+            .iter()
+            .map(|answer| Message {
+                route: Route::Reply(&answer.reply_to),
+                body: &answer.body,
+                id: None,
+                correlation_id: answer.correlation_id.as_deref(),
+            })
+            .collect();
+        self.broker
+            .publish_all(&messages, deadline)
+            .await
+            .map_err(|unsent| BatchFailed::Broker(unsent.error))
     }
 
+    /// The answer to one request, to send; a request that can never be answered is moved to
+    /// the dead letters first.
     async fn answer(
         &self,
         queue: &str,
         message: &RabbitMqMessage,
         deadline: Instant,
-    ) -> Result<(), BatchFailed> {
+    ) -> Result<Option<Answer>, BatchFailed> {
         let properties = &message.basic_properties;
         let request_id = properties
             .correlation_id
             .as_deref()
             .filter(|id| !id.is_empty());
-        let body = message_body(message);
+        let body = shop_amqp::delivery::raw_body(message);
         let (reply, malformed) = match self.queues.question(queue) {
             None => (None, Some("not a queue of stock requests".to_owned())),
             Some(question) => match self.reply(question, request_id, &body).await? {
@@ -234,27 +258,20 @@ impl Responder {
             tracing::error!(%reason, "stock request moved to the dead letters: it can never be answered");
         }
         match (
-            &reply,
+            reply,
             properties.reply_to.as_deref().filter(|to| !to.is_empty()),
         ) {
-            (Some(reply), Some(reply_to)) => {
-                let answer = Message {
-                    route: Route::Reply(reply_to),
-                    body: reply,
-                    id: None,
-                    correlation_id: request_id,
-                };
-                self.broker
-                    .publish_all(&[answer], deadline)
-                    .await
-                    .map_err(|unsent| unsent.error)?;
-            }
+            (Some(body), Some(reply_to)) => Ok(Some(Answer {
+                reply_to: reply_to.to_owned(),
+                correlation_id: request_id.map(str::to_owned),
+                body,
+            })),
             (Some(_), None) => {
-                tracing::warn!("a stock request without replyTo: answered to no one")
+                tracing::warn!("a stock request without replyTo: answered to no one");
+                Ok(None)
             }
-            (None, _) => {}
+            (None, _) => Ok(None),
         }
-        Ok(())
     }
 
     /// The answer to a request as JSON, or why it can never be answered.
@@ -295,14 +312,6 @@ fn to_json(reply: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(reply).unwrap_or_default()
 }
 
-/// The message's body: Lambda hands it over base64-encoded (as it came, if it is not).
-fn message_body(message: &RabbitMqMessage) -> Vec<u8> {
-    let encoded = message.data.as_deref().unwrap_or_default();
-    base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .unwrap_or_else(|_| encoded.as_bytes().to_vec())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,7 +332,7 @@ mod tests {
             panic!("a broker batch");
         };
         let message = &batch.messages_by_queue["ORDER_STOCK_CHECK::/"][0];
-        assert_eq!(message_body(message), b"{}");
+        assert_eq!(shop_amqp::delivery::raw_body(message), b"{}");
         assert_eq!(
             message.basic_properties.reply_to.as_deref(),
             Some("response.c-1")

@@ -31,16 +31,35 @@ pub enum TakeStock {
 }
 
 impl Store {
+    /// The products (on sale or retired) that `skus` name: one read of their guards.
+    pub async fn product_ids_by_sku(
+        &self,
+        skus: &[Sku],
+    ) -> Result<HashMap<Sku, ProductId>, DynamoError> {
+        let guards = skus.iter().map(|sku| key(sku_pk(sku), SKU_GUARD)).collect();
+        let guards = shop_dynamo::batch_get(&self.client, &self.table, guards, None, true).await?;
+        guards
+            .into_iter()
+            .map(|item| {
+                let guard: SkuItem = shop_dynamo::from_item(item)?;
+                let sku = guard
+                    .pk
+                    .strip_prefix("SKU#")
+                    .and_then(|sku| Sku::parse(sku).ok());
+                let sku = sku.ok_or_else(|| DynamoError::out_of_range("sku guard", &guard.pk))?;
+                Ok((sku, guard.product_id))
+            })
+            .collect()
+    }
+
     /// The products on sale that `skus` name, by sku: one read of their guards, one of the
     /// products.
     pub async fn on_sale_by_sku(&self, skus: &[Sku]) -> Result<HashMap<Sku, Product>, DynamoError> {
-        let guards = skus.iter().map(|sku| key(sku_pk(sku), SKU_GUARD)).collect();
-        let guards = shop_dynamo::batch_get(&self.client, &self.table, guards, None, true).await?;
-        let ids = guards
-            .into_iter()
-            .map(|item| Ok(shop_dynamo::from_item::<SkuItem>(item)?.product_id))
-            .collect::<Result<Vec<ProductId>, DynamoError>>()?;
-        let products = ids.iter().map(|id| key(product_pk(id), PRODUCT)).collect();
+        let ids = self.product_ids_by_sku(skus).await?;
+        let products = ids
+            .values()
+            .map(|id| key(product_pk(id), PRODUCT))
+            .collect();
         let mut found = HashMap::new();
         for item in shop_dynamo::batch_get(&self.client, &self.table, products, None, true).await? {
             let item: ProductItem = shop_dynamo::from_item(item)?;
