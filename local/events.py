@@ -150,7 +150,8 @@ def order_created(order_id, customer, price, quantity, nest_short=False):
 
 
 def stream_event(item):
-    """A DynamoDB stream record of the item's insertion, as the relay receives it."""
+    """A DynamoDB stream record of the item's insertion, as the relay (and the bus's reader)
+    receive it."""
     keys = {name: item[name] for name in ("pk", "sk")}
     return {
         "Records": [
@@ -277,6 +278,8 @@ def samples(shop):
         "customer-signup": signup_event(str(uuid.uuid4())),
         "unknown-route": shop.http(shop.default, path="/no-such-route"),
         "order-events-relay": stream_event(item),
+        # The same record as the relay's: the bus takes its order_created.
+        "publish-to-event-bus": stream_event(item),
         "order-events-consumer": sqs_event([order_created(full_id, SAMPLE_CUSTOMER, smartphone["price"], 1)]),
         "order-events-consumer-rabbitmq": rabbitmq_event([short]),
         # A stock check from an Order service, on the stack's queue (its answer goes to a reply

@@ -22,8 +22,8 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the local tools' dummy keys), since n
 create the first user through the API once every call needs a permission. moto evaluates
 every DynamoDB request against the resource `*` (so a policy naming a table allows nothing)
 and a transaction as the action `dynamodb:TransactWriteItems`; here DynamoDB, DynamoDB
-Streams, SQS and Secrets Manager requests are authorized as AWS authorizes them: on the
-table, index, stream, queue or secret (by its full ARN) they touch, each item of a
+Streams, SQS, Secrets Manager and EventBridge requests are authorized as AWS authorizes them:
+on the table, index, stream, queue, secret or event bus (by its full ARN) they touch, each item of a
 transaction with its own action (PutItem, UpdateItem, DeleteItem, ConditionCheckItem;
 GetItem in TransactGetItems) on its table, each table of a batch, and SQS batches as their
 single-message actions. A statement's `dynamodb:LeadingKeys` condition is evaluated against
@@ -52,6 +52,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.events.responses import EventsHandler
 from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, IAMRequest
 from moto.iam.models import iam_backends
 from moto.secretsmanager.responses import SecretsManagerResponse
@@ -350,11 +351,23 @@ def secretsmanager_grants(handler):
     return [(action, f"arn:aws:secretsmanager:{handler.region}:{handler.current_account}:secret:{secret_id}")]
 
 
+def events_grants(handler):
+    """PutEvents is authorized on each bus its entries name (by name or ARN; `default` when
+    none), as AWS authorizes it; anything else on what it names, or `*`."""
+    action = handler._get_action()
+    if action != "PutEvents":
+        return [(action, "*")]
+    prefix = f"arn:aws:events:{handler.region}:{handler.current_account}:event-bus/"
+    buses = (entry.get("EventBusName") or "default" for entry in handler._get_param("Entries") or [])
+    return [(action, bus if bus.startswith("arn:") else prefix + bus) for bus in buses]
+
+
 def enforce_iam():
     create_admin(os.environ.get("AWS_ACCESS_KEY_ID", "test"), os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
     for handler_class, grants in ((DynamoHandler, dynamodb_grants), (DynamoDBStreamsHandler, streams_grants),
-                                  (SQSResponse, sqs_grants), (SecretsManagerResponse, secretsmanager_grants)):
+                                  (SQSResponse, sqs_grants), (SecretsManagerResponse, secretsmanager_grants),
+                                  (EventsHandler, events_grants)):
         handler_class._authenticate_and_authorize_normal_action = (
             lambda self, resource="*", grants=grants: authorize(self, grants(self))
         )

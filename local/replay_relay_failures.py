@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Replays the stream records the outbox relay gave up on.
+"""Replays the stream records the outbox relay gave up on (or, with --bus, those the bus's
+reader gave up on: the same records, put on the event bus).
 
 Each message of the relay-failures queue is what Lambda's stream event source sends its
 on-failure destination: not the records, but where they are (DDBStreamBatchInfo: the stream,
@@ -31,8 +32,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stack import stream_record  # noqa: E402  (the event record as Lambda builds it)
 
-LOCAL_QUEUE = "RelayFailuresQueue"  # the local stack names queues by logical id
-LOCAL_FUNCTION = "order-events-relay"  # and functions by binary, as `cargo lambda watch` does
+# {reader: (its failures queue's output, its function's output, the local queue (named by
+# logical id), the local function (named by binary, as `cargo lambda watch` does))}
+READERS = {
+    "relay": ("RelayFailuresQueueUrl", "OrderEventsRelayFunctionName", "RelayFailuresQueue", "order-events-relay"),
+    "bus": ("BusFailuresQueueUrl", "PublishToEventBusFunctionName", "BusFailuresQueue", "publish-to-event-bus"),
+}
 # A message is hidden from other readers while this run works on it.
 VISIBILITY_TIMEOUT = 300
 # The Invoke API takes at most 6 MB; the relay's event source sends at most 100 records.
@@ -138,8 +143,11 @@ def main(argv=None):
                         "(local stack: http://127.0.0.1:9000, the default without --stack)")
     parser.add_argument("--queue-url", help="the relay-failures queue (else from the stack, or the local one)")
     parser.add_argument("--function", help="the relay function's name (else from the stack, or the local one)")
+    parser.add_argument("--bus", action="store_true",
+                        help="replay what the bus's reader (publish-to-event-bus) gave up on, not the relay")
     parser.add_argument("--dry-run", action="store_true", help="read the messages and the records; invoke and delete nothing")
     args = parser.parse_args(argv)
+    queue_output, function_output, local_queue, local_function = READERS["bus" if args.bus else "relay"]
 
     local = not args.stack
     if local and not os.environ.get("AWS_ENDPOINT_URL"):
@@ -147,11 +155,11 @@ def main(argv=None):
     outputs = stack_outputs(args.stack, args.region) if args.stack else {}
     session = dict(region_name=args.region) if args.region else {}
     sqs, streams = boto3.client("sqs", **session), boto3.client("dynamodbstreams", **session)
-    queue_url = args.queue_url or outputs.get("RelayFailuresQueueUrl") or (
-        sqs.get_queue_url(QueueName=LOCAL_QUEUE)["QueueUrl"] if local else None)
-    function = args.function or outputs.get("OrderEventsRelayFunctionName") or (LOCAL_FUNCTION if local else None)
+    queue_url = args.queue_url or outputs.get(queue_output) or (
+        sqs.get_queue_url(QueueName=local_queue)["QueueUrl"] if local else None)
+    function = args.function or outputs.get(function_output) or (local_function if local else None)
     if not queue_url or not function:
-        sys.exit(f"stack {args.stack} has no RelayFailuresQueueUrl / OrderEventsRelayFunctionName output")
+        sys.exit(f"stack {args.stack} has no {queue_output} / {function_output} output")
     lambda_url = args.lambda_url or ("http://127.0.0.1:9000" if local else None)
     lambda_client = boto3.client(
         "lambda", endpoint_url=lambda_url,

@@ -137,6 +137,7 @@ class Engine:
         self.cognito = self.session.client("cognito-idp", endpoint_url=endpoint_url)
         self.sts = self.session.client("sts", endpoint_url=endpoint_url)
         self.secretsmanager = self.session.client("secretsmanager", endpoint_url=endpoint_url)
+        self.events = self.session.client("events", endpoint_url=endpoint_url)
         self.region = self.sqs.meta.region_name
 
     def credentials(self):
@@ -151,12 +152,18 @@ class Engine:
     def queue_url(self, name):
         return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
 
+    def event_bus_arn(self, name):
+        return f"arn:aws:events:{self.region}:{self.account_id}:event-bus/{name}"
+
     def queue_arn(self, name):
         attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url(name), AttributeNames=["QueueArn"])
         return attributes["Attributes"]["QueueArn"]
 
 
 # --- the template's intrinsics, resolved locally ------------------------------------------------
+
+# The stack's one event bus, as the local engine names it.
+LOCAL_EVENT_BUS = "shop-events"
 
 NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
 
@@ -200,6 +207,8 @@ class Resolver:
             return self.engine.queue_url(name)
         if kind in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"):
             return self.user_pool_part(name)
+        if kind == "AWS::Events::EventBus":
+            return LOCAL_EVENT_BUS
         raise Unresolvable(f"!Ref {name}: a {kind} has no local counterpart")
 
     def user_pool_part(self, name, missing_ok=False):
@@ -227,6 +236,8 @@ class Resolver:
             return table["TableArn" if attribute == "Arn" else "LatestStreamArn"]
         if kind == "AWS::SQS::Queue" and attribute in ("Arn", "QueueName", "QueueUrl"):
             return {"Arn": self.engine.queue_arn, "QueueName": str, "QueueUrl": self.engine.queue_url}[attribute](name)
+        if kind == "AWS::Events::EventBus" and attribute in ("Arn", "Name"):
+            return self.engine.event_bus_arn(LOCAL_EVENT_BUS) if attribute == "Arn" else LOCAL_EVENT_BUS
         if kind == "AWS::Cognito::UserPool" and attribute == "Arn":
             pool = self.user_pool_part(name)
             return f"arn:aws:cognito-idp:{self.engine.region}:{self.engine.account_id}:userpool/{pool}"
@@ -288,7 +299,8 @@ class Resolver:
 # --- provision -------------------------------------------------------------------------------
 
 def provision(template, engine):
-    """Creates every table, queue and user pool of the template (locally named by logical id)."""
+    """Creates every table, queue and user pool of the template (locally named by logical id),
+    and its event bus (`shop-events`)."""
     queues = resources_of(template, "AWS::SQS::Queue")
     for name, resource in queues.items():
         props = resource.get("Properties", {})
@@ -331,6 +343,10 @@ def provision(template, engine):
             engine.dynamodb.update_time_to_live(
                 TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
             )
+    if resources_of(template, "AWS::Events::EventBus"):
+        buses = {bus["Name"] for bus in engine.events.list_event_buses()["EventBuses"]}
+        if LOCAL_EVENT_BUS not in buses:
+            engine.events.create_event_bus(Name=LOCAL_EVENT_BUS)
     provision_user_pools(template, Resolver(template, engine))
 
 
@@ -407,7 +423,7 @@ def provision_user_pools(template, resolver):
 # The services whose calls the local engine authorizes for the functions. The roles' other
 # statements (CloudWatch Logs, X-Ray, and with a broker Amazon MQ and EC2) name services no
 # local function reaches, so their local copies leave them out.
-LOCALLY_AUTHORIZED_SERVICES = ("dynamodb", "sqs", "cognito-idp", "secretsmanager")
+LOCALLY_AUTHORIZED_SERVICES = ("dynamodb", "sqs", "cognito-idp", "secretsmanager", "events")
 # moto authorizes a Cognito request against the resource `*`, never the user pool it acts on,
 # so a statement naming the pool would allow nothing there: locally a Cognito statement keeps
 # its actions and names `*` (the engine holds the one pool of the template).
@@ -416,8 +432,8 @@ RESOURCE_UNCHECKED_SERVICES = ("cognito-idp",)
 
 def local_policies(resolver, role):
     """{policy name: document} of a role, as the local engine can hold them: the statements for
-    DynamoDB (streams included), SQS and Cognito, with their resources resolved to the engine's
-    ARNs (Cognito's on `*`, see RESOURCE_UNCHECKED_SERVICES).
+    DynamoDB (streams included), SQS, Secrets Manager, EventBridge and Cognito, with their
+    resources resolved to the engine's ARNs (Cognito's on `*`, see RESOURCE_UNCHECKED_SERVICES).
     No `dynamodb:TransactWriteItems` is added, although plain moto authorizes a transaction as
     that action on `*`: local/moto_server.py authorizes each item with its own action on its
     table (PutItem, UpdateItem, DeleteItem, ConditionCheckItem), as AWS does, so a role that
@@ -1032,9 +1048,12 @@ def broker_poller(_engine, lambda_url, function, props, stop):
 def run_pollers(template, engine, lambda_url):
     stop = threading.Event()
     threads = []
+    # A run that serves only some functions (the benchmark's end to end) names them.
+    only = set(filter(None, os.environ.get("LOCAL_POLLED_FUNCTIONS", "").split(",")))
     sources = [
         (function, sqs_poller if kind == "SQS" else stream_poller, props)
         for function, kind, props in event_sources(template)
+        if not only or function in only
     ]
     if os.environ.get("LOCAL_RABBITMQ_URL"):
         resolver = Resolver(template, engine, broker_parameters())

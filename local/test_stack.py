@@ -526,6 +526,8 @@ STORE_ACCESS = {
     "answer-stock-requests": {"table": {"BatchGetItem": {SKU, PRODUCT}, "UpdateItem": {PRODUCT},
                                         "GetItem": {"STOCK-REQUEST#*"}, "PutItem": {"STOCK-REQUEST#*"}}},
     "unknown-route": {},
+    # Stream records in, events out to the bus: no item of any table.
+    "publish-to-event-bus": {},
 }
 # The request counts a function keeps: a caller's by token subject or address; a function of
 # public routes verifies no token, so it counts addresses only.
@@ -797,7 +799,7 @@ class StreamDeliveryEmulation(unittest.TestCase):
 
     def test_the_relay_event_source_of_the_template_is_emulated_with_its_settings(self):
         template = stack.load_template()
-        [(function, props)] = [(f, p) for f, kind, p in stack.event_sources(template) if kind == "DynamoDB"]
+        [(function, props)] = [(f, p) for f, kind, p in stack.event_sources(template) if f == "order-events-relay"]
         self.assertEqual(function, "order-events-relay")
         delivery = stack.StreamDelivery(None, "", function, props, "arn")
         self.assertEqual(delivery.max_retries, -1)
@@ -932,7 +934,7 @@ class TumblingWindowEmulation(unittest.TestCase):
         template = stack.load_template()
 
         def window():
-            [props] = [p for _, kind, p in stack.event_sources(template) if kind == "DynamoDB"]
+            [props] = [p for f, _, p in stack.event_sources(template) if f == "order-events-relay"]
             return stack.StreamDelivery(None, "", "order-events-relay", props, "arn").window_length
 
         saved = os.environ.pop("OrderCountsWindowSeconds", None)
@@ -983,7 +985,7 @@ class StreamPollerOnMoto(unittest.TestCase):
         saved = os.environ.get("OrderCountsWindowSeconds")
         os.environ["OrderCountsWindowSeconds"] = "1"
         try:
-            [(function, _, props)] = [s for s in stack.event_sources(template) if s[1] == "DynamoDB"]
+            [(function, _, props)] = [s for s in stack.event_sources(template) if s[0] == "order-events-relay"]
         finally:
             if saved is None:
                 os.environ.pop("OrderCountsWindowSeconds")
@@ -1245,6 +1247,7 @@ class DataAndCapacityProtection(unittest.TestCase):
         own = {name: function["Properties"].get("ReservedConcurrentExecutions") for name, function in functions.items()}
         self.assertEqual({name: value for name, value in own.items() if value is not None}, {
             "OrderEventsRelayFunction": {"Ref": "RelayReservedConcurrency"},
+            "PublishToEventBusFunction": {"Ref": "RelayReservedConcurrency"},
             "OrderEventsConsumerFunction": {"Ref": "ConsumerReservedConcurrency"},
             "CustomerSignupFunction": {"Ref": "SignUpReservedConcurrency"},
         })
@@ -1258,8 +1261,13 @@ class DataAndCapacityProtection(unittest.TestCase):
         # sum of the maxima fits, and AWS refuses a reservation that would leave fewer than
         # 100 instances unreserved (an account whose quota is lower than 1,000).
         functions = stack.resources_of(self.template, "AWS::Serverless::Function")
-        events = [self.parameters[name] for name in ("RelayReservedConcurrency", "ConsumerReservedConcurrency",
-                                                     "SignUpReservedConcurrency")]
+        # The functions with reservations of their own (the stream's two readers share one
+        # parameter), each counted at its parameter's maximum.
+        own = [function["Properties"]["ReservedConcurrentExecutions"]["Ref"] for function in functions.values()
+               if "ReservedConcurrentExecutions" in function["Properties"]]
+        self.assertEqual(sorted(set(own)), ["ConsumerReservedConcurrency", "RelayReservedConcurrency",
+                                            "SignUpReservedConcurrency"])
+        events = [self.parameters[name] for name in own]
         for parameter in events:
             self.assertLessEqual(parameter["MinValue"], parameter["Default"])
             self.assertLessEqual(parameter["Default"], parameter["MaxValue"])
@@ -1737,6 +1745,16 @@ class LocalStackOnMoto(unittest.TestCase):
                                                          Entries=entries))
         self.assertDenied(lambda: self.client("dynamodb", "order-events-relay").get_item(
             TableName="StoreTable", Key={"pk": {"S": "x"}, "sk": {"S": "x"}}))
+
+    def test_the_bus_reader_puts_events_on_the_stacks_bus_only(self):
+        events = self.client("events", "publish-to-event-bus")
+        entry = {"Source": "shop.orders", "DetailType": "order_created", "Detail": "{}"}
+        self.assertEqual(events.put_events(Entries=[{**entry, "EventBusName": self.env["EVENT_BUS_NAME"]}])
+                         ["FailedEntryCount"], 0)
+        self.assertDenied(lambda: events.put_events(Entries=[{**entry, "EventBusName": "default"}]))
+        # And the relay, which has no business there, may not put any.
+        self.assertDenied(lambda: self.client("events", "order-events-relay").put_events(
+            Entries=[{**entry, "EventBusName": self.env["EVENT_BUS_NAME"]}]))
 
     def test_the_relay_writes_a_windows_order_counts_in_one_transaction(self):
         dynamodb = self.client("dynamodb", "order-events-relay")

@@ -120,7 +120,7 @@ start() {
   local closed=http://127.0.0.1:9
   local settings=(
     PATH="$PATH" HOME="$HOME" LANG=C.UTF-8
-    SERVICES=dynamodb,sqs
+    SERVICES=dynamodb,sqs,events
     PROVIDER_OVERRIDE_DYNAMODB=v2 # DynamoDB Local's own streams (the default provider lost records)
     DYNAMODB_IN_MEMORY=1
     GATEWAY_SERVER=hypercorn # the default server binds 0.0.0.0 whatever GATEWAY_LISTEN says

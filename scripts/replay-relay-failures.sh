@@ -5,6 +5,7 @@
 #
 #   scripts/replay-relay-failures.sh --stack NAME [--region R] [--dry-run]   in AWS (the stack's outputs)
 #   scripts/replay-relay-failures.sh [--lambda-url URL] [--dry-run]          on the local stack
+#   ... --bus                                  what the bus's reader gave up on (bus-failures)
 #
 # Locally the engine is AWS_ENDPOINT_URL (default http://127.0.0.1:5000, as `make dev` runs it)
 # and the relay is invoked through the Lambda Invoke API at --lambda-url (default

@@ -3,8 +3,8 @@
 # its own (ports 5100/9100, so a running `make dev` is not disturbed), once per engine:
 #   moto            moto server for DynamoDB and SQS (the default engine)
 #   dynamodb-local  DynamoDB Local (AWS's own engine) for DynamoDB, moto for SQS
-#   localstack      LocalStack (on the host, no Docker: scripts/localstack.sh) for DynamoDB and
-#                   SQS, on 127.0.0.1:4566 or TEST_LOCALSTACK_PORT
+#   localstack      LocalStack (on the host, no Docker: scripts/localstack.sh) for DynamoDB, SQS
+#                   and EventBridge, on 127.0.0.1:4566 or TEST_LOCALSTACK_PORT
 # TEST_ENGINES picks some (e.g. TEST_ENGINES=moto). With AWS_ENDPOINT_URL set (LocalStack on
 # http://localhost:4566, say) the suite runs once, against that endpoint as it is.
 # Beside the suites, on a stack of its own (moto, ports 5300/9300): hostile input, the seeding
@@ -174,7 +174,8 @@ for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
       ;;
     localstack)
       # First the LocalStack we run itself: loopback only, DynamoDB with streams, SQS (it starts
-      # one of its own on a free port, installing LocalStack on first use).
+      # one of its own on a free port, installing LocalStack on first use). The suite then
+      # runs with LocalStack's EventBridge too, so that its rules deliver to its own queues.
       step "LocalStack on this machine: listeners, DynamoDB streams, SQS (~30 s)"
       python "$ROOT/local/localstack/test_localstack.py"
       scripts/localstack.sh start "$LS_PORT" "$LS_STATE"
@@ -183,7 +184,8 @@ for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
       AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$LS_PORT" \
         AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$LS_PORT" \
         AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$LS_PORT" \
-        integration_suite "LocalStack for DynamoDB and SQS"
+        AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$LS_PORT" \
+        integration_suite "LocalStack for DynamoDB, SQS and EventBridge"
       scripts/localstack.sh stop "$LS_STATE"
       ;;
     *)

@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod customers;
 mod docs;
+mod event_bus;
 mod events;
 mod inventory;
 mod lifecycle;

@@ -116,9 +116,13 @@ async fn every_function_takes_its_sample_unchanged() {
     // The user pool expects its event back.
     assert_eq!(answer["userName"], signed_up["userName"], "{answer}");
 
-    for sample in ["order-events-relay", "order-events-consumer"] {
+    for sample in [
+        "order-events-relay",
+        "publish-to-event-bus",
+        "order-events-consumer",
+    ] {
         let answer = shop.invoke(sample, &read(&directory, sample)).await;
-        // Both report the records to retry; here none.
+        // Each reports the records to retry; here none.
         assert_eq!(
             answer["batchItemFailures"],
             serde_json::json!([]),

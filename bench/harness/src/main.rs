@@ -817,6 +817,12 @@ async fn end_to_end(
         // The pollers play AWS's own event source mappings: straight to the engines.
         .envs(&context.env)
         .env("LOCAL_STACK_LOG", "WARNING")
+        // The path an order takes to the statistics, and nothing else: the bus's reader would
+        // only take CPU from it here (in AWS it runs on instances of its own).
+        .env(
+            "LOCAL_POLLED_FUNCTIONS",
+            "order-events-relay,order-events-consumer",
+        )
         .stdin(Stdio::null())
         .stdout(instance::log_file(&pollers_log)?)
         .stderr(instance::log_file(&pollers_log)?)

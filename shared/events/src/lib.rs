@@ -7,8 +7,10 @@
 //! ignores the extra field, so a NestJS Customer service consumes our events unchanged, and a
 //! message without `version` (one a NestJS Product service sent) is read as version 1.
 //! The Inventory service's own stock message format (`inventory.exchange`) is here too, and
-//! its stock RPC ([`stock_rpc`]).
+//! its stock RPC ([`stock_rpc`]), and the events as the shop's EventBridge bus carries
+//! them ([`bus`]).
 
+pub mod bus;
 mod envelope;
 mod order;
 mod stock;

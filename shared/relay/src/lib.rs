@@ -2,13 +2,10 @@
 //! becomes an event, read from the table's stream, so no API function ever talks to a queue
 //! and a write always yields its event, even if the function that made it dies right after.
 //!
-//! - a new order: `order_created`; each move of its lifecycle: `order_status_changed`, and
-//!   `order_cancelled` with its lines when it is cancelled;
-//! - a product whose stock level moved: `stock_added` / `stock_reduced` (and, on RabbitMQ, the
-//!   Inventory service's own message on `inventory.exchange`).
-//!
 //! Events go to SQS (the default; one queue for order events, one for stock) or, selected by
-//! configuration, to RabbitMQ in the NestJS services' wire format (`shop-amqp`).
+//! configuration, to RabbitMQ in the NestJS services' wire format (`shop-amqp`). What each
+//! record means is `shop-outbox`'s; a second reader of the stream (`shop-event-bus`) puts the
+//! same events on the shop's EventBridge bus.
 //!
 //! A record that cannot be published is reported as a batch item failure: the stream event
 //! source retries from that record on (earlier ones are never sent twice by that retry), then
@@ -24,6 +21,7 @@ mod sqs;
 
 pub use relay::{
     ORDER_EVENTS_QUEUE_URL, ORDER_EVENTS_TRANSPORT, RABBITMQ_QUEUE, RABBITMQ_STOCK_QUEUE,
-    RABBITMQ_URL, Relay, RelayEvent, RelayResponse, STOCK_EVENTS_QUEUE_URL, Sink, Sinks,
+    RABBITMQ_URL, Relay, RelayEvent, RelayResponse, STOCK_EVENTS_QUEUE_URL, Sinks,
 };
+pub use shop_outbox::Sink;
 pub use sqs::EventQueue;

@@ -7,12 +7,9 @@ use aws_lambda_events::event::streams::DynamoDbBatchItemFailure;
 use serde::{Deserialize, Serialize};
 use shop_catalog::Store;
 use shop_catalog::store::{CountWindow, ShopCounts};
-use shop_catalog::stream::{Change, StockMove, change_of, count_deltas};
-use shop_domain::{Actor, OrderStatus, Timestamp};
 use shop_dynamo::DynamoError;
-use shop_events::{
-    InventoryStockMessage, OrderCancelled, OrderCreated, OrderStatusChanged, StockChange,
-};
+use shop_events::InventoryStockMessage;
+use shop_outbox::{Message, Sink, messages_of, retry_from};
 use shop_runtime::settings::{self, SettingError};
 use shop_runtime::telemetry::{self, Metric};
 
@@ -44,15 +41,6 @@ pub enum Sinks {
         orders: String,
         stock: String,
     },
-}
-
-/// The kind of event a message is, for routing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sink {
-    Orders,
-    Stock,
-    /// The Inventory service's own stock message (RabbitMQ only).
-    Inventory,
 }
 
 impl Sinks {
@@ -149,17 +137,6 @@ pub struct Relay {
     store: Store,
 }
 
-/// One message to publish, for the record at `record`.
-struct Message {
-    record: usize,
-    sink: Sink,
-    body: String,
-    /// The message id a consumer deduplicates on (stock messages).
-    id: Option<String>,
-    /// The Inventory message's routing key.
-    key: Option<&'static str>,
-}
-
 impl Relay {
     pub fn new(sinks: Sinks, store: Store) -> Self {
         Self { sinks, store }
@@ -176,7 +153,7 @@ impl Relay {
         let mut deltas = Vec::with_capacity(event.records.len());
         let mut malformed = None;
         for (index, record) in event.records.iter().enumerate() {
-            match self.messages_of(index, record) {
+            match messages_of(index, record) {
                 Ok((record_messages, delta)) => {
                     messages.extend(record_messages);
                     deltas.push(delta);
@@ -204,12 +181,10 @@ impl Relay {
             .filter(|message| message.record < done)
             .count();
         telemetry::publish(&[Metric::Count("EventsRelayed", relayed as u64)]);
-        let mut response = RelayResponse::default();
-        if let Some(record) = failed.and_then(|index| event.records.get(index)) {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-        }
+        let mut response = RelayResponse {
+            batch_item_failures: retry_from(&event.records, failed),
+            ..RelayResponse::default()
+        };
         match (&event.window, &event.shard_id) {
             (Some(window), Some(shard)) if event.is_final_invoke_for_window && failed.is_none() => {
                 if !counts.is_empty() {
@@ -233,85 +208,6 @@ impl Relay {
             _ => response.state = counts.to_state(),
         }
         Ok(response)
-    }
-
-    /// The messages one record stands for, and how it moves the shop's order counts.
-    fn messages_of(
-        &self,
-        index: usize,
-        record: &EventRecord,
-    ) -> Result<(Vec<Message>, ShopCounts), DynamoError> {
-        let change = change_of(
-            &record.event_name,
-            &record.change.keys,
-            record.change.old_image.clone(),
-            record.change.new_image.clone(),
-        )?;
-        let mut messages = Vec::new();
-        let message = |sink, body, id: Option<String>, key| Message {
-            record: index,
-            sink,
-            body,
-            id,
-            key,
-        };
-        match &change {
-            Change::OrderPlaced(order) => {
-                tracing::info!(order_id = %order.id, customer_id = %order.customer_id, "relaying order_created");
-                messages.push(message(Sink::Orders, OrderCreated::json(order), None, None));
-            }
-            Change::OrderMoved { before, after } => {
-                let step = after.history.last();
-                let changed = OrderStatusChanged {
-                    id: after.id,
-                    customer_id: after.customer_id,
-                    from: before.status,
-                    status: after.status,
-                    at: step.map_or_else(Timestamp::now, |step| step.at),
-                    by: step.map_or(Actor::System, |step| step.by),
-                    reason: step.and_then(|step| step.reason.clone()),
-                    tracking_reference: step.and_then(|step| step.tracking_reference.clone()),
-                };
-                tracing::info!(order_id = %after.id, from = %before.status, to = %after.status, "relaying order_status_changed");
-                messages.push(message(Sink::Orders, changed.json(), None, None));
-                if after.status == OrderStatus::Cancelled {
-                    let cancelled = OrderCancelled {
-                        id: after.id,
-                        customer_id: after.customer_id,
-                        items: after.items.clone(),
-                        total: after.total,
-                        created_at: after.created_at,
-                        cancelled_at: changed.at,
-                        by: changed.by,
-                        reason: changed.reason.clone(),
-                    };
-                    messages.push(message(Sink::Orders, cancelled.json(), None, None));
-                }
-            }
-            Change::StockMoved(stock) => {
-                let change = stock_change(record, stock);
-                tracing::info!(product_id = %change.product_id, previous = change.previous_quantity, new = change.new_quantity, "relaying a stock event");
-                if let Some(body) = change.to_event_json() {
-                    messages.push(message(
-                        Sink::Stock,
-                        body,
-                        Some(change.event_id.clone()),
-                        None,
-                    ));
-                }
-                if let Some(inventory) = change.to_inventory_message() {
-                    let key = inventory.routing_key();
-                    messages.push(message(
-                        Sink::Inventory,
-                        inventory.to_json(),
-                        Some(change.event_id.clone()),
-                        Some(key),
-                    ));
-                }
-            }
-            Change::Nothing => {}
-        }
-        Ok((messages, count_deltas(&change)))
     }
 
     /// Publishes the messages in order; the record of the first one not taken.
@@ -353,7 +249,7 @@ impl Relay {
                             },
                         },
                         body: m.body.as_bytes(),
-                        id: m.id.as_deref(),
+                        id: Some(&m.id),
                         correlation_id: None,
                     })
                     .collect();
@@ -367,32 +263,5 @@ impl Relay {
                 )
             }
         }
-    }
-}
-
-/// A stock change event from its stream record: the record's id names it (the same on every
-/// delivery), the table's clock dates it.
-fn stock_change(record: &EventRecord, stock: &StockMove) -> StockChange {
-    let millis = record
-        .change
-        .approximate_creation_date_time
-        .timestamp_millis();
-    let timestamp = Some(millis)
-        .filter(|millis| *millis > 0)
-        .and_then(Timestamp::from_unix_millis)
-        .unwrap_or_else(Timestamp::now);
-    let event_id = Some(record.event_id.clone())
-        .filter(|id| !id.is_empty())
-        .or_else(|| record.change.sequence_number.clone())
-        .unwrap_or_else(|| format!("{}-{}", stock.product_id, millis));
-    StockChange {
-        event_id,
-        product_id: stock.product_id,
-        sku: stock.sku.clone(),
-        name: stock.name.clone(),
-        previous_quantity: stock.before,
-        new_quantity: stock.after,
-        timestamp,
-        reason: stock.reason.clone(),
     }
 }

@@ -1,0 +1,189 @@
+//! The shop's events on its EventBridge bus, as a subscriber sees them: a rule of its own on the
+//! stack's bus sends what it matches to its queue.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use aws_sdk_eventbridge::types::Target;
+use serde_json::{Value, json};
+use shop_domain::{CustomerId, ProductId};
+use shop_events::schemas;
+
+use crate::common::{Shop, eventually};
+
+/// A rule on the stack's bus matching `pattern`, to a queue of the test's own; the queue's URL.
+async fn subscribe(shop: &Shop, events: &aws_sdk_eventbridge::Client, pattern: &Value) -> String {
+    let bus = std::env::var("EVENT_BUS_NAME").expect("EVENT_BUS_NAME: the stack's bus");
+    let queue = shop.scratch_queue().await;
+    let arn = shop
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|mut attributes| {
+            attributes.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        })
+        .expect("the queue's ARN");
+    let rule = format!("test-{}", uuid::Uuid::new_v4());
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("rule created");
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(Target::builder().id("queue").arn(arn).build().unwrap())
+        .send()
+        .await
+        .expect("target set");
+    queue
+}
+
+/// Every event the queue has received by the time `done` holds, keyed by event id; a copy
+/// delivered twice must be the same event.
+async fn received_until(
+    shop: &Shop,
+    queue: &str,
+    done: impl Fn(&BTreeMap<String, Value>) -> bool,
+) -> BTreeMap<String, Value> {
+    let seen = std::sync::Mutex::new(BTreeMap::<String, Value>::new());
+    eventually(Duration::from_secs(90), || async {
+        for message in shop.receive(queue).await {
+            let event: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            let id = event["detail"]["eventId"]
+                .as_str()
+                .expect("a stable event id")
+                .to_owned();
+            let mut seen = seen.lock().unwrap();
+            if let Some(earlier) = seen.get(&id) {
+                assert_eq!(earlier["detail"], event["detail"], "two events under {id}");
+            }
+            seen.insert(id, event);
+        }
+        done(&seen.lock().unwrap()).then_some(())
+    })
+    .await;
+    seen.into_inner().unwrap()
+}
+
+fn kinds(events: &BTreeMap<String, Value>) -> HashMap<(String, String), usize> {
+    let mut kinds = HashMap::new();
+    for event in events.values() {
+        let key = (
+            event["source"].as_str().unwrap().to_owned(),
+            event["detail-type"].as_str().unwrap().to_owned(),
+        );
+        *kinds.entry(key).or_default() += 1;
+    }
+    kinds
+}
+
+#[tokio::test]
+async fn a_rule_on_the_bus_receives_every_event_of_an_orders_life() {
+    let shop = Shop::connect().await;
+    let events = aws_sdk_eventbridge::Client::new(&shop_runtime::aws().await);
+    let product = shop.new_product("19.99", 10).await;
+    let customer = CustomerId::new();
+    let orders_queue = subscribe(
+        &shop,
+        &events,
+        &json!({"source": ["shop.orders"], "detail": {"data": {"customerId": [customer.to_string()]}}}),
+    )
+    .await;
+    let stock_queue = subscribe(
+        &shop,
+        &events,
+        &json!({"source": ["shop.catalogue"], "detail": {"data": {"productId": [product.id.to_string()]}}}),
+    )
+    .await;
+
+    // One order delivered, one cancelled.
+    let delivered = place(&shop, &customer, &product.id, 2).await;
+    for body in [
+        json!({"status": "PROCESSING"}),
+        json!({"status": "SHIPPED", "trackingReference": "1Z999AA10123456784"}),
+        json!({"status": "DELIVERED"}),
+    ] {
+        let moved = shop
+            .patch_json(&format!("/orders/{delivered}"), &body)
+            .await;
+        assert_eq!(moved.status, 200, "{}", moved.text);
+    }
+    let cancelled = place(&shop, &customer, &product.id, 1).await;
+    let cancel = shop
+        .post_json(
+            &format!("/orders/{cancelled}/cancel"),
+            &json!({"reason": "Ordered twice"}),
+        )
+        .await;
+    assert_eq!(cancel.status, 200, "{}", cancel.text);
+
+    let order_events = received_until(&shop, &orders_queue, |seen| seen.len() >= 7).await;
+    let expected = HashMap::from([
+        (("shop.orders".into(), "order_created".into()), 2),
+        (("shop.orders".into(), "order_status_changed".into()), 4),
+        (("shop.orders".into(), "order_cancelled".into()), 1),
+    ]);
+    assert_eq!(kinds(&order_events), expected, "{order_events:#?}");
+    let mut moves = Vec::new();
+    for event in order_events.values() {
+        let detail = &event["detail"];
+        assert_eq!(detail["version"], 1);
+        // The data is the event's as every other transport carries it: its schema holds.
+        let envelope =
+            json!({"pattern": event["detail-type"], "version": 1, "data": detail["data"]});
+        let schema = schemas::of_pattern(event["detail-type"].as_str().unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&serde_json::from_str(schema).unwrap()).unwrap();
+        assert!(validator.is_valid(&envelope), "{envelope}");
+        if event["detail-type"] == "order_status_changed" {
+            moves.push((
+                detail["data"]["id"].as_str().unwrap().to_owned(),
+                detail["data"]["status"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    moves.sort();
+    let mut expected_moves = vec![
+        (delivered.clone(), "PROCESSING".to_owned()),
+        (delivered.clone(), "SHIPPED".to_owned()),
+        (delivered.clone(), "DELIVERED".to_owned()),
+        (cancelled.clone(), "CANCELLED".to_owned()),
+    ];
+    expected_moves.sort();
+    assert_eq!(moves, expected_moves);
+
+    // The product's first stock, what the orders took, and what the cancelled one gave back.
+    let stock_events = received_until(&shop, &stock_queue, |seen| seen.len() >= 4).await;
+    let expected = HashMap::from([
+        (("shop.catalogue".into(), "stock_reduced".into()), 2),
+        (("shop.catalogue".into(), "stock_added".into()), 2),
+    ]);
+    assert_eq!(kinds(&stock_events), expected, "{stock_events:#?}");
+    let mut levels: Vec<(i64, i64)> = stock_events
+        .values()
+        .map(|event| {
+            let data = &event["detail"]["data"];
+            (
+                data["previousQuantity"].as_i64().unwrap(),
+                data["newQuantity"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    levels.sort();
+    assert_eq!(levels, [(0, 10), (7, 8), (8, 7), (10, 8)]);
+}
+
+async fn place(shop: &Shop, customer: &CustomerId, product: &ProductId, quantity: u32) -> String {
+    let placed = shop.order(customer, &[(product, quantity)]).await;
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    placed.json["id"].as_str().unwrap().to_owned()
+}
