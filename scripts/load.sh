@@ -11,6 +11,9 @@
 # the relay's and the consumer's processes are killed (SIGKILL) at random moments while the
 # orders flow, at least 20 times.
 #
+# The functions run as deployed, optimised (the release build: ~25 min the first time);
+# LOAD_BUILD=debug runs the debug build instead.
+#
 # LOAD_ENGINE=dynamodb-local (the default: DynamoDB Local for DynamoDB, moto for SQS) or moto.
 # Ports: the API on 9200, moto on 5200, the functions' Invoke API on 9250, DynamoDB Local on
 # 8200 (LOAD_API_PORT, LOAD_MOTO_PORT, LOAD_DYNAMODB_PORT).
@@ -38,6 +41,14 @@ ENGINE="${LOAD_ENGINE:-dynamodb-local}"
 export RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-1000000}" STACK_NO_RELOAD=1
 
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+case "${LOAD_BUILD:-release}" in
+  release) export STACK_RELEASE=1 BUILD="$TARGET/release" ;;
+  debug) export STACK_RELEASE=0 BUILD="$TARGET/debug" ;;
+  *)
+    echo "LOAD_BUILD must be release or debug, not $LOAD_BUILD" >&2
+    exit 2
+    ;;
+esac
 
 cleanup() {
   scripts/stack.sh stop
@@ -69,7 +80,7 @@ if [ "${#faults[@]}" -gt 0 ]; then
   # function through it (cargo's `runner` setting), and it supervises those two. stack.sh's
   # build makes it before watch runs anything.
   host=$(rustc -vV | sed -n 's/^host: //p' | tr '[:lower:]-' '[:upper:]_')
-  export "CARGO_TARGET_${host}_RUNNER=$TARGET/debug/function-runner"
+  export "CARGO_TARGET_${host}_RUNNER=$BUILD/function-runner"
   export LOCAL_RESTARTED_FUNCTIONS=order-events-relay,order-events-consumer
 fi
 
@@ -78,4 +89,4 @@ scripts/stack.sh start
 # The run reads the tables and queues as the administrator.
 use_stack_as_admin
 export SHOP_STACK_STATE="$STACK_STATE"
-"$TARGET/debug/load-run" "${faults[@]}" "$@"
+"$BUILD/load-run" "${faults[@]}" "$@"

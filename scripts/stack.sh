@@ -29,6 +29,13 @@ WATCH_PORT="${WATCH_PORT:-$((API_PORT + 50))}"
 STATE="${STACK_STATE:-$ROOT/.local/stack-$API_PORT}"
 AUTH_DIR="$ROOT/.local/auth"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+# STACK_RELEASE=1 builds and runs everything optimised, as deployed (the load run measures
+# that); the default is the debug build, quick to rebuild while editing.
+if [ "${STACK_RELEASE:-0}" = 1 ]; then
+  BUILD_PROFILE=release CARGO_PROFILE=(--release)
+else
+  BUILD_PROFILE=debug CARGO_PROFILE=()
+fi
 mkdir -p "$STATE"
 
 stop() {
@@ -95,10 +102,10 @@ start() {
   fi
   step "engine: $AWS_ENDPOINT_URL"
 
-  step "building the functions (debug; ~5 min the first time, seconds after)"
+  step "building the functions ($BUILD_PROFILE; debug ~5 min the first time, release ~25, seconds after)"
   # The workspace's default members: the functions and the local tools, exactly what watch's
   # `cargo run --bin <function>` selects, so that nothing is rebuilt at a first request.
-  (cd "$ROOT" && cargo build)
+  (cd "$ROOT" && cargo build "${CARGO_PROFILE[@]}")
 
   # A broker, as the template's RabbitMQ parameters: the consumer reads LOCAL_RABBITMQ_URL's
   # queue (Amazon MQ's event source, played by the pollers), and with
@@ -128,13 +135,13 @@ start() {
   python "$ROOT/local/auth.py" storefront-env "$AUTH_DIR" \
     | python -c 'import sys; print(sys.stdin.read().split("=", 1)[1].strip().strip("\x27"))' >"$STATE/demo-sign-in.json"
   # The API document, served at /api/openapi.json as a deployment publishes it.
-  "$TARGET/debug/openapi" / >"$STATE/openapi.json"
+  "$TARGET/$BUILD_PROFILE/openapi" / >"$STATE/openapi.json"
   {
     env | grep '^AWS_ENDPOINT_URL_' || true # per-service engines, e.g. DynamoDB Local for DynamoDB
     echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
     echo "AWS_REGION=$AWS_REGION"
   } >>"$STATE/functions.env"
-  (set -a && source "$STATE/functions.env" && "${AS_ADMIN[@]}" "$TARGET/debug/seed-catalogue" "$ROOT/local/catalogue.json") >&2
+  (set -a && source "$STATE/functions.env" && "${AS_ADMIN[@]}" "$TARGET/$BUILD_PROFILE/seed-catalogue" "$ROOT/local/catalogue.json") >&2
 
   step "starting the functions and the gateway on http://127.0.0.1:$API_PORT (~10 s)"
   # `make dev` rebuilds a function when its code changes; a test run keeps what it built
@@ -142,7 +149,7 @@ start() {
   local reload=()
   if [ "${STACK_NO_RELOAD:-}" = 1 ]; then reload=(--ignore-changes); fi
   spawn watch "${AS_FUNCTIONS[@]}" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
-    --env-file "$STATE/functions.env" --concurrency 4 --quiet "${reload[@]}"
+    --env-file "$STATE/functions.env" --concurrency 4 --quiet "${reload[@]}" "${CARGO_PROFILE[@]}"
   wait_for_port 127.0.0.1 "$WATCH_PORT" 120
   spawn gateway python "$ROOT/local/gateway.py" --port "$API_PORT" --lambda-url "http://127.0.0.1:$WATCH_PORT" \
     --openapi "$STATE/openapi.json" --demo-sign-in "$STATE/demo-sign-in.json"

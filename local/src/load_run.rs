@@ -336,11 +336,32 @@ fn print_cpu(flow: &Flow, orders: usize) {
     let seconds = flow.elapsed.as_secs_f64();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "  CPU while the orders flowed: {:.1} s of {:.1} s ({cores} cores x {seconds:.1} s; the rest idle or used by other work on the machine); by process:",
+        "  CPU while the orders flowed: {:.1} s of {:.1} s ({cores} cores x {seconds:.1} s; the rest idle or used by other work on the machine)",
         total as f64 / processes::TICKS_PER_SECOND,
         cores as f64 * seconds
     );
-    for (part, name, ticks) in flow.cpu.iter().take(12) {
+    // Our code's share: the functions' own processes, apart from the engines, the emulators
+    // (the gateway, the event sources, `cargo lambda watch`) and the load clients.
+    let functions: std::collections::BTreeSet<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions"))
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+    let ours: u64 = flow
+        .cpu
+        .iter()
+        .filter(|(_, name, _)| functions.contains(name))
+        .map(|(_, _, ticks)| ticks)
+        .sum();
+    println!(
+        "  our functions: {:.1} ms of CPU per order, {:.0} % of the stack's; by process:",
+        ours as f64 * 1000.0 / processes::TICKS_PER_SECOND / orders.max(1) as f64,
+        ours as f64 * 100.0 / total as f64
+    );
+    for (part, name, ticks) in flow.cpu.iter().take(16) {
         let label = if part == name {
             part.clone()
         } else {
