@@ -49,7 +49,7 @@ dlq:
 redrive:
 	scripts/stack.sh dlq --redrive
 
-## Load run on DynamoDB Local: 1,000 orders from 20 clients, figures, every invariant; FAULTS=1 kills relay and consumer.
+## Load run on DynamoDB Local, release builds: 1,000 orders from 20 clients, figures, CPU by part, every invariant; FAULTS=1 kills relay and consumer.
 load:
 	@scripts/preflight.sh dev
 	scripts/load.sh $(if $(filter-out 0,$(FAULTS)),--faults)

@@ -110,13 +110,15 @@ class LocalStackOnLoopback(unittest.TestCase):
                     self.assertTrue(refused(address, listener.port), f"{address}:{listener.port} answers")
                     self.assertTrue(refused("127.0.0.1", listener.port), f"127.0.0.1:{listener.port} answers")
 
-    def test_health_reports_dynamodb_and_sqs_and_nothing_else(self):
+    def test_health_reports_dynamodb_sqs_and_eventbridge_and_nothing_else(self):
         services = self.health()
         self.assertEqual(services.get("dynamodb"), "running")
         self.assertEqual(services.get("sqs"), "running")
+        # EventBridge starts at its first request.
+        self.assertIn(services.get("events"), ("available", "running"))
         # DynamoDB brings its streams API and Kinesis (used by the default provider only).
         others = {name: status for name, status in services.items()
-                  if name not in ("dynamodb", "sqs", "dynamodbstreams", "kinesis")}
+                  if name not in ("dynamodb", "sqs", "events", "dynamodbstreams", "kinesis")}
         self.assertTrue(all(status == "disabled" for status in others.values()), others)
 
     def test_dynamodb_streams_hold_every_write_from_the_first_in_order(self):

@@ -159,7 +159,7 @@ impl Backstage {
         let events_queue = std::env::var("ORDER_EVENTS_QUEUE_URL")
             .map_err(|_| "ORDER_EVENTS_QUEUE_URL is not set")?;
         let mut dead_letters = Vec::new();
-        for name in ["OrderEventsDLQ", "RelayFailuresQueue"] {
+        for name in ["OrderEventsDLQ", "RelayFailuresQueue", "BusFailuresQueue"] {
             let url = sqs
                 .get_queue_url()
                 .queue_name(name)
