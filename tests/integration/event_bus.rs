@@ -106,6 +106,14 @@ async fn a_rule_on_the_bus_receives_every_event_of_an_orders_life() {
         &json!({"source": ["shop.catalogue"], "detail": {"data": {"productId": [product.id.to_string()]}}}),
     )
     .await;
+    // The README's example: the orders that ship (here only this customer's).
+    let shipped_queue = subscribe(
+        &shop,
+        &events,
+        &json!({"source": ["shop.orders"], "detail-type": ["order_status_changed"],
+                "detail": {"data": {"status": ["SHIPPED"], "customerId": [customer.to_string()]}}}),
+    )
+    .await;
 
     // One order delivered, one cancelled.
     let delivered = place(&shop, &customer, &product.id, 2).await;
@@ -161,6 +169,15 @@ async fn a_rule_on_the_bus_receives_every_event_of_an_orders_life() {
     ];
     expected_moves.sort();
     assert_eq!(moves, expected_moves);
+
+    let shipped = received_until(&shop, &shipped_queue, |seen| !seen.is_empty()).await;
+    let shipped: Vec<&Value> = shipped
+        .values()
+        .map(|event| &event["detail"]["data"])
+        .collect();
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(shipped[0]["id"], delivered.as_str());
+    assert_eq!(shipped[0]["trackingReference"], "1Z999AA10123456784");
 
     // What the orders took, and what the cancelled one gave back. (The product's first stock
     // may have been put before the rule existed: it is left out.)
