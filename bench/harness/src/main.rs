@@ -443,9 +443,11 @@ pub struct EndToEnd {
     pub stages_ms: BTreeMap<&'static str, Vec<f64>>,
 }
 
+/// The stage of the end-to-end run that is the wait for the table's stream to be polled.
+pub const STREAM_POLL_STAGE: &str = "to the relay (stream poll)";
 pub const STAGES: [&str; 6] = [
     "POST /orders answered",
-    "to the relay (stream poll)",
+    STREAM_POLL_STAGE,
     "relay ran",
     "to the consumer (queue poll)",
     "consumer ran",

@@ -9,13 +9,15 @@ pub fn queue_of(source: &str) -> &str {
     source.split("::").next().unwrap_or(source)
 }
 
-/// The message's body as it came: Lambda hands it over base64-encoded (the text itself when
-/// it is not, so that a dead letter keeps what arrived).
+/// The message's body: Lambda hands it over base64-encoded.
+pub fn body(message: &RabbitMqMessage) -> Result<Vec<u8>, base64::DecodeError> {
+    base64::engine::general_purpose::STANDARD.decode(message.data.as_deref().unwrap_or_default())
+}
+
+/// The message's body as it came: decoded, or the text itself when it is not base64, so that
+/// a dead letter keeps what arrived.
 pub fn raw_body(message: &RabbitMqMessage) -> Vec<u8> {
-    let encoded = message.data.as_deref().unwrap_or_default();
-    base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .unwrap_or_else(|_| encoded.as_bytes().to_vec())
+    body(message).unwrap_or_else(|_| message.data.as_deref().unwrap_or_default().into())
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@
 
 use aws_lambda_events::event::rabbitmq::{RabbitMqEvent, RabbitMqMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use base64::Engine;
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use shop_amqp::DeadLetters;
@@ -268,13 +267,10 @@ async fn handle_broker(
 
 /// Lambda hands over a broker message's body base64-encoded.
 fn broker_message_body(message: &RabbitMqMessage) -> Result<String, EventError> {
-    let encoded = message.data.as_deref().unwrap_or_default();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .map_err(|error| EventError::OutOfBounds {
-            field: "data",
-            value: format!("not base64: {error}"),
-        })?;
+    let bytes = shop_amqp::delivery::body(message).map_err(|error| EventError::OutOfBounds {
+        field: "data",
+        value: format!("not base64: {error}"),
+    })?;
     String::from_utf8(bytes).map_err(|_| EventError::OutOfBounds {
         field: "data",
         value: "not UTF-8".into(),

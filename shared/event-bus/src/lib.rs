@@ -69,7 +69,9 @@ impl EventBus {
     async fn put_call(&self, events: &[BusEvent], deadline: Instant) -> Result<(), usize> {
         let mut pending: Vec<usize> = (0..events.len()).collect();
         let mut backoff = FIRST_BACKOFF;
-        for attempt in 1..=ATTEMPTS {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let entries = pending.iter().map(|&index| self.entry(&events[index]));
             let output = match self
                 .client
@@ -112,7 +114,6 @@ impl EventBus {
             tokio::time::sleep(backoff).await;
             backoff *= 2;
         }
-        Err(pending[0])
     }
 
     fn entry(&self, event: &BusEvent) -> PutEventsRequestEntry {

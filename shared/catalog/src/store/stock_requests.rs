@@ -36,18 +36,18 @@ impl Store {
         &self,
         skus: &[Sku],
     ) -> Result<HashMap<Sku, ProductId>, DynamoError> {
-        let guards = skus.iter().map(|sku| key(sku_pk(sku), SKU_GUARD)).collect();
+        // Each guard is told by its key: the sku it was asked for.
+        let asked: HashMap<String, &Sku> = skus.iter().map(|sku| (sku_pk(sku), sku)).collect();
+        let guards = asked.keys().map(|pk| key(pk.clone(), SKU_GUARD)).collect();
         let guards = shop_dynamo::batch_get(&self.client, &self.table, guards, None, true).await?;
         guards
             .into_iter()
             .map(|item| {
                 let guard: SkuItem = shop_dynamo::from_item(item)?;
-                let sku = guard
-                    .pk
-                    .strip_prefix("SKU#")
-                    .and_then(|sku| Sku::parse(sku).ok());
-                let sku = sku.ok_or_else(|| DynamoError::out_of_range("sku guard", &guard.pk))?;
-                Ok((sku, guard.product_id))
+                let sku = asked
+                    .get(&guard.pk)
+                    .ok_or_else(|| DynamoError::out_of_range("sku guard", &guard.pk))?;
+                Ok(((*sku).clone(), guard.product_id))
             })
             .collect()
     }
