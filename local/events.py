@@ -149,6 +149,23 @@ def order_created(order_id, customer, price, quantity, nest_short=False):
     return json.dumps({"pattern": "order_created", "data": data}, separators=(",", ":"))
 
 
+def bus_event(event_id, envelope):
+    """An event as a rule on the shop's bus hands it to a queue (the webhooks' fan-out reads
+    these): EventBridge's envelope around the shop's detail."""
+    envelope = json.loads(envelope)
+    return json.dumps({
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": envelope["pattern"],
+        "source": "shop.orders",
+        "account": "123456789012",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"eventId": event_id, "version": 1, "data": envelope["data"]},
+    }, separators=(",", ":"))
+
+
 def stream_event(item):
     """A DynamoDB stream record of the item's insertion, as the relay (and the bus's reader)
     receive it."""
@@ -198,6 +215,9 @@ def signup_event(subject):
 
 CATALOGUE = json.loads((ROOT / "local" / "catalogue.json").read_text())
 SMARTPHONE = CATALOGUE[0]["id"]
+# Where the sample webhooks point: loopback, which only the local stack allows, and a port
+# nothing listens on.
+SAMPLE_RECEIVER = "http://127.0.0.1:9/shop-events"
 
 
 def samples(shop):
@@ -231,6 +251,24 @@ def samples(shop):
     item = stack.Engine().dynamodb.get_item(
         TableName=os.environ["STORE_TABLE"], Key={"pk": {"S": f"ORDER#{sample_order}"}, "sk": {"S": "ORDER"}}, ConsistentRead=True
     )["Item"]
+
+    # Two webhook endpoints (one to delete), and a delivery to one: the fan-out makes it of an
+    # event as the bus hands it over. Nothing listens at their address: each attempt fails.
+    new_webhook = lambda: shop.http(
+        "create-webhook", body={"url": SAMPLE_RECEIVER, "events": ["order_created"], "description": "Sample"}, admin=True
+    )
+    webhook = shop.invoke("create-webhook", new_webhook(), 201)["id"]
+    to_forget = shop.invoke("create-webhook", new_webhook(), 201)["id"]
+    # Disabled at once (it is there to be deleted): no delivery is made to it meanwhile.
+    shop.invoke("update-webhook", shop.http("update-webhook", {"id": to_forget}, body={"enabled": False}, admin=True), 200)
+    event_id = f"sample-{run.lower()}"
+    bus_events = sqs_event([bus_event(event_id, order_created(str(uuid.uuid4()), SAMPLE_CUSTOMER, smartphone["price"], 1))])
+    status, error, payload = shop.functions.invoke("fan-out-webhooks", bus_events)
+    if status != 200 or error or json.loads(payload).get("batchItemFailures"):
+        sys.exit(f"events: fan-out-webhooks answered {status} {error or ''} {payload[:300]!r}")
+    # Disabled once its delivery is made, so that no attempt is under way when the samples
+    # run (each would fail, and be retried on the schedule).
+    shop.invoke("update-webhook", shop.http("update-webhook", {"id": webhook}, body={"enabled": False}, admin=True), 200)
 
     leaver = str(uuid.uuid4())
     short = order_created(str(uuid.uuid4()), SAMPLE_CUSTOMER, smartphone["price"], 2, nest_short=True)
@@ -277,6 +315,23 @@ def samples(shop):
         "delete-customer": shop.http("delete-customer", {"id": leaver}, subject=leaver),
         "customer-signup": signup_event(str(uuid.uuid4())),
         "unknown-route": shop.http(shop.default, path="/no-such-route"),
+        "create-webhook": new_webhook(),
+        "list-webhooks": shop.http("list-webhooks", admin=True, query="limit=10"),
+        "get-webhook": shop.http("get-webhook", {"id": webhook}, admin=True),
+        "update-webhook": shop.http(
+            "update-webhook", {"id": webhook}, body={"events": ["order_created", "order_cancelled"]}, admin=True
+        ),
+        "delete-webhook": shop.http("delete-webhook", {"id": to_forget}, admin=True),
+        "rotate-webhook-secret": shop.http("rotate-webhook-secret", {"id": webhook}, admin=True),
+        "list-webhook-deliveries": shop.http("list-webhook-deliveries", {"id": webhook}, admin=True),
+        "retry-webhook-delivery": shop.http(
+            "retry-webhook-delivery", {"id": webhook, "deliveryId": event_id}, admin=True
+        ),
+        "fan-out-webhooks": bus_events,
+        # The delivery's first attempt, as the fan-out queued it.
+        "deliver-webhooks": sqs_event([json.dumps(
+            {"endpointId": webhook, "deliveryId": event_id, "attempt": 1, "step": 0}, separators=(",", ":")
+        )]),
         "order-events-relay": stream_event(item),
         # The same record as the relay's: the bus takes its order_created.
         "publish-to-event-bus": stream_event(item),

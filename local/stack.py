@@ -347,7 +347,20 @@ def provision(template, engine):
         buses = {bus["Name"] for bus in engine.events.list_event_buses()["EventBuses"]}
         if LOCAL_EVENT_BUS not in buses:
             engine.events.create_event_bus(Name=LOCAL_EVENT_BUS)
+        provision_rules(template, engine)
     provision_user_pools(template, Resolver(template, engine))
+
+
+def provision_rules(template, engine):
+    """The template's rules on the stack's bus, each named by its logical id, to its queues."""
+    resolver = Resolver(template, engine)
+    for name, resource in resources_of(template, "AWS::Events::Rule").items():
+        props = resource["Properties"]
+        engine.events.put_rule(
+            Name=name, EventBusName=LOCAL_EVENT_BUS, EventPattern=json.dumps(props["EventPattern"]), State="ENABLED"
+        )
+        targets = [{"Id": target["Id"], "Arn": resolver.resolve(target["Arn"])} for target in props["Targets"]]
+        engine.events.put_targets(Rule=name, EventBusName=LOCAL_EVENT_BUS, Targets=targets)
 
 
 def secondary_indexes(props):
@@ -553,6 +566,9 @@ def function_environment(template, engine, parameters=None):
                     if value.startswith(aws + "/"):
                         value = local + value[len(aws):]
             env[key] = str(value)
+    # Locally, the tests' webhook receivers listen on 127.0.0.1: loopback (only) is allowed
+    # there. Never in AWS, where the setting is not given.
+    env["WEBHOOKS_ALLOW_LOOPBACK"] = "true"
     return env
 
 

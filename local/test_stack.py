@@ -485,6 +485,7 @@ class StaticSite(unittest.TestCase):
 PRODUCT, ORDER, CUSTOMER, SKU = "PRODUCT#*", "ORDER#*", "CUSTOMER#*", "SKU#*"
 PRODUCT_CHANGE = {"table": {"GetItem": {PRODUCT}, "UpdateItem": {PRODUCT}}}
 ORDER_MOVE = {"table": {"GetItem": {ORDER}, "UpdateItem": {ORDER, CUSTOMER, PRODUCT}}}
+ENDPOINTS, DELIVERIES = "ENDPOINTS", "ENDPOINT#*"
 STORE_ACCESS = {
     "create-order": {"table": {"BatchGetItem": {PRODUCT, "IDEMPOTENCY#*"}, "PutItem": {ORDER, "IDEMPOTENCY#*"},
                                "UpdateItem": {PRODUCT, CUSTOMER}}},
@@ -528,6 +529,18 @@ STORE_ACCESS = {
     "unknown-route": {},
     # Stream records in, events out to the bus: no item of any table.
     "publish-to-event-bus": {},
+    # The webhook endpoints (one partition), and each endpoint's deliveries (one each).
+    "create-webhook": {"webhooks": {"Query": {ENDPOINTS}, "PutItem": {ENDPOINTS}}},
+    "list-webhooks": {"webhooks": {"Query": {ENDPOINTS}}},
+    "get-webhook": {"webhooks": {"GetItem": {ENDPOINTS}}},
+    "update-webhook": {"webhooks": {"UpdateItem": {ENDPOINTS}}},
+    "delete-webhook": {"webhooks": {"DeleteItem": {ENDPOINTS}}},
+    "rotate-webhook-secret": {"webhooks": {"UpdateItem": {ENDPOINTS}}},
+    "list-webhook-deliveries": {"webhooks": {"GetItem": {ENDPOINTS}},
+                                "webhooks/deliveries-by-time": {"Query": {DELIVERIES}}},
+    "retry-webhook-delivery": {"webhooks": {"GetItem": {ENDPOINTS, DELIVERIES}, "UpdateItem": {DELIVERIES}}},
+    "fan-out-webhooks": {"webhooks": {"Query": {ENDPOINTS}, "PutItem": {DELIVERIES}, "GetItem": {DELIVERIES}}},
+    "deliver-webhooks": {"webhooks": {"GetItem": {ENDPOINTS, DELIVERIES}, "UpdateItem": {ENDPOINTS, DELIVERIES}}},
 }
 # The request counts a function keeps: a caller's by token subject or address; a function of
 # public routes verifies no token, so it counts addresses only.
@@ -537,6 +550,7 @@ RESOURCE_NAMES = {
     "arn:StoreTable": "table", "${StoreTable.Arn}/index/gsi1": "index/gsi1",
     "${StoreTable.Arn}/index/gsi2": "index/gsi2", "${StoreTable.Arn}/index/gsi3": "index/gsi3",
     "arn:CustomersTable": "customers", "arn:UserPool": "pool", "arn:RateLimitTable": "rate limits",
+    "arn:WebhooksTable": "webhooks", "${WebhooksTable.Arn}/index/deliveries-by-time": "webhooks/deliveries-by-time",
 }
 
 
@@ -1130,10 +1144,11 @@ class DataAndCapacityProtection(unittest.TestCase):
 
     def test_the_shop_data_outlives_the_stack(self):
         # The dead letters too: events not yet counted, and stream records not yet published.
-        for name in ("StoreTable", "CustomersTable", "UserPool", "OrderEventsDLQ", "RelayFailuresQueue"):
+        for name in ("StoreTable", "CustomersTable", "WebhooksTable", "UserPool", "OrderEventsDLQ",
+                     "RelayFailuresQueue", "WebhookDeadLetters"):
             self.assertEqual(self.resources[name].get("DeletionPolicy"), "Retain", name)
             self.assertEqual(self.resources[name].get("UpdateReplacePolicy"), "Retain", name)
-        for name in ("StoreTable", "CustomersTable"):
+        for name in ("StoreTable", "CustomersTable", "WebhooksTable"):
             props = self.resources[name]["Properties"]
             self.assertIs(props["DeletionProtectionEnabled"], True, name)
             self.assertIs(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], True, name)
@@ -1250,6 +1265,8 @@ class DataAndCapacityProtection(unittest.TestCase):
             "PublishToEventBusFunction": {"Ref": "RelayReservedConcurrency"},
             "OrderEventsConsumerFunction": {"Ref": "ConsumerReservedConcurrency"},
             "CustomerSignupFunction": {"Ref": "SignUpReservedConcurrency"},
+            "FanOutWebhooksFunction": {"Ref": "WebhookReservedConcurrency"},
+            "DeliverWebhooksFunction": {"Ref": "WebhookReservedConcurrency"},
         })
         routes, _ = template_routes(self.template)
         most_routes = max(list(routes.values()).count(binary) for binary in set(routes.values()))
@@ -1266,7 +1283,7 @@ class DataAndCapacityProtection(unittest.TestCase):
         own = [function["Properties"]["ReservedConcurrentExecutions"]["Ref"] for function in functions.values()
                if "ReservedConcurrentExecutions" in function["Properties"]]
         self.assertEqual(sorted(set(own)), ["ConsumerReservedConcurrency", "RelayReservedConcurrency",
-                                            "SignUpReservedConcurrency"])
+                                            "SignUpReservedConcurrency", "WebhookReservedConcurrency"])
         events = [self.parameters[name] for name in own]
         for parameter in events:
             self.assertLessEqual(parameter["MinValue"], parameter["Default"])

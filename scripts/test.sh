@@ -22,6 +22,11 @@ MODE="${1:-all}"
 # the rate-limit tests read the limit from the responses.
 export RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-1000}" RATE_LIMIT_TRUSTED_PROXIES=1
 export STACK_NO_RELOAD=1
+# Webhook attempts a second apart (the last two minutes after: the schedule's span is how long
+# a breaker may stay open before its endpoint is disabled), and a breaker that waits three
+# seconds, so that the retries and the probe are seen within a test (the template's
+# parameters, as overrides).
+export WEBHOOK_RETRY_SCHEDULE="0,1,1,1,1,1,1,120" WEBHOOK_BREAKER_COOLDOWN=3
 
 # The running stack's settings, for a test process (run it in a subshell): the tests act as
 # the administrator.
@@ -42,7 +47,7 @@ hostile_pass() (
   python -m unittest "$ROOT/tests/deploy/test_seed_deployed.py"
   # The storefront, clicked through in chromium; screenshots in target/browser-artifacts.
   step "the storefront in a real browser (chromium, playwright-core; ~1 min)"
-  for page in storefront orders profile admin docs; do
+  for page in storefront orders profile admin webhooks docs; do
     node "$ROOT/tests/browser/$page.test.mjs"
   done
 )

@@ -229,3 +229,48 @@ export async function adjustStock(productId, delta, reason) {
     conflict: (message) => `The stock was not changed. ${sentence(message)}`,
   })).body;
 }
+
+// --- webhooks (admin) --------------------------------------------------------------------
+
+/** The endpoints, without their secrets: `{data: [...], meta}`. */
+export async function listWebhooks() {
+  return (await call('/webhooks?limit=100')).body;
+}
+
+/**
+ * Registers an endpoint; the answer holds its signing secret, shown this once.
+ * @param {{url: string, events: string[], description?: string}} endpoint
+ */
+export async function createWebhook(endpoint) {
+  return (await call('/webhooks', {
+    method: 'POST',
+    body: endpoint,
+    conflict: (message) => `The endpoint was not added. ${sentence(message)}`,
+  })).body;
+}
+
+/** @param {{events?: string[], description?: string, enabled?: boolean}} changes */
+export async function updateWebhook(webhookId, changes) {
+  return (await call(`/webhooks/${encodeURIComponent(webhookId)}`, { method: 'PATCH', body: changes })).body;
+}
+
+export async function deleteWebhook(webhookId) {
+  await call(`/webhooks/${encodeURIComponent(webhookId)}`, { method: 'DELETE' });
+}
+
+/** A new secret, shown this once; the old one signs too for a day. */
+export async function rotateWebhookSecret(webhookId) {
+  return (await call(`/webhooks/${encodeURIComponent(webhookId)}/rotate-secret`, { method: 'POST' })).body;
+}
+
+/** The endpoint's deliveries, newest first: `{data: [...], meta}`. */
+export async function listWebhookDeliveries(webhookId) {
+  return (await call(`/webhooks/${encodeURIComponent(webhookId)}/deliveries?limit=50`)).body;
+}
+
+export async function retryWebhookDelivery(webhookId, deliveryId) {
+  return (await call(`/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(deliveryId)}/retry`, {
+    method: 'POST',
+    conflict: (message) => `Not retried. ${sentence(message)}`,
+  })).body;
+}

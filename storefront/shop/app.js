@@ -1,6 +1,6 @@
 // The storefront: catalogue, cart, checkout, confirmation, "my orders", the profile and, for
-// the shop's admins, its orders and catalogue; one view per hash route (#/, #/cart,
-// #/confirmation, #/orders, #/profile, #/admin/orders, #/admin/catalogue), rendered with DOM
+// the shop's admins, its orders, catalogue and webhooks; one view per hash route (#/, #/cart,
+// #/confirmation, #/orders, #/profile, #/admin/orders, #/admin/catalogue, #/admin/webhooks), rendered with DOM
 // calls (API text is never parsed as HTML). Amounts are integer cents (money.js).
 
 import * as api from './api.js';
@@ -9,6 +9,7 @@ import { clearMessages, h, main, showError, showNotice } from './dom.js';
 import { formatAmount, formatCents, toCents } from './money.js';
 import { renderMyOrders, renderShopOrders } from './orders.js';
 import { renderProfile } from './profile.js';
+import { renderWebhooksAdmin } from './webhooks-admin.js';
 import * as session from './session.js';
 
 /** @typedef {{productId: string, name: string, price: string, quantity: number, stock: number}} CartLine */
@@ -255,6 +256,7 @@ const views = {
   '#/profile': () => renderProfile({ signedOut: signOut }),
   '#/admin/orders': renderShopOrders,
   '#/admin/catalogue': renderCatalogueAdmin,
+  '#/admin/webhooks': renderWebhooksAdmin,
 };
 
 async function route() {

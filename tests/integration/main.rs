@@ -20,3 +20,4 @@ mod ratelimit;
 mod reliability;
 mod sample_events;
 mod stock_rpc;
+mod webhooks;

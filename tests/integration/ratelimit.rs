@@ -101,20 +101,28 @@ fn assert_too_many(reply: &Reply) {
 async fn every_response_carries_the_limit_headers() {
     let shop = Shop::connect().await;
     let customer = CustomerId::new();
-    let replies = [
-        send(&shop, Method::GET, "/products", None, None).await, // public, no token
-        shop.get("/orders").await,
-        shop.get(&format!("/customers/{customer}/orders")).await, // 404
-        send(&shop, Method::GET, "/orders", None, None).await,    // 401
-        shop.post_json("/orders", &json!({"items": []})).await,   // 400
-        shop.get("/api/v1/nothing-here").await,
-    ];
-    for reply in &replies {
+    // Each reply with the clock read before and after it: its window is the one the request
+    // was counted in, whenever that was (a cold function may take seconds to answer).
+    let mut replies = Vec::new();
+    for step in 0..6 {
+        let before = now();
+        let reply = match step {
+            0 => send(&shop, Method::GET, "/products", None, None).await, // public, no token
+            1 => shop.get("/orders").await,
+            2 => shop.get(&format!("/customers/{customer}/orders")).await, // 404
+            3 => send(&shop, Method::GET, "/orders", None, None).await,    // 401
+            4 => shop.post_json("/orders", &json!({"items": []})).await,   // 400
+            _ => shop.get("/api/v1/nothing-here").await,
+        };
+        replies.push((before, reply, now()));
+    }
+    for (before, reply, after) in &replies {
         let (limit, remaining, reset) = limits(reply);
         assert!(limit >= 1 && remaining < limit, "{limit} {remaining}");
+        // The end of the minute the request was counted in.
         assert!(
-            reset > now().saturating_sub(2) && reset <= now() + 61,
-            "{reset}"
+            reset > *before && reset <= after + 60,
+            "{before} < {reset} <= {after} + 60"
         );
         assert_eq!(reset % 60, 0, "windows are whole minutes");
     }

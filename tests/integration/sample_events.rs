@@ -101,6 +101,14 @@ async fn every_function_takes_its_sample_unchanged() {
         ("export-customer", 200),
         ("delete-customer", 204),
         ("unknown-route", 404),
+        ("create-webhook", 201),
+        ("list-webhooks", 200),
+        ("get-webhook", 200),
+        ("update-webhook", 200),
+        ("delete-webhook", 204),
+        ("rotate-webhook-secret", 200),
+        ("list-webhook-deliveries", 200),
+        ("retry-webhook-delivery", 202),
     ];
     for (function, status) in expected_status {
         let answer = shop.invoke(function, &read(&directory, function)).await;
@@ -120,6 +128,8 @@ async fn every_function_takes_its_sample_unchanged() {
         "order-events-relay",
         "publish-to-event-bus",
         "order-events-consumer",
+        "fan-out-webhooks",
+        "deliver-webhooks",
     ] {
         let answer = shop.invoke(sample, &read(&directory, sample)).await;
         // Each reports the records to retry; here none.

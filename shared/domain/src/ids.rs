@@ -81,6 +81,12 @@ uuid_id!(
     "An order; also its events' `data.id`",
     "3f1c0d9e-6a57-4d38-9c4e-1b2f7a9d0e11"
 );
+uuid_id!(
+    /// A webhook endpoint an admin registered.
+    WebhookId,
+    "A webhook endpoint",
+    "7d2f4c1a-93b8-4e0f-a6d5-2c8e1b0f9a34"
+);
 
 impl OrderId {
     /// Which of `shards` write shards this order's shop-wide index entries go to: spread

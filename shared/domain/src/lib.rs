@@ -20,7 +20,7 @@ pub use catalogue::{
 };
 pub use clock::{Timestamp, epoch_seconds};
 pub use customer::{CustomerProfile, CustomerStats, ProfileUpdate, ShippingAddress};
-pub use ids::{CustomerId, OrderId, ProductId, UUID_EXPECTED};
+pub use ids::{CustomerId, OrderId, ProductId, UUID_EXPECTED, WebhookId};
 pub use money::{Money, MoneyError};
 pub use order::{
     Actor, MAX_LINES_PER_ORDER, MAX_ORDER_TOTAL_CENTS, MAX_QUANTITY, Offer, Order, OrderLine,

@@ -40,6 +40,10 @@ pub enum ErrorCode {
     OrderNotFound,
     /// 404: no such customer record.
     CustomerNotFound,
+    /// 404: no such webhook endpoint.
+    WebhookNotFound,
+    /// 404: no such delivery of the endpoint.
+    DeliveryNotFound,
     /// 409: fewer units in stock than asked for.
     InsufficientStock,
     /// 409: a product no longer sold.
@@ -56,6 +60,10 @@ pub enum ErrorCode {
     StockFull,
     /// 409: the stock level is no longer the one the change was decided from.
     StockMoved,
+    /// 409: the shop has as many webhook endpoints as it may.
+    WebhookLimit,
+    /// 409: an attempt of the delivery is under way.
+    DeliveryInProgress,
     /// 415: the body is not `application/json`.
     UnsupportedMediaType,
     /// 422: the `Idempotency-Key` was used for a different request.
@@ -77,7 +85,9 @@ impl ErrorCode {
             Self::RouteNotFound
             | Self::ProductNotFound
             | Self::OrderNotFound
-            | Self::CustomerNotFound => StatusCode::NOT_FOUND,
+            | Self::CustomerNotFound
+            | Self::WebhookNotFound
+            | Self::DeliveryNotFound => StatusCode::NOT_FOUND,
             Self::InsufficientStock
             | Self::ProductRetired
             | Self::ReservationLimit
@@ -85,7 +95,9 @@ impl ErrorCode {
             | Self::OrderNotCancellable
             | Self::SkuTaken
             | Self::StockFull
-            | Self::StockMoved => StatusCode::CONFLICT,
+            | Self::StockMoved
+            | Self::WebhookLimit
+            | Self::DeliveryInProgress => StatusCode::CONFLICT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,

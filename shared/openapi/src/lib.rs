@@ -1,5 +1,5 @@
 //! The API's OpenAPI 3.1 document: each part (`OrdersApi`, `CatalogueApi`,
-//! `CustomersApi`, derived from its handlers' `#[utoipa::path]` and the types they read
+//! `CustomersApi`, `WebhooksApi`, derived from its handlers' `#[utoipa::path]` and the types they read
 //! and write, which carry their own schemas and limits), merged, with what holds for every
 //! operation added once here. Published as a
 //! file beside the storefront (`scripts/deploy-storefront.sh`) and served by `make dev` at
@@ -9,6 +9,7 @@
 use shop_catalog::api::CatalogueApi;
 use shop_customers::api::CustomersApi;
 use shop_orders::api::{OrderServiceApi, OrdersApi};
+use shop_webhooks::api::WebhooksApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -27,7 +28,8 @@ pub fn document(server: &str) -> Document {
         .merge_from(OrdersApi::openapi())
         .merge_from(OrderServiceApi::openapi())
         .merge_from(CatalogueApi::openapi())
-        .merge_from(CustomersApi::openapi());
+        .merge_from(CustomersApi::openapi())
+        .merge_from(WebhooksApi::openapi());
     Conventions.modify(&mut document);
     document.servers = Some(vec![
         ServerBuilder::new()
