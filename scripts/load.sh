@@ -8,8 +8,8 @@
 # its own token, cancelling some of its orders while the others flow; then, once the event
 # pipeline has drained (waited for while it makes progress, up to LOAD_STALL_TIMEOUT_SECONDS,
 # 120, without any), every invariant is checked (see local/src/load_run.rs). With --faults
-# the relay's and the consumer's processes are killed (SIGKILL) at random moments while the
-# orders flow, at least 20 times.
+# the relay's, the consumer's and the webhook deliverer's processes are killed (SIGKILL) at
+# random moments while the orders flow, at least 20 times.
 #
 # The functions run as deployed, optimised (the release build: ~25 min the first time);
 # LOAD_BUILD=debug runs the debug build instead.
@@ -76,12 +76,12 @@ if [ "${#faults[@]}" -gt 0 ]; then
   # `cargo lambda watch` does not start a function process again once it was killed (the dead
   # instance stays in its pool, and the invocation it held never answers). Lambda does: the
   # invocation fails (Runtime.ExitError) and a fresh execution environment takes the next one.
-  # local/src/function_runner.rs does that for the relay and the consumer: cargo runs every
-  # function through it (cargo's `runner` setting), and it supervises those two. stack.sh's
+  # local/src/function_runner.rs does that for the relay, the consumer and the deliverer: cargo runs every
+  # function through it (cargo's `runner` setting), and it supervises those three. stack.sh's
   # build makes it before watch runs anything.
   host=$(rustc -vV | sed -n 's/^host: //p' | tr '[:lower:]-' '[:upper:]_')
   export "CARGO_TARGET_${host}_RUNNER=$BUILD/function-runner"
-  export LOCAL_RESTARTED_FUNCTIONS=order-events-relay,order-events-consumer
+  export LOCAL_RESTARTED_FUNCTIONS=order-events-relay,order-events-consumer,deliver-webhooks
 fi
 
 step "starting a local stack for the load run (engine: $ENGINE; ~30 s)"

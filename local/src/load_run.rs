@@ -11,8 +11,11 @@
 //! cancelled to the cent, the shop's counts include every order, and nothing was dead-lettered.
 //! Any failed invariant makes it exit non-zero.
 //!
-//! With `--faults` the relay's and the consumer's processes are killed (SIGKILL) at random
-//! moments while the orders flow, at least 20 times, each kill followed by a check that a new
+//! A webhook endpoint of the run's own (a receiver in this process that verifies each delivery
+//! with the Standard Webhooks library) must get every order's `order_created`.
+//!
+//! With `--faults` the relay's, the consumer's and the webhook deliverer's processes are killed
+//! (SIGKILL) at random moments while the orders flow, at least 20 times, each kill followed by a check that a new
 //! process took its place (the function runner, local/src/function_runner.rs, restarts them as
 //! Lambda would); the same invariants must hold afterwards.
 //!
@@ -38,6 +41,7 @@ use load::faults;
 use load::invariants::{self, Customer, Pipeline, Product, ShopCounts};
 use load::processes;
 use load::shop::Shop;
+use load::webhooks;
 
 /// The fault run kills at least this many processes.
 const MIN_KILLS: usize = 20;
@@ -159,7 +163,12 @@ impl Backstage {
         let events_queue = std::env::var("ORDER_EVENTS_QUEUE_URL")
             .map_err(|_| "ORDER_EVENTS_QUEUE_URL is not set")?;
         let mut dead_letters = Vec::new();
-        for name in ["OrderEventsDLQ", "RelayFailuresQueue", "BusFailuresQueue"] {
+        for name in [
+            "OrderEventsDLQ",
+            "RelayFailuresQueue",
+            "BusFailuresQueue",
+            "WebhookDeadLetters",
+        ] {
             let url = sqs
                 .get_queue_url()
                 .queue_name(name)
@@ -262,7 +271,7 @@ fn print_plan(settings: &Settings, shop: &Shop, products: &[Product]) {
         settings.clients,
         shop.base(),
         if settings.faults {
-            ", killing the relay and the consumer meanwhile"
+            ", killing the relay, the consumer and the webhook deliverer meanwhile"
         } else {
             ""
         }
@@ -316,10 +325,11 @@ fn print_figures(flow: &Flow, orders: &Latencies, cancels: &Latencies) {
     println!("  target >= {TARGET_ORDERS_PER_SECOND:.0} orders/s: {target}");
     if let Some(faults) = &flow.faults {
         println!(
-            "  faults: {} processes killed with SIGKILL ({} relay, {} consumer; {} moments found none running); {} replaced, the slowest after {:.0} ms",
+            "  faults: {} processes killed with SIGKILL ({} relay, {} consumer, {} webhook deliverer; {} moments found none running); {} replaced, the slowest after {:.0} ms",
             faults.kills.len(),
             faults.of(faults::FUNCTIONS[0]),
             faults.of(faults::FUNCTIONS[1]),
+            faults.of(faults::FUNCTIONS[2]),
             faults.missed,
             faults.replaced(),
             faults.slowest_replacement().as_secs_f64() * 1000.0,
@@ -453,6 +463,33 @@ async fn check_answers_and_store(
 
 type Unmet = BTreeMap<&'static str, Vec<String>>;
 
+/// Waits until the webhook receiver has every placed order's `order_created`, while more keep
+/// arriving; the orders still missing.
+async fn webhooks_settle(
+    receiver: &webhooks::Receiver,
+    customers: &[Customer],
+    stall_timeout: Duration,
+) -> Vec<shop_domain::OrderId> {
+    let placed = || {
+        customers
+            .iter()
+            .flat_map(|c| c.placed.iter().map(|order| &order.id))
+    };
+    let mut changed = Instant::now();
+    let mut previous = usize::MAX;
+    loop {
+        let missing = receiver.missing(placed());
+        if missing.is_empty() || changed.elapsed() > stall_timeout {
+            return missing;
+        }
+        if missing.len() != previous {
+            previous = missing.len();
+            changed = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// Waits until every invariant of the event pipeline holds; gives up when nothing visible has
 /// changed for the stall timeout, or at once when an event was dead-lettered (nothing brings
 /// it back by itself). What is still unmet, and how it ended.
@@ -536,6 +573,7 @@ async fn main() -> Result<(), shop_runtime::Error> {
         });
     }
     let counts_before = ShopCounts::read(&shop, &admin).await?;
+    let receiver = webhooks::Receiver::start(&shop, &admin).await?;
     print_plan(&settings, &shop, &products);
 
     // Warm-up, not timed: every function instance started, DynamoDB Local's JIT warm, the
@@ -574,6 +612,19 @@ async fn main() -> Result<(), shop_runtime::Error> {
         let problems = unmet.get(invariant).map_or(&[][..], Vec::as_slice);
         verdicts.problems(invariant, problems);
     }
+    let missing = webhooks_settle(&receiver, &customers, settings.stall_timeout).await;
+    let (deliveries, unverified) = receiver.deliveries();
+    verdicts.problems(
+        "every order's order_created reached the webhook receiver, each delivery verified",
+        &missing
+            .iter()
+            .map(|order| format!("order {order}: no verified delivery"))
+            .chain(
+                (unverified > 0)
+                    .then(|| format!("{unverified} of {deliveries} deliveries did not verify")),
+            )
+            .collect::<Vec<_>>(),
+    );
     let placed: usize = customers.iter().map(|c| c.placed.len()).sum();
     let cancelled: usize = customers.iter().map(Customer::cancelled).sum();
     if let Some(log) = settings.log().filter(|_| settings.faults) {

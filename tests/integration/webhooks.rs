@@ -269,7 +269,40 @@ async fn a_healthy_receiver_gets_each_event_of_an_orders_life_once_and_verifies_
         assert_eq!(delivery["attempts"][0]["statusCode"], 200, "{delivery}");
         assert_eq!(delivery["attempts"][0]["response"], r#"{"received": true}"#);
     }
-    // Nothing came twice meanwhile.
+    // The same event handed over again, and its first attempt's message delivered again (as
+    // the bus and SQS may do): neither makes a second request.
+    let first = &requests[0];
+    let body: Value = serde_json::from_str(first["body"].as_str().unwrap()).unwrap();
+    let again = json!({
+        "version": "0", "id": "a-second-copy", "detail-type": body["type"], "source": "shop.orders",
+        "account": "000000000000", "time": body["timestamp"], "region": "us-east-1", "resources": [],
+        "detail": {"eventId": first["id"], "version": 1, "data": body["data"]},
+    });
+    let sqs = |bodies: Vec<String>| {
+        json!({"Records": bodies.iter().enumerate().map(|(index, body)| json!({
+            "messageId": format!("copy-{index}"), "receiptHandle": "copy", "body": body,
+            "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:copy", "awsRegion": "us-east-1",
+        })).collect::<Vec<_>>()})
+    };
+    let fanned = shop
+        .invoke("fan-out-webhooks", &sqs(vec![again.to_string()]))
+        .await;
+    assert_eq!(fanned["batchItemFailures"], json!([]), "{fanned}");
+    let due =
+        json!({"endpointId": endpoint.id, "deliveryId": first["id"], "attempt": 1, "step": 0});
+    let delivered_again = shop
+        .invoke(
+            "deliver-webhooks",
+            &sqs(vec![due.to_string(), due.to_string()]),
+        )
+        .await;
+    assert_eq!(
+        delivered_again["batchItemFailures"],
+        json!([]),
+        "{delivered_again}"
+    );
+    // Nothing came twice: the deliverer's copies would have sent within their invocation.
     let customer = customer.to_string();
     let again = receiver.received("healthy").await;
     assert_eq!(

@@ -1,5 +1,6 @@
-//! The fault run: the relay's and the consumer's processes killed (SIGKILL) at random moments
-//! while the orders flow, each kill followed by a check that a fresh process took its place.
+//! The fault run: the relay's, the consumer's and the webhook deliverer's processes killed
+//! (SIGKILL) at random moments while the orders flow, each kill followed by a check that a
+//! fresh process took its place.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,8 +9,12 @@ use std::time::{Duration, Instant};
 use super::processes;
 use super::random_below;
 
-/// The functions killed: the two ends of the event pipeline.
-pub const FUNCTIONS: [&str; 2] = ["order-events-relay", "order-events-consumer"];
+/// The functions killed: the two ends of the event pipeline, and the webhooks' deliverer.
+pub const FUNCTIONS: [&str; 3] = [
+    "order-events-relay",
+    "order-events-consumer",
+    "deliver-webhooks",
+];
 /// The random pause between two kills.
 const PAUSE_MS: (usize, usize) = (150, 650);
 /// How long a killed process may take to be replaced before the run says it was not.

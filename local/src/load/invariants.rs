@@ -310,8 +310,7 @@ impl Pipeline<'_> {
 pub const STATISTICS: &str = "each customer's statistics equal their orders not cancelled (totalOrders, totalSpent, averageOrderValue, to the cent)";
 pub const PUBLISHED: &str = "every order published and counted exactly once (one marker per order in the Customer service, in the state its events lead to)";
 pub const DRAINED: &str = "the order events queue drained";
-pub const DEAD_LETTERS: &str =
-    "nothing dead-lettered (order events DLQ, the relay's and the bus's failures queues)";
+pub const DEAD_LETTERS: &str = "nothing dead-lettered (order events DLQ, the relay's and the bus's failures queues, the webhooks' dead letters)";
 pub const SHOP_COUNTS: &str =
     "the shop's counts (admin GET /orders meta.total: all, CANCELLED, CREATED) include every order";
 /// Every invariant the pipeline must reach, in the order they are printed.
