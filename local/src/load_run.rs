@@ -12,7 +12,8 @@
 //! Any failed invariant makes it exit non-zero.
 //!
 //! A webhook endpoint of the run's own (a receiver in this process that verifies each delivery
-//! with the Standard Webhooks library) must get every order's `order_created`.
+//! with the Standard Webhooks library) must get every order event: each order's
+//! `order_created`, each cancellation's `order_status_changed` and `order_cancelled`.
 //!
 //! With `--faults` the relay's, the consumer's and the webhook deliverer's processes are killed
 //! (SIGKILL) at random moments while the orders flow, at least 20 times, each kill followed by a check that a new
@@ -463,22 +464,24 @@ async fn check_answers_and_store(
 
 type Unmet = BTreeMap<&'static str, Vec<String>>;
 
-/// Waits until the webhook receiver has every placed order's `order_created`, while more keep
-/// arriving; the orders still missing.
+/// Waits until the webhook receiver has every event of every placed order, while more keep
+/// arriving; the events still missing.
 async fn webhooks_settle(
     receiver: &webhooks::Receiver,
     customers: &[Customer],
     stall_timeout: Duration,
-) -> Vec<shop_domain::OrderId> {
-    let placed = || {
-        customers
-            .iter()
-            .flat_map(|c| c.placed.iter().map(|order| &order.id))
-    };
+) -> Vec<(&'static str, shop_domain::OrderId)> {
+    let mut expected = Vec::new();
+    for order in customers.iter().flat_map(|customer| &customer.placed) {
+        expected.push((webhooks::ORDER_CREATED, order.id));
+        if order.cancelled {
+            expected.extend(webhooks::CANCELLATION.map(|kind| (kind, order.id)));
+        }
+    }
     let mut changed = Instant::now();
     let mut previous = usize::MAX;
     loop {
-        let missing = receiver.missing(placed());
+        let missing = receiver.missing(&expected);
         if missing.is_empty() || changed.elapsed() > stall_timeout {
             return missing;
         }
@@ -615,10 +618,10 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let missing = webhooks_settle(&receiver, &customers, settings.stall_timeout).await;
     let (deliveries, unverified) = receiver.deliveries();
     verdicts.problems(
-        "every order's order_created reached the webhook receiver, each delivery verified",
+        "every order event reached the webhook receiver, each delivery verified",
         &missing
             .iter()
-            .map(|order| format!("order {order}: no verified delivery"))
+            .map(|(kind, order)| format!("order {order}: no verified {kind}"))
             .chain(
                 (unverified > 0)
                     .then(|| format!("{unverified} of {deliveries} deliveries did not verify")),

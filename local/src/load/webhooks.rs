@@ -1,6 +1,6 @@
-//! The load run's webhook receiver: an endpoint registered for `order_created`, each delivery
-//! verified with the Standard Webhooks library, and the orders whose event it got. With
-//! `--faults` the deliverer is killed too; every order must still reach it.
+//! The load run's webhook receiver: an endpoint registered for the order events, each delivery
+//! verified with the Standard Webhooks library, and which event of which order it got. With
+//! `--faults` the deliverer is killed too; every event must still reach it.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -19,9 +19,14 @@ use tokio::net::TcpListener;
 
 use super::shop::Shop;
 
+/// The order events a load run makes: each order's `order_created`; a cancellation's
+/// `order_status_changed` and `order_cancelled`.
+pub const ORDER_CREATED: &str = "order_created";
+pub const CANCELLATION: [&str; 2] = ["order_status_changed", "order_cancelled"];
+
 #[derive(Default)]
 struct Seen {
-    orders: HashSet<OrderId>,
+    events: HashSet<(String, OrderId)>,
     deliveries: u64,
     unverified: u64,
 }
@@ -43,7 +48,7 @@ impl Receiver {
             .port();
         let registration = json!({
             "url": format!("http://127.0.0.1:{port}/load-run"),
-            "events": ["order_created"],
+            "events": [ORDER_CREATED, CANCELLATION[0], CANCELLATION[1]],
             "description": "load run",
         });
         let answer = shop
@@ -65,14 +70,15 @@ impl Receiver {
         Ok(Self { seen, server })
     }
 
-    /// The placed orders whose `order_created` has not arrived.
-    pub fn missing<'a>(&self, placed: impl Iterator<Item = &'a OrderId>) -> Vec<OrderId> {
+    /// The events (type, order) expected that have not arrived.
+    pub fn missing(&self, expected: &[(&'static str, OrderId)]) -> Vec<(&'static str, OrderId)> {
         let seen = self
             .seen
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        placed
-            .filter(|id| !seen.orders.contains(id))
+        expected
+            .iter()
+            .filter(|(kind, order)| !seen.events.contains(&((*kind).to_owned(), *order)))
             .copied()
             .collect()
     }
@@ -122,16 +128,19 @@ async fn receive(
         .map(|body| body.to_bytes())
         .unwrap_or_default();
     let verified = webhook.verify(&body, &parts.headers).is_ok();
-    let order = serde_json::from_slice::<Value>(&body)
+    let event = serde_json::from_slice::<Value>(&body)
         .ok()
-        .and_then(|event| OrderId::parse(event["data"]["id"].as_str()?));
+        .and_then(|event| {
+            let kind = event["type"].as_str()?.to_owned();
+            Some((kind, OrderId::parse(event["data"]["id"].as_str()?)?))
+        });
     {
         let mut seen = seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         seen.deliveries += 1;
         if !verified {
             seen.unverified += 1;
-        } else if let Some(order) = order {
-            seen.orders.insert(order);
+        } else if let Some(event) = event {
+            seen.events.insert(event);
         }
     }
     let status = if verified {
