@@ -661,3 +661,50 @@ async fn registration_takes_valid_endpoints_only_and_never_an_internal_address()
     endpoint.delete().await;
     assert_error_body(&shop.get(&format!("/webhooks/{id}")).await, 404);
 }
+
+#[tokio::test]
+async fn in_aws_mode_registration_refuses_every_internal_address_and_writes_nothing() {
+    // The local stack allows loopback (its receivers run there); AWS does not. The handler the
+    // functions run, with the policy AWS gets, on this engine's table.
+    let aws = shop_runtime::aws().await;
+    let store = shop_webhooks::Webhooks::from_env(&aws).expect("WEBHOOKS_TABLE");
+    let run = uuid::Uuid::new_v4();
+    for host in [
+        "127.0.0.1",
+        "10.0.0.1",
+        "169.254.169.254",
+        "[::1]",
+        "localhost",
+    ] {
+        let url = format!("https://{host}/refused-{run}");
+        let request = shop_http::testing::request(
+            "POST",
+            "/webhooks",
+            Some(json!({"url": url, "events": ["order_created"]})),
+            Some(shop_http::testing::admin()),
+        );
+        let refused = shop_webhooks::api::create_webhook(
+            &store,
+            shop_webhooks::AddressPolicy::PUBLIC_ONLY,
+            request,
+        )
+        .await
+        .expect_err("refused");
+        let body = shop_http::testing::error_json(&refused);
+        assert_eq!(body["statusCode"], 400, "{url}: {body}");
+        assert!(
+            body["errors"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("url must not reach"),
+            "{url}: {body}"
+        );
+    }
+    let written = store.all_endpoints().await.expect("the endpoints");
+    assert!(
+        !written
+            .iter()
+            .any(|endpoint| endpoint.url.to_string().contains(&run.to_string())),
+        "a refused endpoint was written"
+    );
+}
