@@ -285,6 +285,7 @@ def samples(shop):
         "update-order-status": shop.http("update-order-status", {"id": to_confirm}, body={"status": "PROCESSING"}, admin=True),
         "list-products": shop.http("list-products", query="category=Electronics"),
         "get-product": shop.http("get-product", {"id": SMARTPHONE}),
+        "list-shipping-methods": shop.http("list-shipping-methods"),
         "create-product": shop.http("create-product", body=new_product(f"SAMPLE-{run}"), admin=True),
         "update-product": shop.http(
             "update-product", {"id": SMARTPHONE}, body={"description": "A smartphone with a very good camera"}, admin=True

@@ -103,6 +103,8 @@ def settings_readers():
         constants = dict(re.findall(r'const (\w+): &str = "([^"]+)";', "\n".join(sources.values())))
         for source in sources.values():
             for found in re.finditer(r"\bfn from_env\s*\(", source):
+                if ";" in source[found.end():source.find("{", found.end())]:
+                    continue  # a trait's declaration: its implementations are read
                 owners = re.findall(r"^impl(?:<[^>]*>)? (?:\w+ for )?(\w+)", source[:found.start()], re.M)
                 body = rust_block(source, found.end())
                 calls = [(call.group(1), call.group(2), call.start())
@@ -503,6 +505,8 @@ STORE_ACCESS = {
     "list-products": {"index/gsi1": {"Query": {"PRODUCT"}}, "index/gsi2": {"Query": {"CATEGORY#*"}},
                       "table": {"BatchGetItem": {PRODUCT}}},
     "get-product": {"table": {"GetItem": {PRODUCT}}},
+    # The shop's shipping methods are its settings: no table at all.
+    "list-shipping-methods": {},
     "get-inventory-item": {"table": {"GetItem": {SKU, PRODUCT}}},
     "create-product": {"table": {"PutItem": {PRODUCT, SKU}}},
     "create-inventory-item": {"table": {"PutItem": {PRODUCT, SKU}}},

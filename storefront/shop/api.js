@@ -101,13 +101,23 @@ export async function listProducts({ category = '', cursor = '', limit = 50 } = 
 }
 
 /**
+ * How the shop ships, and what each way costs.
+ * @returns {Promise<{id: string, name: string, price: number}[]>}
+ */
+export async function listShippingMethods() {
+  return (await call('/shipping-methods')).body;
+}
+
+/**
  * @param {{productId: string, quantity: number}[]} items
+ * @param {{fullName: string, street: string, city: string, zipCode: string, country: string}} shippingAddress
+ * @param {string} shippingMethod one of listShippingMethods()
  * @param {string} idempotencyKey the same key for retries of this checkout
  */
-export async function placeOrder(items, idempotencyKey) {
+export async function placeOrder(items, shippingAddress, shippingMethod, idempotencyKey) {
   const { body } = await call('/orders', {
     method: 'POST',
-    body: { items },
+    body: { items, shippingAddress, shippingMethod },
     headers: { 'Idempotency-Key': idempotencyKey },
     conflict: (message, code) => (code === 'insufficient_stock'
       ? `Not enough stock. ${message}. Lower the quantity and try again.`

@@ -191,7 +191,11 @@ function renderCart() {
   });
   updateTotal();
   const signedIn = session.currentSession();
-  const place = h('button', { type: 'button', id: 'place-order', onclick: () => checkout(place) }, 'Place order');
+  const shippingCell = h('td', { class: 'amount', id: 'cart-shipping' }, '…');
+  const delivery = deliveryForm((method) => { shippingCell.textContent = formatAmount(method.price); });
+  const place = h('button', { type: 'submit', id: 'place-order' }, 'Place order');
+  delivery.form.append(h('div', { class: 'actions' }, place, h('a', { href: '#/' }, 'Continue shopping')));
+  delivery.form.addEventListener('submit', (event) => { event.preventDefault(); checkout(place, delivery); });
   main.replaceChildren(
     heading,
     h('table', {},
@@ -200,19 +204,80 @@ function renderCart() {
         h('th', { scope: 'col' }, 'Product'), h('th', { scope: 'col', class: 'amount' }, 'Unit price'),
         h('th', { scope: 'col' }, 'Quantity'), h('th', { scope: 'col', class: 'amount' }, 'Line total'), h('td'))),
       h('tbody', {}, ...rows),
-      h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '3' }, 'Total'), totalCell, h('td')))),
+      h('tfoot', {},
+        h('tr', {}, h('th', { scope: 'row', colspan: '3' }, 'Subtotal'), totalCell, h('td')),
+        h('tr', {}, h('th', { scope: 'row', colspan: '3' }, 'Shipping'), shippingCell, h('td')))),
+    h('p', {}, 'Tax is added at your destination\'s rate on the goods and shipping; your order shows the exact amounts.'),
     ...(signedIn ? [] : [h('p', {}, 'Sign in (at the top of the page) to place your order.')]),
-    h('div', { class: 'actions' }, place, h('a', { href: '#/' }, 'Continue shopping')),
+    delivery.form,
   );
+  delivery.load();
 }
 
-async function checkout(button) {
+/**
+ * Where and how the order ships: the address, and one of the shop's shipping methods
+ * (`onMethod` hears the one chosen).
+ */
+function deliveryForm(onMethod) {
+  const field = (id, label, attributes = {}) => {
+    const input = h('input', { id, name: id, required: true, autocomplete: attributes.autocomplete ?? 'off', ...attributes });
+    return { input, row: h('div', {}, h('label', { for: id }, label), input) };
+  };
+  const fullName = field('ship-name', 'Full name', { autocomplete: 'name', maxlength: '200' });
+  const street = field('ship-street', 'Street', { autocomplete: 'street-address', maxlength: '200' });
+  const city = field('ship-city', 'City', { autocomplete: 'address-level2', maxlength: '200' });
+  const zipCode = field('ship-zip', 'Postal code', { autocomplete: 'postal-code', maxlength: '200' });
+  const country = field('ship-country', 'Country code (ISO, such as US or DE)', {
+    autocomplete: 'country', pattern: '[A-Za-z]{2}', maxlength: '2', size: '2',
+  });
+  const methods = h('fieldset', { id: 'shipping-methods' }, h('legend', {}, 'Shipping'), h('p', {}, 'Loading the shipping methods…'));
+  let chosen = null;
+  const form = h('form', { id: 'checkout', 'aria-label': 'Delivery' },
+    h('fieldset', {}, h('legend', {}, 'Deliver to'), fullName.row, street.row, city.row, zipCode.row, country.row),
+    methods);
+  return {
+    form,
+    async load() {
+      try {
+        const offered = await api.listShippingMethods();
+        const choose = (method) => { chosen = method; onMethod(method); };
+        methods.replaceChildren(h('legend', {}, 'Shipping'), ...offered.map((method, index) => {
+          const id = `ship-by-${method.id}`;
+          const radio = h('input', { type: 'radio', id, name: 'shipping-method', value: method.id, onchange: () => choose(method) });
+          if (index === 0) { radio.checked = true; choose(method); }
+          return h('div', { class: 'choice' }, radio, h('label', { for: id }, `${method.name} (${formatAmount(method.price)})`));
+        }));
+      } catch (error) {
+        showError(error);
+      }
+    },
+    value() {
+      return {
+        address: {
+          fullName: fullName.input.value.trim(),
+          street: street.input.value.trim(),
+          city: city.input.value.trim(),
+          zipCode: zipCode.input.value.trim(),
+          country: country.input.value.trim().toUpperCase(),
+        },
+        method: chosen?.id,
+      };
+    },
+  };
+}
+
+async function checkout(button, delivery) {
   clearMessages();
+  const { address, method } = delivery.value();
+  if (!method) {
+    showError('Choose how the order ships.');
+    return;
+  }
   button.disabled = true;
   button.textContent = 'Placing your order…';
   try {
     const items = [...cart.values()].map(({ productId, quantity }) => ({ productId, quantity }));
-    lastOrder = await api.placeOrder(items, checkoutKey);
+    lastOrder = await api.placeOrder(items, address, method, checkoutKey);
     cart.clear();
     saveCart();
     location.hash = '#/confirmation';
@@ -239,8 +304,13 @@ function renderConfirmation() {
       h('tbody', {}, ...order.items.map((item) => h('tr', {},
         h('th', { scope: 'row' }, item.name), h('td', {}, String(item.quantity)),
         h('td', { class: 'amount' }, formatAmount(item.price)), h('td', { class: 'amount' }, formatAmount(item.lineTotal))))),
-      h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '3' }, 'Order total'),
-        h('td', { class: 'amount total', id: 'order-total' }, formatAmount(order.total))))),
+      h('tfoot', {},
+        ...[['Subtotal', order.subtotal, 'order-subtotal'], ['Shipping', order.shipping, 'order-shipping'], ['Tax', order.tax, 'order-tax']]
+          .map(([label, amount, id]) => h('tr', {}, h('th', { scope: 'row', colspan: '3' }, label), h('td', { class: 'amount', id }, formatAmount(amount)))),
+        h('tr', {}, h('th', { scope: 'row', colspan: '3' }, 'Order total'),
+          h('td', { class: 'amount total', id: 'order-total' }, formatAmount(order.total))))),
+    ...(order.shippingAddress ? [h('p', { id: 'ship-to' }, 'Ships to ', h('strong', {}, order.shippingAddress.fullName),
+      `, ${order.shippingAddress.street}, ${order.shippingAddress.city} ${order.shippingAddress.zipCode}, ${order.shippingAddress.country}`)] : []),
     h('div', { class: 'actions' }, h('a', { href: '#/orders' }, 'See my orders'), h('a', { href: '#/' }, 'Continue shopping')),
   );
   main.focus();

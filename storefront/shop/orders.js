@@ -13,7 +13,7 @@ const STATUSES = ['CREATED', 'PROCESSING', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 
 /** @typedef {{id: string, customerId: string, total: number | string, status: string, createdAt: string}} OrderSummary */
 /** @typedef {{status: string, at: string, by: string, reason?: string, trackingReference?: string}} StatusChange */
-/** @typedef {OrderSummary & {items: {productId: string, name: string, quantity: number, price: number | string, lineTotal: number | string}[], history: StatusChange[]}} Order */
+/** @typedef {OrderSummary & {items: {productId: string, name: string, quantity: number, price: number | string, lineTotal: number | string}[], subtotal: number, shipping: number, tax: number, history: StatusChange[]}} Order */
 
 /** How an order is named to people: the start of its id, enough to tell orders apart. */
 function shortId(orderId) {
@@ -27,7 +27,16 @@ function itemsTable(order) {
       h('th', { scope: 'col', class: 'amount' }, 'Unit price'), h('th', { scope: 'col', class: 'amount' }, 'Line total'))),
     h('tbody', {}, ...order.items.map((item) => h('tr', {},
       h('th', { scope: 'row' }, item.name), h('td', {}, String(item.quantity)),
-      h('td', { class: 'amount' }, formatAmount(item.price)), h('td', { class: 'amount' }, formatAmount(item.lineTotal))))));
+      h('td', { class: 'amount' }, formatAmount(item.price)), h('td', { class: 'amount' }, formatAmount(item.lineTotal))))),
+    h('tfoot', {}, ...[['Subtotal', order.subtotal], ['Shipping', order.shipping], ['Tax', order.tax], ['Total', order.total]]
+      .map(([label, amount]) => h('tr', {}, h('th', { scope: 'row', colspan: '3' }, label), h('td', { class: 'amount' }, formatAmount(amount))))));
+}
+
+/** Where an order ships, if it was given an address. */
+function shipsTo(order) {
+  const to = order.shippingAddress;
+  if (!to) return [];
+  return [h('p', { class: 'ships-to' }, `Ships to ${to.fullName}, ${to.street}, ${to.city} ${to.zipCode}, ${to.country} (${order.shippingMethod}).`)];
 }
 
 /** @param {StatusChange} change */
@@ -212,7 +221,7 @@ function orderCard(summary, { admin }) {
     }
     actions.replaceChildren(...moves);
     actions.hidden = !moves.length || panel.childElementCount > 0;
-    if (state.order) body.replaceChildren(itemsTable(state.order), historyTable(state.order));
+    if (state.order) body.replaceChildren(itemsTable(state.order), ...shipsTo(state.order), historyTable(state.order));
   }
 
   draw();

@@ -177,3 +177,13 @@ export async function filterCatalogue(page, category) {
   await page.getByRole('button', { name: 'Filter' }).click();
   await page.getByRole('heading', { name: `Catalogue: ${category}` }).waitFor();
 }
+
+/** Fills the cart's delivery form: an address in the United States, shipped `method` (its label). */
+export async function fillDelivery(page, method = /^Standard/) {
+  await page.getByLabel('Full name').fill('Alan Turing');
+  await page.getByLabel('Street').fill('1 Bletchley Park');
+  await page.getByLabel('City').fill('Milton Keynes');
+  await page.getByLabel('Postal code').fill('MK3 6EB');
+  await page.getByLabel(/^Country code/).fill('us');
+  await page.getByLabel(method).check();
+}

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import {
-  adminToken, browserTest, createProduct, expectApi, filterCatalogue, newCustomer, offerAccounts, openShop, run, signIn,
+  adminToken, browserTest, createProduct, expectApi, fillDelivery, filterCatalogue, newCustomer, offerAccounts, openShop, run, signIn,
 } from './harness.mjs';
 
 const category = `Orders test ${run}`;
@@ -28,6 +28,7 @@ await browserTest('orders', async (page, snap) => {
   await page.getByRole('link', { name: /Cart/ }).click();
   await page.getByLabel(`Quantity of ${kettle.name}`).fill('2');
   await page.getByLabel(`Quantity of ${kettle.name}`).press('Tab');
+  await fillDelivery(page);
   await page.getByRole('button', { name: 'Place order' }).click();
   await page.getByRole('heading', { name: /your order is placed/ }).waitFor();
   const orderId = (await page.locator('main code').first().textContent()).trim();

@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { fillDelivery } from './harness.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const base = (process.env.SHOP_API_URL ?? 'http://127.0.0.1:9000').replace(/\/$/, '');
@@ -118,13 +119,21 @@ async function main() {
     await page.getByLabel(`Quantity of ${lamp.name}`).fill('2');
     await page.getByLabel(`Quantity of ${lamp.name}`).press('Tab');
     assert.equal((await page.locator('#cart-total').textContent()).trim(), '$47.33');
+    // Express shipping, chosen from the shop's methods: the cart shows its price.
+    await fillDelivery(page, /^Express/);
+    assert.equal((await page.locator('#cart-shipping').textContent()).trim(), '$15.99');
     await snap(page, 'cart');
 
-    // 5. Check out with the keyboard; the confirmation shows the API's exact total.
+    // 5. Check out with the keyboard; the confirmation shows the API's exact charges:
+    //    47.33 + 15.99 = 63.32, and 7 % tax on it, 4.4324, is 4.43.
     await page.getByRole('button', { name: 'Place order' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /your order is placed/ }).waitFor();
-    assert.equal((await page.locator('#order-total').textContent()).trim(), '$47.33');
+    assert.equal((await page.locator('#order-subtotal').textContent()).trim(), '$47.33');
+    assert.equal((await page.locator('#order-shipping').textContent()).trim(), '$15.99');
+    assert.equal((await page.locator('#order-tax').textContent()).trim(), '$4.43');
+    assert.equal((await page.locator('#order-total').textContent()).trim(), '$67.75');
+    await page.locator('#ship-to').getByText('Alan Turing').waitFor();
     await snap(page, 'confirmation');
 
     // 6. "My orders": the consumer counts the order a moment later (the relay forwards events
@@ -137,8 +146,8 @@ async function main() {
       after = await shownStats(page);
     }
     assert.equal(after.orders, before.orders + 1, 'the order is counted once');
-    assert.equal(after.spent, before.spent + 4733, 'the total spent grows by the exact total');
-    await page.locator('li.order .amount-text', { hasText: '$47.33' }).first().waitFor();
+    assert.equal(after.spent, before.spent + 6775, 'the total spent grows by the exact total charged');
+    await page.locator('li.order .amount-text', { hasText: '$67.75' }).first().waitFor();
     await snap(page, 'my-orders');
 
     // 7. The profile: the API's validation errors are listed beside the form, then a valid update.
@@ -167,6 +176,7 @@ async function main() {
     await page.getByLabel(`Quantity of ${mug.name}`).fill('3');
     await page.getByLabel(`Quantity of ${mug.name}`).press('Tab');
     await page.getByText('Only 2 in stock').waitFor();
+    await fillDelivery(page);
     await page.getByRole('button', { name: 'Place order' }).click();
     const alert = page.getByRole('alert');
     await alert.getByText('Not enough stock').waitFor();

@@ -135,6 +135,47 @@ impl Shop {
         .await
     }
 
+    /// Places an order of `quantity` of `product` for `customer`; its id.
+    pub async fn placed(
+        &self,
+        customer: &CustomerId,
+        product: &ProductId,
+        quantity: u32,
+    ) -> String {
+        let placed = self.order(customer, &[(product, quantity)]).await;
+        assert_eq!(placed.status, 201, "{}", placed.text);
+        placed.json["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Every event an order's life can have: one order of two units placed, processed,
+    /// shipped and delivered, and one of one unit placed and cancelled; their ids.
+    pub async fn an_orders_life(
+        &self,
+        customer: &CustomerId,
+        product: &ProductId,
+    ) -> (String, String) {
+        let delivered = self.placed(customer, product, 2).await;
+        for body in [
+            json!({"status": "PROCESSING"}),
+            json!({"status": "SHIPPED", "trackingReference": "1Z999AA10123456784"}),
+            json!({"status": "DELIVERED"}),
+        ] {
+            let moved = self
+                .patch_json(&format!("/orders/{delivered}"), &body)
+                .await;
+            assert_eq!(moved.status, 200, "{}", moved.text);
+        }
+        let cancelled = self.placed(customer, product, 1).await;
+        let cancel = self
+            .post_json(
+                &format!("/orders/{cancelled}/cancel"),
+                &json!({"reason": "Ordered twice"}),
+            )
+            .await;
+        assert_eq!(cancel.status, 200, "{}", cancel.text);
+        (delivered, cancelled)
+    }
+
     /// Up to ten messages from a queue, waiting at most a second for the first.
     pub async fn receive(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
         let output = self

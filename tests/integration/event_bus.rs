@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_eventbridge::types::Target;
 use serde_json::{Value, json};
-use shop_domain::{CustomerId, ProductId};
+use shop_domain::CustomerId;
 use shop_event_bus::{BusRelay, EventBus};
 use shop_events::schemas;
 
@@ -116,25 +116,7 @@ async fn a_rule_on_the_bus_receives_every_event_of_an_orders_life() {
     .await;
 
     // One order delivered, one cancelled.
-    let delivered = place(&shop, &customer, &product.id, 2).await;
-    for body in [
-        json!({"status": "PROCESSING"}),
-        json!({"status": "SHIPPED", "trackingReference": "1Z999AA10123456784"}),
-        json!({"status": "DELIVERED"}),
-    ] {
-        let moved = shop
-            .patch_json(&format!("/orders/{delivered}"), &body)
-            .await;
-        assert_eq!(moved.status, 200, "{}", moved.text);
-    }
-    let cancelled = place(&shop, &customer, &product.id, 1).await;
-    let cancel = shop
-        .post_json(
-            &format!("/orders/{cancelled}/cancel"),
-            &json!({"reason": "Ordered twice"}),
-        )
-        .await;
-    assert_eq!(cancel.status, 200, "{}", cancel.text);
+    let (delivered, cancelled) = shop.an_orders_life(&customer, &product.id).await;
 
     let order_events = received_until(&shop, &orders_queue, |seen| seen.len() >= 7).await;
     let expected = HashMap::from([
@@ -219,8 +201,8 @@ async fn a_batch_the_bus_could_not_take_is_reported_and_put_whole_when_retried()
     let customer = CustomerId::new();
     let product = shop.new_product("5.00", 10).await;
     let orders = [
-        place(&shop, &customer, &product.id, 1).await,
-        place(&shop, &customer, &product.id, 2).await,
+        shop.placed(&customer, &product.id, 1).await,
+        shop.placed(&customer, &product.id, 2).await,
     ];
     // The batch Lambda would give the bus's reader for these orders, under record ids of this
     // test's own, so that only its own puts reach the rule (the stack's reader puts the same
@@ -273,10 +255,4 @@ async fn a_batch_the_bus_could_not_take_is_reported_and_put_whole_when_retried()
         .map(|event| event["detail"]["data"]["id"].as_str().unwrap())
         .collect();
     assert_eq!(placed, [orders[0].as_str(), orders[1].as_str()]);
-}
-
-async fn place(shop: &Shop, customer: &CustomerId, product: &ProductId, quantity: u32) -> String {
-    let placed = shop.order(customer, &[(product, quantity)]).await;
-    assert_eq!(placed.status, 201, "{}", placed.text);
-    placed.json["id"].as_str().unwrap().to_owned()
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod api;
 mod auth;
+mod checkout;
 mod customers;
 mod docs;
 mod event_bus;

@@ -62,6 +62,7 @@ async fn concurrent_multi_item_orders_reserve_all_or_nothing() {
     let attempts = (0..30u32).map(|i| {
         let store = &shop.store;
         let request = OrderRequest {
+            delivery: None,
             customer_id: CustomerId::new(),
             lines: vec![
                 (a.id, Quantity::new(1 + i % 2).unwrap()),

@@ -87,6 +87,7 @@ async fn every_function_takes_its_sample_unchanged() {
         ("update-order-status", 200),
         ("list-products", 200),
         ("get-product", 200),
+        ("list-shipping-methods", 200),
         ("create-product", 201),
         ("update-product", 200),
         ("retire-product", 204),

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use shop_domain::{CustomerId, ProductId};
+use shop_domain::CustomerId;
 
 use crate::common::{Shop, assert_error_body, eventually, tests_dir};
 
@@ -172,34 +172,6 @@ const ORDER_EVENTS: &[&str] = &["order_created", "order_status_changed", "order_
 
 /// Places an order of one unit and moves it through its life: created, processing, shipped,
 /// delivered; and a second one, cancelled. Seven events in all.
-async fn an_orders_life(shop: &Shop, customer: &CustomerId, product: &ProductId) {
-    let delivered = place(shop, customer, product).await;
-    for body in [
-        json!({"status": "PROCESSING"}),
-        json!({"status": "SHIPPED", "trackingReference": "1Z999AA10123456784"}),
-        json!({"status": "DELIVERED"}),
-    ] {
-        let moved = shop
-            .patch_json(&format!("/orders/{delivered}"), &body)
-            .await;
-        assert_eq!(moved.status, 200, "{}", moved.text);
-    }
-    let cancelled = place(shop, customer, product).await;
-    let cancel = shop
-        .post_json(
-            &format!("/orders/{cancelled}/cancel"),
-            &json!({"reason": "Ordered twice"}),
-        )
-        .await;
-    assert_eq!(cancel.status, 200, "{}", cancel.text);
-}
-
-async fn place(shop: &Shop, customer: &CustomerId, product: &ProductId) -> String {
-    let reply = shop.order(customer, &[(product, 1)]).await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    reply.json["id"].as_str().unwrap().to_owned()
-}
-
 fn ids(requests: &[Value]) -> BTreeSet<String> {
     requests
         .iter()
@@ -223,7 +195,7 @@ async fn a_healthy_receiver_gets_each_event_of_an_orders_life_once_and_verifies_
         .configure("healthy", json!({"secrets": [endpoint.secret]}))
         .await;
     let (customer, product) = (CustomerId::new(), shop.new_product("9.99", 10).await);
-    an_orders_life(&shop, &customer, &product.id).await;
+    shop.an_orders_life(&customer, &product.id).await;
 
     let requests = receiver
         .received_for("healthy", &customer, |mine| ids(mine).len() >= 7)
@@ -329,7 +301,7 @@ async fn a_receiver_that_fails_three_times_gets_the_event_again_under_the_same_i
         )
         .await;
     let product = shop.new_product("9.99", 10).await;
-    place(&shop, &customer, &product.id).await;
+    shop.placed(&customer, &product.id, 1).await;
 
     let requests = receiver
         .received_for("flaky", &customer, |mine| !delivered(mine).is_empty())
@@ -409,7 +381,7 @@ async fn a_receiver_that_answers_410_disables_its_endpoint() {
         )
         .await;
     let product = shop.new_product("9.99", 10).await;
-    place(&shop, &customer, &product.id).await;
+    shop.placed(&customer, &product.id, 1).await;
     let first = receiver
         .received_for("gone", &customer, |mine| !mine.is_empty())
         .await;
@@ -423,7 +395,7 @@ async fn a_receiver_that_answers_410_disables_its_endpoint() {
     assert_eq!(state["disabledReason"], "the receiver answered 410 Gone");
 
     // The next order's event reaches the witness, and nothing reaches the disabled endpoint.
-    let second = place(&shop, &customer, &product.id).await;
+    let second = shop.placed(&customer, &product.id, 1).await;
     receiver
         .received_for("witness", &customer, |mine| {
             mine.iter()
@@ -456,7 +428,7 @@ async fn a_receiver_that_answers_410_disables_its_endpoint() {
         enabled.json.get("disabledReason").is_none() || enabled.json["disabledReason"].is_null()
     );
     receiver.configure("gone", json!({})).await;
-    let third = place(&shop, &customer, &product.id).await;
+    let third = shop.placed(&customer, &product.id, 1).await;
     receiver
         .received_for("gone", &customer, |mine| {
             mine.iter()
@@ -479,7 +451,7 @@ async fn the_breaker_pauses_a_failing_endpoint_while_another_keeps_its_pace_and_
     let product = shop.new_product("9.99", 20).await;
     let mut orders = Vec::new();
     for _ in 0..8 {
-        orders.push(place(&shop, &customer, &product.id).await);
+        orders.push(shop.placed(&customer, &product.id, 1).await);
     }
     // The healthy endpoint gets every order while the other fails.
     let up = receiver
@@ -550,7 +522,7 @@ async fn after_a_rotation_every_delivery_verifies_with_the_old_secret_and_the_ne
         .await;
     let customer = CustomerId::new();
     let product = shop.new_product("9.99", 10).await;
-    place(&shop, &customer, &product.id).await;
+    shop.placed(&customer, &product.id, 1).await;
     let requests = receiver
         .received_for("rotating", &customer, |mine| !mine.is_empty())
         .await;

@@ -2,8 +2,8 @@
 use shop_auth::Verifier;
 use shop_catalog::Store;
 use shop_http::{Edge, Route};
-use shop_orders::OrderRules;
 use shop_orders::api::{self, routes};
+use shop_orders::{Checkout, CheckoutSettings, OrderRules};
 use shop_ratelimit::RateLimiter;
 
 #[tokio::main(flavor = "current_thread")]
@@ -12,9 +12,10 @@ async fn main() -> Result<(), shop_runtime::Error> {
     let aws = shop_runtime::aws().await;
     let store = Store::from_env(&aws)?;
     let rules = OrderRules::from_env()?;
+    let checkout = Checkout::from_env()?;
     let edge = Edge::new(Verifier::from_env()?, RateLimiter::from_env(&aws)?);
     shop_http::serve(&edge, Route::of::<routes::create_order>(), |request| {
-        api::create_order(&store, &rules, request)
+        api::create_order(&store, &rules, &checkout, request)
     })
     .await
 }

@@ -20,8 +20,10 @@ pub const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 /// A key set older than this is fetched again before use, so that a key the issuer removed
 /// stops being trusted within this time.
 pub const MAX_KEY_AGE: Duration = Duration::from_secs(15 * 60);
-/// How long a fetch may take before the request is answered 503.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a fetch may take before the request is answered 503: most of a function's 10 s,
+/// since no request of the instance can be answered without the keys, and an issuer that is
+/// merely slow (a busy local engine serves them) should cost a wait, not a failed request.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(8);
 /// Larger key sets than this are not read.
 const MAX_KEY_SET_BYTES: usize = 64 * 1024;
 

@@ -14,9 +14,10 @@ use crate::store::items::OrderItem;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     OrderPlaced(Order),
+    /// Boxed: two whole orders, where the other changes are small.
     OrderMoved {
-        before: Order,
-        after: Order,
+        before: Box<Order>,
+        after: Box<Order>,
     },
     StockMoved(StockMove),
     /// Anything else: a guard, a count, an idempotency key, an order or product whose
@@ -70,7 +71,10 @@ pub fn change_of(
                 Ok(if before.status == after.status {
                     Change::Nothing
                 } else {
-                    Change::OrderMoved { before, after }
+                    Change::OrderMoved {
+                        before: Box::new(before),
+                        after: Box::new(after),
+                    }
                 })
             }
             _ => Ok(Change::Nothing),

@@ -113,6 +113,7 @@ fn placed_at() -> Timestamp {
 pub fn order(customer: &CustomerId, status: OrderStatus) -> Order {
     let on_sale = product("19.99", 10);
     let request = OrderRequest {
+        delivery: None,
         customer_id: *customer,
         lines: vec![(on_sale.id, Quantity::new(2).unwrap())],
     };

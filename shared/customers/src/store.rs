@@ -528,18 +528,7 @@ impl Customers {
             .expression_attribute_values(":id", string(customer.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(DynamoError::request("UpdateItem", error)),
-        }
+        Ok(shop_dynamo::conditional("UpdateItem", result)?.is_some())
     }
 
     /// Every order marker of a customer (for the export).

@@ -5,6 +5,7 @@
 
 mod caller;
 mod catalogue;
+mod checkout;
 mod clock;
 mod customer;
 mod ids;
@@ -18,16 +19,20 @@ pub use catalogue::{
     MAX_PRICE_CENTS, MAX_STOCK, NewProduct, Price, Product, ProductChanges, StockDelta, StockLevel,
     category_key, is_valid_price,
 };
+pub use checkout::{
+    Checkout, Country, Delivery, DeliveryAddress, ShippingMethod, ShippingMethodId, TaxRate,
+    UnknownShippingMethod,
+};
 pub use clock::{Timestamp, epoch_seconds};
 pub use customer::{CustomerProfile, CustomerStats, ProfileUpdate, ShippingAddress};
 pub use ids::{CustomerId, OrderId, ProductId, UUID_EXPECTED, WebhookId};
 pub use money::{Money, MoneyError};
 pub use order::{
-    Actor, MAX_LINES_PER_ORDER, MAX_ORDER_TOTAL_CENTS, MAX_QUANTITY, Offer, Order, OrderLine,
-    OrderRequest, OrderStatus, OrderSummary, PricingError, Quantity, StatusChange, TransitionError,
-    price_order,
+    Actor, MAX_LINES_PER_ORDER, MAX_ORDER_TOTAL_CENTS, MAX_QUANTITY, MAX_SUBTOTAL_CENTS, Offer,
+    Order, OrderLine, OrderRequest, OrderStatus, OrderSummary, PricingError, Quantity,
+    StatusChange, TransitionError, price_order,
 };
 pub use text::{
     AddressLine, Category, Description, Email, IdempotencyKey, PersonName, ProductName, Reason,
-    Sku, TextError, TrackingReference,
+    ShippingMethodName, Sku, TextError, TrackingReference,
 };

@@ -17,6 +17,7 @@ use utoipa::openapi::schema::Type;
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
 
 use crate::catalogue::{MAX_PRICE_CENTS, Product};
+use crate::checkout::{Delivery, DeliveryAddress, ShippingMethodId};
 use crate::clock::Timestamp;
 use crate::ids::{CustomerId, OrderId, ProductId};
 use crate::money::Money;
@@ -27,9 +28,12 @@ use crate::text::{ProductName, Reason, TrackingReference};
 pub const MAX_LINES_PER_ORDER: usize = 50;
 /// Largest quantity of one product in one order.
 pub const MAX_QUANTITY: u32 = 1_000;
-/// The largest total an order can have: every line at the highest quantity and price.
-pub const MAX_ORDER_TOTAL_CENTS: i64 =
+/// The largest subtotal an order can have: every line at the highest quantity and price.
+pub const MAX_SUBTOTAL_CENTS: i64 =
     MAX_PRICE_CENTS * MAX_QUANTITY as i64 * MAX_LINES_PER_ORDER as i64;
+/// The largest total an order can have: the largest subtotal and shipping (a shipping price
+/// is bounded as a product's is), taxed at 100 %.
+pub const MAX_ORDER_TOTAL_CENTS: i64 = 2 * (MAX_SUBTOTAL_CENTS + MAX_PRICE_CENTS);
 
 /// How many units of one product an order line holds: 1 to [`MAX_QUANTITY`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -201,7 +205,18 @@ pub struct Order {
     pub id: OrderId,
     pub customer_id: CustomerId,
     pub items: Vec<OrderLine>,
+    /// The lines' totals added up.
+    pub subtotal: Money,
+    /// What the shipping method costs (0 for an order without a shipping address).
+    pub shipping: Money,
+    /// On subtotal and shipping, at the destination's rate (see `Checkout`).
+    pub tax: Money,
+    /// `subtotal + shipping + tax`: what the customer is charged.
     pub total: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<DeliveryAddress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_method: Option<ShippingMethodId>,
     pub status: OrderStatus,
     pub created_at: Timestamp,
     /// Every status the order has had, oldest first, starting with `CREATED`.
@@ -236,11 +251,13 @@ pub struct OrderSummary {
     pub created_at: Timestamp,
 }
 
-/// A request to buy: distinct products with their quantities (duplicates already merged).
+/// A request to buy: distinct products with their quantities (duplicates already merged),
+/// and where and how to ship them (none: goods only, as the NestJS services order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRequest {
     pub customer_id: CustomerId,
     pub lines: Vec<(ProductId, Quantity)>,
+    pub delivery: Option<Delivery>,
 }
 
 impl OrderRequest {
@@ -252,6 +269,20 @@ impl OrderRequest {
         hasher.update(self.customer_id.to_string());
         for (product, quantity) in &self.lines {
             hasher.update(format!("|{product}:{}", quantity.get()));
+        }
+        if let Some(delivery) = &self.delivery {
+            let address = &delivery.address;
+            for part in [
+                delivery.method.as_str(),
+                address.full_name.as_str(),
+                address.street.as_str(),
+                address.city.as_str(),
+                address.zip_code.as_str(),
+                address.country.as_str(),
+            ] {
+                // Lengths first, so that no two addresses run together into one text.
+                hasher.update(format!("|{}:{part}", part.len()));
+            }
         }
         hasher
             .finalize()
@@ -322,7 +353,7 @@ pub fn price_order<'a>(
         return Err(PricingError::Retired(retired));
     }
     let mut items = Vec::with_capacity(request.lines.len());
-    let mut total = Money::ZERO;
+    let mut subtotal = Money::ZERO;
     for (product_id, quantity) in &request.lines {
         let Offer::OnSale(product) = offer(product_id) else {
             unreachable!("checked above");
@@ -341,7 +372,7 @@ pub fn price_order<'a>(
             .price
             .checked_mul(quantity.get())
             .ok_or(PricingError::TotalOutOfRange)?;
-        total = total
+        subtotal = subtotal
             .checked_add(line_total)
             .ok_or(PricingError::TotalOutOfRange)?;
         items.push(OrderLine {
@@ -352,11 +383,29 @@ pub fn price_order<'a>(
             line_total,
         });
     }
+    let (shipping, tax) = match &request.delivery {
+        None => (Money::ZERO, Money::ZERO),
+        Some(delivery) => {
+            let taxed = subtotal
+                .checked_add(delivery.price)
+                .ok_or(PricingError::TotalOutOfRange)?;
+            (delivery.price, delivery.tax_rate.tax_on(taxed))
+        }
+    };
+    let total = [shipping, tax]
+        .into_iter()
+        .try_fold(subtotal, Money::checked_add)
+        .ok_or(PricingError::TotalOutOfRange)?;
     Ok(Order {
         id: OrderId::new(),
         customer_id: request.customer_id,
         items,
+        subtotal,
+        shipping,
+        tax,
         total,
+        shipping_address: request.delivery.as_ref().map(|d| d.address.clone()),
+        shipping_method: request.delivery.as_ref().map(|d| d.method.clone()),
         status: OrderStatus::Created,
         created_at: at,
         history: vec![StatusChange {
@@ -404,6 +453,7 @@ mod tests {
         let (a, b) = (product("Aaa", "19.99", 10), product("Bbb", "0.10", 10));
         let request = OrderRequest {
             customer_id: CustomerId::new(),
+            delivery: None,
             lines: vec![(a.id, quantity(3)), (b.id, quantity(7))],
         };
         let catalogue = HashMap::from([(a.id, a.clone()), (b.id, b.clone())]);
@@ -424,6 +474,7 @@ mod tests {
         let catalogue = HashMap::from([(a.id, a.clone())]);
         let request = OrderRequest {
             customer_id: CustomerId::new(),
+            delivery: None,
             lines: vec![(a.id, quantity(1)), (missing, quantity(1))],
         };
         assert_eq!(
@@ -432,6 +483,7 @@ mod tests {
         );
         let request = OrderRequest {
             customer_id: CustomerId::new(),
+            delivery: None,
             lines: vec![(a.id, quantity(3))],
         };
         assert!(matches!(
@@ -457,6 +509,7 @@ mod tests {
         let catalogue = HashMap::from([(huge.id, huge.clone())]);
         let request = OrderRequest {
             customer_id: CustomerId::new(),
+            delivery: None,
             lines: vec![(huge.id, quantity(3))],
         };
         assert_eq!(
@@ -469,6 +522,7 @@ mod tests {
         let catalogue = HashMap::from([(half.id, half.clone())]);
         let request = OrderRequest {
             customer_id: CustomerId::new(),
+            delivery: None,
             lines: vec![(half.id, quantity(2)), (half.id, quantity(2))],
         };
         assert_eq!(
@@ -525,10 +579,12 @@ mod tests {
         let product = ProductId::new();
         let one = OrderRequest {
             customer_id: customer,
+            delivery: None,
             lines: vec![(product, quantity(1))],
         };
         let two = OrderRequest {
             customer_id: customer,
+            delivery: None,
             lines: vec![(product, quantity(2))],
         };
         assert_eq!(one.fingerprint(), one.clone().fingerprint());
@@ -541,7 +597,72 @@ mod tests {
             .unwrap()
             .checked_mul(MAX_QUANTITY)
             .unwrap();
-        let total = (0..MAX_LINES_PER_ORDER).try_fold(Money::ZERO, |sum, _| sum.checked_add(line));
-        assert_eq!(total.map(Money::cents), Some(MAX_ORDER_TOTAL_CENTS));
+        let subtotal =
+            (0..MAX_LINES_PER_ORDER).try_fold(Money::ZERO, |sum, _| sum.checked_add(line));
+        assert_eq!(subtotal.map(Money::cents), Some(MAX_SUBTOTAL_CENTS));
+        let all: crate::TaxRate = "100".parse().unwrap();
+        let base = subtotal
+            .unwrap()
+            .checked_add(Money::from_cents(MAX_PRICE_CENTS).unwrap())
+            .unwrap();
+        let total = base.checked_add(all.tax_on(base)).unwrap();
+        assert_eq!(total.cents(), MAX_ORDER_TOTAL_CENTS);
+    }
+
+    #[test]
+    fn shipping_is_taxed_with_the_goods_at_the_destinations_rate() {
+        let a = product("Aaa", "19.99", 10);
+        let catalogue = HashMap::from([(a.id, a.clone())]);
+        let checkout =
+            crate::Checkout::parse("standard:Standard:5.99,express:Express:15.99", "7", "DE:19")
+                .unwrap();
+        let address = |country: &str| crate::DeliveryAddress {
+            full_name: crate::PersonName::parse("Ada Lovelace").unwrap(),
+            street: crate::AddressLine::parse("Unter den Linden 1").unwrap(),
+            city: crate::AddressLine::parse("Berlin").unwrap(),
+            zip_code: crate::AddressLine::parse("10117").unwrap(),
+            country: crate::Country::parse(country).unwrap(),
+        };
+        let express = ShippingMethodId::parse("express").unwrap();
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![(a.id, quantity(3))],
+            delivery: Some(checkout.delivery(address("DE"), &express).unwrap()),
+        };
+        let order = price_order(&request, on_sale(&catalogue), Timestamp::now()).unwrap();
+        // 59.97 + 15.99 = 75.96; 19 % of it is 14.4324.
+        assert_eq!(order.subtotal.to_string(), "59.97");
+        assert_eq!(order.shipping.to_string(), "15.99");
+        assert_eq!(order.tax.to_string(), "14.43");
+        assert_eq!(order.total.to_string(), "90.39");
+        assert_eq!(order.shipping_method, Some(express));
+        assert_eq!(order.shipping_address, Some(address("DE")));
+        // The default rate elsewhere; and a different address is a different request.
+        let standard = ShippingMethodId::parse("standard").unwrap();
+        let to_us = OrderRequest {
+            delivery: Some(checkout.delivery(address("US"), &standard).unwrap()),
+            ..request.clone()
+        };
+        let order = price_order(&to_us, on_sale(&catalogue), Timestamp::now()).unwrap();
+        // 59.97 + 5.99 = 65.96; 7 % of it is 4.6172.
+        assert_eq!(order.tax.to_string(), "4.62");
+        assert_eq!(order.total.to_string(), "70.58");
+        assert_ne!(request.fingerprint(), to_us.fingerprint());
+    }
+
+    #[test]
+    fn without_a_delivery_an_order_is_its_goods() {
+        let a = product("Aaa", "19.99", 10);
+        let catalogue = HashMap::from([(a.id, a.clone())]);
+        let request = OrderRequest {
+            customer_id: CustomerId::new(),
+            lines: vec![(a.id, quantity(3))],
+            delivery: None,
+        };
+        let order = price_order(&request, on_sale(&catalogue), Timestamp::now()).unwrap();
+        assert_eq!((order.shipping, order.tax), (Money::ZERO, Money::ZERO));
+        assert_eq!(order.subtotal, order.total);
+        let json = serde_json::to_string(&order).unwrap();
+        assert!(!json.contains("shippingAddress"), "{json}");
     }
 }

@@ -110,6 +110,10 @@ bounded_text!(
     AddressLine, 1, 200, "One line of an address", "456 Oak Ave"
 );
 bounded_text!(
+    /// What a shipping method is called where a shopper chooses it.
+    ShippingMethodName, 1, 100, "A shipping method's name", "Express"
+);
+bounded_text!(
     /// The carrier's reference for a shipment.
     TrackingReference, 1, 100, "The carrier's tracking reference", "1Z999AA10123456784"
 );

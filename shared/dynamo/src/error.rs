@@ -56,3 +56,24 @@ impl DynamoError {
         }
     }
 }
+
+/// A conditional write's output; `None` when its condition refused it (any other failure is
+/// an error).
+pub fn conditional<O, E, R>(
+    operation: &'static str,
+    result: Result<O, SdkError<E, R>>,
+) -> Result<Option<O>, DynamoError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(SdkError::ServiceError(failure))
+            if failure.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(DynamoError::request(operation, error)),
+    }
+}

@@ -11,7 +11,7 @@ mod transaction;
 
 pub use batch::batch_get;
 pub use calls::CallCounter;
-pub use error::DynamoError;
+pub use error::{DynamoError, conditional};
 pub use paging::{
     Cursor, DEFAULT_LIMIT, EVALUATED_PER_PAGE, KeyShape, KeyValues, MAX_LIMIT, MAX_PAGE, Page,
     PageRequest, PageStart, Partition, QUERIES_PER_PAGE,

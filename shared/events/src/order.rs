@@ -226,7 +226,12 @@ mod tests {
                 price: "19.99".parse().unwrap(),
                 line_total: total.parse().unwrap(),
             }],
+            subtotal: total.parse().unwrap(),
+            shipping: Money::ZERO,
+            tax: Money::ZERO,
             total: total.parse().unwrap(),
+            shipping_address: None,
+            shipping_method: None,
             status: OrderStatus::Created,
             created_at: at,
             history: vec![StatusChange {

@@ -2,8 +2,9 @@
 //! what it must be), so a request reads it as it is.
 
 use shop_domain::{
-    AddressLine, Category, CustomerId, Description, Email, OrderId, OrderStatus, PersonName, Price,
-    ProductId, ProductName, Quantity, Reason, Sku, StockDelta, StockLevel, TrackingReference,
+    AddressLine, Category, Country, CustomerId, Description, Email, OrderId, OrderStatus,
+    PersonName, Price, ProductId, ProductName, Quantity, Reason, ShippingMethodId, Sku, StockDelta,
+    StockLevel, TrackingReference,
 };
 
 use crate::body::Scalar;
@@ -30,4 +31,6 @@ scalars!(
     StockDelta,
     Price,
     OrderStatus,
+    Country,
+    ShippingMethodId,
 );

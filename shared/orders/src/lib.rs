@@ -6,6 +6,8 @@
 
 pub mod api;
 
+pub use shop_domain::Checkout;
+
 use shop_domain::{
     Actor, CustomerId, IdempotencyKey, Offer, Order, OrderId, OrderRequest, OrderStatus,
     OrderSummary, PricingError, ProductId, Quantity, Reason, Sku, StatusChange, Timestamp,
@@ -42,6 +44,38 @@ impl OrderRules {
                 "a positive integer",
                 |units| *units > 0,
             )?,
+        })
+    }
+}
+
+pub const SHIPPING_METHODS: &str = "SHIPPING_METHODS";
+pub const DEFAULT_TAX_RATE: &str = "DEFAULT_TAX_RATE";
+pub const TAX_RATES: &str = "TAX_RATES";
+
+/// Reading what the shop charges beyond its goods from its settings.
+pub trait CheckoutSettings: Sized {
+    /// As its owner configured it (`SHIPPING_METHODS` such as
+    /// `standard:Standard:5.99,express:Express:15.99`, `DEFAULT_TAX_RATE` in percent,
+    /// `TAX_RATES` such as `DE:19,FR:20`), the standard checkout for what is unset.
+    fn from_env() -> Result<Self, SettingError>;
+}
+
+impl CheckoutSettings for Checkout {
+    fn from_env() -> Result<Self, SettingError> {
+        let methods = settings::optional(SHIPPING_METHODS);
+        let default_rate = settings::optional(DEFAULT_TAX_RATE);
+        let rates = settings::optional(TAX_RATES);
+        Checkout::parse(
+            methods.as_deref().unwrap_or(Checkout::STANDARD_METHODS),
+            default_rate
+                .as_deref()
+                .unwrap_or(Checkout::STANDARD_TAX_RATE),
+            rates.as_deref().unwrap_or_default(),
+        )
+        .map_err(|problem| SettingError::Invalid {
+            name: "SHIPPING_METHODS, DEFAULT_TAX_RATE or TAX_RATES",
+            value: problem,
+            expected: "methods as id:Name:price and rates as COUNTRY:percent, separated by commas",
         })
     }
 }
@@ -148,6 +182,7 @@ pub async fn place_order_by_code(
         return Ok(None);
     };
     let request = OrderRequest {
+        delivery: None,
         customer_id: customer,
         lines: vec![(product, quantity)],
     };

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use shop_domain::CustomerId;
+use shop_domain::{Checkout, CustomerId};
 
 use shop_catalog::api::bodies::{
     InventoryItemBody, InventoryStockBody, NewProductBody, ProductChangesBody, StockAdjustmentBody,
@@ -16,6 +16,13 @@ use shop_orders::api::bodies::{CancelOrderBody, OrderStatusBody, PlaceOrderBody}
 
 const NAMES: &[&str] = &[
     "customerId",
+    "shippingAddress",
+    "shippingMethod",
+    "fullName",
+    "street",
+    "city",
+    "zipCode",
+    "country",
     "items",
     "productId",
     "quantity",
@@ -81,7 +88,7 @@ proptest! {
     fn any_body_reads_as_a_value_or_problems(body in json()) {
         let customer = CustomerId::parse("550e8400-e29b-41d4-a716-446655440000").unwrap();
         if let Some(order) = read::<PlaceOrderBody>(&body) {
-            let _ = order.into_request(customer);
+            let _ = order.into_request(customer, &Checkout::standard());
         }
         if let Some(product) = read::<NewProductBody>(&body) {
             let _ = NewProduct::from(product);

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_smithy_mocks::mock;
 use serde_json::{Value, json};
 use shop_catalog::Store;
-use shop_domain::{Caller, CustomerId, Order, OrderId, OrderStatus, Product, ProductId};
+use shop_domain::{Caller, Checkout, CustomerId, Order, OrderId, OrderStatus, Product, ProductId};
 use shop_dynamo::{number, string};
 use shop_http::testing::{admin, customer, error_json, request, response_json, routed};
 use shop_http::{HttpResult, Request};
@@ -95,7 +95,7 @@ fn writes_move(
 
 /// `POST /orders` under the shop's rules.
 async fn place(store: &Store, request: Request) -> HttpResult {
-    api::create_order(store, &RULES, request).await
+    api::create_order(store, &RULES, &Checkout::standard(), request).await
 }
 
 /// `POST /orders` for `units` of `product`.
@@ -151,6 +151,96 @@ async fn an_order_is_one_read_and_one_transaction() {
     let location = format!("/orders/{}", order["id"].as_str().unwrap());
     assert_eq!(response.headers()["location"], location.as_str());
     assert_eq!((read.num_calls(), write.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn an_order_shipped_somewhere_is_charged_its_shipping_and_the_destinations_tax() {
+    let on_sale = product("19.99", 10);
+    let read = reads_for_order(&on_sale);
+    let write = mock!(Client::transact_write_items)
+        .match_requests(|request| {
+            let stored = request.transact_items()[0].put().unwrap().item();
+            let cents = |name: &str| {
+                stored
+                    .get(name)
+                    .and_then(|value| value.as_n().ok())
+                    .cloned()
+            };
+            (
+                cents("subtotalCents"),
+                cents("shippingCents"),
+                cents("taxCents"),
+                cents("totalCents"),
+            ) == (
+                Some("5997".into()),
+                Some("1599".into()),
+                Some("532".into()),
+                Some("8128".into()),
+            ) && stored.contains_key("shippingAddress")
+        })
+        .then_output(|| TransactWriteItemsOutput::builder().build());
+    let buyer = CustomerId::new();
+    let body = json!({
+        "items": [{"productId": on_sale.id, "quantity": 3}],
+        "shippingAddress": {"fullName": "Ada Lovelace", "street": "1 Main St", "city": "Springfield", "zipCode": "12345", "country": "US"},
+        "shippingMethod": "express",
+    });
+    let response = place(
+        &store(&[&read, &write]),
+        request("POST", "/orders", Some(body), Some(customer(&buyer))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 201);
+    let order = response_json(&response);
+    // 59.97 + 15.99 = 75.96, taxed at the standard 7 %: 5.3172, so 5.32.
+    assert_eq!(
+        (
+            &order["subtotal"],
+            &order["shipping"],
+            &order["tax"],
+            &order["total"]
+        ),
+        (&json!(59.97), &json!(15.99), &json!(5.32), &json!(81.28))
+    );
+    assert_eq!(order["shippingMethod"], "express");
+    assert_eq!(order["shippingAddress"]["country"], "US");
+    assert_eq!(write.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_shipping_method_the_shop_does_not_offer_is_400_and_nothing_is_read() {
+    let body = json!({
+        "items": [{"productId": ProductId::new(), "quantity": 1}],
+        "shippingAddress": {"fullName": "Ada Lovelace", "street": "1 Main St", "city": "Springfield", "zipCode": "12345", "country": "US"},
+        "shippingMethod": "teleport",
+    });
+    let buyer = Some(customer(&CustomerId::new()));
+    let refused =
+        refused_before_storage(place, request("POST", "/orders", Some(body), buyer)).await;
+    assert_eq!(refused["statusCode"], 400);
+    assert_eq!(
+        refused["errors"],
+        json!(["shippingMethod must be one of standard, express"])
+    );
+}
+
+#[tokio::test]
+async fn the_shipping_methods_are_listed_to_anyone_as_configured() {
+    let checkout =
+        Checkout::parse("pickup:Pick up in store:0,courier:Courier:9.5", "7", "").unwrap();
+    let response =
+        api::list_shipping_methods(&checkout, request("GET", "/shipping-methods", None, None))
+            .await
+            .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response_json(&response),
+        json!([
+            {"id": "pickup", "name": "Pick up in store", "price": 0.00},
+            {"id": "courier", "name": "Courier", "price": 9.50},
+        ])
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 
 pub type WebClient<B> = Client<HttpsConnector<HttpConnector>, B>;
@@ -19,11 +19,26 @@ where
     B: hyper::body::Body + Send,
     B::Data: Send,
 {
+    client_over(HttpConnector::new())
+}
+
+/// The same client over a connector of the caller's (its own resolver and timeouts).
+pub fn client_over<R, B>(
+    mut http: HttpConnector<R>,
+) -> Option<Client<HttpsConnector<HttpConnector<R>>, B>>
+where
+    R: Clone,
+    HttpsConnector<HttpConnector<R>>: Connect + Clone + Send + Sync + 'static,
+    B: hyper::body::Body + Send,
+    B::Data: Send,
+{
+    // The TLS layer takes https URLs; the connector itself must let them through.
+    http.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_webpki_roots(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
         .ok()?
         .https_or_http()
         .enable_http1()
-        .build();
+        .wrap_connector(http);
     Some(Client::builder(TokioExecutor::new()).build(connector))
 }

@@ -1,7 +1,6 @@
 //! Sends one signed delivery: a POST of its body with the Standard Webhooks headers, within
 //! ten seconds, through a resolver that refuses internal addresses, following no redirect.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +10,6 @@ use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use shop_domain::Timestamp;
 use tokio::time::Instant;
 
@@ -41,24 +39,16 @@ pub struct Sent {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SenderError {
-    #[error("the TLS configuration could not be built: {0}")]
-    Tls(#[from] rustls::Error),
+    #[error("the TLS configuration could not be built")]
+    Tls,
 }
 
 impl Sender {
     pub fn new(policy: AddressPolicy) -> Result<Self, SenderError> {
         let mut http = HttpConnector::new_with_resolver(policy.resolver());
         http.set_connect_timeout(Some(TIMEOUT));
-        http.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(
-                Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
-            )?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(https),
+            client: shop_runtime::web::client_over(http).ok_or(SenderError::Tls)?,
             policy,
         })
     }

@@ -17,8 +17,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use shop_domain::{Timestamp, WebhookId};
 use shop_dynamo::{
-    DynamoError, Item, KeyShape, Page, PageRequest, Partition, from_item, key, number, string,
-    to_item,
+    DynamoError, Item, KeyShape, Page, PageRequest, Partition, conditional, from_item, key, number,
+    string, to_item,
 };
 use shop_runtime::settings::{self, SettingError};
 
@@ -627,29 +627,6 @@ pub enum RetryError {
 
 fn to_value<T: serde::Serialize>(value: T) -> Result<AttributeValue, DynamoError> {
     Ok(serde_dynamo::to_attribute_value(value)?)
-}
-
-fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    matches!(error, SdkError::ServiceError(failure) if failure.err().code() == Some("ConditionalCheckFailedException"))
-}
-
-/// A conditional write's output; `None` when its condition refused it.
-fn conditional<O, E, R>(
-    operation: &'static str,
-    result: Result<O, SdkError<E, R>>,
-) -> Result<Option<O>, DynamoError>
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match result {
-        Ok(output) => Ok(Some(output)),
-        Err(error) if is_condition_failure(&error) => Ok(None),
-        Err(error) => Err(DynamoError::request(operation, error)),
-    }
 }
 
 fn claim_of<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<Claim, DynamoError>

@@ -264,7 +264,10 @@ impl Deliverer {
             verdict = ?sent.verdict,
             "webhook attempt"
         );
-        self.settle(&due, &delivery, sent.verdict, sent.record)
+        // A success resets the endpoint's run of failures; an endpoint that had none (as read
+        // before this attempt) needs no write.
+        let was_failing = endpoint.consecutive_failures > 0;
+        self.settle(&due, &delivery, sent.verdict, sent.record, was_failing)
             .await
     }
 
@@ -275,6 +278,7 @@ impl Deliverer {
         delivery: &Delivery,
         verdict: Verdict,
         record: crate::delivery::AttemptRecord,
+        was_failing: bool,
     ) -> Result<(), WorkerError> {
         let now = Timestamp::now();
         let what = record
@@ -324,7 +328,10 @@ impl Deliverer {
         };
         self.store.record_attempt(delivery, record, outcome).await?;
         match verdict {
-            Verdict::Delivered => self.store.endpoint_succeeded(&due.endpoint_id).await?,
+            Verdict::Delivered if was_failing => {
+                self.store.endpoint_succeeded(&due.endpoint_id).await?
+            }
+            Verdict::Delivered => {}
             Verdict::Gone => {
                 tracing::warn!(endpoint = %due.endpoint_id, "webhook receiver answered 410 Gone; endpoint disabled");
                 self.store

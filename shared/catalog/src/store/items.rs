@@ -16,9 +16,9 @@
 
 use serde::{Deserialize, Serialize};
 use shop_domain::{
-    Category, CustomerId, Description, Money, Order, OrderId, OrderLine, OrderStatus, OrderSummary,
-    Product, ProductId, ProductName, Quantity, Sku, StatusChange, StockLevel, Timestamp,
-    TrackingReference, category_key,
+    Category, CustomerId, DeliveryAddress, Description, Money, Order, OrderId, OrderLine,
+    OrderStatus, OrderSummary, Product, ProductId, ProductName, Quantity, ShippingMethodId, Sku,
+    StatusChange, StockLevel, Timestamp, TrackingReference, category_key,
 };
 use shop_dynamo::DynamoError;
 
@@ -235,7 +235,14 @@ pub struct OrderItem {
     pub id: OrderId,
     pub customer_id: CustomerId,
     pub items: Vec<OrderLineItem>,
+    pub subtotal_cents: i64,
+    pub shipping_cents: i64,
+    pub tax_cents: i64,
     pub total_cents: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<DeliveryAddress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_method: Option<ShippingMethodId>,
     pub units: u32,
     pub status: OrderStatus,
     pub created_at: Timestamp,
@@ -268,7 +275,12 @@ impl OrderItem {
                     line_total_cents: line.line_total.cents(),
                 })
                 .collect(),
+            subtotal_cents: order.subtotal.cents(),
+            shipping_cents: order.shipping.cents(),
+            tax_cents: order.tax.cents(),
             total_cents: order.total.cents(),
+            shipping_address: order.shipping_address.clone(),
+            shipping_method: order.shipping_method.clone(),
             units: order.units(),
             status: order.status,
             created_at: order.created_at,
@@ -294,7 +306,12 @@ impl OrderItem {
             id: self.id,
             customer_id: self.customer_id,
             items,
+            subtotal: money(self.subtotal_cents, "subtotal")?,
+            shipping: money(self.shipping_cents, "shipping")?,
+            tax: money(self.tax_cents, "tax")?,
             total: money(self.total_cents, "total")?,
+            shipping_address: self.shipping_address,
+            shipping_method: self.shipping_method,
             status: self.status,
             created_at: self.created_at,
             history: self.history,
@@ -403,6 +420,7 @@ mod tests {
     fn stored_orders_round_trip_and_spread_over_shards() {
         let a = product("Aaa", "19.99", 10);
         let request = OrderRequest {
+            delivery: None,
             customer_id: CustomerId::new(),
             lines: vec![(a.id, Quantity::new(3).unwrap())],
         };

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use shop_domain::{
-    CustomerId, MAX_LINES_PER_ORDER, MAX_QUANTITY, OrderRequest, OrderStatus, ProductId, Quantity,
-    Reason, TrackingReference,
+    AddressLine, Checkout, Country, CustomerId, DeliveryAddress, MAX_LINES_PER_ORDER, MAX_QUANTITY,
+    OrderRequest, OrderStatus, PersonName, ProductId, Quantity, Reason, ShippingMethodId,
+    TrackingReference, UnknownShippingMethod,
 };
 use shop_http::RequestBody;
 use shop_http::body::{FromJson, Path, Problems, RawValue, list};
@@ -15,14 +16,42 @@ use utoipa::openapi::{ArrayBuilder, RefOr, Schema};
 use utoipa::{IntoParams, ToSchema};
 
 /// `POST /orders`. Prices and names come from the catalogue; anything else sent is ignored.
+/// With a shipping address and method the order is charged their shipping and tax; without
+/// them it is priced as its goods (as the NestJS services' clients order).
 #[derive(Debug, RequestBody, ToSchema)]
-#[body(check = PlaceOrderBody::quantities_fit)]
+#[body(check = PlaceOrderBody::checks)]
 #[schema(rename_all = "camelCase")]
 pub struct PlaceOrderBody {
     /// Defaults to the caller (the token's `sub`); only an admin may name another customer.
     pub customer_id: Option<CustomerId>,
     /// A product named twice is one line with the quantities added up.
     pub items: OrderLines,
+    /// Where the order ships to; given with `shippingMethod`.
+    pub shipping_address: Option<DeliveryAddressBody>,
+    /// One of `GET /shipping-methods`; given with `shippingAddress`.
+    pub shipping_method: Option<ShippingMethodId>,
+}
+
+#[derive(Debug, RequestBody, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct DeliveryAddressBody {
+    pub full_name: PersonName,
+    pub street: AddressLine,
+    pub city: AddressLine,
+    pub zip_code: AddressLine,
+    pub country: Country,
+}
+
+impl From<DeliveryAddressBody> for DeliveryAddress {
+    fn from(body: DeliveryAddressBody) -> Self {
+        DeliveryAddress {
+            full_name: body.full_name,
+            street: body.street,
+            city: body.city,
+            zip_code: body.zip_code,
+            country: body.country,
+        }
+    }
 }
 
 #[derive(Debug, RequestBody, ToSchema)]
@@ -89,18 +118,11 @@ impl PlaceOrderBody {
             .collect()
     }
 
-    /// A product named twice is one line, whose total must still be a valid quantity.
-    fn quantities_fit(&self) -> Result<(), Vec<String>> {
-        let problems: Vec<String> = self
-            .merged()
-            .into_iter()
-            .filter(|(_, units)| Quantity::new(*units).is_none())
-            .map(|(product, _)| {
-                format!(
-                    "total quantity of product {product} must not be greater than {MAX_QUANTITY}"
-                )
-            })
-            .collect();
+    fn checks(&self) -> Result<(), Vec<String>> {
+        let mut problems = self.quantities_fit();
+        if self.shipping_address.is_some() != self.shipping_method.is_some() {
+            problems.push("shippingAddress and shippingMethod are given together".into());
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -108,17 +130,40 @@ impl PlaceOrderBody {
         }
     }
 
-    /// The order to place, for `customer`: one line per product.
-    pub fn into_request(self, customer: CustomerId) -> OrderRequest {
+    /// A product named twice is one line, whose total must still be a valid quantity.
+    fn quantities_fit(&self) -> Vec<String> {
+        self.merged()
+            .into_iter()
+            .filter(|(_, units)| Quantity::new(*units).is_none())
+            .map(|(product, _)| {
+                format!(
+                    "total quantity of product {product} must not be greater than {MAX_QUANTITY}"
+                )
+            })
+            .collect()
+    }
+
+    /// The order to place, for `customer`: one line per product, shipped as `checkout`
+    /// charges for the address and method given.
+    pub fn into_request(
+        self,
+        customer: CustomerId,
+        checkout: &Checkout,
+    ) -> Result<OrderRequest, UnknownShippingMethod> {
         let lines = self
             .merged()
             .into_iter()
             .filter_map(|(product, units)| Some((product, Quantity::new(units)?)))
             .collect();
-        OrderRequest {
+        let delivery = match (self.shipping_address, &self.shipping_method) {
+            (Some(address), Some(method)) => Some(checkout.delivery(address.into(), method)?),
+            _ => None,
+        };
+        Ok(OrderRequest {
             customer_id: customer,
             lines,
-        }
+            delivery,
+        })
     }
 }
 
@@ -201,7 +246,38 @@ mod tests {
     }
 
     fn order(body: Value) -> Result<OrderRequest, Vec<String>> {
-        Ok(read::<PlaceOrderBody>(body)?.into_request(CustomerId::parse(CUSTOMER).unwrap()))
+        read::<PlaceOrderBody>(body)?
+            .into_request(CustomerId::parse(CUSTOMER).unwrap(), &Checkout::standard())
+            .map_err(|unknown| vec![unknown.to_string()])
+    }
+
+    #[test]
+    fn a_shipping_address_and_method_come_together_and_are_read_whole() {
+        let address = json!({"fullName": "Ada Lovelace", "street": "1 Main St", "city": "Springfield", "zipCode": "12345", "country": "US"});
+        let request = order(json!({"items": [{"productId": PRODUCT, "quantity": 1}], "shippingAddress": address, "shippingMethod": "express"})).unwrap();
+        let delivery = request.delivery.unwrap();
+        assert_eq!(delivery.price.to_string(), "15.99");
+        assert_eq!(delivery.address.country.as_str(), "US");
+        assert_eq!(
+            order(json!({"items": [{"productId": PRODUCT, "quantity": 1}], "shippingAddress": address})).unwrap_err(),
+            ["shippingAddress and shippingMethod are given together"]
+        );
+        assert_eq!(
+            order(json!({"items": [{"productId": PRODUCT, "quantity": 1}], "shippingAddress": address, "shippingMethod": "overnight"})).unwrap_err(),
+            ["shippingMethod must be one of standard, express"]
+        );
+        assert_eq!(
+            order(json!({"items": [{"productId": PRODUCT, "quantity": 1}], "shippingMethod": "Express!", "shippingAddress": {"fullName": "", "street": 7, "city": "x", "country": "UK"}})).unwrap_err(),
+            [
+                "shippingAddress.fullName must be a string of 1 to 200 characters",
+                "shippingAddress.street must be a string of 1 to 200 characters",
+                "shippingAddress.zipCode is required",
+                "shippingAddress.country must be an ISO 3166-1 alpha-2 country code (such as US or DE)",
+                "shippingMethod must be a shipping method's id (lower-case letters, digits and dashes)",
+            ]
+        );
+        let plain = order(json!({"items": [{"productId": PRODUCT, "quantity": 1}]})).unwrap();
+        assert_eq!(plain.delivery, None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod errors;
 pub mod order_service;
 
 use serde::Serialize;
-use shop_domain::{Actor, Caller, CustomerId, IdempotencyKey, OrderId, OrderStatus};
+use shop_domain::{Actor, Caller, Checkout, CustomerId, IdempotencyKey, OrderId, OrderStatus};
 use shop_http::body::{FromJson, json_body, optional_json_body, query_string};
 use shop_http::http::{HeaderValue, StatusCode};
 use shop_http::params::path_id;
@@ -33,6 +33,7 @@ pub mod routes {
     pub use super::{
         __path_cancel_order as cancel_order, __path_create_order as create_order,
         __path_get_order as get_order, __path_list_orders as list_orders,
+        __path_list_shipping_methods as list_shipping_methods,
         __path_update_order_status as update_order_status,
     };
 }
@@ -40,7 +41,7 @@ pub mod routes {
 /// The order routes' part of the API document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(create_order, list_orders, get_order, cancel_order, update_order_status),
+    paths(create_order, list_orders, get_order, cancel_order, update_order_status, list_shipping_methods),
     tags((name = "orders", description = "A customer's own orders (an admin: everyone's, and their lifecycle)"))
 )]
 pub struct OrdersApi;
@@ -74,7 +75,12 @@ const ORDERS_DEFAULT_LIMIT: u8 = shop_dynamo::DEFAULT_LIMIT;
         (status = 503, description = "The products are in high demand: retry", body = shop_http::ErrorBody),
     )
 )]
-pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -> HttpResult {
+pub async fn create_order(
+    store: &Store,
+    rules: &OrderRules,
+    checkout: &Checkout,
+    request: Request,
+) -> HttpResult {
     let caller = caller(&request)?;
     let (body, key) = body_and_key::<PlaceOrderBody>(&request)?;
     let customer = match body.customer_id.or_else(|| caller.customer()) {
@@ -93,10 +99,24 @@ pub async fn create_order(store: &Store, rules: &OrderRules, request: Request) -
         }
     };
     telemetry::record_customer(&customer);
-    let order_request = body.into_request(customer);
+    let order_request = body
+        .into_request(customer, checkout)
+        .map_err(|unknown| ApiError::validation(vec![unknown.to_string()]))?;
     let placement = orders::place_order(store, rules, &order_request, key.as_ref()).await?;
     let order = &placement.order;
     answer_placement(&placement, &format!("/orders/{}", order.id), order)
+}
+
+/// `GET /shipping-methods` (public): how the shop ships and what each way costs, for a
+/// checkout to offer.
+#[utoipa::path(
+    get, path = "/shipping-methods", tag = "orders",
+    responses(
+        (status = 200, description = "The shop's shipping methods, in the order it offers them", body = Vec<shop_domain::ShippingMethod>),
+    )
+)]
+pub async fn list_shipping_methods(checkout: &Checkout, _request: Request) -> HttpResult {
+    respond::json(StatusCode::OK, &checkout.methods())
 }
 
 /// A placing request's body and its `Idempotency-Key`: a bad key is one more problem of the
