@@ -11,6 +11,7 @@ mod customer;
 mod ids;
 mod money;
 mod order;
+mod payment;
 mod read;
 mod text;
 
@@ -32,6 +33,7 @@ pub use order::{
     Order, OrderLine, OrderRequest, OrderStatus, OrderSummary, PricingError, Quantity,
     StatusChange, TransitionError, price_order,
 };
+pub use payment::{PaymentFacts, PaymentStatus, PaymentView, ProviderReport, Stage};
 pub use text::{
     AddressLine, Category, Description, Email, IdempotencyKey, PersonName, ProductName, Reason,
     ShippingMethodName, Sku, TextError, TrackingReference,

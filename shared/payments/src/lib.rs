@@ -4,8 +4,10 @@
 //! verifies the webhooks Stripe signs. Locally `local/stripe_local.py` answers in Stripe's
 //! place, speaking the same subset of its API, so this adapter is what runs everywhere.
 
+pub mod events;
 pub mod signature;
 pub mod stripe;
 
+pub use events::{Reported, WebhookError, intent_report, webhook};
 pub use signature::{EndpointSecret, SignatureError};
 pub use stripe::{ApiKey, IntentStatus, PaymentIntent, Refund, RefundReason, Stripe, StripeError};

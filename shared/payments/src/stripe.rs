@@ -212,10 +212,12 @@ impl Stripe {
         .await
     }
 
-    /// Refunds `amount` cents of what `intent` captured.
+    /// Refunds `amount` cents of what `intent` captured for `order_id` (named in the
+    /// refund's metadata, as its webhooks then say).
     pub async fn refund(
         &self,
         intent: &str,
+        order_id: &str,
         amount: i64,
         reason: RefundReason,
         idempotency_key: &str,
@@ -224,6 +226,7 @@ impl Stripe {
             ("payment_intent", intent.to_owned()),
             ("amount", amount.to_string()),
             ("reason", reason.as_str().to_owned()),
+            ("metadata[order_id]", order_id.to_owned()),
         ];
         self.post("/v1/refunds", &form, idempotency_key).await
     }

@@ -7,6 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use shop_domain::{PaymentFacts, PaymentStatus};
 use shop_payments::signature::{self, EndpointSecret};
 use shop_payments::{ApiKey, IntentStatus, RefundReason, Stripe, StripeError};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -241,6 +242,7 @@ async fn a_payment_is_authorised_captured_and_refunded_in_part_never_beyond_what
     let part = stripe
         .refund(
             &intent.id,
+            "order-1",
             1000,
             RefundReason::RequestedByCustomer,
             "order-1:refund-1",
@@ -251,6 +253,7 @@ async fn a_payment_is_authorised_captured_and_refunded_in_part_never_beyond_what
     let too_much = stripe
         .refund(
             &intent.id,
+            "order-1",
             5000,
             RefundReason::RequestedByCustomer,
             "order-1:refund-2",
@@ -264,6 +267,7 @@ async fn a_payment_is_authorised_captured_and_refunded_in_part_never_beyond_what
     let rest = stripe
         .refund(
             &intent.id,
+            "order-1",
             4997,
             RefundReason::RequestedByCustomer,
             "order-1:refund-3",
@@ -295,9 +299,63 @@ async fn a_payment_is_authorised_captured_and_refunded_in_part_never_beyond_what
             "refund.created",
         ]
     );
+    // What they report adds up to the payment as it is: refunded in full.
+    let facts = facts_of(&received);
+    assert_eq!(facts.status(), PaymentStatus::Refunded);
+    assert_eq!((facts.captured_cents, facts.refunded_cents()), (5997, 5997));
     let (checked, problems) = local.problems().await;
     assert!(problems.is_empty(), "{problems:#?}");
     assert!(checked >= 12, "{checked} checks");
+}
+
+/// The payment the webhooks `received` add up to, each verified and read by the adapter.
+fn facts_of(received: &[(String, Vec<u8>)]) -> PaymentFacts {
+    received
+        .iter()
+        .filter_map(|(header, body)| {
+            shop_payments::webhook(header, body, &[EndpointSecret::new(SECRET)], now()).unwrap()
+        })
+        .fold(PaymentFacts::default(), |facts, reported| {
+            facts.with(&reported.report)
+        })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhooks_held_and_shuffled_add_up_to_the_same_payment() {
+    let mut local = LocalStripe::start("shuffled").await;
+    let stripe = local.adapter();
+    let intent = stripe
+        .create_intent(2500, "usd", "order-5", "order-5:intent")
+        .await
+        .unwrap();
+    stripe
+        .confirm(&intent.id, "pm_card_chargeDeclined", "order-5:declined")
+        .await
+        .unwrap_err();
+    stripe
+        .confirm(&intent.id, "pm_card_visa", "order-5:visa")
+        .await
+        .unwrap();
+    stripe.capture(&intent.id, "order-5:capture").await.unwrap();
+    stripe
+        .refund(
+            &intent.id,
+            "order-5",
+            500,
+            RefundReason::Duplicate,
+            "order-5:refund",
+        )
+        .await
+        .unwrap();
+    // created, payment_failed, amount_capturable_updated, succeeded, refund.created.
+    let received = local.webhooks(5).await;
+    let facts = facts_of(&received);
+    assert_eq!(facts.status(), PaymentStatus::PartiallyRefunded);
+    assert_eq!((facts.captured_cents, facts.refunded_cents()), (2500, 500));
+    assert_eq!(
+        facts.decline, None,
+        "the decline was overtaken by the payment"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,0 +1,310 @@
+//! An order's payment, as the payment provider reports it.
+//!
+//! ```text
+//! PENDING ──> AUTHORIZED ──> CAPTURED ──> PARTIALLY_REFUNDED ──> REFUNDED
+//!    │  ▲          │              └──────────────────────────────────┘
+//!    ▼  │          ▼
+//!  FAILED ───> VOIDED   (PENDING and AUTHORIZED may be voided too)
+//! ```
+//! A provider tells what happened in webhooks that come late, twice and out of order. So a
+//! payment is not moved by events one after another: it is what its [`PaymentFacts`] add up
+//! to, and facts only ever grow (the furthest the provider's intent got, each refund by its
+//! id). Joining facts is commutative, associative and idempotent, so any order and any number
+//! of copies of the same events end in the same payment: an older event after a newer one
+//! changes nothing. (A provider never reports both a capture and a void of one payment;
+//! whichever it reported first would stand.)
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::money::Money;
+
+/// Where a payment is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentStatus {
+    /// Waiting for the shopper to pay.
+    Pending,
+    /// The last attempt to pay was declined; the shopper may try another way.
+    Failed,
+    /// The amount is held on the shopper's card until captured or voided.
+    Authorized,
+    Captured,
+    PartiallyRefunded,
+    Refunded,
+    /// Released without being taken (the order was cancelled or expired).
+    Voided,
+}
+
+/// How far the provider's side of a payment got. Ordered: a later stage includes the earlier
+/// ones (a capture was an authorisation first), and a voided payment was never captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Pending,
+    Declined,
+    Authorized,
+    Voided,
+    Captured,
+}
+
+/// Everything the provider has said of one payment, each fact kept once.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentFacts {
+    /// The furthest stage reported (see [`Stage`]); `None` before any report.
+    pub stage: Option<Stage>,
+    /// What was authorised, in cents (the largest reported).
+    pub authorized_cents: i64,
+    /// What was captured, in cents (the largest reported).
+    pub captured_cents: i64,
+    /// Each refund by the provider's id, in cents.
+    pub refunds: BTreeMap<String, i64>,
+    /// Why an attempt was declined, while none has succeeded since.
+    pub decline: Option<String>,
+}
+
+/// One thing the provider reports (a webhook, or the answer to one of our calls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderReport {
+    Declined { reason: String },
+    Authorized { cents: i64 },
+    Captured { cents: i64 },
+    Voided,
+    Refunded { refund_id: String, cents: i64 },
+}
+
+impl PaymentFacts {
+    /// These facts with `report` added: the same facts when it adds nothing (a copy, or an
+    /// older report than one already held).
+    pub fn with(&self, report: &ProviderReport) -> Self {
+        let mut facts = self.clone();
+        let mut reach = |stage: Stage| {
+            // Voided and captured exclude each other; whichever the provider reported
+            // stands (it never reports both for one payment).
+            let keep = matches!(
+                (facts.stage, stage),
+                (Some(Stage::Voided), Stage::Captured) | (Some(Stage::Captured), Stage::Voided)
+            );
+            if !keep && facts.stage.is_none_or(|held| held < stage) {
+                facts.stage = Some(stage);
+            }
+        };
+        match report {
+            ProviderReport::Declined { reason } => {
+                reach(Stage::Declined);
+                if facts.stage == Some(Stage::Declined) {
+                    // Of several declines, one reason is kept, the same whatever their order.
+                    facts.decline = facts.decline.take().max(Some(reason.clone()));
+                }
+            }
+            ProviderReport::Authorized { cents } => {
+                reach(Stage::Authorized);
+                facts.authorized_cents = facts.authorized_cents.max(*cents);
+            }
+            ProviderReport::Captured { cents } => {
+                reach(Stage::Captured);
+                facts.authorized_cents = facts.authorized_cents.max(*cents);
+                facts.captured_cents = facts.captured_cents.max(*cents);
+            }
+            ProviderReport::Voided => reach(Stage::Voided),
+            ProviderReport::Refunded { refund_id, cents } => {
+                facts.refunds.entry(refund_id.clone()).or_insert(*cents);
+            }
+        }
+        if facts.stage > Some(Stage::Declined) {
+            facts.decline = None;
+        }
+        facts
+    }
+
+    pub fn refunded_cents(&self) -> i64 {
+        self.refunds.values().sum()
+    }
+
+    /// The payment these facts add up to.
+    pub fn status(&self) -> PaymentStatus {
+        // A refund is only ever of a capture: one reported before its capture's own report
+        // is a capture already.
+        let captured = self.stage == Some(Stage::Captured) || !self.refunds.is_empty();
+        if captured {
+            let refunded = self.refunded_cents();
+            return match refunded {
+                0 => PaymentStatus::Captured,
+                _ if refunded >= self.captured_cents.max(1) => PaymentStatus::Refunded,
+                _ => PaymentStatus::PartiallyRefunded,
+            };
+        }
+        match self.stage {
+            None | Some(Stage::Pending) => PaymentStatus::Pending,
+            Some(Stage::Declined) => PaymentStatus::Failed,
+            Some(Stage::Authorized) => PaymentStatus::Authorized,
+            Some(Stage::Voided) => PaymentStatus::Voided,
+            Some(Stage::Captured) => PaymentStatus::Captured,
+        }
+    }
+
+    /// What may still be refunded, in cents.
+    pub fn refundable_cents(&self) -> i64 {
+        match self.status() {
+            PaymentStatus::Captured | PaymentStatus::PartiallyRefunded => {
+                (self.captured_cents - self.refunded_cents()).max(0)
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// An order's payment as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    pub status: PaymentStatus,
+    pub authorized: Money,
+    pub captured: Money,
+    pub refunded: Money,
+    /// Why the last attempt to pay was declined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline: Option<String>,
+}
+
+impl From<&PaymentFacts> for PaymentView {
+    fn from(facts: &PaymentFacts) -> Self {
+        let money = |cents: i64| Money::from_cents(cents.max(0)).unwrap_or(Money::ZERO);
+        Self {
+            status: facts.status(),
+            authorized: money(facts.authorized_cents),
+            captured: money(facts.captured_cents),
+            refunded: money(facts.refunded_cents()),
+            decline: facts.decline.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn after(reports: &[ProviderReport]) -> PaymentFacts {
+        reports
+            .iter()
+            .fold(PaymentFacts::default(), |facts, report| facts.with(report))
+    }
+
+    fn refund(id: &str, cents: i64) -> ProviderReport {
+        ProviderReport::Refunded {
+            refund_id: id.into(),
+            cents,
+        }
+    }
+
+    fn declined() -> ProviderReport {
+        ProviderReport::Declined {
+            reason: "insufficient_funds".into(),
+        }
+    }
+
+    #[test]
+    fn a_payment_goes_through_its_life_in_order() {
+        use PaymentStatus::*;
+        let life = [
+            declined(),
+            ProviderReport::Authorized { cents: 5997 },
+            ProviderReport::Captured { cents: 5997 },
+            refund("re_1", 1000),
+            refund("re_2", 4997),
+        ];
+        let statuses: Vec<PaymentStatus> = (0..=life.len())
+            .map(|reports| after(&life[..reports]).status())
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                Pending,
+                Failed,
+                Authorized,
+                Captured,
+                PartiallyRefunded,
+                Refunded
+            ]
+        );
+        let facts = after(&life);
+        assert_eq!(facts.refunded_cents(), 5997);
+        assert_eq!(facts.refundable_cents(), 0);
+        assert_eq!(facts.decline, None, "the decline was overtaken");
+        assert_eq!(
+            after(&life[..1]).decline.as_deref(),
+            Some("insufficient_funds")
+        );
+    }
+
+    #[test]
+    fn an_older_report_after_a_newer_one_changes_nothing() {
+        let captured = after(&[ProviderReport::Captured { cents: 700 }]);
+        for older in [declined(), ProviderReport::Authorized { cents: 700 }] {
+            assert_eq!(captured.with(&older), captured);
+        }
+        let voided = after(&[
+            ProviderReport::Authorized { cents: 700 },
+            ProviderReport::Voided,
+        ]);
+        assert_eq!(voided.status(), PaymentStatus::Voided);
+        assert_eq!(voided.with(&declined()), voided);
+        assert_eq!(
+            voided.with(&ProviderReport::Authorized { cents: 700 }),
+            voided
+        );
+        // A refund counted once, however often it is reported.
+        let refunded = captured.with(&refund("re_1", 300));
+        assert_eq!(refunded.with(&refund("re_1", 300)), refunded);
+        assert_eq!(refunded.status(), PaymentStatus::PartiallyRefunded);
+        assert_eq!(refunded.refundable_cents(), 400);
+    }
+
+    fn report() -> impl Strategy<Value = ProviderReport> {
+        prop_oneof![
+            Just(declined()),
+            Just(ProviderReport::Declined {
+                reason: "card_declined".into()
+            }),
+            Just(ProviderReport::Authorized { cents: 5997 }),
+            Just(ProviderReport::Captured { cents: 5997 }),
+            Just(refund("re_1", 1000)),
+            Just(refund("re_2", 2000)),
+        ]
+    }
+
+    proptest! {
+        /// However the provider's webhooks come (shuffled, repeated), the payment ends as the
+        /// same reports delivered once in order.
+        #[test]
+        fn any_order_and_any_copies_end_in_the_same_payment(
+            reports in prop::collection::vec(report(), 1..40),
+            seed in any::<u64>(),
+        ) {
+            let mut distinct: Vec<ProviderReport> = Vec::new();
+            for report in &reports {
+                if !distinct.contains(report) {
+                    distinct.push(report.clone());
+                }
+            }
+            let once = after(&distinct);
+            // Shuffled deterministically by the seed, and each report repeated.
+            let mut delivered: Vec<ProviderReport> = reports.iter().chain(reports.iter()).cloned().collect();
+            let mut state = seed | 1;
+            for index in (1..delivered.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                delivered.swap(index, (state % (index as u64 + 1)) as usize);
+            }
+            prop_assert_eq!(after(&delivered), once);
+        }
+    }
+}
