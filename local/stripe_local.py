@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import queue
 import random
 import secrets
 import sys
@@ -65,38 +66,41 @@ def signature(body, secret, timestamp):
 
 
 class Webhooks:
-    """Sends each event to the webhook URL, signed, in the mode it is told."""
+    """Sends each event to the webhook URL, signed, in the mode it is told: one sender, so that
+    in order means in order."""
 
     def __init__(self, url, secret, mode="in-order", delay=2.0):
         self.url, self.secret, self.mode, self.delay = url, secret, mode, delay
-        self.held = []
-        self.lock = threading.Lock()
+        self.queue = queue.Queue()
         self.sent = []  # (event id, status) of every attempt, for tests
+        threading.Thread(target=self.send_all, daemon=True).start()
 
     def emit(self, event):
-        if not self.url:
-            return
-        mode = self.mode
-        if mode == "shuffled":
-            # Held until a few are there, then sent in another order.
-            with self.lock:
-                self.held.append(event)
-                if len(self.held) < 3:
-                    threading.Timer(self.delay, self.flush).start()
-                    return
-            self.flush()
-            return
-        copies = 2 if mode == "twice" else 1
-        wait = self.delay if mode == "late" else 0
-        for _ in range(copies):
-            threading.Timer(wait, self.post, (event,)).start()
+        if self.url:
+            self.queue.put(event)
 
-    def flush(self):
-        with self.lock:
-            held, self.held = self.held, []
-        random.shuffle(held)
-        for event in reversed(held):
-            self.post(event)
+    def send_all(self):
+        held = []
+        while True:
+            try:
+                # Shuffled: events are held while more come, then sent in another order.
+                event = self.queue.get(timeout=self.delay if held else None)
+            except queue.Empty:
+                original = list(held)
+                random.shuffle(held)
+                if held == original:
+                    held.reverse()
+                for waiting in held:
+                    self.post(waiting)
+                held = []
+                continue
+            if self.mode == "shuffled":
+                held.append(event)
+                continue
+            if self.mode == "late":
+                time.sleep(self.delay)
+            for _ in range(2 if self.mode == "twice" else 1):
+                self.post(event)
 
     def post(self, event):
         body = json.dumps(event).encode()
@@ -448,7 +452,8 @@ def handler_for(stripe):
             except Refusal as refusal:
                 if key and refusal.status == 402:
                     # Stripe remembers a declined confirmation's answer under its key too.
-                    stripe.remembered[key] = ((self.path, raw), refusal.status, refusal.body)
+                    with stripe.lock:
+                        stripe.remembered[key] = ((self.path, raw), refusal.status, refusal.body)
                 self.checked("POST", form, refusal.status, refusal.body)
 
         def route(self, path, form, key, caller):

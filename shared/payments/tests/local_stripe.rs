@@ -32,7 +32,8 @@ fn spec_cache() -> PathBuf {
 
 /// A local Stripe of the test's own, sending its webhooks to a receiver of the test's own.
 struct LocalStripe {
-    process: Child,
+    /// Killed when the test's LocalStripe is dropped.
+    _process: Child,
     base: String,
     webhooks: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
     _dir: TempDir,
@@ -86,7 +87,7 @@ impl LocalStripe {
             waited += 1;
         };
         Self {
-            process,
+            _process: process,
             base: format!("http://127.0.0.1:{port}"),
             webhooks,
             _dir: TempDir(dir),
@@ -113,7 +114,6 @@ impl LocalStripe {
     /// What the local Stripe found not as Stripe's document describes it.
     async fn problems(&mut self) -> (u64, Vec<String>) {
         let checks: Value = get_json(&format!("{}/_local/checks", self.base)).await;
-        let _ = self.process.id();
         (
             checks["checked"].as_u64().unwrap(),
             serde_json::from_value(checks["problems"].clone()).unwrap(),

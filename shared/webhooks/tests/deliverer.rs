@@ -91,6 +91,18 @@ fn stored(delivery: &Delivery) -> Item {
     )
 }
 
+/// The reads of one attempt: its delivery, then its endpoint, as stored.
+fn reads_of(delivery: &Delivery, endpoint: &Endpoint) -> [Rule; 2] {
+    [
+        get(stored(delivery)),
+        get(item_of(
+            endpoint,
+            "ENDPOINTS".into(),
+            endpoint.id.to_string(),
+        )),
+    ]
+}
+
 fn due(delivery: &Delivery, attempt: u32) -> Value {
     json!({"endpointId": delivery.endpoint_id, "deliveryId": delivery.id, "attempt": attempt, "step": attempt - 1})
 }
@@ -125,14 +137,7 @@ async fn while_the_breaker_is_open_an_attempt_waits_on_the_queue_without_a_reque
     endpoint.open_until = now.plus_seconds(30);
     endpoint.open_since = Some(now);
     let delivery = delivery_of(&endpoint);
-    let reads = [
-        get(stored(&delivery)),
-        get(item_of(
-            &endpoint,
-            "ENDPOINTS".into(),
-            endpoint.id.to_string(),
-        )),
-    ];
+    let reads = reads_of(&delivery, &endpoint);
     let sent = mock!(aws_sdk_sqs::Client::send_message)
         .match_requests(|send| {
             let due: Value = serde_json::from_str(send.message_body().unwrap()).unwrap();
@@ -157,14 +162,7 @@ async fn an_endpoint_whose_breaker_stayed_open_for_the_whole_schedule_is_disable
     endpoint.open_until = now.plus_seconds(30);
     endpoint.open_since = now.plus_seconds(-(RetrySchedule::default().span().as_secs() as i64) - 1);
     let delivery = delivery_of(&endpoint);
-    let reads = [
-        get(stored(&delivery)),
-        get(item_of(
-            &endpoint,
-            "ENDPOINTS".into(),
-            endpoint.id.to_string(),
-        )),
-    ];
+    let reads = reads_of(&delivery, &endpoint);
     let disabled = mock!(aws_sdk_dynamodb::Client::update_item)
         .match_requests(|update| {
             update.key().unwrap()["pk"].as_s().unwrap() == "ENDPOINTS"
