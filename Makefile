@@ -1,7 +1,7 @@
 # The two commands a newcomer needs; everything they use is installed into the repository.
 # Each `## line` above a target is its entry in `make help` (the default target).
 .DEFAULT_GOAL := help
-.PHONY: help dev test deploy-checks seed-deployed token events unit dlq redrive load bench stop fmt
+.PHONY: help dev test deploy-checks seed-deployed token pay events unit dlq redrive load bench stop fmt
 
 ## List the targets, one line each.
 help:
@@ -9,7 +9,7 @@ help:
 	     /^[a-z][a-z-]*:/ { if (doc != "") printf "  make %-15s %s\n", substr($$1, 1, length($$1) - 1), doc; doc = ""; next } \
 	     { doc = "" }' $(MAKEFILE_LIST)
 
-## Run the whole system locally: API on http://localhost:9000 (Ctrl-C stops it).
+## Run the whole system locally: API on http://localhost:9000, a local Stripe (Ctrl-C stops it). PAYMENT_TIMEOUT_MINUTES=N: unpaid orders expire after N minutes; LOCAL_STRIPE=0: no payments.
 dev:
 	@scripts/preflight.sh dev
 	scripts/stack.sh run
@@ -32,6 +32,10 @@ seed-deployed:
 ## A bearer token from the local issuer: `make token CUSTOMER=<uuid>` or `make token ADMIN=1`.
 token:
 	@scripts/token.sh $(if $(ADMIN),--admin,--customer $(CUSTOMER))
+
+## Pay for an order of the running `make dev` as its shopper's browser would: `make pay ORDER=<id> [METHOD=pm_card_chargeDeclined]`.
+pay:
+	@scripts/stack.sh pay $(ORDER) $(if $(METHOD),--method $(METHOD))
 
 ## Sample events for every function, made with the running `make dev` stack, in events/local/.
 events:

@@ -35,6 +35,7 @@ CUSTOMER = auth.DEMO_CUSTOMERS[0][0]
 # invoking them does not change the demo customer's figures.
 SAMPLE_CUSTOMER = "5a3b1e0c-0000-4000-8000-0000000000e5"
 REDACTED = "Bearer <run `make events`: events/local/ has this event with a fresh token>"
+REDACTED_SIGNATURE = "t=<run `make events`: events/local/ has this event signed with the stack's secret>"
 
 
 class Stack:
@@ -213,6 +214,37 @@ def signup_event(subject):
     }
 
 
+def stripe_webhook(shop):
+    """The webhook route's sample: an event as the local Stripe sends it (a PaymentIntent
+    opened for an order the shop does not have, which the function takes and leaves be),
+    signed with the stack's webhook signing secret, read from the Secrets Manager secret the
+    functions read (a placeholder when the stack takes no payments). Stripe signs with the
+    time, and a signature is good for 300 s."""
+    import stripe_local
+
+    class Captured:
+        def emit(self, event):
+            self.event = event
+
+    captured = Captured()
+    form = stripe_local.Form(f"amount=6775&currency=usd&capture_method=manual&metadata[order_id]={uuid.uuid4()}")
+    stripe_local.Stripe("sk_test_local", "pk_test_local", captured).create_intent(form, None)
+    secret = "whsec_placeholder"
+    if os.environ.get("STRIPE_SECRET_ARN"):
+        value = stack.Engine().secretsmanager.get_secret_value(SecretId=os.environ["STRIPE_SECRET_ARN"])["SecretString"]
+        secret = json.loads(value)["webhookSecrets"][0]
+    body = json.dumps(captured.event).encode()
+    headers = {
+        "accept": "*/*; q=0.5, application/xml",
+        "content-type": "application/json; charset=utf-8",
+        "host": "localhost:9000",
+        "stripe-signature": stripe_local.signature(body, secret, int(time.time())),
+        "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    }
+    method, path = shop.routes["receive-stripe-webhook"]
+    return gateway.http_event(method, f"{method} {path}", path, "", headers, None, body, "127.0.0.1")
+
+
 CATALOGUE = json.loads((ROOT / "local" / "catalogue.json").read_text())
 SMARTPHONE = CATALOGUE[0]["id"]
 # Where the sample webhooks point: loopback, which only the local stack allows, and a port
@@ -269,6 +301,15 @@ def samples(shop):
     # Disabled once its delivery is made, so that no attempt is under way when the samples
     # run (each would fail, and be retried on the schedule).
     shop.invoke("update-webhook", shop.http("update-webhook", {"id": webhook}, body={"enabled": False}, admin=True), 200)
+
+    # Each scheduled function (expire-unpaid-orders): the Scheduled Event of its rule, as
+    # `stack.py pollers` sends it each period.
+    engine = stack.Engine()
+    scheduled = {
+        binary: stack.scheduled_event(f"arn:aws:events:{engine.region}:{engine.account_id}:rule/{props['RuleName']}",
+                                      engine.region, engine.account_id)
+        for binary, props in stack.schedule_sources(stack.load_template())
+    }
 
     leaver = str(uuid.uuid4())
     short = order_created(str(uuid.uuid4()), SAMPLE_CUSTOMER, smartphone["price"], 2, nest_short=True)
@@ -345,6 +386,13 @@ def samples(shop):
             queue=os.environ.get("STOCK_CHECK_QUEUE", "ORDER_STOCK_CHECK"),
             reply_to=f"response.sample-{run.lower()}",
         ),
+        # Payments: an admin's refund (of an order that took no payment: refused, nothing to
+        # refund), and a Stripe webhook.
+        "refund-order": shop.http(
+            "refund-order", {"id": to_confirm}, body={"amount": "1.00", "reason": "Damaged in transit"}, admin=True
+        ),
+        "receive-stripe-webhook": stripe_webhook(shop),
+        **scheduled,
     }
 
 
@@ -352,6 +400,8 @@ def redact(event):
     headers = event.get("headers") or {}
     if "authorization" in headers:
         headers["authorization"] = REDACTED
+    if "stripe-signature" in headers:
+        headers["stripe-signature"] = REDACTED_SIGNATURE
     return event
 
 

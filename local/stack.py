@@ -3,6 +3,7 @@
 
   stack.py provision [--env-file F] [--credentials F [--iam]]
                      [--rabbitmq URL [--rabbitmq-queue Q] [--rabbitmq-transport]]
+                     [--stripe URL --stripe-webhook-secret WHSEC] [--parameter NAME=VALUE ...]
                                       create the template's tables, queues and user pool on the
                                       engine at AWS_ENDPOINT_URL and write the functions'
                                       environment; with --credentials, write an AWS shared
@@ -11,12 +12,18 @@
                                       IAM), each function's profile is an IAM user holding exactly
                                       its role's policies; with --rabbitmq, the template's broker
                                       parameters for that broker, its credentials in a secret
-                                      (see local_broker)
+                                      (see local_broker); with --stripe, the template's payment
+                                      parameters for the local Stripe at URL, its keys in a
+                                      secret (see local_stripe); --parameter sets any other
+                                      template parameter, as `--parameter-overrides` would
   stack.py pollers --lambda-url URL   run the template's event sources: poll each SQS queue and
                                       DynamoDB stream and invoke the function it feeds, the way
                                       Lambda's event source mappings do (a stream's tumbling
-                                      windows included); with LOCAL_RABBITMQ_URL set, also the
-                                      Amazon MQ source (a RabbitMQ queue)
+                                      windows included), and invoke each scheduled function at
+                                      its rate, as EventBridge's schedule rules do (every
+                                      LOCAL_SCHEDULE_SECONDS seconds instead, when set); with
+                                      LOCAL_RABBITMQ_URL set, also the Amazon MQ source (a
+                                      RabbitMQ queue)
   stack.py dlq [--redrive]            show the messages in the order events dead-letter queue,
                                       or move them back to the queue to be consumed again
 
@@ -95,6 +102,24 @@ def parameter_value(template, name):
     the parameter's name when set there (e.g. RelayMaximumRecordAgeSeconds=120 make dev), else
     its default."""
     return os.environ.get(name) or str(template["Parameters"][name].get("Default", ""))
+
+
+def parameter_problems(template, parameters):
+    """What CloudFormation would refuse of these parameter values: a name the template does
+    not declare, a value outside its AllowedValues or not matching its AllowedPattern."""
+    problems = []
+    for name, value in parameters.items():
+        declared = template.get("Parameters", {}).get(name)
+        if declared is None:
+            problems.append(f"{name} is no parameter of template.yaml")
+            continue
+        allowed = declared.get("AllowedValues")
+        if allowed is not None and str(value) not in [str(item) for item in allowed]:
+            problems.append(f"{name}={value!r} is none of {allowed}")
+        pattern = declared.get("AllowedPattern")
+        if pattern is not None and not re.fullmatch(pattern, str(value)):
+            problems.append(f"{name}={value!r} does not match {pattern}")
+    return problems
 
 
 def resolve_parameters(template, value):
@@ -610,6 +635,101 @@ def event_sources(template):
                 yield binary, event["Type"], resolve_parameters(template, event["Properties"])
 
 
+def schedule_sources(template):
+    """(function binary, properties) for every Schedule event source (SAM's EventBridge
+    schedule rule), with the template's parameters filled in and the rule's name added
+    (`RuleName`: the event's Name, else one made of the function's and the event's logical
+    ids, as SAM makes it but for the stack's name and the random suffix)."""
+    for name, resource in resources_of(template, "AWS::Serverless::Function").items():
+        binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        for event_name, event in resource["Properties"].get("Events", {}).items():
+            if event["Type"] == "Schedule":
+                props = resolve_parameters(template, event.get("Properties", {}))
+                yield binary, {"RuleName": props.get("Name") or f"local-{name}{event_name}", **props}
+
+
+# EventBridge's rate expressions: a positive whole number and a unit, singular for 1 and
+# plural for more (rate(1 minute), rate(5 minutes)); AWS refuses rate(1 minutes) and
+# rate(5 minute), and so does this.
+RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+RATE = re.compile(r"rate\(\s*([0-9]+)\s+([a-z]+?)(s?)\s*\)")
+
+
+def rate_seconds(expression):
+    """The period of an EventBridge rate expression, in seconds; ValueError for anything else
+    (cron expressions included: the local stack runs rates only)."""
+    match = RATE.fullmatch(expression.strip())
+    if not match:
+        raise ValueError(f"{expression!r} is no rate expression (rate(N minute|minutes|hour|hours|day|days))")
+    value, unit, plural = int(match.group(1)), match.group(2), match.group(3)
+    if unit not in RATE_UNITS:
+        raise ValueError(f"{expression!r}: the unit is one of minute(s), hour(s), day(s)")
+    if value < 1:
+        raise ValueError(f"{expression!r}: the value must be 1 or more")
+    if (value == 1) == bool(plural):
+        raise ValueError(f"{expression!r}: the unit is singular for 1 and plural for more, as EventBridge requires")
+    return value * RATE_UNITS[unit]
+
+
+def schedule_period(expression):
+    """Seconds between a schedule's invocations: LOCAL_SCHEDULE_SECONDS (a number, fractions
+    allowed) when set, so that tests see a schedule work within seconds; else the rate's."""
+    override = os.environ.get("LOCAL_SCHEDULE_SECONDS")
+    if override:
+        seconds = float(override)
+        if not 0 < seconds < float("inf"):
+            raise ValueError(f"LOCAL_SCHEDULE_SECONDS={override!r}: a number of seconds above 0")
+        return seconds
+    return rate_seconds(expression)
+
+
+def scheduled_event(rule_arn, region, account, now=None):
+    """The event EventBridge sends the target of a schedule rule."""
+    now = datetime.now(timezone.utc) if now is None else now
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
+    }
+
+
+def schedule_enabled(props):
+    """Whether a Schedule event's rule is enabled (SAM's Enabled, or its State)."""
+    return props.get("Enabled") not in (False, "false", "False") and props.get("State", "ENABLED") != "DISABLED"
+
+
+def schedule_poller(engine, lambda_url, function, props, stop):
+    """An EventBridge schedule rule and its target: the function is invoked once a period
+    (the first a period after the start), with the Scheduled Event, or with the rule's Input
+    (a JSON text) in its place when it has one. A disabled rule (Enabled: false, or State
+    DISABLED) invokes nothing. A failed invocation is logged, and the next comes at its time
+    (locally there are no retries of the failed one). An invocation that outlasts the period
+    delays the next; missed ones are not made up."""
+    if not schedule_enabled(props):
+        log.info("the schedule of %s is disabled", function)
+        stop.wait()
+        return
+    period = schedule_period(props["Schedule"])
+    rule_arn = f"arn:aws:events:{engine.region}:{engine.account_id}:rule/{props['RuleName']}"
+    log.info("invoking %s every %g s (%s%s)", function, period, props["Schedule"],
+             "; LOCAL_SCHEDULE_SECONDS" if os.environ.get("LOCAL_SCHEDULE_SECONDS") else "")
+    due = time.monotonic() + period
+    while not stop.wait(max(0.0, due - time.monotonic())):
+        event = json.loads(props["Input"]) if props.get("Input") else scheduled_event(
+            rule_arn, engine.region, engine.account_id)
+        try:
+            invoke(lambda_url, function, event)
+        except FunctionError as error:
+            log.warning("%s failed on its scheduled invocation: %s", function, error)
+        due = max(due + period, time.monotonic())
+
+
 def sqs_poller(engine, lambda_url, function, props, stop):
     """Lambda's SQS event source mapping: batches, partial batch failures, redrive to the DLQ."""
     queue, _ = get_att(props["Queue"])
@@ -1071,6 +1191,11 @@ def run_pollers(template, engine, lambda_url):
         for function, kind, props in event_sources(template)
         if not only or function in only
     ]
+    schedules = [(function, props) for function, props in schedule_sources(template) if not only or function in only]
+    for function, props in schedules:
+        if schedule_enabled(props):
+            schedule_period(props["Schedule"])  # a schedule the local stack cannot run stops it here, not later
+    sources += [(function, schedule_poller, props) for function, props in schedules]
     if os.environ.get("LOCAL_RABBITMQ_URL"):
         resolver = Resolver(template, engine, broker_parameters())
         deploy_custom_resources(template, resolver, lambda_url)
@@ -1196,6 +1321,30 @@ def local_broker(engine, url, queue=None, transport=False):
     return parameters
 
 
+# The local Stripe's keys (local/stripe_local.py's defaults), and the Secrets Manager secret
+# holding the secret key and the webhook signing secret.
+LOCAL_STRIPE_API_KEY = "sk_test_local"
+LOCAL_STRIPE_PUBLISHABLE_KEY = "pk_test_local"
+LOCAL_STRIPE_SECRET = "local-stripe"
+
+
+def local_stripe(engine, url, webhook_secret):
+    """The template's payment parameters for the local Stripe at `url` (local/stripe_local.py,
+    started with its default keys and `--webhook-secret webhook_secret`), set up as in AWS: the
+    secret key and the webhook signing secret go into a Secrets Manager secret on the engine
+    ({"apiKey": ..., "webhookSecrets": [...]}), and the functions are given its ARN."""
+    if not webhook_secret.startswith("whsec_"):
+        raise ValueError("a Stripe webhook signing secret starts with whsec_")
+    value = json.dumps({"apiKey": LOCAL_STRIPE_API_KEY, "webhookSecrets": [webhook_secret]})
+    try:
+        engine.secretsmanager.create_secret(Name=LOCAL_STRIPE_SECRET, SecretString=value)
+    except engine.secretsmanager.exceptions.ResourceExistsException:  # an engine that outlives the stack
+        engine.secretsmanager.put_secret_value(SecretId=LOCAL_STRIPE_SECRET, SecretString=value)
+    arn = engine.secretsmanager.describe_secret(SecretId=LOCAL_STRIPE_SECRET)["ARN"]
+    return {"PaymentProvider": "stripe", "StripeApiBase": url.rstrip("/"), "StripeSecretArn": arn,
+            "StripePublishableKey": LOCAL_STRIPE_PUBLISHABLE_KEY}
+
+
 def provision_stack(template, engine, env_file=None, credentials=None, iam=False, parameters=None):
     """Everything `stack.py provision` does, with the template's `parameters` (e.g. from
     local_broker); returns the functions' environment."""
@@ -1229,6 +1378,12 @@ def main():
                       "they go into a Secrets Manager secret, as in AWS)")
     prov.add_argument("--rabbitmq-queue", help="the consumer reads this queue of the broker (Amazon MQ's event source)")
     prov.add_argument("--rabbitmq-transport", action="store_true", help="the relay publishes to the broker")
+    prov.add_argument("--stripe", metavar="URL", help="the local Stripe (local/stripe_local.py) as the functions' "
+                      "payment provider; its keys go into a Secrets Manager secret, as in AWS")
+    prov.add_argument("--stripe-webhook-secret", metavar="WHSEC", help="the local Stripe's webhook signing secret "
+                      "(its --webhook-secret)")
+    prov.add_argument("--parameter", metavar="NAME=VALUE", action="append", default=[],
+                      help="a template parameter's value, as `--parameter-overrides` gives it (repeatable)")
     poll = commands.add_parser("pollers")
     poll.add_argument("--lambda-url", default="http://127.0.0.1:9000")
     dlq = commands.add_parser("dlq")
@@ -1244,10 +1399,30 @@ def main():
             parser.error("--iam needs --credentials")
         if (args.rabbitmq_queue or args.rabbitmq_transport) and not args.rabbitmq:
             parser.error("--rabbitmq-queue and --rabbitmq-transport need --rabbitmq")
-        parameters = None
+        if bool(args.stripe) != bool(args.stripe_webhook_secret):
+            parser.error("--stripe and --stripe-webhook-secret go together")
+        if args.stripe_webhook_secret and not args.stripe_webhook_secret.startswith("whsec_"):
+            parser.error("--stripe-webhook-secret: a Stripe webhook signing secret starts with whsec_")
+        overrides = {}
+        for item in args.parameter:
+            name, equals, value = item.partition("=")
+            if not equals:
+                parser.error(f"--parameter {item}: NAME=VALUE")
+            overrides[name] = value
+        problems = parameter_problems(template, overrides)
+        if problems:
+            parser.error("--parameter: " + "; ".join(problems))
+        parameters = {}
         if args.rabbitmq:
-            parameters = local_broker(engine, args.rabbitmq, args.rabbitmq_queue, args.rabbitmq_transport)
-        provision_stack(template, engine, args.env_file, args.credentials, args.iam, parameters)
+            parameters.update(local_broker(engine, args.rabbitmq, args.rabbitmq_queue, args.rabbitmq_transport))
+        if args.stripe:
+            stripe = local_stripe(engine, args.stripe, args.stripe_webhook_secret)
+            problems = parameter_problems(template, stripe)
+            if problems:
+                sys.exit("the local Stripe's parameters are not what template.yaml takes: " + "; ".join(problems))
+            parameters.update(stripe)
+        parameters.update(overrides)
+        provision_stack(template, engine, args.env_file, args.credentials, args.iam, parameters or None)
     elif args.command == "dlq":
         show_or_redrive(engine, args.queue, args.redrive)
         if os.environ.get("LOCAL_RABBITMQ_URL"):

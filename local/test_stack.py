@@ -301,7 +301,11 @@ class DeploymentAgreement(unittest.TestCase):
     def test_the_store_indexes_never_hold_the_stock(self):
         props = self.template["Resources"]["StoreTable"]["Properties"]
         indexes = {index["IndexName"]: index for index in props["GlobalSecondaryIndexes"]}
-        self.assertEqual(set(indexes), {"gsi1", "gsi2", "gsi3"})
+        self.assertEqual(set(indexes), {"gsi1", "gsi2", "gsi3", "gsi4"})
+        # The payments due: keys only (each order is read before anything is done to it).
+        due = indexes.pop("gsi4")
+        self.assertEqual(due["Projection"], {"ProjectionType": "KEYS_ONLY"})
+        self.assertLessEqual({"gsi4pk", "gsi4sk"}, {a["AttributeName"] for a in props["AttributeDefinitions"]})
         defined = {a["AttributeName"] for a in props["AttributeDefinitions"]}
         listed = ["id", "sku", "name", "description", "priceCents", "category", "customerId", "totalCents",
                   "status", "createdAt"]
@@ -349,6 +353,13 @@ def workspace_dependencies(crate):
     return seen
 
 
+# The functions that move an order's payment, and read the provider's keys to do it.
+PAYMENT_FUNCTIONS = {"create-order", "get-order", "cancel-order", "update-order-status", "refund-order",
+                     "receive-stripe-webhook", "expire-unpaid-orders"}
+PAYMENT_ROLES = {"CreateOrderRole", "GetOrderRole", "CancelOrderRole", "UpdateOrderStatusRole", "RefundOrderRole",
+                 "ReceiveStripeWebhookRole", "ExpireUnpaidOrdersRole"}
+
+
 class BrokerSecret(unittest.TestCase):
     """The broker's password reaches no function's configuration: the relay and the consumer
     are given the secret's ARN, read it when they start, and may read that secret only."""
@@ -380,17 +391,24 @@ class BrokerSecret(unittest.TestCase):
                 actions = as_list(statement["Action"])
                 if any(action.startswith("secretsmanager:") for action in actions):
                     self.assertEqual(actions, ["secretsmanager:GetSecretValue"], name)
-                    self.assertEqual(statement["Resource"], {"Ref": "RabbitMqSecretArn"}, name)
-                    readers[name] = condition
+                    readers[name] = (statement["Resource"]["Ref"], condition)
+        broker = ("RabbitMqSecretArn", None)
         # The stock requests' role exists only with the broker (its own condition).
-        self.assertEqual(readers, {"OrderEventsRelayRole": "PublishesToRabbitMq",
-                                   "OrderEventsConsumerRole": "ConsumesFromRabbitMq",
-                                   "AnswerStockRequestsRole": None})
+        stripe = ("StripeSecretArn", "TakesPayments")
+        self.assertEqual(readers, {"OrderEventsRelayRole": ("RabbitMqSecretArn", "PublishesToRabbitMq"),
+                                   "OrderEventsConsumerRole": ("RabbitMqSecretArn", "ConsumesFromRabbitMq"),
+                                   "AnswerStockRequestsRole": broker,
+                                   # The payment functions read Stripe's keys, when the shop takes payments.
+                                   **{role: stripe for role in PAYMENT_ROLES}})
         self.assertEqual(self.resources["AnswerStockRequestsRole"].get("Condition"), "ConsumesFromRabbitMq")
 
     def test_only_the_functions_that_read_it_link_secrets_manager(self):
         linking = {name for name in function_crates() if "aws-sdk-secretsmanager" in workspace_dependencies(name)}
-        self.assertEqual(linking, {"order-events-relay", "order-events-consumer", "answer-stock-requests"})
+        # The other order functions link it with the orders crate, whose payments read the keys;
+        # they never read a secret (their roles may not: above).
+        orders_only = {"list-orders", "list-shipping-methods", "create-order-service-order", "get-order-service-order"}
+        self.assertEqual(linking, {"order-events-relay", "order-events-consumer", "answer-stock-requests",
+                                   *PAYMENT_FUNCTIONS, *orders_only})
 
 
 class StaticSite(unittest.TestCase):
@@ -489,11 +507,19 @@ PRODUCT_CHANGE = {"table": {"GetItem": {PRODUCT}, "UpdateItem": {PRODUCT}}}
 ORDER_MOVE = {"table": {"GetItem": {ORDER}, "UpdateItem": {ORDER, CUSTOMER, PRODUCT}}}
 ENDPOINTS, DELIVERIES = "ENDPOINTS", "ENDPOINT#*"
 STORE_ACCESS = {
+    # Placing it; then recording its payment, opened at the provider, and reading it back.
     "create-order": {"table": {"BatchGetItem": {PRODUCT, "IDEMPOTENCY#*"}, "PutItem": {ORDER, "IDEMPOTENCY#*"},
-                               "UpdateItem": {PRODUCT, CUSTOMER}}},
+                               "UpdateItem": {PRODUCT, CUSTOMER, ORDER}, "GetItem": {ORDER}}},
     "list-orders": {"index/gsi1": {"Query": {"ORDERS#*"}}, "index/gsi2": {"Query": {CUSTOMER}},
                     "index/gsi3": {"Query": {"STATUS#*"}}, "table": {"GetItem": {CUSTOMER, "COUNTS"}}},
-    "get-order": {"table": {"GetItem": {ORDER}}},
+    # Its payment is opened when its customer reads it, if opening failed when it was placed.
+    "get-order": {"table": {"GetItem": {ORDER}, "UpdateItem": {ORDER}}},
+    # An order's payment: read, and written over what was read.
+    "refund-order": {"table": {"GetItem": {ORDER}, "UpdateItem": {ORDER}}},
+    "receive-stripe-webhook": {"table": {"GetItem": {ORDER}, "UpdateItem": {ORDER}}},
+    # The orders whose payment is due, each cancelled as an admin's cancellation is.
+    "expire-unpaid-orders": {"index/gsi4": {"Query": {"PAYMENT-DUE#*"}}, "table": {"GetItem": {ORDER},
+                             "UpdateItem": {ORDER, CUSTOMER, PRODUCT}}},
     # The Order service's: its product found by its code, then placed as create-order places one.
     "create-order-service-order": {"table": {"GetItem": {SKU}, "BatchGetItem": {PRODUCT, "IDEMPOTENCY#*"},
                                              "PutItem": {ORDER, "IDEMPOTENCY#*"}, "UpdateItem": {PRODUCT, CUSTOMER}}},
@@ -553,6 +579,7 @@ PUBLIC_COUNTS = {"UpdateItem": {"ip#*", "unknown#*"}}
 RESOURCE_NAMES = {
     "arn:StoreTable": "table", "${StoreTable.Arn}/index/gsi1": "index/gsi1",
     "${StoreTable.Arn}/index/gsi2": "index/gsi2", "${StoreTable.Arn}/index/gsi3": "index/gsi3",
+    "${StoreTable.Arn}/index/gsi4": "index/gsi4",
     "arn:CustomersTable": "customers", "arn:UserPool": "pool", "arn:RateLimitTable": "rate limits",
     "arn:WebhooksTable": "webhooks", "${WebhooksTable.Arn}/index/deliveries-by-time": "webhooks/deliveries-by-time",
 }
@@ -966,6 +993,202 @@ class TumblingWindowEmulation(unittest.TestCase):
                 os.environ["OrderCountsWindowSeconds"] = saved
 
 
+class ParameterOverrides(unittest.TestCase):
+    """`stack.py provision --parameter NAME=VALUE` takes what CloudFormation would take."""
+
+    TEMPLATE = {"Parameters": {
+        "Provider": {"Type": "String", "Default": "none", "AllowedValues": ["none", "stripe"]},
+        "Minutes": {"Type": "String", "Default": "30", "AllowedPattern": "^[0-9]{1,5}(\\.[0-9]{1,3})?$"},
+        "Free": {"Type": "String", "Default": ""},
+    }}
+
+    def test_declared_values_within_the_constraints_pass(self):
+        self.assertEqual(stack.parameter_problems(self.TEMPLATE, {"Provider": "stripe", "Minutes": "0.1", "Free": "x"}),
+                         [])
+
+    def test_an_unknown_name_a_value_not_allowed_or_not_matching_is_refused(self):
+        problems = stack.parameter_problems(self.TEMPLATE, {"Provder": "stripe", "Provider": "paypal",
+                                                            "Minutes": "0.1 "})
+        self.assertEqual(len(problems), 3, problems)
+        self.assertIn("Provder is no parameter of template.yaml", problems)
+        # The pattern matches the whole value, as CloudFormation's does.
+        self.assertEqual(stack.parameter_problems(self.TEMPLATE, {"Minutes": "10 minutes"}),
+                         ["Minutes='10 minutes' does not match ^[0-9]{1,5}(\\.[0-9]{1,3})?$"])
+
+    def test_the_templates_payment_timeout_takes_a_fraction_of_a_minute(self):
+        template = stack.load_template()
+        self.assertEqual(stack.parameter_problems(template, {"PaymentTimeoutMinutes": "0.1"}), [])
+        self.assertTrue(stack.parameter_problems(template, {"PaymentTimeoutMinutes": "-1"}))
+
+
+class ScheduleEmulation(unittest.TestCase):
+    """SAM's Schedule event (an EventBridge rule with a rate) played by the pollers: the
+    function invoked once a period with the Scheduled Event EventBridge sends."""
+
+    RULE = "local-ExpireFunctionEvery"
+
+    class Engine:
+        region, account_id = "us-east-1", "123456789012"
+
+    def setUp(self):
+        # Each test sets LOCAL_SCHEDULE_SECONDS itself, or leaves it unset.
+        saved = os.environ.pop("LOCAL_SCHEDULE_SECONDS", None)
+        self.addCleanup(self.restore, saved)
+
+    @staticmethod
+    def restore(saved):
+        os.environ.pop("LOCAL_SCHEDULE_SECONDS", None)
+        if saved is not None:
+            os.environ["LOCAL_SCHEDULE_SECONDS"] = saved
+
+    def test_rates_are_read_as_eventbridge_reads_them(self):
+        for expression, seconds in (("rate(1 minute)", 60), ("rate(5 minutes)", 300), ("rate(1 hour)", 3600),
+                                    ("rate(12 hours)", 43200), ("rate(1 day)", 86400), ("rate(2 days)", 172800),
+                                    (" rate( 10 minutes ) ", 600)):
+            self.assertEqual(stack.rate_seconds(expression), seconds, expression)
+            self.assertEqual(stack.schedule_period(expression), seconds, expression)
+
+    def test_what_eventbridge_refuses_is_refused(self):
+        for expression in ("rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "rate(-1 minutes)",
+                           "rate(1.5 minutes)", "rate(30 seconds)", "rate(1 week)", "rate(minute)",
+                           "cron(0 12 * * ? *)", "every minute", ""):
+            with self.assertRaises(ValueError, msg=expression):
+                stack.rate_seconds(expression)
+
+    def test_local_schedule_seconds_overrides_every_rate_and_cron_too(self):
+        os.environ["LOCAL_SCHEDULE_SECONDS"] = "2"
+        self.assertEqual(stack.schedule_period("rate(1 minute)"), 2.0)
+        self.assertEqual(stack.schedule_period("cron(0 12 * * ? *)"), 2.0)
+        os.environ["LOCAL_SCHEDULE_SECONDS"] = "0.25"
+        self.assertEqual(stack.schedule_period("rate(1 day)"), 0.25)
+        for wrong in ("0", "-1", "soon", "nan", "inf"):
+            os.environ["LOCAL_SCHEDULE_SECONDS"] = wrong
+            with self.assertRaises(ValueError, msg=wrong):
+                stack.schedule_period("rate(1 minute)")
+
+    def test_the_event_is_eventbridges_scheduled_event(self):
+        import uuid
+        from datetime import timedelta, timezone
+
+        rule = f"arn:aws:events:us-east-1:123456789012:rule/{self.RULE}"
+        # An instant given in another zone is written in UTC, to the second.
+        now = datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=timezone(timedelta(hours=2)))
+        event = stack.scheduled_event(rule, "us-east-1", "123456789012", now)
+        self.assertEqual(str(uuid.UUID(event["id"])), event["id"])
+        self.assertEqual({key: value for key, value in event.items() if key != "id"}, {
+            "version": "0",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2025-03-04T03:06:07Z",
+            "region": "us-east-1",
+            "resources": [rule],
+            "detail": {},
+        })
+        # Each event an id of its own; by default, the time is now.
+        later = stack.scheduled_event(rule, "us-east-1", "123456789012")
+        self.assertNotEqual(later["id"], event["id"])
+        written = datetime.strptime(later["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        self.assertLess(abs(written.timestamp() - time.time()), 5)
+
+    def template(self, *events):
+        """A template of one function with these events (a parameter for the rate)."""
+        return {
+            "Parameters": {"ExpiryRate": {"Type": "String", "Default": "rate(1 minute)"}},
+            "Resources": {"ExpireFunction": {
+                "Type": "AWS::Serverless::Function",
+                "Metadata": {"BuildProperties": {"Binary": "expire"}},
+                "Properties": {"Events": dict(events)},
+            }},
+        }
+
+    def test_schedule_events_are_found_with_their_parameters_and_rule_names(self):
+        template = self.template(
+            ("Every", {"Type": "Schedule", "Properties": {"Schedule": stack.Tagged({"Ref": "ExpiryRate"})}}),
+            ("Named", {"Type": "Schedule", "Properties": {"Schedule": "rate(2 hours)", "Name": "nightly"}}),
+            ("Api", {"Type": "HttpApi", "Properties": {"Path": "/x", "Method": "get"}}),
+        )
+        self.assertEqual(list(stack.schedule_sources(template)), [
+            ("expire", {"RuleName": "local-ExpireFunctionEvery", "Schedule": "rate(1 minute)"}),
+            ("expire", {"RuleName": "nightly", "Schedule": "rate(2 hours)", "Name": "nightly"}),
+        ])
+        self.assertEqual(list(stack.event_sources(template)), [], "a schedule is no queue or stream")
+
+    def test_a_schedule_the_local_stack_cannot_run_stops_the_pollers_at_once(self):
+        template = self.template(("Noon", {"Type": "Schedule", "Properties": {"Schedule": "cron(0 12 * * ? *)"}}))
+        with self.assertRaises(ValueError):
+            stack.run_pollers(template, self.Engine(), "http://127.0.0.1:1")
+
+    def run_schedule(self, props, answer, until):
+        """Runs the schedule poller against an Invoke API stand-in answering `answer`, until
+        `until(invocations)` holds (or 20 s pass); stops it and returns the invocations and the
+        seconds from the start of each."""
+        import threading
+
+        stop, started, times = threading.Event(), time.monotonic(), []
+
+        def recorded(function, event):
+            times.append(time.monotonic() - started)
+            return answer(function, event)
+
+        lambda_url, invocations = invoke_api_stand_in(self, recorded)
+        poller = threading.Thread(target=stack.schedule_poller,
+                                  args=(self.Engine(), lambda_url, "expire", props, stop), daemon=True)
+        poller.start()
+        deadline = time.monotonic() + 20
+        while not until(invocations) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stop.set()
+        poller.join(2)
+        self.assertFalse(poller.is_alive(), "the poller ends when the pollers stop")
+        return invocations, times
+
+    def test_the_function_is_invoked_every_period_and_a_failure_does_not_stop_the_schedule(self):
+        os.environ["LOCAL_SCHEDULE_SECONDS"] = "0.2"
+        answers = iter([("Unhandled", {"errorType": "Boom", "errorMessage": "no"})])
+
+        def answer(function, event):
+            return next(answers, (None, {}))
+
+        invocations, times = self.run_schedule(
+            {"RuleName": self.RULE, "Schedule": "rate(1 minute)"}, answer, lambda made: len(made) >= 4)
+        self.assertGreaterEqual(len(invocations), 4, "the failed first invocation stopped nothing")
+        self.assertEqual({function for function, _ in invocations}, {"expire"})
+        # The first a period after the start, then one a period (never a burst).
+        self.assertGreaterEqual(times[0], 0.18)
+        gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+        self.assertTrue(all(0.15 <= gap <= 1.0 for gap in gaps), gaps)
+        events = [event for _, event in invocations]
+        self.assertEqual(len({event["id"] for event in events}), len(events))
+        for event in events:
+            self.assertEqual(event["detail-type"], "Scheduled Event")
+            self.assertEqual(event["source"], "aws.events")
+            self.assertEqual(event["account"], "123456789012")
+            self.assertEqual(event["region"], "us-east-1")
+            self.assertEqual(event["resources"], [f"arn:aws:events:us-east-1:123456789012:rule/{self.RULE}"])
+
+    def test_a_rule_with_an_input_sends_it_instead_and_a_disabled_one_sends_nothing(self):
+        os.environ["LOCAL_SCHEDULE_SECONDS"] = "0.1"
+        invocations, _ = self.run_schedule({"RuleName": self.RULE, "Schedule": "rate(1 minute)",
+                                            "Input": '{"dryRun": true}'},
+                                           lambda function, event: (None, {}), lambda made: len(made) >= 2)
+        self.assertEqual([event for _, event in invocations[:2]], [{"dryRun": True}] * 2)
+        for disabled in ({"Enabled": False}, {"State": "DISABLED"}):
+            started = time.monotonic()
+            invocations, _ = self.run_schedule({"RuleName": self.RULE, "Schedule": "rate(1 minute)", **disabled},
+                                               lambda function, event: (None, {}),
+                                               lambda made: time.monotonic() - started > 0.5)
+            self.assertEqual(invocations, [], disabled)
+
+    def test_the_template_expires_unpaid_orders_every_minute(self):
+        template = stack.load_template()
+        binary = stack.function_binaries(template).get("ExpireUnpaidOrdersFunction")
+        self.assertIsNotNone(binary, "template.yaml has no ExpireUnpaidOrdersFunction")
+        [props] = [props for function, props in stack.schedule_sources(template) if function == binary]
+        self.assertEqual(stack.schedule_period(props["Schedule"]), 60)
+        self.assertTrue(stack.schedule_enabled(props))
+
+
 class StreamPollerOnMoto(unittest.TestCase):
     """The stream poller on moto's stream, provisioned from template.yaml, with the relay's
     tumbling window shortened by its parameter's name and the function a scripted stand-in."""
@@ -1271,6 +1494,8 @@ class DataAndCapacityProtection(unittest.TestCase):
             "CustomerSignupFunction": {"Ref": "SignUpReservedConcurrency"},
             "FanOutWebhooksFunction": {"Ref": "WebhookReservedConcurrency"},
             "DeliverWebhooksFunction": {"Ref": "WebhookReservedConcurrency"},
+            # One expiry round at a time.
+            "ExpireUnpaidOrdersFunction": 1,
         })
         routes, _ = template_routes(self.template)
         most_routes = max(list(routes.values()).count(binary) for binary in set(routes.values()))
@@ -1284,17 +1509,19 @@ class DataAndCapacityProtection(unittest.TestCase):
         functions = stack.resources_of(self.template, "AWS::Serverless::Function")
         # The functions with reservations of their own (the stream's two readers share one
         # parameter), each counted at its parameter's maximum.
-        own = [function["Properties"]["ReservedConcurrentExecutions"]["Ref"] for function in functions.values()
-               if "ReservedConcurrentExecutions" in function["Properties"]]
+        reservations = [function["Properties"]["ReservedConcurrentExecutions"] for function in functions.values()
+                        if "ReservedConcurrentExecutions" in function["Properties"]]
+        own = [reserved["Ref"] for reserved in reservations if isinstance(reserved, dict)]
+        fixed = [reserved for reserved in reservations if isinstance(reserved, int)]
         self.assertEqual(sorted(set(own)), ["ConsumerReservedConcurrency", "RelayReservedConcurrency",
                                             "SignUpReservedConcurrency", "WebhookReservedConcurrency"])
         events = [self.parameters[name] for name in own]
         for parameter in events:
             self.assertLessEqual(parameter["MinValue"], parameter["Default"])
             self.assertLessEqual(parameter["Default"], parameter["MaxValue"])
-        api_functions = len(functions) - len(events)
+        api_functions = len(functions) - len(reservations)
         for rate, tier in self.capacity().items():
-            most = api_functions * tier["FunctionConcurrency"] + sum(p["MaxValue"] for p in events)
+            most = api_functions * tier["FunctionConcurrency"] + sum(p["MaxValue"] for p in events) + sum(fixed)
             self.assertLessEqual(most + self.UNRESERVED, self.ACCOUNT_CONCURRENCY, rate)
 
     def test_the_event_functions_have_reserved_concurrency(self):
@@ -1582,6 +1809,8 @@ class LocalStackOnMoto(unittest.TestCase):
     scripts/stack.sh does: IAM enforced per function, the user pool, both issuers' keys."""
 
     BROKER_PASSWORD = "s3cret-of-the-broker"
+    STRIPE_URL = "http://127.0.0.1:12111"
+    STRIPE_WEBHOOK_SECRET = "whsec_iam-test-0123456789abcdef"
 
     @classmethod
     def setUpClass(cls):
@@ -1609,8 +1838,11 @@ class LocalStackOnMoto(unittest.TestCase):
             # relay publishes there.
             broker = stack.local_broker(cls.engine, f"amqp://shop:{cls.BROKER_PASSWORD}@127.0.0.1:5672/%2f",
                                         "order_created.iam-test", transport=True)
+            # And with the local Stripe as the payment provider, as every local stack runs.
+            cls.stripe = stack.local_stripe(cls.engine, cls.STRIPE_URL, cls.STRIPE_WEBHOOK_SECRET)
+            cls.parameters = {**broker, **cls.stripe}
             stack.provision_stack(cls.template, cls.engine, env_file=cls.dir / "functions.env",
-                                  credentials=cls.dir / "credentials", iam=True, parameters=broker)
+                                  credentials=cls.dir / "credentials", iam=True, parameters=cls.parameters)
             with (cls.dir / "functions.env").open("a") as env_file:  # as scripts/stack.sh adds it
                 env_file.write(auth.local_env_lines(f"{cls.endpoint}/local-issuer/.well-known/jwks.json", False))
         except BaseException:
@@ -1811,6 +2043,51 @@ class LocalStackOnMoto(unittest.TestCase):
         self.client("secretsmanager", "order-events-relay").get_secret_value(SecretId=stack.LOCAL_BROKER_SECRET)
         other = self.engine.secretsmanager.create_secret(Name="iam-test-other", SecretString="{}")["ARN"]
         self.assertDenied(lambda: self.client("secretsmanager", "order-events-relay").get_secret_value(SecretId=other))
+
+    def test_the_stripe_parameters_name_the_local_stripe_and_a_secret_holding_its_keys(self):
+        arn = self.stripe["StripeSecretArn"]
+        self.assertTrue(arn.startswith("arn:aws:secretsmanager:us-east-1:"), arn)
+        self.assertEqual(self.stripe, {"PaymentProvider": "stripe", "StripeApiBase": self.STRIPE_URL,
+                                       "StripeSecretArn": arn, "StripePublishableKey": "pk_test_local"})
+        value = self.engine.secretsmanager.get_secret_value(SecretId=arn)["SecretString"]
+        self.assertEqual(json.loads(value), {"apiKey": "sk_test_local", "webhookSecrets": [self.STRIPE_WEBHOOK_SECRET]})
+        # An engine that outlives the stack: the next start's webhook secret replaces the last.
+        self.addCleanup(stack.local_stripe, self.engine, self.STRIPE_URL, self.STRIPE_WEBHOOK_SECRET)
+        again = stack.local_stripe(self.engine, self.STRIPE_URL + "/", "whsec_next-start")
+        self.assertEqual(again, self.stripe)
+        value = self.engine.secretsmanager.get_secret_value(SecretId=arn)["SecretString"]
+        self.assertEqual(json.loads(value)["webhookSecrets"], ["whsec_next-start"])
+        with self.assertRaises(ValueError):
+            stack.local_stripe(self.engine, self.STRIPE_URL, "not-a-signing-secret")
+        # Values a deployment would take: template.yaml's constraints hold.
+        self.assertEqual(stack.parameter_problems(self.template, self.stripe), [])
+
+    def test_the_functions_are_given_the_stripe_settings_and_never_its_keys(self):
+        # Whatever the settings are called, the template passes the parameters through.
+        text = (self.dir / "functions.env").read_text()
+        values = set(self.env.values())
+        for parameter in ("PaymentProvider", "StripeApiBase", "StripeSecretArn", "StripePublishableKey"):
+            self.assertIn(self.stripe[parameter], values, f"no function is given {parameter}")
+        self.assertNotIn(self.STRIPE_WEBHOOK_SECRET, text)
+        self.assertNotIn("sk_test_local", text)
+
+    def test_the_stripe_secret_is_read_by_the_functions_given_its_arn_and_no_others(self):
+        arn = self.stripe["StripeSecretArn"]
+        resolver = stack.Resolver(self.template, self.engine, self.parameters)
+        readers, others = set(), set()
+        for name, binary in stack.function_binaries(self.template).items():
+            resource = self.template["Resources"][name]
+            if "Condition" in resource and not resolver.condition(resource["Condition"]):
+                continue
+            env = resolver.resolve(resource["Properties"].get("Environment", {}).get("Variables", {}))
+            (readers if arn in env.values() else others).add(binary)
+        self.assertTrue(readers, "no function is given the Stripe secret's ARN")
+        for binary in sorted(readers):
+            value = self.client("secretsmanager", binary).get_secret_value(SecretId=arn)["SecretString"]
+            self.assertEqual(json.loads(value)["apiKey"], "sk_test_local")
+        for binary in sorted(others):
+            with self.subTest(binary=binary):
+                self.assertDenied(lambda: self.client("secretsmanager", binary).get_secret_value(SecretId=arn))
 
     def test_unknown_keys_are_refused(self):
         import boto3

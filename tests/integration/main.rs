@@ -16,6 +16,8 @@ mod lifecycle;
 mod listings;
 mod observability;
 mod order_service;
+mod paying;
+mod payments;
 mod rabbitmq;
 mod ratelimit;
 mod reliability;

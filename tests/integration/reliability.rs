@@ -72,7 +72,7 @@ async fn concurrent_multi_item_orders_reserve_all_or_nothing() {
         async move {
             (
                 request.clone(),
-                place_order(store, &RULES, &request, None).await,
+                place_order(store, &RULES, &shop_orders::Payments::NONE, &request, None).await,
             )
         }
     });

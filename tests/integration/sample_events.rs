@@ -110,6 +110,8 @@ async fn every_function_takes_its_sample_unchanged() {
         ("rotate-webhook-secret", 200),
         ("list-webhook-deliveries", 200),
         ("retry-webhook-delivery", 202),
+        // The sample's order takes no payment.
+        ("refund-order", 409),
     ];
     for (function, status) in expected_status {
         let answer = shop.invoke(function, &read(&directory, function)).await;
@@ -156,4 +158,30 @@ async fn every_function_takes_its_sample_unchanged() {
         )
         .await;
     assert_eq!(answer, serde_json::Value::Null);
+    // One round of the payment expiry: nothing of the sample's to expire, nothing to return.
+    let answer = shop
+        .invoke(
+            "expire-unpaid-orders",
+            &read(&directory, "expire-unpaid-orders"),
+        )
+        .await;
+    assert_eq!(answer, serde_json::Value::Null);
+
+    // Stripe's webhook was signed when `make events` wrote it: taken while its signature is
+    // fresh (300 s), refused as stale after.
+    let webhook = read(&directory, "receive-stripe-webhook");
+    let signed_at: u64 = webhook["headers"]["stripe-signature"]
+        .as_str()
+        .and_then(|header| header.strip_prefix("t="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|t| t.parse().ok())
+        .expect("a signed sample");
+    let fresh = crate::common::now().abs_diff(signed_at) < 290;
+    let answer = shop.invoke("receive-stripe-webhook", &webhook).await;
+    let status = http_status("receive-stripe-webhook", &answer);
+    if fresh {
+        assert_eq!(status, 200, "{answer}");
+    } else if crate::common::now().abs_diff(signed_at) > 310 {
+        assert_eq!(status, 400, "{answer}");
+    }
 }

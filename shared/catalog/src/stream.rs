@@ -13,7 +13,8 @@ use crate::store::items::OrderItem;
 /// One stream record, as the outbox reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    OrderPlaced(Order),
+    /// Boxed, as the orders below: an order is large, the other changes small.
+    OrderPlaced(Box<Order>),
     /// Boxed: two whole orders, where the other changes are small.
     OrderMoved {
         before: Box<Order>,
@@ -65,7 +66,7 @@ pub fn change_of(
         .unwrap_or_default();
     if pk.starts_with("ORDER#") {
         return match event_name {
-            "INSERT" => Ok(Change::OrderPlaced(order(new)?)),
+            "INSERT" => Ok(Change::OrderPlaced(Box::new(order(new)?))),
             "MODIFY" => {
                 let (before, after) = (order(old)?, order(new)?);
                 Ok(if before.status == after.status {
@@ -103,7 +104,12 @@ pub fn change_of(
 }
 
 fn order(image: Item) -> Result<Order, DynamoError> {
-    serde_dynamo::from_item::<_, OrderItem>(image)?.into_order()
+    let mut order = serde_dynamo::from_item::<_, OrderItem>(image)?.into_order()?;
+    // What confirms a payment is for the order's customer only, never for an event.
+    if let Some(payment) = &mut order.payment {
+        payment.confirmation = None;
+    }
+    Ok(order)
 }
 
 /// How a change moves the shop's order counts.

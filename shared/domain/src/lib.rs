@@ -33,7 +33,10 @@ pub use order::{
     Order, OrderLine, OrderRequest, OrderStatus, OrderSummary, PricingError, Quantity,
     StatusChange, TransitionError, price_order,
 };
-pub use payment::{PaymentFacts, PaymentStatus, ProviderReport, Stage};
+pub use payment::{
+    Confirmation, Payment, PaymentFacts, PaymentProvider, PaymentStatus, PaymentView,
+    ProviderReport, Stage,
+};
 pub use text::{
     AddressLine, Category, Description, Email, IdempotencyKey, PersonName, ProductName, Reason,
     ShippingMethodName, Sku, TextError, TrackingReference,

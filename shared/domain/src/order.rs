@@ -21,6 +21,7 @@ use crate::checkout::{Delivery, DeliveryAddress, ShippingMethodId};
 use crate::clock::Timestamp;
 use crate::ids::{CustomerId, OrderId, ProductId};
 use crate::money::Money;
+use crate::payment::Payment;
 use crate::text::{ProductName, Reason, TrackingReference};
 
 /// Largest number of distinct products in one order. An order is one DynamoDB transaction
@@ -221,6 +222,11 @@ pub struct Order {
     pub created_at: Timestamp,
     /// Every status the order has had, oldest first, starting with `CREATED`.
     pub history: Vec<StatusChange>,
+    /// What the customer pays through the shop's payment provider, when it takes payments
+    /// (an order with a shipping address); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
+    #[schema(value_type = Option<crate::PaymentView>)]
+    pub payment: Option<Payment>,
 }
 
 impl Order {
@@ -415,6 +421,7 @@ pub fn price_order<'a>(
             reason: None,
             tracking_reference: None,
         }],
+        payment: None,
     })
 }
 

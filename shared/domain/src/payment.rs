@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::{Money, OrderStatus, Timestamp};
+
 /// Where a payment is.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
@@ -154,6 +156,128 @@ impl PaymentFacts {
             }
             _ => 0,
         }
+    }
+}
+
+/// Who takes an order's payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentProvider {
+    Stripe,
+}
+
+/// What a shopper's browser confirms a payment with: shown to the order's customer only,
+/// while the payment waits for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The intent's client secret.
+    pub client_secret: String,
+    /// The provider's publishable key, that the browser confirms with beside the secret.
+    pub publishable_key: Option<String>,
+}
+
+/// An order's payment: the provider's intent for it, and what the provider has reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub provider: PaymentProvider,
+    /// The provider's intent; `None` until it is opened (just after the order is placed).
+    pub intent_id: Option<String>,
+    /// The order is cancelled by the system unless its payment is authorised by then.
+    pub pay_by: Timestamp,
+    pub facts: PaymentFacts,
+    /// Counts the writes of `facts`: a write is made from the version it read, so that no
+    /// report is lost between a read and a write.
+    pub version: u64,
+    pub confirmation: Option<Confirmation>,
+}
+
+impl Payment {
+    /// A payment not yet opened at the provider, due by `pay_by`.
+    pub fn new(provider: PaymentProvider, pay_by: Timestamp) -> Self {
+        Self {
+            provider,
+            intent_id: None,
+            pay_by,
+            facts: PaymentFacts::default(),
+            version: 0,
+            confirmation: None,
+        }
+    }
+
+    pub fn status(&self) -> PaymentStatus {
+        self.facts.status()
+    }
+
+    /// Whether the payment still waits for the shopper (no authorisation yet).
+    pub fn unpaid(&self) -> bool {
+        matches!(
+            self.status(),
+            PaymentStatus::Pending | PaymentStatus::Failed
+        )
+    }
+
+    /// From when the system must act on this payment, if ever: an order still `CREATED`
+    /// and unpaid expires at `pay_by`; a cancelled order's open payment is voided at once
+    /// (`since`, the order's creation, is always past).
+    pub fn due(&self, order: OrderStatus, since: Timestamp) -> Option<Timestamp> {
+        match order {
+            OrderStatus::Created if self.unpaid() => Some(self.pay_by),
+            OrderStatus::Cancelled if self.intent_id.is_some() && self.voidable() => Some(since),
+            _ => None,
+        }
+    }
+
+    /// Whether the provider still holds (or may yet take) money for this payment that a
+    /// void releases.
+    pub fn voidable(&self) -> bool {
+        self.unpaid() || self.status() == PaymentStatus::Authorized
+    }
+}
+
+/// How a payment is shown (in an order).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Payment)]
+pub struct PaymentView<'a> {
+    provider: PaymentProvider,
+    status: PaymentStatus,
+    /// What the provider holds on the shopper's card.
+    authorized: Money,
+    captured: Money,
+    refunded: Money,
+    /// The provider's intent (a Stripe PaymentIntent's id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intent_id: Option<&'a str>,
+    /// Unless authorised by then, the order is cancelled by the system.
+    pay_by: Timestamp,
+    /// Why the last attempt to pay was declined, while none has succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decline_reason: Option<&'a str>,
+    /// For the order's customer only, while unpaid: what their browser confirms the payment
+    /// with (Stripe.js's `confirmCardPayment`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    publishable_key: Option<&'a str>,
+}
+
+impl Serialize for Payment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let cents = |cents: i64| Money::from_cents(cents).unwrap_or(Money::ZERO);
+        let confirmation = self.confirmation.as_ref();
+        PaymentView {
+            provider: self.provider,
+            status: self.status(),
+            authorized: cents(self.facts.authorized_cents),
+            captured: cents(self.facts.captured_cents),
+            refunded: cents(self.facts.refunded_cents()),
+            intent_id: self.intent_id.as_deref(),
+            pay_by: self.pay_by,
+            decline_reason: self.facts.decline.as_deref(),
+            client_secret: confirmation.map(|shown| shown.client_secret.as_str()),
+            publishable_key: confirmation.and_then(|shown| shown.publishable_key.as_deref()),
+        }
+        .serialize(serializer)
     }
 }
 

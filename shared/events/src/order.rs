@@ -241,6 +241,7 @@ mod tests {
                 reason: None,
                 tracking_reference: None,
             }],
+            payment: None,
         }
     }
 

@@ -64,6 +64,16 @@ pub enum ErrorCode {
     WebhookLimit,
     /// 409: an attempt of the delivery is under way.
     DeliveryInProgress,
+    /// 409: the order's payment is not authorised, so it cannot be processed yet.
+    PaymentNotAuthorized,
+    /// 409: the order has no payment (the shop takes none, or not for this order).
+    NoPayment,
+    /// 409: more than was captured and not yet refunded.
+    RefundExceedsCaptured,
+    /// 409: the payment provider refused the operation (its reason in `message`).
+    PaymentRefused,
+    /// 400: a provider's webhook whose signature does not verify (or is too old).
+    InvalidSignature,
     /// 415: the body is not `application/json`.
     UnsupportedMediaType,
     /// 422: the `Idempotency-Key` was used for a different request.
@@ -79,7 +89,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub const fn status(self) -> StatusCode {
         match self {
-            Self::ValidationFailed => StatusCode::BAD_REQUEST,
+            Self::ValidationFailed | Self::InvalidSignature => StatusCode::BAD_REQUEST,
             Self::Unauthorized | Self::TokenRevoked => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::RouteNotFound
@@ -97,7 +107,11 @@ impl ErrorCode {
             | Self::StockFull
             | Self::StockMoved
             | Self::WebhookLimit
-            | Self::DeliveryInProgress => StatusCode::CONFLICT,
+            | Self::DeliveryInProgress
+            | Self::PaymentNotAuthorized
+            | Self::NoPayment
+            | Self::RefundExceedsCaptured
+            | Self::PaymentRefused => StatusCode::CONFLICT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,

@@ -90,6 +90,7 @@ fn sample_order() -> Order {
                 tracking_reference: Some(TrackingReference::parse("1Z999").unwrap()),
             },
         ],
+        payment: None,
     }
 }
 

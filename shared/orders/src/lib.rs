@@ -5,21 +5,24 @@
 //! and its reservations are written in one transaction.
 
 pub mod api;
+pub mod payments;
 
+pub use payments::{PaymentError, Payments};
 pub use shop_domain::Checkout;
 
 use shop_domain::{
     Actor, CustomerId, IdempotencyKey, Offer, Order, OrderId, OrderRequest, OrderStatus,
-    OrderSummary, PricingError, ProductId, Quantity, Reason, Sku, StatusChange, Timestamp,
-    TrackingReference, TransitionError, price_order,
+    OrderSummary, PaymentStatus, PricingError, ProductId, Quantity, Reason, Sku, StatusChange,
+    Timestamp, TrackingReference, TransitionError, price_order,
 };
 use shop_dynamo::{Attempt, DynamoError, Page, PageRequest, with_retries};
+use shop_payments::ProviderError;
 use shop_runtime::settings::{self, SettingError};
 
 use shop_catalog::store::{OrderWrite, Placed, Store, Transition, TransitionWrite};
 
 /// How often an order is written again when other writes got in between.
-const MAX_ATTEMPTS: u32 = 6;
+pub(crate) const MAX_ATTEMPTS: u32 = 6;
 pub const MAX_RESERVED_UNITS: &str = "MAX_RESERVED_UNITS";
 
 /// The rules of ordering a shop owner sets.
@@ -106,6 +109,7 @@ pub struct Placement {
 pub async fn place_order(
     store: &Store,
     rules: &OrderRules,
+    payments: &Payments,
     request: &OrderRequest,
     key: Option<&IdempotencyKey>,
 ) -> Result<Placement, PlaceOrderError> {
@@ -136,7 +140,8 @@ pub async fn place_order(
             Some(stored) => Offer::OnSale(&stored.product),
             None => Offer::Unknown,
         };
-        let order = price_order(request, offer, Timestamp::now())?;
+        let mut order = price_order(request, offer, Timestamp::now())?;
+        order.payment = payments.for_new_order(&order.created_at, order.shipping_address.is_some());
         let write = OrderWrite {
             order: &order,
             max_reserved_units: rules.max_reserved_units,
@@ -186,7 +191,9 @@ pub async fn place_order_by_code(
         customer_id: customer,
         lines: vec![(product, quantity)],
     };
-    place_order(store, rules, &request, key).await.map(Some)
+    place_order(store, rules, &Payments::NONE, &request, key)
+        .await
+        .map(Some)
 }
 
 /// One order within `scope`, as the Order service shows one: of one product, with that
@@ -264,6 +271,11 @@ pub enum MoveError {
     NotFound,
     #[error(transparent)]
     Refused(#[from] TransitionError),
+    /// Processing (or shipping) an order needs its payment authorised.
+    #[error("the order's payment is {0:?}, not authorised")]
+    PaymentNotAuthorized(PaymentStatus),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
     #[error(transparent)]
     Store(#[from] DynamoError),
 }
@@ -283,20 +295,41 @@ pub struct Move {
 /// Cancelling a cancelled order returns it as it is, so a cancellation is safe to retry.
 pub async fn move_order(
     store: &Store,
+    payments: &Payments,
     scope: Scope,
     id: &OrderId,
     change: &Move,
 ) -> Result<Order, MoveError> {
-    with_retries(MAX_ATTEMPTS, |_| async {
+    move_order_when(store, payments, scope, id, change, |_| true)
+        .await?
+        .ok_or(MoveError::NotFound)
+}
+
+/// [`move_order`], made only while `when` holds of the order as read (`None` when it does
+/// not). Its payment goes with it: processing needs it authorised, shipping captures it,
+/// and a cancellation voids it (a void that fails now is retried by the expiry's rounds).
+pub(crate) async fn move_order_when(
+    store: &Store,
+    payments: &Payments,
+    scope: Scope,
+    id: &OrderId,
+    change: &Move,
+    when: impl Fn(&Order) -> bool,
+) -> Result<Option<Order>, MoveError> {
+    let moved = with_retries(MAX_ATTEMPTS, |_| async {
         let order = store
             .order(id, true)
             .await?
             .filter(|order| within(scope, order))
             .ok_or(MoveError::NotFound)?;
+        if !when(&order) {
+            return Ok::<_, MoveError>(Attempt::Done(None));
+        }
         if change.to == OrderStatus::Cancelled && order.status == OrderStatus::Cancelled {
-            return Ok(Attempt::Done(order));
+            return Ok(Attempt::Done(Some(order)));
         }
         order.status.check_move(change.to, change.by)?;
+        let facts = payments::for_move(payments, &order, change.to).await?;
         let step = StatusChange {
             status: change.to,
             at: Timestamp::now(),
@@ -308,17 +341,37 @@ pub async fn move_order(
             order: &order,
             change: &step,
             stock_reason: format!("order {} cancelled", order.id),
+            payment: facts.as_ref(),
         };
         match store.write_transition(&write).await? {
             Transition::Written => {
                 let mut moved = order;
                 moved.status = step.status;
                 moved.history.push(step);
-                Ok(Attempt::Done(moved))
+                if let (Some(payment), Some(facts)) = (&mut moved.payment, facts) {
+                    payment.facts = facts;
+                }
+                if let Some(payment) = &mut moved.payment {
+                    payment.version += 1;
+                }
+                Ok(Attempt::Done(Some(moved)))
             }
-            // Someone moved it first, or another write held an item: judge it again.
+            // Someone moved it first, its payment changed, or another write held an item:
+            // judge it again.
             Transition::Moved | Transition::Retry => Ok(Attempt::Retry),
         }
     })
-    .await
+    .await?;
+    match moved {
+        Some(order) if order.status == OrderStatus::Cancelled => {
+            match payments::settle(store, payments, order.clone()).await {
+                Ok(settled) => Ok(Some(settled)),
+                Err(error) => {
+                    tracing::warn!(%error, "the cancelled order's payment is voided later");
+                    Ok(Some(order))
+                }
+            }
+        }
+        moved => Ok(moved),
+    }
 }

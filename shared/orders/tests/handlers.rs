@@ -18,8 +18,8 @@ use shop_domain::{Caller, Checkout, CustomerId, Order, OrderId, OrderStatus, Pro
 use shop_dynamo::{number, string};
 use shop_http::testing::{admin, customer, error_json, request, response_json, routed};
 use shop_http::{HttpResult, Request};
-use shop_orders::OrderRules;
 use shop_orders::api;
+use shop_orders::{OrderRules, Payments};
 
 use shop_catalog::testing::{
     assert_admin_only, gives, invalid, item_of, no_order, order, pk, placeholder, product,
@@ -95,7 +95,14 @@ fn writes_move(
 
 /// `POST /orders` under the shop's rules.
 async fn place(store: &Store, request: Request) -> HttpResult {
-    api::create_order(store, &RULES, &Checkout::standard(), request).await
+    api::create_order(
+        store,
+        &RULES,
+        &Checkout::standard(),
+        &Payments::NONE,
+        request,
+    )
+    .await
 }
 
 /// `POST /orders` for `units` of `product`.
@@ -331,9 +338,10 @@ async fn a_customer_reads_their_order_as_it_is_stored() {
     let placed = order(&buyer, OrderStatus::Processing);
     // A plain read: no write builds on it.
     let read = reads_order(&placed, false);
-    let response = api::get_order(&store(&[&read]), read_of(placed.id, Some(customer(&buyer))))
-        .await
-        .unwrap();
+    let response =
+        without_payments::get_order(&store(&[&read]), read_of(placed.id, Some(customer(&buyer))))
+            .await
+            .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response_json(&response), json!(placed));
     assert_eq!(read.num_calls(), 1);
@@ -343,7 +351,7 @@ async fn a_customer_reads_their_order_as_it_is_stored() {
 async fn an_admin_reads_any_customers_order() {
     let placed = order(&CustomerId::new(), OrderStatus::Created);
     let read = reads_order(&placed, false);
-    let response = api::get_order(&store(&[&read]), read_of(placed.id, Some(admin())))
+    let response = without_payments::get_order(&store(&[&read]), read_of(placed.id, Some(admin())))
         .await
         .unwrap();
     assert_eq!(response_json(&response)["id"], placed.id.to_string());
@@ -357,7 +365,7 @@ async fn another_customers_order_reads_exactly_as_a_missing_one() {
     let store = store(&[&reads[0], &reads[1]]);
     let someone_else = customer(&CustomerId::new());
     for id in [placed.id, missing] {
-        let error = api::get_order(&store, read_of(id, Some(someone_else.clone())))
+        let error = without_payments::get_order(&store, read_of(id, Some(someone_else.clone())))
             .await
             .unwrap_err();
         assert_eq!(error_json(&error), order_not_found());
@@ -367,13 +375,15 @@ async fn another_customers_order_reads_exactly_as_a_missing_one() {
 
 #[tokio::test]
 async fn reading_an_order_needs_a_caller_and_an_order_id() {
-    let anonymous = refused_before_storage(api::get_order, read_of(OrderId::new(), None)).await;
+    let anonymous =
+        refused_before_storage(without_payments::get_order, read_of(OrderId::new(), None)).await;
     assert_eq!(
         anonymous,
         json!({"statusCode": 401, "code": "unauthorized", "message": "An Authorization: Bearer token is required"})
     );
     let buyer = customer(&CustomerId::new());
-    let not_an_id = refused_before_storage(api::get_order, read_of("ORD-1", Some(buyer))).await;
+    let not_an_id =
+        refused_before_storage(without_payments::get_order, read_of("ORD-1", Some(buyer))).await;
     assert_eq!(not_an_id, invalid(&["id must be a UUID"]));
 }
 
@@ -400,7 +410,7 @@ async fn a_customer_cancels_their_created_order_and_its_stock_goes_back_in_one_t
             })
     });
     let reason = json!({"reason": "Ordered the wrong size"});
-    let response = api::cancel_order(
+    let response = without_payments::cancel_order(
         &store(&[&read, &write]),
         cancellation_of(placed.id, Some(reason), Some(customer(&buyer))),
     )
@@ -425,7 +435,7 @@ async fn an_admin_cancels_an_order_in_processing_without_a_body() {
     let write = writes_move(&placed, ("PROCESSING", "CANCELLED"), None, |items| {
         items.len() == 3
     });
-    let response = api::cancel_order(
+    let response = without_payments::cancel_order(
         &store(&[&read, &write]),
         cancellation_of(placed.id, None, Some(admin())),
     )
@@ -443,7 +453,7 @@ async fn an_admin_cancels_an_order_in_processing_without_a_body() {
 async fn cancel_as(placed: &Order, caller: Caller) -> (HttpResult, usize) {
     let read = reads_order(placed, true);
     let write = transactions_written();
-    let answer = api::cancel_order(
+    let answer = without_payments::cancel_order(
         &store(&[&read, &write]),
         cancellation_of(placed.id, None, Some(caller)),
     )
@@ -496,7 +506,7 @@ async fn cancelling_a_cancelled_order_returns_it_and_writes_nothing() {
 #[tokio::test]
 async fn a_cancellation_of_a_missing_order_is_404() {
     let missing = OrderId::new();
-    let error = api::cancel_order(
+    let error = without_payments::cancel_order(
         &store(&[&no_order(&missing)]),
         cancellation_of(missing, None, Some(admin())),
     )
@@ -508,13 +518,16 @@ async fn a_cancellation_of_a_missing_order_is_404() {
 #[tokio::test]
 async fn a_cancellation_needs_a_caller_and_a_valid_reason_before_anything_is_read() {
     let id = OrderId::new();
-    let anonymous =
-        refused_before_storage(api::cancel_order, cancellation_of(id, None, None)).await;
+    let anonymous = refused_before_storage(
+        without_payments::cancel_order,
+        cancellation_of(id, None, None),
+    )
+    .await;
     assert_eq!(anonymous["code"], "unauthorized");
     let buyer = Some(customer(&CustomerId::new()));
     let empty_reason = cancellation_of(id, Some(json!({"reason": ""})), buyer);
     assert_eq!(
-        refused_before_storage(api::cancel_order, empty_reason).await,
+        refused_before_storage(without_payments::cancel_order, empty_reason).await,
         invalid(&["reason must be a string of 1 to 500 characters"])
     );
 }
@@ -527,7 +540,7 @@ async fn a_customer_whom_the_shop_got_ahead_of_is_judged_again_and_gets_409() {
     let reads = reads_order_moved_meanwhile(&placed, OrderStatus::Processing);
     let write = mock!(Client::transact_write_items)
         .then_error(|| transaction_cancelled(&["ConditionalCheckFailed", "None", "None"]));
-    let error = api::cancel_order(
+    let error = without_payments::cancel_order(
         &store(&[&reads, &write]),
         cancellation_of(placed.id, None, Some(customer(&buyer))),
     )
@@ -546,7 +559,7 @@ async fn an_admin_moves_a_created_order_to_processing_and_its_reservation_is_rel
     let write = writes_move(&placed, ("CREATED", "PROCESSING"), Some(-2), |items| {
         items.len() == 2
     });
-    let response = api::update_order_status(
+    let response = without_payments::update_order_status(
         &store(&[&read, &write]),
         move_of(placed.id, json!({"status": "PROCESSING"}), Some(admin())),
     )
@@ -576,7 +589,7 @@ async fn shipping_an_order_records_its_tracking_reference() {
         items.len() == 2 && tracked == Some(&string("1Z999AA10123456784"))
     });
     let shipping = json!({"status": "SHIPPED", "trackingReference": "1Z999AA10123456784"});
-    let response = api::update_order_status(
+    let response = without_payments::update_order_status(
         &store(&[&read, &write]),
         move_of(placed.id, shipping, Some(admin())),
     )
@@ -596,7 +609,7 @@ async fn a_move_the_lifecycle_does_not_allow_is_409_and_writes_nothing() {
     let placed = order(&CustomerId::new(), OrderStatus::Created);
     let read = reads_order(&placed, true);
     let write = transactions_written();
-    let error = api::update_order_status(
+    let error = without_payments::update_order_status(
         &store(&[&read, &write]),
         move_of(placed.id, json!({"status": "DELIVERED"}), Some(admin())),
     )
@@ -615,7 +628,7 @@ async fn of_two_admins_moving_an_order_at_once_the_second_gets_409() {
     let reads = reads_order_moved_meanwhile(&placed, OrderStatus::Processing);
     let write = mock!(Client::transact_write_items)
         .then_error(|| transaction_cancelled(&["ConditionalCheckFailed", "None"]));
-    let error = api::update_order_status(
+    let error = without_payments::update_order_status(
         &store(&[&reads, &write]),
         move_of(placed.id, json!({"status": "PROCESSING"}), Some(admin())),
     )
@@ -631,7 +644,7 @@ async fn of_two_admins_moving_an_order_at_once_the_second_gets_409() {
 #[tokio::test]
 async fn moving_a_missing_order_is_404() {
     let missing = OrderId::new();
-    let error = api::update_order_status(
+    let error = without_payments::update_order_status(
         &store(&[&no_order(&missing)]),
         move_of(missing, json!({"status": "PROCESSING"}), Some(admin())),
     )
@@ -643,7 +656,7 @@ async fn moving_a_missing_order_is_404() {
 #[tokio::test]
 async fn only_an_admin_moves_orders() {
     let id = OrderId::new();
-    assert_admin_only(api::update_order_status, |caller| {
+    assert_admin_only(without_payments::update_order_status, |caller| {
         move_of(id, json!({"status": "CANCELLED"}), caller)
     })
     .await;
@@ -663,14 +676,37 @@ async fn a_move_that_is_not_one_is_400_before_anything_is_read() {
         ),
         (json!({}), "status is required"),
     ] {
-        let error =
-            refused_before_storage(api::update_order_status, move_of(id, body, Some(admin())))
-                .await;
+        let error = refused_before_storage(
+            without_payments::update_order_status,
+            move_of(id, body, Some(admin())),
+        )
+        .await;
         assert_eq!(error, invalid(&[problem]));
     }
     let not_an_id = move_of("42", json!({"status": "PROCESSING"}), Some(admin()));
     assert_eq!(
-        refused_before_storage(api::update_order_status, not_an_id).await,
+        refused_before_storage(without_payments::update_order_status, not_an_id).await,
         invalid(&["id must be a UUID"])
     );
+}
+
+/// The handlers of a shop that takes no payments (the payment flows are tested against the
+/// local Stripe, in the stack suites).
+mod without_payments {
+    use shop_catalog::Store;
+    use shop_http::{HttpResult, Request};
+    use shop_orders::Payments;
+    use shop_orders::api;
+
+    pub async fn get_order(store: &Store, request: Request) -> HttpResult {
+        api::get_order(store, &Payments::NONE, request).await
+    }
+
+    pub async fn cancel_order(store: &Store, request: Request) -> HttpResult {
+        api::cancel_order(store, &Payments::NONE, request).await
+    }
+
+    pub async fn update_order_status(store: &Store, request: Request) -> HttpResult {
+        api::update_order_status(store, &Payments::NONE, request).await
+    }
 }

@@ -5,9 +5,11 @@
 //! place, speaking the same subset of its API, so this adapter is what runs everywhere.
 
 pub mod events;
+pub mod provider;
 pub mod signature;
 pub mod stripe;
 
 pub use events::{Reported, WebhookError, intent_report, webhook};
+pub use provider::{Opened, Provider, ProviderError};
 pub use signature::{EndpointSecret, SignatureError};
 pub use stripe::{ApiKey, IntentStatus, PaymentIntent, Refund, RefundReason, Stripe, StripeError};

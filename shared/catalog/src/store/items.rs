@@ -5,6 +5,10 @@
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `PRODUCT` / `<name>#<id>` while on sale | `CATEGORY#<category>` / `<name>#<id>` while on sale | |
 //! | sku guard | `SKU#<sku>` | `SKU` | | | |
 //! | order | `ORDER#<id>` | `ORDER` | `ORDERS#<shard>` / `<createdAt>#<id>` | `CUSTOMER#<id>` / `<createdAt>#<id>` | `STATUS#<status>#<shard>` / `<createdAt>#<id>` |
+//!
+//! An order whose payment the system must act on (an unpaid order's expiry, a cancelled
+//! order's payment to void) is also in gsi4, `PAYMENT-DUE#<shard>` / `<due>#<id>`, and only
+//! while it is.
 //! | a customer's order counts | `CUSTOMER#<id>` | `ORDERS` | | | |
 //! | the shop's order counts | `COUNTS` | `ORDERS` | | | |
 //! | idempotency key | `IDEMPOTENCY#<customer>#<key>` | `IDEMPOTENCY` | | | |
@@ -16,9 +20,10 @@
 
 use serde::{Deserialize, Serialize};
 use shop_domain::{
-    Category, CustomerId, DeliveryAddress, Description, Money, Order, OrderId, OrderLine,
-    OrderStatus, OrderSummary, Product, ProductId, ProductName, Quantity, ShippingMethodId, Sku,
-    StatusChange, StockLevel, Timestamp, TrackingReference, category_key,
+    Category, Confirmation, CustomerId, DeliveryAddress, Description, Money, Order, OrderId,
+    OrderLine, OrderStatus, OrderSummary, Payment, PaymentFacts, PaymentProvider, Product,
+    ProductId, ProductName, Quantity, ShippingMethodId, Sku, StatusChange, StockLevel, Timestamp,
+    TrackingReference, category_key,
 };
 use shop_dynamo::DynamoError;
 
@@ -65,6 +70,24 @@ pub fn shard_pk(shard: u8) -> String {
 
 pub fn status_pk(status: OrderStatus, shard: u8) -> String {
     format!("STATUS#{status}#{shard}")
+}
+
+pub fn payment_due_pk(shard: u8) -> String {
+    format!("PAYMENT-DUE#{shard}")
+}
+
+/// The payment-due index entry (gsi4) of `order` in `status` with `payment`, if it has one.
+pub fn payment_due_key(
+    order: &OrderId,
+    created_at: &Timestamp,
+    status: OrderStatus,
+    payment: &Payment,
+) -> Option<(String, String)> {
+    let due = payment.due(status, *created_at)?;
+    Some((
+        payment_due_pk(order.shard(ORDER_SHARDS)),
+        by_time(&due, order),
+    ))
 }
 
 /// The attribute holding the count of orders in `status`.
@@ -247,12 +270,33 @@ pub struct OrderItem {
     pub status: OrderStatus,
     pub created_at: Timestamp,
     pub history: Vec<StatusChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_provider: Option<PaymentProvider>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<String>,
+    /// Shown to the order's customer only; never in an event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_by: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_facts: Option<PaymentFacts>,
+    #[serde(default)]
+    pub payment_version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi4pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi4sk: Option<String>,
 }
 
 impl OrderItem {
     pub fn of(order: &Order) -> Self {
         let shard = order.id.shard(ORDER_SHARDS);
         let at = by_time(&order.created_at, &order.id);
+        let payment = order.payment.as_ref();
+        let due = payment.and_then(|payment| {
+            payment_due_key(&order.id, &order.created_at, order.status, payment)
+        });
         Self {
             pk: order_pk(&order.id),
             sk: ORDER.into(),
@@ -285,6 +329,16 @@ impl OrderItem {
             status: order.status,
             created_at: order.created_at,
             history: order.history.clone(),
+            payment_provider: payment.map(|payment| payment.provider),
+            payment_intent: payment.and_then(|payment| payment.intent_id.clone()),
+            payment_client_secret: payment
+                .and_then(|payment| payment.confirmation.as_ref())
+                .map(|shown| shown.client_secret.clone()),
+            pay_by: payment.map(|payment| payment.pay_by),
+            payment_facts: payment.map(|payment| payment.facts.clone()),
+            payment_version: payment.map_or(0, |payment| payment.version),
+            gsi4pk: due.as_ref().map(|(pk, _)| pk.clone()),
+            gsi4sk: due.map(|(_, sk)| sk),
         }
     }
 
@@ -315,6 +369,22 @@ impl OrderItem {
             status: self.status,
             created_at: self.created_at,
             history: self.history,
+            payment: match (self.payment_provider, self.pay_by) {
+                (Some(provider), Some(pay_by)) => Some(Payment {
+                    provider,
+                    intent_id: self.payment_intent,
+                    pay_by,
+                    facts: self.payment_facts.unwrap_or_default(),
+                    version: self.payment_version,
+                    confirmation: self
+                        .payment_client_secret
+                        .map(|client_secret| Confirmation {
+                            client_secret,
+                            publishable_key: None,
+                        }),
+                }),
+                _ => None,
+            },
         })
     }
 }

@@ -7,7 +7,7 @@ mod orders;
 mod products;
 mod stock_requests;
 
-pub use orders::{OrderWrite, Placed, Transition, TransitionWrite};
+pub use orders::{OrderWrite, PaymentWritten, Placed, Transition, TransitionWrite};
 pub use products::{Inserted, StockWrite, StoredProduct};
 pub use stock_requests::{STOCK_REQUEST_MEMORY, TakeStock};
 
@@ -22,6 +22,8 @@ pub const BY_KIND_INDEX: &str = "gsi1";
 pub const BY_GROUP_INDEX: &str = "gsi2";
 /// Orders of one status (and shard), newest first.
 pub const BY_STATUS_INDEX: &str = "gsi3";
+/// Orders whose payment the system must act on, by when (sparse: only those).
+pub const BY_PAYMENT_DUE_INDEX: &str = "gsi4";
 
 #[derive(Debug, Clone)]
 pub struct Store {

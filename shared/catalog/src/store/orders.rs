@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::future::try_join_all;
 use shop_domain::{
-    CustomerId, Order, OrderId, OrderStatus, OrderSummary, ProductId, StatusChange, Timestamp,
+    CustomerId, Order, OrderId, OrderStatus, OrderSummary, Payment, PaymentFacts, ProductId,
+    StatusChange, Timestamp,
 };
 use shop_dynamo::{
     Cursor, DynamoError, Item, KeyShape, Page, PageRequest, PageStart, Partition, Reason,
@@ -16,11 +17,11 @@ use shop_dynamo::{
 
 use super::items::{
     IDEMPOTENCY, IdempotencyItem, ORDER, ORDER_SHARDS, ORDERS, OrderItem, OrderSummaryItem,
-    PRODUCT, SHOP_COUNTS, count_attribute, customer_pk, is_listed_order_key, order_pk, product_pk,
-    shard_pk, status_pk,
+    PRODUCT, SHOP_COUNTS, count_attribute, customer_pk, is_listed_order_key, order_pk,
+    payment_due_key, payment_due_pk, product_pk, shard_pk, status_pk,
 };
 use super::products::StoredProduct;
-use super::{BY_GROUP_INDEX, BY_KIND_INDEX, BY_STATUS_INDEX, Store};
+use super::{BY_GROUP_INDEX, BY_KIND_INDEX, BY_PAYMENT_DUE_INDEX, BY_STATUS_INDEX, Store};
 
 /// How long a client's `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_KEY_LIFETIME: std::time::Duration =
@@ -53,11 +54,22 @@ pub enum Placed {
 
 /// A lifecycle move to write.
 pub struct TransitionWrite<'a> {
-    /// The order as read, in the status the move leaves.
+    /// The order as read, in the status the move leaves (and its payment as read).
     pub order: &'a Order,
     pub change: &'a StatusChange,
     /// A reason for the stock events of released lines.
     pub stock_reason: String,
+    /// The order's payment after the move (captured when it ships), written only if the
+    /// payment is still as read.
+    pub payment: Option<&'a PaymentFacts>,
+}
+
+/// The outcome of a payment write. Nothing was written unless `Written`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentWritten {
+    Written,
+    /// The order or its payment changed since it was read (or the event was applied).
+    Stale,
 }
 
 /// The outcome of a lifecycle move. Nothing was written unless `Written`.
@@ -236,10 +248,9 @@ impl Store {
         let order = write.order;
         let (from, to) = (order.status, write.change.status);
         let shard = order.id.shard(ORDER_SHARDS);
-        let move_order = Update::builder()
+        let mut move_order = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(order_pk(&order.id), ORDER)))
-            .condition_expression("#status = :from")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":from", string(from.as_str()))
             .expression_attribute_values(":to", string(to.as_str()))
@@ -247,11 +258,24 @@ impl Store {
                 ":change",
                 AttributeValue::L(vec![serde_dynamo::to_attribute_value(write.change)?]),
             )
-            .expression_attribute_values(":statusKey", string(status_pk(to, shard)))
-            .update_expression(
-                "SET #status = :to, history = list_append(history, :change), gsi3pk = :statusKey",
-            )
-            .build()?;
+            .expression_attribute_values(":statusKey", string(status_pk(to, shard)));
+        let set = "SET #status = :to, history = list_append(history, :change), gsi3pk = :statusKey";
+        move_order = match &order.payment {
+            None => move_order
+                .condition_expression("#status = :from")
+                .update_expression(set),
+            Some(payment) => {
+                let facts = write.payment.unwrap_or(&payment.facts);
+                let part = PaymentPart::of(payment, facts, order, to)?;
+                for (name, value) in part.values {
+                    move_order = move_order.expression_attribute_values(name, value);
+                }
+                move_order
+                    .condition_expression("#status = :from AND paymentVersion = :version")
+                    .update_expression(format!("{set}, {}{}", part.set, part.remove))
+            }
+        };
+        let move_order = move_order.build()?;
         let mut actions = vec![TransactWriteItem::builder().update(move_order).build()];
         let mut counts = Update::builder()
             .table_name(&self.table)
@@ -292,6 +316,121 @@ impl Store {
         } else {
             Err(cancelled.into_error())
         }
+    }
+
+    /// Records the provider's intent opened for `order`'s payment, unless one is recorded
+    /// already or the order has left `CREATED`: `false` then, nothing written.
+    pub async fn attach_intent(
+        &self,
+        order: &OrderId,
+        intent_id: &str,
+        client_secret: Option<&str>,
+    ) -> Result<bool, DynamoError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(order_pk(order), ORDER)))
+            .condition_expression(
+                "attribute_exists(payBy) AND attribute_not_exists(paymentIntent) AND #status = :created",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":created", string(OrderStatus::Created.as_str()))
+            .expression_attribute_values(":intent", string(intent_id));
+        update = match client_secret {
+            Some(secret) => update
+                .update_expression("SET paymentIntent = :intent, paymentClientSecret = :secret")
+                .expression_attribute_values(":secret", string(secret)),
+            None => update.update_expression("SET paymentIntent = :intent"),
+        };
+        Ok(shop_dynamo::conditional("UpdateItem", update.send().await)?.is_some())
+    }
+
+    /// Writes `facts` as `order`'s payment, if the order and its payment are still as read;
+    /// `event`, the provider's event that reported them, is kept with the payment, and a
+    /// payment it was applied to already is not written again.
+    pub async fn write_payment(
+        &self,
+        order: &Order,
+        facts: &PaymentFacts,
+        event: Option<&str>,
+    ) -> Result<PaymentWritten, DynamoError> {
+        let Some(payment) = &order.payment else {
+            return Ok(PaymentWritten::Stale);
+        };
+        let part = PaymentPart::of(payment, facts, order, order.status)?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(order_pk(&order.id), ORDER)))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", string(order.status.as_str()));
+        for (name, value) in part.values {
+            update = update.expression_attribute_values(name, value);
+        }
+        let condition = "#status = :status AND paymentVersion = :version";
+        let set = format!("SET {}{}", part.set, part.remove);
+        let update = match event {
+            Some(event) => update
+                .condition_expression(format!(
+                    "{condition} AND NOT contains(paymentEvents, :event)"
+                ))
+                .update_expression(format!("{set} ADD paymentEvents :events"))
+                .expression_attribute_values(":event", string(event))
+                .expression_attribute_values(":events", AttributeValue::Ss(vec![event.to_owned()])),
+            None => update
+                .condition_expression(condition)
+                .update_expression(set),
+        };
+        Ok(
+            match shop_dynamo::conditional("UpdateItem", update.send().await)? {
+                Some(_) => PaymentWritten::Written,
+                None => PaymentWritten::Stale,
+            },
+        )
+    }
+
+    /// Orders whose payment the system must act on by `now` (unpaid past their deadline, or
+    /// cancelled with a payment to void), oldest first, at most `limit` of each shard.
+    pub async fn payments_due(
+        &self,
+        now: &Timestamp,
+        limit: i32,
+    ) -> Result<Vec<OrderId>, DynamoError> {
+        let queries = (0..ORDER_SHARDS).map(|shard| {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_PAYMENT_DUE_INDEX)
+                .key_condition_expression("gsi4pk = :due AND gsi4sk < :now")
+                .expression_attribute_values(":due", string(payment_due_pk(shard)))
+                // Entries are `<due>#<id>`: `<now>` sorts after every one due by then.
+                .expression_attribute_values(":now", string(format!("{now}#~")))
+                .limit(limit);
+            async move {
+                let output = query
+                    .send()
+                    .await
+                    .map_err(|error| DynamoError::request("Query", error))?;
+                Ok::<_, DynamoError>(output.items.unwrap_or_default())
+            }
+        });
+        let mut due: Vec<(String, OrderId)> = try_join_all(queries)
+            .await?
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let at = shop_dynamo::string_of(&item, "gsi4sk")?.to_owned();
+                let id = shop_dynamo::string_of(&item, "pk")?
+                    .strip_prefix("ORDER#")
+                    .and_then(OrderId::parse)?;
+                Some((at, id))
+            })
+            .collect();
+        due.sort();
+        Ok(due.into_iter().map(|(_, id)| id).collect())
     }
 
     /// One page of a customer's orders, newest first, optionally of one status only.
@@ -516,4 +655,47 @@ fn summaries(items: Vec<Item>) -> Result<Vec<OrderSummary>, DynamoError> {
         .into_iter()
         .map(|item| shop_dynamo::from_item::<OrderSummaryItem>(item)?.into_summary())
         .collect()
+}
+
+/// The payment part of an order's update: its new facts and version (conditional on
+/// `:version`, the one read) and its payment-due entry for the order in `status`.
+struct PaymentPart {
+    /// `SET` assignments, comma-separated, and a `REMOVE` clause when the entry goes.
+    set: String,
+    remove: &'static str,
+    values: Vec<(&'static str, AttributeValue)>,
+}
+
+impl PaymentPart {
+    fn of(
+        read: &Payment,
+        facts: &PaymentFacts,
+        order: &Order,
+        status: OrderStatus,
+    ) -> Result<Self, DynamoError> {
+        let after = Payment {
+            facts: facts.clone(),
+            ..read.clone()
+        };
+        let mut values = vec![
+            (":version", number(read.version)),
+            (":nextVersion", number(read.version + 1)),
+            (":facts", serde_dynamo::to_attribute_value(facts)?),
+        ];
+        let mut set = "paymentFacts = :facts, paymentVersion = :nextVersion".to_owned();
+        let remove = match payment_due_key(&order.id, &order.created_at, status, &after) {
+            Some((pk, sk)) => {
+                set.push_str(", gsi4pk = :duePk, gsi4sk = :dueSk");
+                values.push((":duePk", string(pk)));
+                values.push((":dueSk", string(sk)));
+                ""
+            }
+            None => " REMOVE gsi4pk, gsi4sk",
+        };
+        Ok(Self {
+            set,
+            remove,
+            values,
+        })
+    }
 }

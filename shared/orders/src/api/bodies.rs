@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use shop_domain::{
     AddressLine, Checkout, Country, CustomerId, DeliveryAddress, MAX_LINES_PER_ORDER, MAX_QUANTITY,
-    OrderRequest, OrderStatus, PersonName, ProductId, Quantity, Reason, ShippingMethodId,
+    OrderRequest, OrderStatus, PersonName, Price, ProductId, Quantity, Reason, ShippingMethodId,
     TrackingReference, UnknownShippingMethod,
 };
 use shop_http::RequestBody;
@@ -170,6 +170,16 @@ impl PlaceOrderBody {
 /// `POST /orders/{id}/cancel`: why, optionally. The body may be left out.
 #[derive(Debug, RequestBody, ToSchema)]
 pub struct CancelOrderBody {
+    pub reason: Option<Reason>,
+}
+
+/// `POST /orders/{id}/refunds` (admin): how much of the captured payment to give back, and
+/// why, optionally.
+#[derive(Debug, RequestBody, ToSchema)]
+pub struct RefundBody {
+    /// At most what was captured and not yet refunded (and, as any amount the shop takes,
+    /// exact to the cent and at most 1,000,000 at once).
+    pub amount: Price,
     pub reason: Option<Reason>,
 }
 

@@ -7,7 +7,9 @@ use shop_events::stock_rpc;
 use shop_http::http::StatusCode;
 use shop_http::{ApiError, ErrorCode};
 
-use crate::{MoveError, PlaceOrderError};
+use shop_payments::ProviderError;
+
+use crate::{MoveError, PaymentError, PlaceOrderError};
 
 impl From<PlaceOrderError> for ApiError {
     fn from(error: PlaceOrderError) -> Self {
@@ -104,7 +106,52 @@ impl From<MoveError> for ApiError {
                 ErrorCode::OrderNotCancellable,
                 format!("This order is {from} and can no longer be cancelled by its customer"),
             ),
+            MoveError::PaymentNotAuthorized(status) => ApiError::new(
+                ErrorCode::PaymentNotAuthorized,
+                format!(
+                    "The order's payment is {}: it must be authorised first",
+                    serde_json::to_value(status)
+                        .ok()
+                        .and_then(|name| name.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            ),
+            MoveError::Provider(error) => provider_refusal(error),
             MoveError::Store(error) => error.into(),
         }
+    }
+}
+
+/// A provider's refusal, or its absence, as an answer.
+pub(super) fn provider_refusal(error: ProviderError) -> ApiError {
+    match error {
+        ProviderError::Refused { code, message } => ApiError::new(
+            ErrorCode::PaymentRefused,
+            format!(
+                "The payment provider refused ({}): {message}",
+                code.as_deref().unwrap_or("no code")
+            ),
+        ),
+        ProviderError::Unavailable(reason) => {
+            tracing::warn!(%reason, "payment provider unavailable");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "The payment provider could not be reached; retry",
+            )
+        }
+    }
+}
+
+/// Why a payment operation was not made, as an answer.
+pub(super) fn payment_refusal(error: PaymentError) -> ApiError {
+    match error {
+        PaymentError::NotFound => ApiError::new(ErrorCode::OrderNotFound, "Order not found"),
+        PaymentError::NoPayment => ApiError::new(ErrorCode::NoPayment, "This order has no payment"),
+        PaymentError::ExceedsCaptured { refundable } => ApiError::new(
+            ErrorCode::RefundExceedsCaptured,
+            format!("At most {refundable} of this order's payment may be refunded"),
+        ),
+        PaymentError::Provider(error) => provider_refusal(error),
+        PaymentError::Store(error) => error.into(),
     }
 }

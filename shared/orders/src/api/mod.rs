@@ -7,6 +7,7 @@
 pub mod bodies;
 mod errors;
 pub mod order_service;
+pub mod payments;
 
 use serde::Serialize;
 use shop_domain::{Actor, Caller, Checkout, CustomerId, IdempotencyKey, OrderId, OrderStatus};
@@ -20,8 +21,9 @@ use shop_runtime::telemetry::{self, Metric};
 use bodies::{CancelOrderBody, OrderStatusBody, OrdersQuery, PlaceOrderBody};
 use shop_catalog::Store;
 
-use crate::{self as orders, Move, OrderRules, Placement, Scope};
+use crate::{self as orders, Move, OrderRules, Payments, Placement, Scope};
 pub use order_service::{create_order_service_order, get_order_service_order};
+pub use payments::{receive_stripe_webhook, refund_order};
 
 /// Each handler's route (the method and path of its `#[utoipa::path]`) under the handler's
 /// name, for the edge: `Route::of::<routes::create_order>()`.
@@ -29,6 +31,10 @@ pub mod routes {
     pub use super::order_service::{
         __path_create_order_service_order as create_order_service_order,
         __path_get_order_service_order as get_order_service_order,
+    };
+    pub use super::payments::{
+        __path_receive_stripe_webhook as receive_stripe_webhook,
+        __path_refund_order as refund_order,
     };
     pub use super::{
         __path_cancel_order as cancel_order, __path_create_order as create_order,
@@ -41,7 +47,7 @@ pub mod routes {
 /// The order routes' part of the API document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(create_order, list_orders, get_order, cancel_order, update_order_status, list_shipping_methods),
+    paths(create_order, list_orders, get_order, cancel_order, update_order_status, list_shipping_methods, payments::refund_order, payments::receive_stripe_webhook),
     tags((name = "orders", description = "A customer's own orders (an admin: everyone's, and their lifecycle)"))
 )]
 pub struct OrdersApi;
@@ -79,6 +85,7 @@ pub async fn create_order(
     store: &Store,
     rules: &OrderRules,
     checkout: &Checkout,
+    payments: &Payments,
     request: Request,
 ) -> HttpResult {
     let caller = caller(&request)?;
@@ -102,9 +109,32 @@ pub async fn create_order(
     let order_request = body
         .into_request(customer, checkout)
         .map_err(|unknown| ApiError::validation(vec![unknown.to_string()]))?;
-    let placement = orders::place_order(store, rules, &order_request, key.as_ref()).await?;
-    let order = &placement.order;
-    answer_placement(&placement, &format!("/orders/{}", order.id), order)
+    let placement =
+        orders::place_order(store, rules, payments, &order_request, key.as_ref()).await?;
+    let order = placed_with_payment(store, payments, &placement).await?;
+    let shown = payments.shown(order, caller.customer() == Some(customer));
+    answer_placement(&placement, &format!("/orders/{}", shown.id), &shown)
+}
+
+/// The order placed, with its payment opened at the provider when it takes one (a retry's
+/// order as stored: its payment is kept there, not with the first answer).
+async fn placed_with_payment(
+    store: &Store,
+    payments: &Payments,
+    placement: &Placement,
+) -> Result<shop_domain::Order, ApiError> {
+    if payments.provider().is_none() {
+        return Ok(placement.order.clone());
+    }
+    let order = if placement.replayed {
+        store
+            .order(&placement.order.id, true)
+            .await?
+            .unwrap_or_else(|| placement.order.clone())
+    } else {
+        placement.order.clone()
+    };
+    Ok(orders::payments::open_payment(store, payments, order).await)
 }
 
 /// `GET /shipping-methods` (public): how the shop ships and what each way costs, for a
@@ -225,7 +255,7 @@ pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
         (status = 404, description = "No such order (or another customer's)", body = shop_http::ErrorBody),
     )
 )]
-pub async fn get_order(store: &Store, request: Request) -> HttpResult {
+pub async fn get_order(store: &Store, payments: &Payments, request: Request) -> HttpResult {
     let caller = caller(&request)?;
     let id = path_id(&request, "id", OrderId::parse)?;
     telemetry::record_order(&id);
@@ -233,7 +263,14 @@ pub async fn get_order(store: &Store, request: Request) -> HttpResult {
     match orders::get_order(store, scope, &id).await? {
         Some(order) => {
             telemetry::record_customer(&order.customer_id);
-            respond::json(StatusCode::OK, &order)
+            let customers = caller.customer() == Some(order.customer_id);
+            // A payment whose opening failed at placement is opened when its customer looks.
+            let order = if customers {
+                orders::payments::open_payment(store, payments, order).await
+            } else {
+                order
+            };
+            respond::json(StatusCode::OK, &payments.shown(order, customers))
         }
         None => Err(ApiError::new(ErrorCode::OrderNotFound, "Order not found")),
     }
@@ -252,7 +289,7 @@ pub async fn get_order(store: &Store, request: Request) -> HttpResult {
         (status = 409, description = "The order can no longer be cancelled (by this caller)", body = shop_http::ErrorBody),
     )
 )]
-pub async fn cancel_order(store: &Store, request: Request) -> HttpResult {
+pub async fn cancel_order(store: &Store, payments: &Payments, request: Request) -> HttpResult {
     let caller = caller(&request)?;
     let id = path_id(&request, "id", OrderId::parse)?;
     telemetry::record_order(&id);
@@ -268,10 +305,11 @@ pub async fn cancel_order(store: &Store, request: Request) -> HttpResult {
         reason: body.reason,
         tracking_reference: None,
     };
-    let order = orders::move_order(store, scope, &id, &change).await?;
+    let order = orders::move_order(store, payments, scope, &id, &change).await?;
     telemetry::record_customer(&order.customer_id);
     tracing::info!(status = %order.status, "order cancelled");
-    respond::json(StatusCode::OK, &order)
+    let customers = caller.customer() == Some(order.customer_id);
+    respond::json(StatusCode::OK, &payments.shown(order, customers))
 }
 
 /// `PATCH /orders/{id}` (admin) `{status, trackingReference?, reason?}`: moves an order on
@@ -284,10 +322,15 @@ pub async fn cancel_order(store: &Store, request: Request) -> HttpResult {
     responses(
         (status = 200, description = "The order in its new status", body = shop_domain::Order),
         (status = 404, description = "No such order", body = shop_http::ErrorBody),
-        (status = 409, description = "The lifecycle does not allow this move from where the order is", body = shop_http::ErrorBody),
+        (status = 409, description = "The lifecycle does not allow this move from where the order is; or its payment is not authorised (`payment_not_authorized`), or the provider refused to capture it (`payment_refused`)", body = shop_http::ErrorBody),
+        (status = 503, description = "The payment provider could not be reached: retry", body = shop_http::ErrorBody),
     )
 )]
-pub async fn update_order_status(store: &Store, request: Request) -> HttpResult {
+pub async fn update_order_status(
+    store: &Store,
+    payments: &Payments,
+    request: Request,
+) -> HttpResult {
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", OrderId::parse)?;
     telemetry::record_order(&id);
@@ -298,8 +341,8 @@ pub async fn update_order_status(store: &Store, request: Request) -> HttpResult 
         reason: body.reason,
         tracking_reference: body.tracking_reference,
     };
-    let order = orders::move_order(store, Scope::Shop, &id, &change).await?;
+    let order = orders::move_order(store, payments, Scope::Shop, &id, &change).await?;
     telemetry::record_customer(&order.customer_id);
     tracing::info!(status = %order.status, "order moved");
-    respond::json(StatusCode::OK, &order)
+    respond::json(StatusCode::OK, &payments.shown(order, false))
 }
