@@ -482,9 +482,10 @@ class StaticSite(unittest.TestCase):
             self.assertEqual(csp["script-src"], "'self'", policy)
             self.assertEqual(csp["default-src"], "'none'", policy)
             self.assertIn("https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}", csp["connect-src"].split(), policy)
-        # The shop signs in at this stack's user pool domain, no other in the region.
+        # The shop signs in at this stack's user pool domain, no other in the region, and a
+        # shopper's browser confirms a payment at Stripe's API.
         self.assertEqual(self.csp("StorefrontHeaders")["connect-src"].split(), [
-            "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+            "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}", "https://api.stripe.com",
             "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"])
         self.assertEqual(self.csp("ApiDocsHeaders")["connect-src"].split(), [
             "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"])

@@ -20,7 +20,7 @@ async fn a_paid_order_is_captured_once_when_it_ships_and_refunded_within_what_wa
     let (order, _) = checkout_order(&shop, &customer, 2).await;
     let id = order["id"].as_str().unwrap();
     // 39.98 + 5.99 shipping + 7 % tax (3.22) = 49.19, all of it to pay.
-    assert_eq!(raw_number(&order.to_string(), "total"), "49.19");
+    assert_eq!(order["total"], json!(49.19));
     let payment = &order["payment"];
     assert_eq!(payment["status"], "PENDING");
     assert_eq!(payment["provider"], "stripe");
@@ -77,11 +77,19 @@ async fn a_paid_order_is_captured_once_when_it_ships_and_refunded_within_what_wa
         .await;
     assert_eq!(delivered.status, 200, "{}", delivered.text);
 
+    let counted = shop
+        .stats_when(&customer, |stats| stats["totalOrders"] == 1)
+        .await;
+    assert_eq!(raw_number(&counted.text, "totalSpent"), "49.19");
     let refunds = format!("/orders/{id}/refunds");
     let partial = shop
         .post_json(&refunds, &json!({"amount": 10, "reason": "scratched"}))
         .await;
     assert_eq!(partial.status, 201, "{}", partial.text);
+    let less = shop
+        .stats_when(&customer, |stats| stats["totalSpent"] == json!(39.19))
+        .await;
+    assert_eq!(raw_number(&less.text, "totalSpent"), "39.19");
     assert_eq!(partial.json["payment"]["status"], "PARTIALLY_REFUNDED");
     assert_eq!(raw_number(&partial.text, "refunded"), "10.00");
     let too_much = shop.post_json(&refunds, &json!({"amount": 39.20})).await;
@@ -96,6 +104,12 @@ async fn a_paid_order_is_captured_once_when_it_ships_and_refunded_within_what_wa
     assert_eq!(rest.status, 201, "{}", rest.text);
     assert_eq!(rest.json["payment"]["status"], "REFUNDED");
     assert_eq!(raw_number(&rest.text, "refunded"), "49.19");
+    // The customer spent what was kept: nothing, once both refunds are applied.
+    let stats = shop
+        .stats_when(&customer, |stats| stats["totalSpent"] == json!(0.0))
+        .await;
+    assert_eq!(raw_number(&stats.text, "totalSpent"), "0.00");
+    assert_eq!(stats.json["totalOrders"], 1);
     let nothing_left = shop.post_json(&refunds, &json!({"amount": 0.01})).await;
     assert_eq!(nothing_left.json["code"], "refund_exceeds_captured");
     // However the webhooks of all this came, the payment stays as the calls left it.
@@ -396,4 +410,92 @@ async fn bad_stale_and_forged_signatures_are_refused_and_write_nothing() {
         "a replay writes nothing"
     );
     assert!(OrderId::parse(id).is_some());
+}
+
+#[tokio::test]
+async fn each_step_of_a_payment_is_told_once_in_its_event() {
+    let shop = Shop::connect().await;
+    let stripe = LocalStripe::from_env();
+    let customer = CustomerId::new();
+    let (order, _) = checkout_order(&shop, &customer, 1).await;
+    let id = order["id"].as_str().unwrap();
+    // 19.99 + 5.99 shipping + 7 % tax (1.82) = 27.80.
+    assert_eq!(order["total"], json!(27.8));
+    let mut items = vec![shop.order_item(id).await];
+    stripe.pay(&shop, &order, "pm_card_visa").await;
+    payment_when(&shop, &customer, id, "AUTHORIZED").await;
+    items.push(shop.order_item(id).await);
+    for status in ["PROCESSING", "SHIPPED"] {
+        let moved = shop
+            .patch_json(&format!("/orders/{id}"), &json!({"status": status}))
+            .await;
+        assert_eq!(moved.status, 200, "{}", moved.text);
+        items.push(shop.order_item(id).await);
+    }
+    for amount in [10.0, 17.8] {
+        let refunded = shop
+            .post_json(&format!("/orders/{id}/refunds"), &json!({"amount": amount}))
+            .await;
+        assert_eq!(refunded.status, 201, "{}", refunded.text);
+        items.push(shop.order_item(id).await);
+    }
+    let queue = shop.scratch_queue().await;
+    let relay = shop_relay::Relay::new(
+        crate::common::all_to_queue(&shop, &queue),
+        shop.store.clone(),
+    );
+    let steps: Vec<_> = items
+        .windows(2)
+        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .collect();
+    let event = shop.modify_events(&steps);
+    assert!(
+        relay
+            .handle(event, crate::common::deadline())
+            .await
+            .unwrap()
+            .batch_item_failures
+            .is_empty()
+    );
+    let mut bodies = Vec::new();
+    for _ in 0..10 {
+        bodies.extend(
+            shop.receive(&queue)
+                .await
+                .into_iter()
+                .filter_map(|message| message.body),
+        );
+        if bodies.len() >= 6 {
+            break;
+        }
+    }
+    let mut told: Vec<(String, String)> = bodies
+        .iter()
+        .map(|body| {
+            crate::common::assert_event_contract(body);
+            let event: Value = serde_json::from_str(body).unwrap();
+            let amount = if body.contains("\"amount\":") {
+                raw_number(body, "amount")
+            } else {
+                ""
+            };
+            (
+                event["pattern"].as_str().unwrap().to_owned(),
+                amount.to_owned(),
+            )
+        })
+        .collect();
+    told.sort();
+    let expected = [
+        ("order_status_changed", ""),
+        ("order_status_changed", ""),
+        ("payment_authorized", "27.80"),
+        ("payment_captured", "27.80"),
+        ("payment_refunded", "10.00"),
+        ("payment_refunded", "17.80"),
+    ];
+    assert_eq!(
+        told,
+        expected.map(|(pattern, amount)| (pattern.to_owned(), amount.to_owned()))
+    );
 }

@@ -400,6 +400,20 @@ async fn an_unreadable_broker_message_goes_to_the_dead_letters_and_does_not_bloc
     // statistics). Only this test's, found by their marker, are taken; any others stay
     // unacknowledged and go back when the channel closes.
     let dead_letters = format!("{}.dead-letters", consumed_queue());
+    // The consumer declares its dead-letter queue when it first moves a message there, which
+    // may be after the statistics: declared here as it declares it (durable, no arguments),
+    // so that reading it never finds no queue.
+    channel
+        .queue_declare(
+            dead_letters.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
     let mut found = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while found.len() < garbage.len() && tokio::time::Instant::now() < deadline {

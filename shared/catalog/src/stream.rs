@@ -15,7 +15,8 @@ use crate::store::items::OrderItem;
 pub enum Change {
     /// Boxed, as the orders below: an order is large, the other changes small.
     OrderPlaced(Box<Order>),
-    /// Boxed: two whole orders, where the other changes are small.
+    /// An order moved on in its lifecycle, or its payment did. Boxed: two whole orders,
+    /// where the other changes are small.
     OrderMoved {
         before: Box<Order>,
         after: Box<Order>,
@@ -69,14 +70,18 @@ pub fn change_of(
             "INSERT" => Ok(Change::OrderPlaced(Box::new(order(new)?))),
             "MODIFY" => {
                 let (before, after) = (order(old)?, order(new)?);
-                Ok(if before.status == after.status {
-                    Change::Nothing
-                } else {
-                    Change::OrderMoved {
-                        before: Box::new(before),
-                        after: Box::new(after),
-                    }
-                })
+                let paid =
+                    |order: &Order| order.payment.as_ref().map(|payment| payment.facts.clone());
+                Ok(
+                    if before.status == after.status && paid(&before) == paid(&after) {
+                        Change::Nothing
+                    } else {
+                        Change::OrderMoved {
+                            before: Box::new(before),
+                            after: Box::new(after),
+                        }
+                    },
+                )
             }
             _ => Ok(Change::Nothing),
         };

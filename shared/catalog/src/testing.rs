@@ -37,7 +37,7 @@ pub fn store(rules: &[&Rule]) -> Store {
 }
 
 /// A store that fails the test at its first call: for requests refused before storage.
-fn untouched() -> Store {
+pub fn untouched() -> Store {
     store(&[])
 }
 

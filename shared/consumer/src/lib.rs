@@ -149,6 +149,7 @@ enum Failure {
 struct Tally {
     counted: u64,
     uncounted: u64,
+    refunded: u64,
     unchanged: u64,
 }
 
@@ -157,13 +158,17 @@ impl Tally {
         match outcome {
             Outcome::Counted => self.counted += 1,
             Outcome::Uncounted => self.uncounted += 1,
+            Outcome::Refunded => self.refunded += 1,
             Outcome::Unchanged => self.unchanged += 1,
         }
     }
 
     fn metrics(&self) -> Vec<Metric> {
         vec![
-            Metric::Count("StatisticsUpdated", self.counted + self.uncounted),
+            Metric::Count(
+                "StatisticsUpdated",
+                self.counted + self.uncounted + self.refunded,
+            ),
             Metric::Count("OrdersUncounted", self.uncounted),
             Metric::Count("DuplicateEventsIgnored", self.unchanged),
         ]

@@ -4,7 +4,7 @@
 
 use shop_domain::{Caller, CustomerId, CustomerStats, Timestamp};
 use shop_dynamo::{Attempt, DynamoError, with_retries};
-use shop_events::{CancelledOrder, OrderEvent, PlacedOrder};
+use shop_events::{CancelledOrder, OrderEvent, PlacedOrder, RefundedPayment};
 
 use crate::profiles::{CustomerError, refuse_revoked};
 use crate::store::{Applied, Customers, OrderMarker};
@@ -17,6 +17,8 @@ const MAX_ATTEMPTS: u32 = 8;
 pub enum Outcome {
     Counted,
     Uncounted,
+    /// A refund taken out of what the customer spent.
+    Refunded,
     /// The event was applied before (a redelivery), or changes nothing in the statistics.
     Unchanged,
 }
@@ -31,7 +33,8 @@ pub async fn apply(
     match event {
         OrderEvent::Placed(placed) => count(customers, placed, received_at).await,
         OrderEvent::Cancelled(cancelled) => uncount(customers, cancelled).await,
-        OrderEvent::StatusChanged(_) => Ok(Outcome::Unchanged),
+        OrderEvent::Refunded(refunded) => refund(customers, refunded).await,
+        OrderEvent::StatusChanged(_) | OrderEvent::PaymentChanged(_) => Ok(Outcome::Unchanged),
     }
 }
 
@@ -81,6 +84,30 @@ async fn uncount(
             match customers.write_cancelled(&marker, found_state).await? {
                 Applied::Applied if found_state.is_some() => Attempt::Done(Outcome::Uncounted),
                 Applied::Applied | Applied::Duplicate => Attempt::Done(Outcome::Unchanged),
+                Applied::Retry => Attempt::Retry,
+            },
+        )
+    })
+    .await
+}
+
+async fn refund(customers: &Customers, refunded: &RefundedPayment) -> Result<Outcome, DynamoError> {
+    with_retries(MAX_ATTEMPTS, |_| async {
+        let (found, _) = customers
+            .marker_and_last_date(&refunded.customer_id, &refunded.order_id)
+            .await?;
+        // A refund follows its order's capture, long after its placement: one whose
+        // placement has not been applied yet waits for it (the message is delivered again).
+        let Some(marker) = found else {
+            return Ok(Attempt::Retry);
+        };
+        Ok(
+            match customers
+                .write_refunded(&marker, &refunded.refund_id, refunded.amount.cents())
+                .await?
+            {
+                Applied::Applied => Attempt::Done(Outcome::Refunded),
+                Applied::Duplicate => Attempt::Done(Outcome::Unchanged),
                 Applied::Retry => Attempt::Retry,
             },
         )

@@ -55,6 +55,11 @@ pub struct OrderMarker {
     pub state: Counted,
     pub total_cents: i64,
     pub placed_at: Timestamp,
+    /// What was given back of the order, each refund once (by the provider's id).
+    #[serde(default)]
+    pub refunded_cents: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refund_ids: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +108,15 @@ pub fn customer_pk(id: &CustomerId) -> String {
 }
 
 const MARKER_PREFIX: &str = "ORDER#";
+
+/// A marker's state as stored.
+fn state_name(state: Counted) -> &'static str {
+    match state {
+        Counted::Counted => "COUNTED",
+        Counted::CancelledFirst => "CANCELLED_FIRST",
+        Counted::Closed => "CLOSED",
+    }
+}
 
 fn marker_sk(order: &OrderId) -> String {
     format!("{MARKER_PREFIX}{order}")
@@ -334,11 +348,60 @@ impl Customers {
                     .set_key(Some(key(marker.pk.clone(), PROFILE)))
                     .update_expression("ADD totalOrders :minus, totalSpentCents :cents")
                     .expression_attribute_values(":minus", number(-1))
-                    .expression_attribute_values(":cents", number(-marker.total_cents))
+                    .expression_attribute_values(
+                        ":cents",
+                        number(marker.refunded_cents - marker.total_cents),
+                    )
                     .build()?;
                 self.transact(close, uncount).await
             }
             Some(_) => Ok(Applied::Duplicate),
+        }
+    }
+
+    /// Takes refund `refund_id` of `cents` out of the statistics of the order `marker` (as
+    /// read) stands for, once: the marker keeps the refund's id, and the customer's total
+    /// spent goes down by it while the order counts.
+    pub async fn write_refunded(
+        &self,
+        marker: &OrderMarker,
+        refund_id: &str,
+        cents: i64,
+    ) -> Result<Applied, DynamoError> {
+        if marker.refund_ids.iter().any(|id| id == refund_id) {
+            return Ok(Applied::Duplicate);
+        }
+        let note = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(marker.pk.clone(), marker.sk.clone())))
+            .update_expression("ADD refundedCents :cents, refundIds :ids")
+            .condition_expression("#state = :state AND NOT contains(refundIds, :id)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":state", string(state_name(marker.state)))
+            .expression_attribute_values(":cents", number(cents))
+            .expression_attribute_values(":ids", AttributeValue::Ss(vec![refund_id.to_owned()]))
+            .expression_attribute_values(":id", string(refund_id))
+            .build()?;
+        let mut actions = vec![TransactWriteItem::builder().update(note).build()];
+        if marker.state == Counted::Counted {
+            let spent_less = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(marker.pk.clone(), PROFILE)))
+                .update_expression("ADD totalSpentCents :minus")
+                .expression_attribute_values(":minus", number(-cents))
+                .build()?;
+            actions.push(TransactWriteItem::builder().update(spent_less).build());
+        }
+        match write_transaction(&self.client, actions).await? {
+            Transacted::Written => Ok(Applied::Applied),
+            Transacted::Cancelled(cancelled)
+                if cancelled.reasons.iter().any(|reason| {
+                    matches!(reason, Reason::ConditionFailed(_)) || reason.is_transient()
+                }) =>
+            {
+                Ok(Applied::Retry)
+            }
+            Transacted::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
     }
 
@@ -350,14 +413,7 @@ impl Customers {
             .condition_expression("#state = :from")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":closed", string("CLOSED"))
-            .expression_attribute_values(
-                ":from",
-                string(match from {
-                    Counted::Counted => "COUNTED",
-                    Counted::CancelledFirst => "CANCELLED_FIRST",
-                    Counted::Closed => "CLOSED",
-                }),
-            )
+            .expression_attribute_values(":from", string(state_name(from)))
             .build()?)
     }
 
@@ -564,6 +620,8 @@ impl OrderMarker {
             state: Counted::Counted,
             total_cents: total.cents(),
             placed_at,
+            refunded_cents: 0,
+            refund_ids: Vec::new(),
         }
     }
 }

@@ -34,7 +34,7 @@ pub use order::{
     StatusChange, TransitionError, price_order,
 };
 pub use payment::{
-    Confirmation, Payment, PaymentFacts, PaymentProvider, PaymentStatus, PaymentView,
+    Confirmation, Payment, PaymentFacts, PaymentNews, PaymentProvider, PaymentStatus, PaymentView,
     ProviderReport, Stage,
 };
 pub use text::{

@@ -159,6 +159,48 @@ impl PaymentFacts {
     }
 }
 
+/// Something that happened to a payment between two readings of its facts: what the
+/// payment events announce, each once (a refund by its id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentNews {
+    Authorized { cents: i64 },
+    Captured { cents: i64 },
+    Refunded { refund_id: String, cents: i64 },
+    Failed { reason: String },
+}
+
+impl PaymentFacts {
+    /// What these facts say that `before` did not: an authorisation, a capture, each new
+    /// refund, a new decline. Facts only grow, so each is told by exactly one change.
+    pub fn news_since(&self, before: &PaymentFacts) -> Vec<PaymentNews> {
+        let mut news = Vec::new();
+        if let (Some(reason), true) = (&self.decline, self.decline != before.decline) {
+            news.push(PaymentNews::Failed {
+                reason: reason.clone(),
+            });
+        }
+        if self.authorized_cents > 0 && before.authorized_cents == 0 {
+            news.push(PaymentNews::Authorized {
+                cents: self.authorized_cents,
+            });
+        }
+        if self.captured_cents > 0 && before.captured_cents == 0 {
+            news.push(PaymentNews::Captured {
+                cents: self.captured_cents,
+            });
+        }
+        for (refund_id, cents) in &self.refunds {
+            if !before.refunds.contains_key(refund_id) {
+                news.push(PaymentNews::Refunded {
+                    refund_id: refund_id.clone(),
+                    cents: *cents,
+                });
+            }
+        }
+        news
+    }
+}
+
 /// Who takes an order's payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -174,6 +216,8 @@ pub struct Confirmation {
     pub client_secret: String,
     /// The provider's publishable key, that the browser confirms with beside the secret.
     pub publishable_key: Option<String>,
+    /// Where the browser confirms it (the provider's API, for this payment).
+    pub confirm_url: Option<String>,
 }
 
 /// An order's payment: the provider's intent for it, and what the provider has reported.
@@ -259,6 +303,10 @@ pub struct PaymentView<'a> {
     client_secret: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     publishable_key: Option<&'a str>,
+    /// Where the browser confirms it: `POST` the publishable key (as a bearer token), the
+    /// client secret and a payment method, as Stripe.js does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirm_url: Option<&'a str>,
 }
 
 impl Serialize for Payment {
@@ -276,6 +324,7 @@ impl Serialize for Payment {
             decline_reason: self.facts.decline.as_deref(),
             client_secret: confirmation.map(|shown| shown.client_secret.as_str()),
             publishable_key: confirmation.and_then(|shown| shown.publishable_key.as_deref()),
+            confirm_url: confirmation.and_then(|shown| shown.confirm_url.as_deref()),
         }
         .serialize(serializer)
     }
@@ -361,6 +410,52 @@ mod tests {
         assert_eq!(refunded.with(&refund("re_1", 300)), refunded);
         assert_eq!(refunded.status(), PaymentStatus::PartiallyRefunded);
         assert_eq!(refunded.refundable_cents(), 400);
+    }
+
+    #[test]
+    fn each_thing_that_happened_is_news_once() {
+        let life = [
+            declined(),
+            ProviderReport::Authorized { cents: 5997 },
+            ProviderReport::Captured { cents: 5997 },
+            refund("re_1", 1000),
+            refund("re_1", 1000),
+            refund("re_2", 4997),
+        ];
+        let mut facts = PaymentFacts::default();
+        let mut told = Vec::new();
+        for report in &life {
+            let after = facts.with(report);
+            told.extend(after.news_since(&facts));
+            facts = after;
+        }
+        assert_eq!(
+            told,
+            [
+                PaymentNews::Failed {
+                    reason: "insufficient_funds".into()
+                },
+                PaymentNews::Authorized { cents: 5997 },
+                PaymentNews::Captured { cents: 5997 },
+                PaymentNews::Refunded {
+                    refund_id: "re_1".into(),
+                    cents: 1000
+                },
+                PaymentNews::Refunded {
+                    refund_id: "re_2".into(),
+                    cents: 4997
+                },
+            ]
+        );
+        // A capture reported before its authorisation is both at once.
+        let captured = PaymentFacts::default().with(&ProviderReport::Captured { cents: 700 });
+        assert_eq!(
+            captured.news_since(&PaymentFacts::default()),
+            [
+                PaymentNews::Authorized { cents: 700 },
+                PaymentNews::Captured { cents: 700 }
+            ]
+        );
     }
 
     fn report() -> impl Strategy<Value = ProviderReport> {

@@ -1,7 +1,7 @@
 //! The shop's events as EventBridge entries, for any service that subscribes with a rule.
 //!
 //! An entry's `Source` says which part of the shop it comes from (`shop.orders`,
-//! `shop.catalogue`), its `DetailType` is the event's name (`order_created`...), and its
+//! `shop.catalogue`, `shop.payments`), its `DetailType` is the event's name (`order_created`...), and its
 //! `Detail` is `{"eventId": ..., "version": 1, "data": {...}}`: the event's data exactly as
 //! every other transport carries it, with its version and an id that is the same on every
 //! delivery of that event, so a subscriber can drop a copy it has already handled.
@@ -10,12 +10,17 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::envelope::{EventError, Incoming};
-use crate::{ORDER_CANCELLED, ORDER_CREATED, ORDER_STATUS_CHANGED, STOCK_ADDED, STOCK_REDUCED};
+use crate::{
+    ORDER_CANCELLED, ORDER_CREATED, ORDER_STATUS_CHANGED, PAYMENT_AUTHORIZED, PAYMENT_CAPTURED,
+    PAYMENT_FAILED, PAYMENT_REFUNDED, STOCK_ADDED, STOCK_REDUCED,
+};
 
 /// The source of the order events.
 pub const ORDERS_SOURCE: &str = "shop.orders";
 /// The source of the catalogue's events (stock levels).
 pub const CATALOGUE_SOURCE: &str = "shop.catalogue";
+/// The source of the payment events.
+pub const PAYMENTS_SOURCE: &str = "shop.payments";
 
 /// One event as the bus takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +49,10 @@ impl BusEvent {
             ORDER_CANCELLED => (ORDERS_SOURCE, ORDER_CANCELLED),
             STOCK_ADDED => (CATALOGUE_SOURCE, STOCK_ADDED),
             STOCK_REDUCED => (CATALOGUE_SOURCE, STOCK_REDUCED),
+            PAYMENT_AUTHORIZED => (PAYMENTS_SOURCE, PAYMENT_AUTHORIZED),
+            PAYMENT_CAPTURED => (PAYMENTS_SOURCE, PAYMENT_CAPTURED),
+            PAYMENT_REFUNDED => (PAYMENTS_SOURCE, PAYMENT_REFUNDED),
+            PAYMENT_FAILED => (PAYMENTS_SOURCE, PAYMENT_FAILED),
             _ => return Err(EventError::UnknownPattern(incoming.pattern)),
         };
         let detail = serde_json::to_string(&Detail {

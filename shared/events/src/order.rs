@@ -9,7 +9,11 @@ use shop_domain::{
 };
 
 use crate::envelope::{EventError, Incoming, Outgoing};
-use crate::{ORDER_CANCELLED, ORDER_CREATED, ORDER_STATUS_CHANGED};
+use crate::payment::PaymentEvent;
+use crate::{
+    ORDER_CANCELLED, ORDER_CREATED, ORDER_STATUS_CHANGED, PAYMENT_AUTHORIZED, PAYMENT_CAPTURED,
+    PAYMENT_FAILED, PAYMENT_REFUNDED,
+};
 
 /// `order_created`: the order as placed.
 pub struct OrderCreated;
@@ -82,6 +86,16 @@ pub struct CancelledOrder {
     pub placed_at: Timestamp,
 }
 
+/// The facts of a refund that a customer's statistics need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundedPayment {
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    /// The provider's id of the refund: each is taken out of the statistics once.
+    pub refund_id: String,
+    pub amount: Money,
+}
+
 /// An order event as a consumer of order events reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderEvent {
@@ -89,6 +103,10 @@ pub enum OrderEvent {
     Cancelled(CancelledOrder),
     /// A lifecycle move; the statistics do not depend on it.
     StatusChanged(OrderStatusChanged),
+    /// Some of an order's payment given back: the customer spent that much less.
+    Refunded(RefundedPayment),
+    /// Any other news of an order's payment; the statistics do not depend on it.
+    PaymentChanged(PaymentEvent),
 }
 
 impl OrderEvent {
@@ -98,6 +116,8 @@ impl OrderEvent {
             Self::Placed(placed) => placed.customer_id,
             Self::Cancelled(cancelled) => cancelled.customer_id,
             Self::StatusChanged(changed) => changed.customer_id,
+            Self::Refunded(refunded) => refunded.customer_id,
+            Self::PaymentChanged(changed) => changed.customer_id,
         }
     }
 
@@ -107,6 +127,8 @@ impl OrderEvent {
             Self::Placed(placed) => placed.order_id,
             Self::Cancelled(cancelled) => cancelled.order_id,
             Self::StatusChanged(changed) => changed.id,
+            Self::Refunded(refunded) => refunded.order_id,
+            Self::PaymentChanged(changed) => changed.order_id,
         }
     }
 }
@@ -180,6 +202,22 @@ pub fn decode_order_event(body: &str, now: Timestamp) -> Result<OrderEvent, Even
             }))
         }
         ORDER_STATUS_CHANGED => Ok(OrderEvent::StatusChanged(incoming.data()?)),
+        PAYMENT_REFUNDED => {
+            let data: PaymentEvent = incoming.data()?;
+            let missing = |field: &'static str| EventError::OutOfBounds {
+                field,
+                value: "missing".into(),
+            };
+            Ok(OrderEvent::Refunded(RefundedPayment {
+                order_id: data.order_id,
+                customer_id: data.customer_id,
+                refund_id: data.refund_id.ok_or_else(|| missing("refundId"))?,
+                amount: bounded_total(data.amount.ok_or_else(|| missing("amount"))?)?,
+            }))
+        }
+        PAYMENT_AUTHORIZED | PAYMENT_CAPTURED | PAYMENT_FAILED => {
+            Ok(OrderEvent::PaymentChanged(incoming.data()?))
+        }
         other => Err(EventError::UnknownPattern(other.to_owned())),
     }
 }

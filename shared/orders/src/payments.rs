@@ -36,6 +36,8 @@ pub struct Payments {
     currency: String,
     /// Shown with a payment's client secret: what the shopper's browser confirms with.
     publishable_key: Option<String>,
+    /// The provider's API, where the browser confirms a payment.
+    api_base: String,
 }
 
 /// The Stripe secret's value: the API key and the webhook endpoint's signing secrets (more
@@ -54,14 +56,23 @@ impl Payments {
         timeout_seconds: 30 * 60,
         currency: String::new(),
         publishable_key: None,
+        api_base: String::new(),
     };
 
-    pub fn new(provider: Provider, timeout_seconds: i64, publishable_key: Option<String>) -> Self {
+    /// Payments through `provider` at `api_base`, due `timeout_seconds` after an order is
+    /// placed.
+    pub fn new(
+        provider: Provider,
+        api_base: &str,
+        timeout_seconds: i64,
+        publishable_key: Option<String>,
+    ) -> Self {
         Self {
             provider: Some(provider),
             timeout_seconds,
             currency: "usd".into(),
             publishable_key,
+            api_base: api_base.trim_end_matches('/').to_owned(),
         }
     }
 
@@ -110,6 +121,7 @@ impl Payments {
             })?;
         let mut payments = Self::new(
             provider,
+            &base,
             timeout_seconds,
             settings::optional(STRIPE_PUBLISHABLE_KEY),
         );
@@ -138,8 +150,15 @@ impl Payments {
         let created = order.status == OrderStatus::Created;
         if let Some(payment) = &mut order.payment {
             let waiting = shown_to_customer && created && payment.unpaid();
+            let intent = payment.intent_id.as_deref().unwrap_or_default();
             match (&mut payment.confirmation, waiting) {
-                (Some(shown), true) => shown.publishable_key = self.publishable_key.clone(),
+                (Some(shown), true) => {
+                    shown.publishable_key = self.publishable_key.clone();
+                    shown.confirm_url = Some(format!(
+                        "{}/v1/payment_intents/{intent}/confirm",
+                        self.api_base
+                    ));
+                }
                 (confirmation, _) => *confirmation = None,
             }
         }
@@ -347,13 +366,17 @@ pub async fn expire_unpaid(
         match crate::move_order_when(store, payments, Scope::Shop, &id, &change, overdue).await {
             Ok(Some(_)) => expiry.expired += 1,
             Ok(None) => {
-                // Cancelled already, with a payment still to void (or nothing to do).
-                if let Some(order) = store.order(&id, true).await? {
-                    if let Err(error) = settle(store, payments, order).await {
-                        tracing::warn!(order = %id, %error, "payment not voided yet");
-                        continue;
-                    }
-                    expiry.voided += 1;
+                // Paid meanwhile (nothing to do), or cancelled already with a payment still
+                // to void.
+                let Some(order) = store.order(&id, true).await? else {
+                    continue;
+                };
+                if order.status != OrderStatus::Cancelled {
+                    continue;
+                }
+                match settle(store, payments, order).await {
+                    Ok(_) => expiry.voided += 1,
+                    Err(error) => tracing::warn!(order = %id, %error, "payment not voided yet"),
                 }
             }
             Err(error) => tracing::warn!(order = %id, %error, "order not expired yet"),

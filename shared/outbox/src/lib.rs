@@ -4,6 +4,8 @@
 //!
 //! - a new order: `order_created`; each move of its lifecycle: `order_status_changed`, and
 //!   `order_cancelled` with its lines when it is cancelled;
+//! - an order's payment that grew: `payment_authorized`, `payment_captured`,
+//!   `payment_refunded` (one per refund), `payment_failed`;
 //! - a product whose stock level moved: `stock_added` / `stock_reduced` (and the Inventory
 //!   service's own message for RabbitMQ's `inventory.exchange`).
 
@@ -11,9 +13,11 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::DynamoDbBatchItemFailure;
 use shop_catalog::store::ShopCounts;
 use shop_catalog::stream::{Change, StockMove, change_of, count_deltas};
-use shop_domain::{Actor, OrderStatus, Timestamp};
+use shop_domain::{Actor, Order, OrderStatus, Timestamp};
 use shop_dynamo::DynamoError;
-use shop_events::{ORDER_CANCELLED, OrderCancelled, OrderCreated, OrderStatusChanged, StockChange};
+use shop_events::{
+    ORDER_CANCELLED, OrderCancelled, OrderCreated, OrderStatusChanged, PaymentEvent, StockChange,
+};
 
 /// The kind of event a message is, for routing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +69,11 @@ pub fn messages_of(
             let id = record_id(record).unwrap_or_else(|| format!("{}:{}", order.id, order.status));
             messages.push(message(Sink::Orders, OrderCreated::json(order), id, None));
         }
+        Change::OrderMoved { before, after } if before.status == after.status => {
+            messages.extend(payment_messages(index, record, before, after));
+        }
         Change::OrderMoved { before, after } => {
+            messages.extend(payment_messages(index, record, before, after));
             let step = after.history.last();
             let changed = OrderStatusChanged {
                 id: after.id,
@@ -115,6 +123,59 @@ pub fn messages_of(
     Ok((messages, count_deltas(&change)))
 }
 
+/// The payment events of an order whose payment grew between `before` and `after`: each
+/// piece of news once, under the record's id and its pattern (a refund's, its own id too).
+fn payment_messages(
+    index: usize,
+    record: &EventRecord,
+    before: &Order,
+    after: &Order,
+) -> Vec<Message> {
+    let Some(payment) = &after.payment else {
+        return Vec::new();
+    };
+    let earlier = before
+        .payment
+        .as_ref()
+        .map(|payment| payment.facts.clone())
+        .unwrap_or_default();
+    let at = record_time(record);
+    let id = record_id(record).unwrap_or_else(|| format!("{}:{}", after.id, payment.version));
+    payment
+        .facts
+        .news_since(&earlier)
+        .iter()
+        .map(|news| {
+            let (pattern, event) =
+                PaymentEvent::of(news, after.id, after.customer_id, payment.provider, at);
+            tracing::info!(order_id = %after.id, pattern, "relaying a payment event");
+            let id = match &event.refund_id {
+                Some(refund) => format!("{id}:{pattern}:{refund}"),
+                None => format!("{id}:{pattern}"),
+            };
+            Message {
+                record: index,
+                sink: Sink::Orders,
+                body: event.json(pattern),
+                id,
+                key: None,
+            }
+        })
+        .collect()
+}
+
+/// When the table changed, by its clock (now, for a hand-made record without one).
+fn record_time(record: &EventRecord) -> Timestamp {
+    let millis = record
+        .change
+        .approximate_creation_date_time
+        .timestamp_millis();
+    Some(millis)
+        .filter(|millis| *millis > 0)
+        .and_then(Timestamp::from_unix_millis)
+        .unwrap_or_else(Timestamp::now)
+}
+
 /// What a reader reports for a batch whose record at `failed` was not sent: the event source
 /// retries from that record on (the ones before it are never sent again by that retry).
 pub fn retry_from(records: &[EventRecord], failed: Option<usize>) -> Vec<DynamoDbBatchItemFailure> {
@@ -137,15 +198,9 @@ fn record_id(record: &EventRecord) -> Option<String> {
 /// A stock change event from its stream record: the record's id names it (the same on every
 /// delivery), the table's clock dates it.
 fn stock_change(record: &EventRecord, stock: &StockMove) -> StockChange {
-    let millis = record
-        .change
-        .approximate_creation_date_time
-        .timestamp_millis();
-    let timestamp = Some(millis)
-        .filter(|millis| *millis > 0)
-        .and_then(Timestamp::from_unix_millis)
-        .unwrap_or_else(Timestamp::now);
-    let event_id = record_id(record).unwrap_or_else(|| format!("{}-{}", stock.product_id, millis));
+    let timestamp = record_time(record);
+    let event_id = record_id(record)
+        .unwrap_or_else(|| format!("{}-{}", stock.product_id, timestamp.unix_millis()));
     StockChange {
         event_id,
         product_id: stock.product_id,

@@ -20,6 +20,10 @@ pub const EVENT_TYPES: &[&str] = &[
     "order_cancelled",
     "stock_added",
     "stock_reduced",
+    "payment_authorized",
+    "payment_captured",
+    "payment_refunded",
+    "payment_failed",
 ];
 
 /// After this many failed attempts in a row, an endpoint's deliveries pause (the breaker

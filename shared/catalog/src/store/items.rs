@@ -381,6 +381,7 @@ impl OrderItem {
                         .map(|client_secret| Confirmation {
                             client_secret,
                             publishable_key: None,
+                            confirm_url: None,
                         }),
                 }),
                 _ => None,
