@@ -2,6 +2,7 @@
 """The local stack's front door: what API Gateway (HTTP API) and CloudFront are in AWS.
 
   gateway.py --port 9000 --lambda-url http://127.0.0.1:9050 [--site storefront] [--openapi F]
+             [--connect-src http://127.0.0.1:9060]
 
 - API requests are routed by template.yaml's own routes (the HttpApi events of each function;
   anything else goes to the `$default` function), turned into API Gateway's HTTP API event
@@ -11,6 +12,9 @@
 - Static files are served from the storefront folder, with the headers CloudFront adds in
   AWS: the shop at `/`, the API docs page at `/api/docs` and the API document at
   `/api/openapi.json`. In AWS those come from another origin; locally one origin serves both.
+  The shop's policy lets it call the origins `--connect-src` names besides its own (the local
+  Stripe, where the shopper's browser confirms a payment, as the template's lets it call
+  https://api.stripe.com); the docs page's, its own only.
 
 One source of routes: this reads template.yaml, so a route exists locally exactly when it
 exists in AWS.
@@ -35,8 +39,9 @@ import stack
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("gateway")
 
-# The headers CloudFront's response headers policy adds to the static site (template.yaml,
-# StorefrontHeaders): scripts, styles and requests from this origin only.
+# The headers CloudFront's response headers policies add to the static site (template.yaml,
+# StorefrontHeaders and ApiDocsHeaders): scripts, styles and requests from this origin only,
+# but for the payment provider the shop's page calls (site_headers).
 SITE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -47,6 +52,18 @@ SITE_HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "Cache-Control": "no-cache",
 }
+
+
+def site_headers(connect=()):
+    """SITE_HEADERS with a policy that lets the page call the origins `connect` too."""
+    for origin in connect:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \
+                or parts.query or parts.fragment or any(c in origin for c in " ;,'\""):
+            raise ValueError(f"not an origin: {origin!r}")
+    sources = " ".join(["'self'", *(origin.rstrip("/") for origin in connect)])
+    policy = SITE_POLICY.replace("connect-src 'self';", f"connect-src {sources};")
+    return {**SITE_HEADERS, "Content-Security-Policy": policy}
 
 
 # As deploy-storefront.sh uploads them to S3.
@@ -165,6 +182,8 @@ class Gateway(BaseHTTPRequestHandler):
     server_version = "local-gateway"
     # Set on the class by main().
     routes, default, functions, site, openapi, storefront_config = [], None, None, None, None, None
+    # The shop's pages' headers; the docs page's are SITE_HEADERS.
+    shop_headers = SITE_HEADERS
 
     def log_message(self, format, *args):  # one line per request, as the stack's other logs
         log.debug("%s %s", self.address_string(), format % args)
@@ -231,7 +250,8 @@ class Gateway(BaseHTTPRequestHandler):
     def serve_site(self, path):
         """The static site, as CloudFront serves it from S3; `False` when it is an API path."""
         if path == "/shop/config.js" and self.storefront_config is not None:
-            return self.file_reply(self.storefront_config(), "text/javascript", {"Cache-Control": "no-store"})
+            return self.file_reply(self.storefront_config(), "text/javascript",
+                                   {**self.shop_headers, "Cache-Control": "no-store"})
         if path == "/api/openapi.json" and self.openapi:
             return self.file_reply(Path(self.openapi).read_bytes(), "application/json")
         if path in ("/", "/index.html"):
@@ -247,10 +267,12 @@ class Gateway(BaseHTTPRequestHandler):
         if not file.is_file():
             return False
         content_type = CONTENT_TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        return self.file_reply(file.read_bytes(), content_type)
+        shop = not path.startswith("/api/")
+        return self.file_reply(file.read_bytes(), content_type, self.shop_headers if shop else None)
 
-    def file_reply(self, payload, content_type, extra=None):
-        headers = {**SITE_HEADERS, "Content-Type": content_type, **(extra or {})}
+    def file_reply(self, payload, content_type, headers=None):
+        """`headers`: SITE_HEADERS, or the ones given (the shop's)."""
+        headers = {**(headers or SITE_HEADERS), "Content-Type": content_type}
         self.reply(200, headers, payload)
         return True
 
@@ -276,12 +298,15 @@ def main():
     parser.add_argument("--site", default=str(ROOT / "storefront"), help="the static site's folder")
     parser.add_argument("--openapi", help="the API document to serve at /api/openapi.json")
     parser.add_argument("--demo-sign-in", help="a file holding the demo customers' JSON list (local only)")
+    parser.add_argument("--connect-src", action="append", default=[], metavar="ORIGIN",
+                        help="an origin the shop's page may call besides its own (the local Stripe); repeatable")
     args = parser.parse_args()
 
     Gateway.routes, Gateway.default = routes_of(stack.load_template())
     Gateway.functions = Functions(args.lambda_url)
     Gateway.site = Path(args.site)
     Gateway.openapi = args.openapi
+    Gateway.shop_headers = site_headers(args.connect_src)
     demo = Path(args.demo_sign_in).read_text().strip() if args.demo_sign_in else ""
     Gateway.storefront_config = staticmethod(storefront_config_module(demo))
     server = ThreadingHTTPServer((args.host, args.port), Gateway)

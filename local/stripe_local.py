@@ -11,7 +11,8 @@ The operations: POST /v1/payment_intents, GET /v1/payment_intents/{id}, POST
 /v1/payment_intents/{id}/confirm|capture|cancel, POST /v1/refunds. Stripe's test payment
 methods decide a confirmation: pm_card_visa pays, pm_card_chargeDeclined and
 pm_card_chargeDeclinedInsufficientFunds are declined. A confirmation may also come from a
-shopper's browser: the publishable key (pk_...) with the intent's client secret. Every
+shopper's browser: the publishable key (pk_...) with the intent's client secret; as Stripe's,
+every answer may be read by any page (CORS), and a browser's preflight is answered. Every
 POST honours an Idempotency-Key as Stripe does (the same answer again; another request under
 the same key is refused). Webhooks can be told (`--webhook-mode`, or POST /_local/webhooks
 {"mode": ...}) to come late, twice, or shuffled (held and sent out of order), as Stripe's may.
@@ -45,6 +46,14 @@ TEST_METHODS = {
 }
 CANCELLABLE = {"requires_payment_method", "requires_capture", "requires_confirmation", "requires_action"}
 WEBHOOK_MODES = ("in-order", "late", "twice", "shuffled")
+# What api.stripe.com answers a browser with: every answer readable from any page, and the
+# preflight of a request with the publishable key (an Authorization header) allowed.
+CORS_HEADERS = {"access-control-allow-origin": "*", "access-control-expose-headers": "request-id"}
+PREFLIGHT_HEADERS = {
+    "access-control-allow-methods": "GET, POST, OPTIONS",
+    "access-control-allow-headers": "authorization, content-type, idempotency-key, stripe-version",
+    "access-control-max-age": "300",
+}
 
 
 class Refusal(Exception):
@@ -389,6 +398,13 @@ def handler_for(stripe):
         def log_message(self, *args):
             pass
 
+        def end_headers(self):
+            # As api.stripe.com answers a browser (Stripe.js calls it from the shop's page):
+            # every answer readable from any origin.
+            for name, value in CORS_HEADERS.items():
+                self.send_header(name, value)
+            super().end_headers()
+
         def answer(self, status, body):
             payload = json.dumps(body).encode()
             self.send_response(status)
@@ -397,6 +413,16 @@ def handler_for(stripe):
             self.send_header("request-id", ident("req"))
             self.end_headers()
             self.wfile.write(payload)
+
+        def do_OPTIONS(self):
+            # A browser's preflight (a confirmation carries an Authorization header): the
+            # methods and headers Stripe's API accepts from a page.
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(204)
+            for name, value in PREFLIGHT_HEADERS.items():
+                self.send_header(name, value)
+            self.send_header("content-length", "0")
+            self.end_headers()
 
         def caller(self, form):
             bearer = self.headers.get("authorization", "").removeprefix("Bearer ").strip()

@@ -454,10 +454,12 @@ class StaticSite(unittest.TestCase):
         function = script[script.index("page_with_csp() {"):script.index("\n}\n", script.index("page_with_csp() {")) + 3]
         api = "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/dev"
         sign_in = "https://shop-123456789012-dev.auth.eu-west-1.amazoncognito.com"
-        self.assertIn('page_with_csp "$ROOT/storefront/index.html" "$WORK/index.html" "$API/" "$SIGN_IN"', script)
+        self.assertIn('page_with_csp "$ROOT/storefront/index.html" "$WORK/index.html" "$API/" "$SIGN_IN" '
+                      'https://api.stripe.com', script)
         self.assertIn('page_with_csp "$ROOT/storefront/api/docs/index.html" "$WORK/docs.html" "$API/"', script)
         with tempfile.TemporaryDirectory() as work:
-            for page, sources in (("index.html", [api + "/", sign_in]), ("api/docs/index.html", [api + "/"])):
+            for page, sources in (("index.html", [api + "/", sign_in, "https://api.stripe.com"]),
+                                  ("api/docs/index.html", [api + "/"])):
                 out = Path(work) / "page.html"
                 subprocess.run(["bash", "-c", function + '\npage_with_csp "$@"', "-", str(ROOT / "storefront" / page),
                                 str(out), *sources], check=True)
@@ -494,6 +496,25 @@ class StaticSite(unittest.TestCase):
         self.assertEqual(cors["AllowOrigins"], [{"Fn::Sub": "https://${StorefrontDistribution.DomainName}"}])
         api, _ = template_routes(self.template)
         self.assertEqual(set(cors["AllowMethods"]), {method for _, method in api})
+
+    def test_the_local_gateway_lets_the_shop_call_the_local_stripe_only(self):
+        # As StorefrontHeaders lets the shop call https://api.stripe.com (a shopper's browser
+        # confirms a payment there): the local gateway names the local Stripe for the shop's
+        # pages, and nothing more; the docs page calls its own origin only.
+        import gateway
+
+        def directives(headers):
+            policy = headers["Content-Security-Policy"]
+            return dict((d.split(" ", 1) + [""])[:2] for d in (part.strip() for part in policy.split(";")))
+
+        docs, shop = directives(gateway.SITE_HEADERS), directives(gateway.site_headers(["http://127.0.0.1:9060/"]))
+        self.assertEqual(docs["connect-src"], "'self'")
+        self.assertEqual(shop.pop("connect-src"), "'self' http://127.0.0.1:9060")
+        self.assertEqual(shop, {name: value for name, value in docs.items() if name != "connect-src"})
+        self.assertEqual(gateway.site_headers([]), gateway.SITE_HEADERS)
+        for wrong in ("127.0.0.1:9060", "http://127.0.0.1:9060/v1", "http://a; script-src *", "javascript:x"):
+            with self.assertRaises(ValueError, msg=wrong):
+                gateway.site_headers([wrong])
 
 
 # What each function's role allows on the tables and the user pool (besides its request count),

@@ -51,7 +51,8 @@ if text.count(charset) != 1:
 open(out, "w", encoding="utf-8").write(text.replace(charset, charset + "\n  " + meta))
 PY
 }
-page_with_csp "$ROOT/storefront/index.html" "$WORK/index.html" "$API/" "$SIGN_IN"
+# The shop also confirms a shopper's payment at Stripe's API, as its CloudFront policy allows.
+page_with_csp "$ROOT/storefront/index.html" "$WORK/index.html" "$API/" "$SIGN_IN" https://api.stripe.com
 page_with_csp "$ROOT/storefront/api/docs/index.html" "$WORK/docs.html" "$API/"
 printf 'export default {"apiBase":"%s","signIn":{"hostedUi":{"domain":"%s","clientId":"%s","redirectUri":"%s"}}};\n' \
   "$API" "$SIGN_IN" "$CLIENT" "$SITE" >"$WORK/config.js"

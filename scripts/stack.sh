@@ -121,7 +121,7 @@ start() {
   # signed with a secret of this start's own (never logged), which the functions read from a
   # Secrets Manager secret as in AWS; every request, answer and webhook held against Stripe's
   # published OpenAPI document (GET /_local/checks lists what did not match).
-  local stripe=()
+  local stripe=() site=()
   if [ "${LOCAL_STRIPE:-1}" != 0 ]; then
     if port_open 127.0.0.1 "$STRIPE_PORT"; then
       echo "==> 127.0.0.1:$STRIPE_PORT is taken; the stack starts a local Stripe there (set STRIPE_PORT, or LOCAL_STRIPE=0)" >&2
@@ -144,6 +144,8 @@ start() {
     done
     wait_for_port 127.0.0.1 "$STRIPE_PORT" 1
     stripe=(--stripe "http://127.0.0.1:$STRIPE_PORT" --stripe-webhook-secret "$webhook_secret")
+    # The shop's page confirms payments there (as it calls https://api.stripe.com in AWS).
+    site=(--connect-src "http://127.0.0.1:$STRIPE_PORT")
   fi
   # Template parameters set from the environment (`make dev PAYMENT_TIMEOUT_MINUTES=0.5`).
   local parameters=()
@@ -201,7 +203,7 @@ start() {
     --env-file "$STATE/functions.env" --concurrency 4 --quiet "${reload[@]}" "${CARGO_PROFILE[@]}"
   wait_for_port 127.0.0.1 "$WATCH_PORT" 120
   spawn gateway python "$ROOT/local/gateway.py" --port "$API_PORT" --lambda-url "http://127.0.0.1:$WATCH_PORT" \
-    --openapi "$STATE/openapi.json" --demo-sign-in "$STATE/demo-sign-in.json"
+    --openapi "$STATE/openapi.json" --demo-sign-in "$STATE/demo-sign-in.json" "${site[@]}"
   wait_for_port 127.0.0.1 "$API_PORT" 30
   spawn pollers "${AS_ADMIN[@]}" python "$ROOT/local/stack.py" pollers --lambda-url "http://127.0.0.1:$WATCH_PORT"
 }

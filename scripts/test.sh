@@ -59,7 +59,7 @@ hostile_pass() (
   python -m unittest "$ROOT/tests/deploy/test_seed_deployed.py"
   # The storefront, clicked through in chromium; screenshots in target/browser-artifacts.
   step "the storefront in a real browser (chromium, playwright-core; ~1 min)"
-  for page in storefront orders profile admin webhooks docs; do
+  for page in storefront orders payments profile admin webhooks docs; do
     node "$ROOT/tests/browser/$page.test.mjs"
   done
 )

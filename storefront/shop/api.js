@@ -1,6 +1,7 @@
 // The shop's HTTP API: one function per call, and one error type that says in words what went
 // wrong (the API's errors use the NestJS services' format, {statusCode, message, errors?}, with
-// a `code` to decide by: the message is for people and may be reworded).
+// a `code` to decide by: the message is for people and may be reworded). Besides, the one call
+// the shopper's browser makes to the payment provider: confirming an order's payment.
 
 import config from './config.js';
 import { currentSession } from './session.js';
@@ -151,15 +152,97 @@ export async function cancelOrder(orderId, reason) {
   })).body;
 }
 
-/** An admin moves the order on: PROCESSING, SHIPPED (with a tracking reference) or DELIVERED. */
+/**
+ * An admin moves the order on: PROCESSING (once its payment, if it takes one, is authorised),
+ * SHIPPED (with a tracking reference; its payment is captured) or DELIVERED.
+ */
 export async function moveOrder(orderId, status, trackingReference = '') {
   const body = { status };
   if (trackingReference) body.trackingReference = trackingReference;
   return (await call(`/orders/${encodeURIComponent(orderId)}`, {
     method: 'PATCH',
     body,
-    conflict: (message) => `The order was not moved. ${sentence(message)} Someone else changed it first: it is shown as it is now.`,
+    conflict: (message, code) => {
+      switch (code) {
+        case 'payment_not_authorized':
+          return `The order was not moved: the customer has not paid for it yet. ${sentence(message)} It can be processed once the payment is authorised.`;
+        case 'payment_refused':
+          return `The order was not moved: its payment could not be taken. ${sentence(message)}`;
+        default:
+          return `The order was not moved. ${sentence(message)} Someone else changed it first: it is shown as it is now.`;
+      }
+    },
   })).body;
+}
+
+/**
+ * An admin gives back some or all of what the order's payment captured (never more than is
+ * left); the order as it is after, its payment refunded by the amount.
+ * @param {string} amount decimal text, e.g. "10.00" (money.js centsToDecimal)
+ * @param {string} reason may be empty
+ */
+export async function refundOrder(orderId, amount, reason) {
+  const body = { amount };
+  if (reason) body.reason = reason;
+  return (await call(`/orders/${encodeURIComponent(orderId)}/refunds`, {
+    method: 'POST',
+    body,
+    conflict: (message, code) => {
+      switch (code) {
+        case 'refund_exceeds_captured':
+          return `Nothing was refunded: that is more than is left to refund. ${sentence(message)}`;
+        case 'no_payment':
+          return 'Nothing was refunded: this order took no payment.';
+        case 'payment_refused':
+          return `Nothing was refunded: the payment provider refused. ${sentence(message)}`;
+        default:
+          return `Nothing was refunded. ${sentence(message)}`;
+      }
+    },
+  })).body;
+}
+
+/**
+ * Confirms an order's payment at the payment provider, from the shopper's browser, as
+ * Stripe.js does: the intent's client secret and a payment method, sent with the provider's
+ * publishable key (what the order's `payment` shows its customer while it waits for them).
+ * A declined card is an answer, not an error: `{declined: true, reason, message}` (`reason`
+ * the provider's decline code, e.g. `insufficient_funds`); otherwise `{declined: false,
+ * status}`, the provider's status of the payment (`requires_capture`: authorised). The shop
+ * learns of either from the provider a moment later.
+ * @param {{confirmUrl: string, clientSecret: string, publishableKey: string}} payment
+ * @param {string} paymentMethod e.g. "pm_card_visa"
+ * @returns {Promise<{declined: false, status: string} | {declined: true, reason: string, message: string}>}
+ */
+export async function confirmPayment(payment, paymentMethod) {
+  let response;
+  try {
+    response = await fetch(payment.confirmUrl, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${payment.publishableKey}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ payment_method: paymentMethod, client_secret: payment.clientSecret }).toString(),
+    });
+  } catch {
+    throw new ApiError(0, 'The payment provider could not be reached. Check your connection and try again.');
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (response.ok) return { declined: false, status: String(body?.status ?? '') };
+  const error = body && typeof body.error === 'object' && body.error ? body.error : {};
+  const message = typeof error.message === 'string' ? error.message : response.statusText;
+  if (response.status === 402 && error.type === 'card_error') {
+    return { declined: true, reason: String(error.decline_code ?? error.code ?? ''), message };
+  }
+  const failure = new ApiError(response.status, `The payment was not made: ${sentence(message)} Please try again.`);
+  failure.code = typeof error.code === 'string' ? error.code : '';
+  throw failure;
 }
 
 /** The customer's statistics, or null before their first order is counted. */

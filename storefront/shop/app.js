@@ -8,6 +8,7 @@ import { renderCatalogueAdmin } from './catalogue-admin.js';
 import { clearMessages, h, main, showError, showNotice } from './dom.js';
 import { formatAmount, formatCents, toCents } from './money.js';
 import { renderMyOrders, renderShopOrders } from './orders.js';
+import { customerPayment } from './payment.js';
 import { renderProfile } from './profile.js';
 import { renderWebhooksAdmin } from './webhooks-admin.js';
 import * as session from './session.js';
@@ -294,9 +295,22 @@ function renderConfirmation() {
     return;
   }
   const order = lastOrder;
+  const status = h('span', { id: 'order-status' }, order.status);
+  // Its payment, paid here while it waits for the customer; the order as read after a payment.
+  const payment = customerPayment({
+    name: `order ${order.id.slice(0, 8)}`,
+    changed: (changed) => {
+      lastOrder = changed;
+      status.textContent = changed.status;
+      payment.update(changed);
+    },
+  });
+  payment.update(order);
   main.replaceChildren(
     h('h1', {}, 'Thank you: your order is placed'),
-    h('p', {}, 'Order ', h('code', {}, order.id), ` on ${new Date(order.createdAt).toLocaleString('en-US')}, status ${order.status}.`),
+    h('p', {}, 'Order ', h('code', {}, order.id), ` on ${new Date(order.createdAt).toLocaleString('en-US')}, status `, status, '.'),
+    ...(order.payment ? [h('section', { 'aria-labelledby': 'payment-heading', id: 'payment' },
+      h('h2', { id: 'payment-heading' }, 'Payment'), payment.element)] : []),
     h('table', {},
       h('caption', {}, 'What you ordered'),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Product'), h('th', { scope: 'col' }, 'Quantity'),

@@ -3,17 +3,21 @@
 // of everyone's, moving each along its lifecycle: CREATED -> PROCESSING -> SHIPPED ->
 // DELIVERED, cancelled while CREATED or PROCESSING). Each order opens to its lines and its
 // history: every status it has had, when, by whom, and why or with which tracking reference.
+// An order shipped somewhere takes a payment (payment.js): its customer sees where it is and
+// pays it while it waits for them; an admin sees its amounts, may process the order once it is
+// authorised (shipping captures it), and refunds some or all of what was captured.
 
 import * as api from './api.js';
 import { actorText, clearMessages, field, formProblems, h, main, showError, showNotice, statusBadge, uniqueId, when } from './dom.js';
-import { formatAmount } from './money.js';
+import { centsToDecimal, formatAmount, formatCents, parseAmountInput } from './money.js';
+import { adminPayment, customerPayment, refundableCents } from './payment.js';
 import * as session from './session.js';
 
 const STATUSES = ['CREATED', 'PROCESSING', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 
 /** @typedef {{id: string, customerId: string, total: number | string, status: string, createdAt: string}} OrderSummary */
 /** @typedef {{status: string, at: string, by: string, reason?: string, trackingReference?: string}} StatusChange */
-/** @typedef {OrderSummary & {items: {productId: string, name: string, quantity: number, price: number | string, lineTotal: number | string}[], subtotal: number, shipping: number, tax: number, history: StatusChange[]}} Order */
+/** @typedef {OrderSummary & {items: {productId: string, name: string, quantity: number, price: number | string, lineTotal: number | string}[], subtotal: number, shipping: number, tax: number, history: StatusChange[], payment?: import('./payment.js').Payment}} Order */
 
 /** How an order is named to people: the start of its id, enough to tell orders apart. */
 function shortId(orderId) {
@@ -58,28 +62,33 @@ function historyTable(order) {
 }
 
 /**
- * One order as a card: its facts, the moves the viewer may make, and (opened) its lines and
- * history. The card redraws itself from the order the API returns after each move.
+ * One order as a card: its facts, its payment (read with the order, as the list has no
+ * payments), the moves the viewer may make, and (opened) its lines and history. The card
+ * redraws itself from the order the API returns after each move.
  * @param {OrderSummary} summary
  * @param {{admin: boolean}} options
  */
 function orderCard(summary, { admin }) {
-  const state = { summary, /** @type {Order | null} */ order: null };
+  const state = { summary, /** @type {Order | null} */ order: null, applied: 0 };
   const id = summary.id;
   const name = `order ${shortId(id)}`; // in the buttons' names: each says which order it moves
   const headingId = uniqueId('order');
   const heading = h('h3', { id: headingId, tabindex: '-1' }, `Order ${shortId(id)}`);
   const facts = h('dl', { class: 'facts' });
+  const payment = admin ? adminPayment() : customerPayment({ name, changed: (order) => apply(order) });
   const actions = h('div', { class: 'actions order-actions' });
   const panel = h('div', { class: 'order-panel' });
   const body = h('div', { class: 'order-body' }, h('p', {}, 'Loading…'));
   const details = h('details', {}, h('summary', {}, 'Items and history'), body);
   const card = h('li', { class: 'order', 'data-order-id': id, 'aria-labelledby': headingId },
-    heading, facts, actions, panel, details);
+    heading, facts, payment.element, actions, panel, details);
 
   const load = async () => {
+    const applied = state.applied;
     try {
-      apply(await api.getOrder(id));
+      const order = await api.getOrder(id);
+      // A move answered meanwhile is newer than this read.
+      if (state.applied === applied) apply(order);
     } catch (error) {
       showError(error);
       body.replaceChildren(h('p', {}, 'This order could not be loaded.'));
@@ -92,6 +101,7 @@ function orderCard(summary, { admin }) {
   /** @param {Order} order */
   function apply(order) {
     state.order = order;
+    state.applied += 1;
     state.summary = { ...state.summary, status: order.status, total: order.total };
     draw();
   }
@@ -114,24 +124,30 @@ function orderCard(summary, { admin }) {
   /**
    * Runs one move of the order; on success shows the new status and history.
    * @param {() => Promise<Order>} request
-   * @param {string} done what to tell the person
+   * @param {string | ((order: Order) => string)} done what to tell the person (of the order after)
    * @param {ReturnType<typeof formProblems> | null} problems where a 400 is listed
    * @param {HTMLButtonElement} button
+   * @param {{keepOpen?: string[]}} [options] the 409s (by `code`) after which the panel stays
+   *   open, to be corrected
    */
-  async function perform(request, done, problems, button) {
+  async function perform(request, done, problems, button, { keepOpen = [] } = {}) {
     clearMessages();
     button.disabled = true;
     try {
-      apply(await request());
+      const order = await request();
+      apply(order);
       closePanel();
       details.open = true;
-      showNotice(done);
+      showNotice(typeof done === 'function' ? done(order) : done);
       heading.focus();
     } catch (error) {
       if (problems) problems.show(error);
       else showError(error);
       button.disabled = false;
-      if (error instanceof api.ApiError && (error.status === 409 || error.status === 404)) {
+      if (error instanceof api.ApiError && error.status === 409 && keepOpen.includes(error.code)) {
+        // Shown as it is now, the form kept to be corrected.
+        await refresh();
+      } else if (error instanceof api.ApiError && (error.status === 409 || error.status === 404)) {
         // The order moved on meanwhile: show it as it is now, with the moves it still allows.
         closePanel();
         await refresh();
@@ -157,7 +173,10 @@ function orderCard(summary, { admin }) {
     },
     h('p', {}, admin
       ? 'Cancelling puts the order\'s stock back on sale. The customer sees the reason.'
-      : 'Cancelling puts the items back on sale. You may say why.'),
+      : 'Cancelling puts the items back on sale. You may say why.',
+    state.order?.payment?.status === 'AUTHORIZED'
+      ? (admin ? ' The payment held on the customer\'s card is released.' : ' The payment held on your card is released.')
+      : ''),
     reason.element, problems.element,
     h('div', { class: 'actions' }, submit,
       h('button', { type: 'button', class: 'secondary', onclick: () => closePanel(opener) }, admin ? 'Back' : 'Keep the order')));
@@ -176,7 +195,11 @@ function orderCard(summary, { admin }) {
       class: 'inline-form', 'aria-label': `Ship ${name}`,
       onsubmit: (event) => {
         event.preventDefault();
-        perform(() => api.moveOrder(id, 'SHIPPED', tracking.control.value.trim()), `Order ${shortId(id)} is now SHIPPED.`, problems, submit);
+        perform(() => api.moveOrder(id, 'SHIPPED', tracking.control.value.trim()),
+          (order) => (order.payment?.status === 'CAPTURED'
+            ? `Order ${shortId(id)} is now SHIPPED; its payment of ${formatAmount(order.payment.captured)} is captured.`
+            : `Order ${shortId(id)} is now SHIPPED.`),
+          problems, submit);
       },
     },
     tracking.element, problems.element,
@@ -185,6 +208,43 @@ function orderCard(summary, { admin }) {
     actions.hidden = true;
     panel.replaceChildren(form);
     tracking.control.focus();
+  }
+
+  function refundPanel(opener) {
+    const left = refundableCents(state.order?.payment);
+    const amountId = uniqueId('refund-amount');
+    const amount = field('Amount', { id: amountId, required: true, inputmode: 'decimal', autocomplete: 'off', value: centsToDecimal(left) },
+      `In dollars; ${formatCents(left)} of ${formatAmount(state.order?.payment?.captured ?? 0)} paid is left to refund.`);
+    const reason = field('Reason (optional)', { id: uniqueId('refund-reason'), maxlength: '500', autocomplete: 'off' });
+    const problems = formProblems(`${amountId}-problems`, { amount: amount.control, reason: reason.control });
+    const submit = h('button', { type: 'submit' }, 'Refund');
+    const form = h('form', {
+      class: 'inline-form', 'aria-label': `Refund ${name}`,
+      onsubmit: (event) => {
+        event.preventDefault();
+        const cents = parseAmountInput(amount.control.value);
+        if (cents === null || cents <= 0) {
+          clearMessages();
+          problems.list(['amount must be an amount in dollars greater than 0, with at most two decimals, e.g. 10.00']);
+          return;
+        }
+        perform(() => api.refundOrder(id, centsToDecimal(cents), reason.control.value.trim()),
+          (order) => {
+            const rest = refundableCents(order.payment);
+            return `Refunded ${formatCents(cents)} of order ${shortId(id)}; ${rest ? `${formatCents(rest)} is left to refund` : 'all of its payment is refunded'}.`;
+          },
+          problems, submit, { keepOpen: ['refund_exceeds_captured'] });
+      },
+    },
+    h('p', {}, 'The amount goes back to the customer\'s card. The customer sees the order\'s payment refunded.'),
+    h('div', { class: 'field-row' }, amount.element, reason.element), problems.element,
+    h('div', { class: 'actions' }, submit,
+      h('button', { type: 'button', class: 'secondary', onclick: () => closePanel(opener) }, 'Back')));
+    form.noValidate = true;
+    actions.hidden = true;
+    panel.replaceChildren(form);
+    amount.control.focus();
+    amount.control.select();
   }
 
   function moveButton(label, status) {
@@ -204,18 +264,20 @@ function orderCard(summary, { admin }) {
   function draw() {
     const { status, total, createdAt, customerId } = state.summary;
     const fact = (term, ...value) => h('div', {}, h('dt', {}, term), ...value);
-    facts.replaceChildren(
+    facts.replaceChildren(...[
       fact('Placed', h('dd', {}, when(createdAt))),
       fact('Status', h('dd', { class: 'order-status' }, statusBadge(status))),
       fact('Total', h('dd', { class: 'amount-text' }, formatAmount(total))),
       admin ? fact('Customer', h('dd', {}, h('code', {}, customerId))) : null,
-      fact('Reference', h('dd', {}, h('code', {}, id))));
+      fact('Reference', h('dd', {}, h('code', {}, id)))].filter(Boolean));
+    if (state.order) payment.update(state.order);
     const moves = [];
     if (admin) {
       if (status === 'CREATED') moves.push(moveButton('Start processing', 'PROCESSING'));
       if (status === 'PROCESSING') moves.push(panelButton('Mark shipped', shipPanel));
       if (status === 'SHIPPED') moves.push(moveButton('Mark delivered', 'DELIVERED'));
       if (status === 'CREATED' || status === 'PROCESSING') moves.push(panelButton('Cancel order', cancelPanel));
+      if (refundableCents(state.order?.payment) > 0) moves.push(panelButton('Refund', refundPanel));
     } else if (status === 'CREATED') {
       moves.push(panelButton('Cancel order', cancelPanel));
     }
@@ -225,6 +287,8 @@ function orderCard(summary, { admin }) {
   }
 
   draw();
+  // The list has no payments: each card reads its order.
+  load();
   return card;
 }
 

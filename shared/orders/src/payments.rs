@@ -10,8 +10,8 @@ use serde::Deserialize;
 use shop_catalog::Store;
 use shop_catalog::store::PaymentWritten;
 use shop_domain::{
-    Actor, Money, Order, OrderId, OrderStatus, Payment, PaymentStatus, ProviderReport, Reason,
-    Timestamp,
+    Actor, Confirmation, Money, Order, OrderId, OrderStatus, Payment, PaymentStatus,
+    ProviderReport, Reason, Timestamp,
 };
 use shop_dynamo::{Attempt, DynamoError, with_retries};
 use shop_payments::{ApiKey, EndpointSecret, Provider, ProviderError, Stripe};
@@ -213,27 +213,39 @@ pub async fn open_payment(store: &Store, payments: &Payments, order: Order) -> O
         )
         .await;
     match attached {
-        Ok(_) => {}
+        Ok(true) => {
+            let mut order = order;
+            if let Some(payment) = &mut order.payment {
+                payment.confirmation = opened.client_secret.map(|client_secret| Confirmation {
+                    client_secret,
+                    publishable_key: None,
+                    confirm_url: None,
+                });
+                payment.intent_id = Some(opened.intent_id);
+            }
+            order
+        }
+        // Recorded by a call before this one (the same intent: opened under the order's
+        // key), or the order left `CREATED` first, and the payment it will never take is
+        // voided.
+        Ok(false) => match store.order(&order.id, true).await {
+            Ok(Some(read)) => {
+                let recorded = read.payment.as_ref().and_then(|p| p.intent_id.clone());
+                if recorded.is_none()
+                    && let Err(error) = provider.void(&order.id, &opened.intent_id).await
+                {
+                    tracing::warn!(%error, "an unneeded payment could not be voided");
+                }
+                read
+            }
+            Ok(None) => order,
+            Err(error) => {
+                tracing::warn!(%error, "the order could not be read again");
+                order
+            }
+        },
         Err(error) => {
             tracing::warn!(%error, "the order's payment was opened but not recorded yet");
-            return order;
-        }
-    }
-    // Recorded now, by this call or one before it; or the order left `CREATED` first, and
-    // the payment it will never take is voided.
-    match store.order(&order.id, true).await {
-        Ok(Some(read)) => {
-            let recorded = read.payment.as_ref().and_then(|p| p.intent_id.clone());
-            if recorded.is_none()
-                && let Err(error) = provider.void(&order.id, &opened.intent_id).await
-            {
-                tracing::warn!(%error, "an unneeded payment could not be voided");
-            }
-            read
-        }
-        Ok(None) => order,
-        Err(error) => {
-            tracing::warn!(%error, "the order could not be read again");
             order
         }
     }

@@ -25,7 +25,13 @@ fn paying() -> Payments {
 }
 
 fn refund_of(id: &str, body: serde_json::Value, caller: Option<shop_domain::Caller>) -> Request {
-    routed("POST", "/orders/{id}/refunds", &[("id", id)], Some(body), caller)
+    routed(
+        "POST",
+        "/orders/{id}/refunds",
+        &[("id", id)],
+        Some(body),
+        caller,
+    )
 }
 
 fn webhook(signature: Option<&str>, body: &str) -> Request {
@@ -50,21 +56,32 @@ async fn receive(store: &Store, request: Request) -> HttpResult {
 #[tokio::test]
 async fn a_refund_is_an_admins_and_its_amount_is_checked_before_anything_is_read() {
     let id = OrderId::new().to_string();
-    assert_admin_only(refund, |caller| refund_of(&id, json!({"amount": 5}), caller)).await;
+    assert_admin_only(refund, |caller| {
+        refund_of(&id, json!({"amount": 5}), caller)
+    })
+    .await;
     for (amount, problem) in [
         (json!(0), "amount"),
         (json!(-3), "amount"),
         (json!(1.001), "amount"),
         (json!("ten"), "amount"),
     ] {
-        let refused =
-            refused_before_storage(refund, refund_of(&id, json!({"amount": amount}), Some(admin())))
-                .await;
+        let refused = refused_before_storage(
+            refund,
+            refund_of(&id, json!({"amount": amount}), Some(admin())),
+        )
+        .await;
         assert_eq!(refused["statusCode"], 400, "{amount}: {refused}");
-        assert!(refused["errors"][0].as_str().unwrap().starts_with(problem), "{refused}");
+        assert!(
+            refused["errors"][0].as_str().unwrap().starts_with(problem),
+            "{refused}"
+        );
     }
-    let not_an_id =
-        refused_before_storage(refund, refund_of("ORD-1", json!({"amount": 5}), Some(admin()))).await;
+    let not_an_id = refused_before_storage(
+        refund,
+        refund_of("ORD-1", json!({"amount": 5}), Some(admin())),
+    )
+    .await;
     assert_eq!(not_an_id["statusCode"], 400, "{not_an_id}");
 }
 
@@ -93,11 +110,8 @@ async fn a_webhook_that_does_not_verify_is_refused_before_anything_is_read() {
         assert_eq!(refused["code"], "invalid_signature", "{why}: {refused}");
     }
     // Signed, but about nothing the shop keeps: taken, nothing read.
-    let signed = shop_payments::signature::sign(
-        body.as_bytes(),
-        &[EndpointSecret::new("whsec_test")],
-        now,
-    );
+    let signed =
+        shop_payments::signature::sign(body.as_bytes(), &[EndpointSecret::new("whsec_test")], now);
     let unrelated = r#"{"id":"evt_2","type":"customer.created","data":{"object":{}}}"#;
     let signed_unrelated = shop_payments::signature::sign(
         unrelated.as_bytes(),

@@ -35,10 +35,19 @@ pub fn init() {
 /// `info` when it is unset or unreadable. `Targets` rather than `EnvFilter`: the same
 /// directives without span and field filters, and without the regular-expression engine that
 /// those need, which would be a twentieth of every function's binary.
+///
+/// The SDK's credential providers say at `info` which keys they loaded (an access key id),
+/// whenever the credentials are refreshed, inside whichever request is running then: they are
+/// kept to `warn` unless `RUST_LOG` names `aws_config` itself.
 fn log_filter(directives: Option<&str>) -> Targets {
-    directives
+    let filter = directives
         .and_then(|directives| directives.parse().ok())
-        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    if directives.is_some_and(|directives| directives.contains("aws_config")) {
+        filter
+    } else {
+        filter.with_target("aws_config", LevelFilter::WARN)
+    }
 }
 
 /// The span of one request or message, with the business ids left to be recorded.
@@ -146,6 +155,14 @@ mod tests {
         let filter = log_filter(Some("shop_catalog=debug,warn"));
         assert!(filter.would_enable("shop_catalog::store", &Level::DEBUG));
         assert!(!filter.would_enable("aws_smithy_runtime", &Level::INFO));
+        // Which credentials were loaded is not told at info, unless asked for.
+        for level in [None, Some("info"), Some("debug")] {
+            let filter = log_filter(level);
+            assert!(!filter.would_enable("aws_config::profile::credentials", &Level::INFO));
+            assert!(filter.would_enable("aws_config::profile::credentials", &Level::WARN));
+        }
+        let asked = log_filter(Some("info,aws_config=debug"));
+        assert!(asked.would_enable("aws_config::profile::credentials", &Level::INFO));
     }
 
     #[test]
