@@ -5,9 +5,12 @@
 #   scripts/load.sh [--faults] [orders] [clients]      (make load, make load FAULTS=1)
 #
 # 1,000 orders from 20 concurrent clients by default, each client a customer of its own with
-# its own token, cancelling some of its orders while the others flow; then, once the event
-# pipeline has drained (waited for while it makes progress, up to LOAD_STALL_TIMEOUT_SECONDS,
-# 120, without any), every invariant is checked (see local/src/load_run.rs). With --faults
+# its own token, cancelling some of its orders while the others flow; half of them checkout
+# orders paid at the stack's local Stripe (some after a declined card, some never: those
+# expire, see PAYMENT_TIMEOUT_MINUTES below), the paid ones mostly shipped by an admin meanwhile (captured), a few refunded in
+# part. Once the unpaid orders have expired and the event pipeline has drained (each waited
+# for while it makes progress, up to LOAD_STALL_TIMEOUT_SECONDS, 120, without any), every
+# invariant is checked (see local/src/load_run.rs). With --faults
 # the relay's, the consumer's and the webhook deliverer's processes are killed (SIGKILL) at
 # random moments while the orders flow, at least 20 times.
 #
@@ -39,6 +42,12 @@ ENGINE="${LOAD_ENGINE:-dynamodb-local}"
 # over the API's per-client limit of 100 a minute, which is not what this run measures (a
 # 429 would be counted and retried after its Retry-After).
 export RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-1000000}" STACK_NO_RELOAD=1
+# Unpaid orders expire after 2 minutes (PAYMENT_TIMEOUT_MINUTES), the expiry running every 2 s
+# (LOCAL_SCHEDULE_SECONDS), so that the run sees them expire. Not much less: the local Stripe
+# sends its webhooks one at a time, and under the run's load they trail the confirmations by
+# tens of seconds; an order whose authorisation reaches the shop after its deadline expires
+# (its payment voided: counted as paid too late, and checked as such).
+export PAYMENT_TIMEOUT_MINUTES="${PAYMENT_TIMEOUT_MINUTES:-2}" LOCAL_SCHEDULE_SECONDS="${LOCAL_SCHEDULE_SECONDS:-2}"
 
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "${LOAD_BUILD:-release}" in

@@ -3,13 +3,19 @@
 //!
 //! Concurrent clients, each a customer of its own with its own token, place orders (mostly of
 //! plentiful products, some of a scarce one that runs out) and cancel some of their own, while
-//! an admin restocks the scarce product. It prints what it measured: orders per second, latency
-//! percentiles, the 5xx and 429 counts, and the CPU each part of the stack used meanwhile (where
-//! the time goes). Then it checks every invariant: the shop holds exactly the orders its clients
-//! were told about, stock is conserved, and once the event pipeline has drained, every order was
-//! published and counted exactly once, each customer's statistics equal their orders not
-//! cancelled to the cent, the shop's counts include every order, and nothing was dead-lettered.
-//! Any failed invariant makes it exit non-zero.
+//! an admin restocks the scarce product. Half of the orders are checkout orders with a payment
+//! at the stack's local Stripe: their clients pay most at once, some after a declined card, and
+//! leave some unpaid to expire (scripts/load.sh sets a short PAYMENT_TIMEOUT_MINUTES); an admin
+//! processes and ships most of the paid ones while the orders flow (the capture), and refunds
+//! part of a few. It prints what it measured: orders per second, latency percentiles, the 5xx
+//! and 429 counts, and the CPU each part of the stack used meanwhile (where the time goes).
+//! Then, once every unpaid order has expired, it checks every invariant: the shop holds exactly
+//! the orders its clients were told about, in the status they and the admin left them, stock is
+//! conserved, every payment ended paid or voided as was done with it and the local Stripe took
+//! exactly what the shop captured (no payment captured twice); and once the event pipeline has
+//! drained, every order was published and counted exactly once, each customer's statistics
+//! equal their orders not cancelled less refunds to the cent, the shop's counts include every
+//! order, and nothing was dead-lettered. Any failed invariant makes it exit non-zero.
 //!
 //! A webhook endpoint of the run's own (a receiver in this process that verifies each delivery
 //! with the Standard Webhooks library) must get every order event: each order's
@@ -23,23 +29,25 @@
 //! Environment: SHOP_API_URL, SHOP_AUTH_DIR (the local issuer's keys, for the tokens), the
 //! stack's functions.env (CUSTOMERS_TABLE, ORDER_EVENTS_QUEUE_URL, the engine's endpoints) with
 //! the administrator's profile, SHOP_STACK_STATE (the stack's PID files and logs, for --faults
-//! and the CPU figures), LOAD_STALL_TIMEOUT_SECONDS (120: how long the event pipeline may show
+//! and the CPU figures, and its local Stripe's port), LOAD_STALL_TIMEOUT_SECONDS (120: how long the event pipeline may show
 //! no progress before the run gives up on it).
 
 mod load;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use shop_domain::CustomerId;
+use shop_domain::{Actor, CustomerId, OrderId};
+use tokio::sync::mpsc;
 
 use load::clients::{self, Latencies, Tally};
 use load::faults;
 use load::invariants::{self, Customer, Pipeline, Product, ShopCounts};
+use load::payments::{self, Handed, Shipment};
 use load::processes;
 use load::shop::Shop;
 use load::webhooks;
@@ -193,17 +201,19 @@ impl Backstage {
     }
 }
 
-/// `orders` orders from every customer at once, shared out evenly.
+/// `orders` orders from every customer at once, shared out evenly; the paid ones to ship
+/// handed to the admin on `to_ship`.
 async fn place_orders(
     shop: &Shop,
     customers: &mut [Customer],
     orders: usize,
     products: &[Product],
+    to_ship: &mpsc::UnboundedSender<Handed>,
 ) -> Tally {
     let clients = customers.len();
     let runs = customers.iter_mut().enumerate().map(|(index, customer)| {
         let count = orders / clients + usize::from(index < orders % clients);
-        clients::client(shop, customer, count, products)
+        clients::client(shop, customer, count, products, to_ship)
     });
     let mut all = Tally::default();
     for tally in join_all(runs).await {
@@ -219,15 +229,24 @@ struct Flow {
     /// CPU ticks per (part, process) while the orders flowed, most first.
     cpu: Vec<(String, String, u64)>,
     faults: Option<faults::Report>,
+    /// What the admin did with the paid orders handed over, and how long after the last order
+    /// it was done.
+    shipments: HashMap<OrderId, Shipment>,
+    shipping_after: Duration,
 }
 
-/// The measured orders, with the admin restocking and (with --faults) the kills meanwhile.
+/// The measured orders, with the admin restocking and shipping the paid orders (those of the
+/// warm-up too: `handed`) and (with --faults) the kills meanwhile.
 async fn measured_run(
     settings: &Settings,
     shop: &Shop,
     admin: &str,
     customers: &mut [Customer],
     products: &mut [Product],
+    (to_ship, handed): (
+        mpsc::UnboundedSender<Handed>,
+        mpsc::UnboundedReceiver<Handed>,
+    ),
 ) -> Flow {
     let parts = settings.stack_parts();
     let cpu_before = processes::usage(&parts);
@@ -243,16 +262,26 @@ async fn measured_run(
     let scarce = products[0].id;
     let started = Instant::now();
     let orders = async {
-        let tally = place_orders(shop, customers, settings.orders, products).await;
+        let tally = place_orders(shop, customers, settings.orders, products, &to_ship).await;
         let elapsed = started.elapsed();
         let cpu_after = processes::usage(&parts);
         flowing.store(false, Ordering::SeqCst);
+        // Nothing more to ship: the admin ends once it shipped what it was handed.
+        drop(to_ship);
         (tally, elapsed, cpu_after)
     };
-    let ((added, restocking), (mut tally, elapsed, cpu_after)) =
-        tokio::join!(clients::restock(shop, admin, scarce, &flowing), orders);
+    let shipping = async {
+        let shipped = payments::ship_paid(shop, admin, handed).await;
+        (shipped, started.elapsed())
+    };
+    let ((added, restocking), (mut tally, elapsed, cpu_after), ((shipments, shipping), shipped_at)) = tokio::join!(
+        clients::restock(shop, admin, scarce, &flowing),
+        orders,
+        shipping
+    );
     products[0].added = added;
     tally.add_errors(restocking);
+    tally.add_errors(shipping);
     let faults = match injector {
         Some(injector) => Some(injector.await.unwrap_or_default()),
         None => None,
@@ -262,6 +291,8 @@ async fn measured_run(
         elapsed,
         cpu: processes::used_between(&cpu_before, &cpu_after),
         faults,
+        shipments,
+        shipping_after: shipped_at.saturating_sub(elapsed),
     }
 }
 
@@ -289,10 +320,19 @@ fn print_plan(settings: &Settings, shop: &Shop, products: &[Product]) {
         clients::CANCEL_ONE_IN,
         WARM_UP_PER_CLIENT,
     );
+    println!(
+        "  one order in {} a checkout order paid at the local Stripe: one in {} left unpaid to expire, one in {} of the rest paid after a declined card; {} in 4 of the paid ones processed and shipped by an admin meanwhile (captured; one in {} refunded in part, one in {} shipped twice), the others kept by their customer (authorised, or cancelled: voided)",
+        payments::CHECKOUT_ONE_IN,
+        payments::UNPAID_ONE_IN,
+        payments::DECLINED_FIRST_ONE_IN,
+        payments::SHIPPED_IN_FOUR,
+        payments::REFUND_ONE_IN,
+        payments::SHIP_AGAIN_ONE_IN,
+    );
 }
 
 /// Throughput, latencies, errors, and where the CPU went.
-fn print_figures(flow: &Flow, orders: &Latencies, cancels: &Latencies) {
+fn print_figures(flow: &Flow, orders: &Latencies, cancels: &Latencies, confirmations: &Latencies) {
     let seconds = flow.elapsed.as_secs_f64();
     let rate = orders.len() as f64 / seconds;
     println!();
@@ -311,6 +351,17 @@ fn print_figures(flow: &Flow, orders: &Latencies, cancels: &Latencies) {
         orders.percentile_ms(1.0),
         cancels.percentile_ms(0.50),
         cancels.percentile_ms(0.95),
+    );
+    println!(
+        "  {} payment confirmations at the local Stripe: p50 {:.1} ms, p95 {:.1} ms; the admin shipped {} paid orders, done {:.1} s after the last order",
+        confirmations.len(),
+        confirmations.percentile_ms(0.50),
+        confirmations.percentile_ms(0.95),
+        flow.shipments
+            .values()
+            .filter(|shipment| matches!(shipment, Shipment::Shipped { .. }))
+            .count(),
+        flow.shipping_after.as_secs_f64(),
     );
     println!(
         "  5xx or no answer: {}, 429 (waited out and sent again): {}",
@@ -440,11 +491,11 @@ async fn check_answers_and_store(
         &flow.tally.unexpected,
     );
     verdicts.problems(
-        "the shop holds exactly the orders its clients were answered 201 for, in the status they left them",
+        "the shop holds exactly the orders its clients were answered 201 for, in the status they and the admin left them (or the system, for the unpaid)",
         &invariants::store_matches(shop, customers).await?,
     );
     verdicts.problems(
-        "stock conserved per product (stock now + units in orders not cancelled = starting stock + units added)",
+        "stock conserved per product (stock now + units in orders not cancelled, by their customer or the system = starting stock + units added)",
         &invariants::stock_conserved(shop, customers, products).await?,
     );
     if let Some(faults) = &flow.faults {
@@ -462,6 +513,20 @@ async fn check_answers_and_store(
     Ok(())
 }
 
+/// The payments' invariants, once every checkout order has ended; what was captured.
+async fn check_payments(
+    verdicts: &mut Verdicts,
+    stripe: &payments::Stripe,
+    customers: &[Customer],
+    reads: &HashMap<OrderId, payments::Read>,
+) -> Result<payments::Captured, String> {
+    verdicts.problems(payments::ENDED, &payments::ended(customers, reads));
+    verdicts.problems(payments::AS_DONE, &payments::as_done(customers, reads));
+    let (problems, captured) = payments::provider_agrees(stripe, reads).await?;
+    verdicts.problems(payments::PROVIDER_AGREES, &problems);
+    Ok(captured)
+}
+
 type Unmet = BTreeMap<&'static str, Vec<String>>;
 
 /// Waits until the webhook receiver has every event of every placed order, while more keep
@@ -474,7 +539,7 @@ async fn webhooks_settle(
     let mut expected = Vec::new();
     for order in customers.iter().flat_map(|customer| &customer.placed) {
         expected.push((webhooks::ORDER_CREATED, order.id));
-        if order.cancelled {
+        if order.cancelled() {
             expected.extend(webhooks::CANCELLATION.map(|kind| (kind, order.id)));
         }
     }
@@ -548,6 +613,11 @@ fn from_the_log(log: &Path, offset: u64) -> (usize, u64) {
     (cut_short, duplicates)
 }
 
+fn money(cents: i64) -> String {
+    shop_domain::Money::from_cents(cents)
+        .map_or_else(|_| format!("{cents} cents"), |m| m.to_string())
+}
+
 fn log_length(settings: &Settings) -> u64 {
     settings
         .log()
@@ -563,6 +633,7 @@ async fn main() -> Result<(), shop_runtime::Error> {
     }
     let shop = Shop::new(settings.base.clone());
     let backstage = Backstage::connect().await?;
+    let stripe = payments::Stripe::of_stack(settings.stack_state.as_deref())?;
     let admin = token(&settings, None)?;
     let mut products = clients::create_products(&shop, &admin).await?;
     let mut customers = Vec::new();
@@ -581,18 +652,42 @@ async fn main() -> Result<(), shop_runtime::Error> {
 
     // Warm-up, not timed: every function instance started, DynamoDB Local's JIT warm, the
     // connections open. Its orders are real ones: the invariants include them.
+    // The warm-up's paid orders wait on the channel for the admin of the measured run.
     let warm_up = WARM_UP_PER_CLIENT * customers.len();
-    let warm_up = place_orders(&shop, &mut customers, warm_up, &products).await;
+    let (to_ship, handed) = mpsc::unbounded_channel();
+    let warm_up = place_orders(&shop, &mut customers, warm_up, &products, &to_ship).await;
     let log_offset = log_length(&settings);
-    let mut flow = measured_run(&settings, &shop, &admin, &mut customers, &mut products).await;
+    let mut flow = measured_run(
+        &settings,
+        &shop,
+        &admin,
+        &mut customers,
+        &mut products,
+        (to_ship, handed),
+    )
+    .await;
     let order_latencies = Latencies::of(std::mem::take(&mut flow.tally.order_latencies));
     let cancel_latencies = Latencies::of(std::mem::take(&mut flow.tally.cancel_latencies));
+    let pay_latencies = Latencies::of(std::mem::take(&mut flow.tally.pay_latencies));
     flow.tally.add_errors(warm_up);
-    print_figures(&flow, &order_latencies, &cancel_latencies);
+    print_figures(&flow, &order_latencies, &cancel_latencies, &pay_latencies);
+    payments::record_shipments(&mut customers, &flow.shipments);
 
+    // The unpaid orders expire at their deadline: every check waits for them.
     println!();
+    let settling = Instant::now();
+    let (reads, ended) =
+        payments::settle(&shop, &admin, &customers, settings.stall_timeout).await?;
+    payments::record_expiries(&mut customers, &reads);
+    println!(
+        "  payments {ended} {:.1} s after the admin was done (every unpaid order expired, every cancelled one's payment voided; waited while that made progress, up to {} s without any after the last deadline)",
+        settling.elapsed().as_secs_f64(),
+        settings.stall_timeout.as_secs(),
+    );
+    println!("  {}", payments::summary(&customers));
     let mut verdicts = Verdicts::default();
     check_answers_and_store(&mut verdicts, &flow, &shop, &customers, &products).await?;
+    let captured = check_payments(&mut verdicts, &stripe, &customers, &reads).await?;
     let pipeline = Pipeline {
         shop: &shop,
         admin: &admin,
@@ -630,10 +725,12 @@ async fn main() -> Result<(), shop_runtime::Error> {
     );
     let placed: usize = customers.iter().map(|c| c.placed.len()).sum();
     let cancelled: usize = customers.iter().map(Customer::cancelled).sum();
+    let shipped: usize = customers.iter().map(Customer::shipped).sum();
     if let Some(log) = settings.log().filter(|_| settings.faults) {
         let (cut_short, unchanged) = from_the_log(&log, log_offset);
-        // Each cancellation's order_status_changed changes no statistics either.
-        let redelivered = unchanged.saturating_sub(cancelled as u64);
+        // Each cancellation's order_status_changed changes no statistics either, nor a
+        // shipped order's two (PROCESSING, SHIPPED).
+        let redelivered = unchanged.saturating_sub((cancelled + 2 * shipped) as u64);
         println!(
             "  (from the functions' log: {cut_short} invocation(s) cut short by a kill, failed with Runtime.ExitError and retried; about {redelivered} event(s) delivered again, recognised by the consumer and not applied twice)"
         );
@@ -653,9 +750,23 @@ async fn main() -> Result<(), shop_runtime::Error> {
             .map_or_else(String::new, |f| format!(", {} kills", f.kills.len())),
     );
     println!(
-        "  {placed} orders placed, {cancelled} cancelled by their customer, {} customers, {} units restocked",
+        "  {placed} orders placed, {} cancelled by their customer, {} expired unpaid (cancelled by the system), {shipped} shipped by the admin, {} customers, {} units restocked",
+        customers
+            .iter()
+            .map(|c| c.cancelled_by(Actor::Customer))
+            .sum::<usize>(),
+        customers
+            .iter()
+            .map(|c| c.cancelled_by(Actor::System))
+            .sum::<usize>(),
         customers.len(),
         products[0].added,
+    );
+    println!(
+        "  payments: {}; captured {} at the shop, {} at the local Stripe",
+        payments::summary(&customers),
+        money(captured.shop),
+        money(captured.stripe),
     );
     if verdicts.failed.is_empty() {
         println!("load run passed: every invariant held");

@@ -1,16 +1,19 @@
-//! The run's clients: each a customer of its own placing orders and cancelling some of them,
-//! an admin restocking the scarce product meanwhile, and what each of them saw.
+//! The run's clients: each a customer of its own placing orders (paying for its checkout
+//! orders, see payments.rs) and cancelling some of them, an admin restocking the scarce
+//! product meanwhile, and what each of them saw.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use shop_domain::{OrderStatus, ProductId};
+use shop_domain::{Actor, OrderStatus, ProductId};
+use tokio::sync::mpsc;
 
 use super::invariants::{Customer, Placed, Product};
+use super::payments::{self, Handed};
 use super::random_below;
-use super::shop::{self, Answer, Shop};
+use super::shop::{self, Answer, PaymentBody, Shop};
 
 /// Unit prices of the run's products: cents that do not add up exactly in binary floating point.
 const PRICES: [&str; 8] = [
@@ -85,13 +88,15 @@ impl Latencies {
 pub struct Tally {
     pub order_latencies: Vec<Duration>,
     pub cancel_latencies: Vec<Duration>,
+    /// Of the browsers' confirmations at the provider.
+    pub pay_latencies: Vec<Duration>,
     pub out_of_stock: usize,
     /// 429s met, each waited out and sent again.
     pub throttled: u32,
     /// 5xx answers and requests never answered.
     pub server_errors: Vec<String>,
     /// Answers no client should get (anything but 201 or 409 out of stock to an order, 200 to
-    /// a cancellation or a restock).
+    /// a cancellation or a restock, what each payment step expects).
     pub unexpected: Vec<String>,
 }
 
@@ -99,6 +104,7 @@ impl Tally {
     pub fn add(&mut self, mut other: Tally) {
         self.order_latencies.append(&mut other.order_latencies);
         self.cancel_latencies.append(&mut other.cancel_latencies);
+        self.pay_latencies.append(&mut other.pay_latencies);
         self.add_errors(other);
     }
 
@@ -111,7 +117,11 @@ impl Tally {
     }
 
     /// Notes a 5xx or a missing answer; the answer otherwise.
-    fn answered(&mut self, what: &str, answer: Result<Answer, reqwest::Error>) -> Option<Answer> {
+    pub fn answered(
+        &mut self,
+        what: &str,
+        answer: Result<Answer, reqwest::Error>,
+    ) -> Option<Answer> {
         match answer {
             Ok(answer) => {
                 self.throttled += answer.throttled;
@@ -131,21 +141,43 @@ impl Tally {
     }
 }
 
-/// One client: `count` orders, cancelling some of its own as it goes.
+/// One client: `count` orders, paying for its checkout orders (the paid ones it does not keep
+/// handed to the admin on `to_ship`) and cancelling some of its own as it goes.
 pub async fn client(
     shop: &Shop,
     customer: &mut Customer,
     count: usize,
     products: &[Product],
+    to_ship: &mpsc::UnboundedSender<Handed>,
 ) -> Tally {
     let mut tally = Tally::default();
     for _ in 0..count {
-        let accepted = place_order(shop, customer, &order_lines(products), &mut tally).await;
-        if accepted && random_below(CANCEL_ONE_IN) == 0 {
+        let checkout = random_below(payments::CHECKOUT_ONE_IN) == 0;
+        let lines = order_lines(products);
+        let Placement::Accepted(payment) =
+            place_order(shop, customer, &lines, checkout, &mut tally).await
+        else {
+            continue;
+        };
+        match payment {
+            Some(payment) => payments::pay(shop, customer, payment, to_ship, &mut tally).await,
+            None if checkout => tally.unexpected.push(
+                "POST /orders with a shipping address: no payment in the order (does the stack run its local Stripe?)".into(),
+            ),
+            None => {}
+        }
+        if random_below(CANCEL_ONE_IN) == 0 {
             cancel_one(shop, customer, &mut tally).await;
         }
     }
     tally
+}
+
+/// What `POST /orders` came to.
+enum Placement {
+    /// 201, with the order's payment when it takes one.
+    Accepted(Option<PaymentBody>),
+    Refused,
 }
 
 /// One or two plentiful products, and now and then the scarce one, 1 to 3 units each.
@@ -164,18 +196,22 @@ fn order_lines(products: &[Product]) -> Vec<(ProductId, u32)> {
     lines
 }
 
-/// `POST /orders`; whether it was accepted (201).
+/// `POST /orders`, a checkout order's with a shipping address and method.
 async fn place_order(
     shop: &Shop,
     customer: &mut Customer,
     lines: &[(ProductId, u32)],
+    checkout: bool,
     tally: &mut Tally,
-) -> bool {
+) -> Placement {
     let items: Vec<Value> = lines
         .iter()
         .map(|(id, quantity)| json!({"productId": id.to_string(), "quantity": quantity}))
         .collect();
-    let body = json!({"customerId": customer.id.to_string(), "items": items});
+    let mut body = json!({"customerId": customer.id.to_string(), "items": items});
+    if checkout {
+        payments::checkout_fields(&mut body);
+    }
     let answer = shop
         .call(Method::POST, "/orders", Some(&customer.token), Some(&body))
         .await;
@@ -183,11 +219,11 @@ async fn place_order(
         tally.order_latencies.push(answer.elapsed);
     }
     let Some(answer) = tally.answered("POST /orders", answer) else {
-        return false;
+        return Placement::Refused;
     };
     match answer.status {
-        201 => match shop::order_of(&answer) {
-            Ok(order) => {
+        201 => match (shop::order_of(&answer), shop::payment_of(&answer)) {
+            (Ok(order), Ok(payment)) => {
                 customer.placed.push(Placed {
                     id: order.id,
                     total: order.total,
@@ -196,11 +232,14 @@ async fn place_order(
                         .iter()
                         .map(|line| (line.product_id, line.quantity.get()))
                         .collect(),
-                    cancelled: false,
+                    cancelled_by: None,
+                    payment: None,
                 });
-                return true;
+                return Placement::Accepted(payment);
             }
-            Err(error) => tally.unexpected.push(format!("POST /orders 201: {error}")),
+            (Err(error), _) | (_, Err(error)) => {
+                tally.unexpected.push(format!("POST /orders 201: {error}"))
+            }
         },
         409 if answer.error_code().as_deref() == Some("insufficient_stock") => {
             tally.out_of_stock += 1
@@ -209,13 +248,19 @@ async fn place_order(
             .unexpected
             .push(format!("POST /orders: {status} {}", answer.body)),
     }
-    false
+    Placement::Refused
 }
 
-/// `POST /orders/{id}/cancel` of one of the customer's live orders, chosen at random.
+/// `POST /orders/{id}/cancel` of one of the customer's live orders (not one handed to the
+/// admin to ship), chosen at random. An unpaid one may have expired just before: cancelled by
+/// the system, which the answer's history tells.
 async fn cancel_one(shop: &Shop, customer: &mut Customer, tally: &mut Tally) {
+    let to_ship = |order: &Placed| order.payment.as_ref().is_some_and(|p| p.to_ship);
     let live: Vec<usize> = (0..customer.placed.len())
-        .filter(|&index| !customer.placed[index].cancelled)
+        .filter(|&index| {
+            let order = &customer.placed[index];
+            !order.cancelled() && !to_ship(order)
+        })
         .collect();
     if live.is_empty() {
         return;
@@ -234,7 +279,11 @@ async fn cancel_one(shop: &Shop, customer: &mut Customer, tally: &mut Tally) {
     };
     match (answer.status, shop::order_of(&answer)) {
         (200, Ok(order)) if order.status == OrderStatus::Cancelled => {
-            customer.placed[chosen].cancelled = true;
+            let by = order
+                .history
+                .last()
+                .map_or(Actor::Customer, |change| change.by);
+            customer.placed[chosen].cancelled_by = Some(by);
         }
         (status, _) => tally
             .unexpected

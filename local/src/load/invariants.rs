@@ -7,17 +7,49 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use aws_sdk_sqs::types::QueueAttributeName;
 use shop_customers::Customers;
 use shop_customers::store::Counted;
-use shop_domain::{CustomerId, CustomerStats, Money, OrderId, OrderStatus, ProductId};
+use shop_domain::{Actor, CustomerId, CustomerStats, Money, OrderId, OrderStatus, ProductId};
 use shop_dynamo::{PageRequest, PageStart};
 
+use super::payments::Paying;
 use super::shop::Shop;
 
-/// An order as its client knows it from the answers it got.
+/// An order as its client (and the admin who ships it) know it from the answers they got.
 pub struct Placed {
     pub id: OrderId,
     pub total: Money,
     pub lines: Vec<(ProductId, u32)>,
-    pub cancelled: bool,
+    /// Who cancelled it: its customer, or the system when it was not paid in time.
+    pub cancelled_by: Option<Actor>,
+    /// A checkout order's payment and what was done with it; `None` for a plain order.
+    pub payment: Option<Paying>,
+}
+
+impl Placed {
+    pub fn cancelled(&self) -> bool {
+        self.cancelled_by.is_some()
+    }
+
+    pub fn shipped(&self) -> bool {
+        self.payment.as_ref().is_some_and(|payment| payment.shipped)
+    }
+
+    /// What the admin gave back of it, in cents.
+    pub fn refunded_cents(&self) -> i64 {
+        self.payment
+            .as_ref()
+            .map_or(0, |payment| payment.refunded_cents)
+    }
+
+    /// The status its client and the admin left it in (an expired one: cancelled).
+    pub fn expected_status(&self) -> OrderStatus {
+        if self.cancelled() {
+            OrderStatus::Cancelled
+        } else if self.shipped() {
+            OrderStatus::Shipped
+        } else {
+            OrderStatus::Created
+        }
+    }
 }
 
 /// One client: a customer of its own, and the orders it placed.
@@ -29,16 +61,30 @@ pub struct Customer {
 
 impl Customer {
     fn live(&self) -> impl Iterator<Item = &Placed> {
-        self.placed.iter().filter(|order| !order.cancelled)
+        self.placed.iter().filter(|order| !order.cancelled())
     }
 
     pub fn cancelled(&self) -> usize {
-        self.placed.iter().filter(|order| order.cancelled).count()
+        self.placed.iter().filter(|order| order.cancelled()).count()
     }
 
-    /// What the statistics must show: the orders not cancelled.
+    pub fn cancelled_by(&self, by: Actor) -> usize {
+        self.placed
+            .iter()
+            .filter(|order| order.cancelled_by == Some(by))
+            .count()
+    }
+
+    pub fn shipped(&self) -> usize {
+        self.placed.iter().filter(|order| order.shipped()).count()
+    }
+
+    /// What the statistics must show: the orders not cancelled, less what was refunded.
     pub fn expected_stats(&self) -> Result<CustomerStats, String> {
-        let cents = self.live().map(|order| order.total.cents()).sum();
+        let cents = self
+            .live()
+            .map(|order| order.total.cents() - order.refunded_cents())
+            .sum();
         let spent = Money::from_cents(cents).map_err(|error| error.to_string())?;
         Ok(CustomerStats::of(
             self.id,
@@ -75,7 +121,8 @@ impl ShopCounts {
 }
 
 /// Every customer's listing (`GET /orders`, as that customer) holds exactly the orders its
-/// client was answered 201 for, each in the status its client left it in and at its total,
+/// client was answered 201 for, each in the status its client and the admin left it in (or
+/// the system, for the unpaid) and at its total,
 /// and its `meta.total` counts them. Problems, one line each.
 pub async fn store_matches(shop: &Shop, customers: &[Customer]) -> Result<Vec<String>, String> {
     let mut problems = Vec::new();
@@ -91,11 +138,7 @@ pub async fn store_matches(shop: &Shop, customers: &[Customer]) -> Result<Vec<St
             ));
         }
         for order in &customer.placed {
-            let want = if order.cancelled {
-                OrderStatus::Cancelled
-            } else {
-                OrderStatus::Created
-            };
+            let want = order.expected_status();
             match listed.get(&order.id) {
                 None => problems.push(format!(
                     "order {} (201) is not in its customer's listing",
@@ -120,7 +163,8 @@ pub async fn store_matches(shop: &Shop, customers: &[Customer]) -> Result<Vec<St
     Ok(problems)
 }
 
-/// Per product: stock now + units in orders not cancelled = starting stock + units added.
+/// Per product: stock now + units in orders not cancelled = starting stock + units added (an
+/// order cancelled by its customer or expired by the system gave its units back).
 /// Problems, one line each.
 pub async fn stock_conserved(
     shop: &Shop,
@@ -166,10 +210,11 @@ impl Pipeline<'_> {
     pub fn expected_counts(&self) -> ShopCounts {
         let placed: u64 = self.customers.iter().map(|c| c.placed.len() as u64).sum();
         let cancelled: u64 = self.customers.iter().map(|c| c.cancelled() as u64).sum();
+        let shipped: u64 = self.customers.iter().map(|c| c.shipped() as u64).sum();
         ShopCounts {
             all: self.counts_before.all + placed,
             cancelled: self.counts_before.cancelled + cancelled,
-            created: self.counts_before.created + placed - cancelled,
+            created: self.counts_before.created + placed - cancelled - shipped,
         }
     }
 
@@ -220,7 +265,7 @@ impl Pipeline<'_> {
             }
             for order in &customer.placed {
                 // Counted once: placed and live; placed, then its cancellation taken out again.
-                let want = if order.cancelled {
+                let want = if order.cancelled() {
                     Counted::Closed
                 } else {
                     Counted::Counted
@@ -235,6 +280,13 @@ impl Pipeline<'_> {
                         money(marker.total_cents),
                         order.total
                     )),
+                    Some(marker) if marker.refunded_cents != order.refunded_cents() => {
+                        Some(format!(
+                            "{} refunded counted, {} refunded",
+                            money(marker.refunded_cents),
+                            money(order.refunded_cents())
+                        ))
+                    }
                     Some(_) => None,
                 };
                 if let Some(problem) = problem {
@@ -307,8 +359,8 @@ impl Pipeline<'_> {
     }
 }
 
-pub const STATISTICS: &str = "each customer's statistics equal their orders not cancelled (totalOrders, totalSpent, averageOrderValue, to the cent)";
-pub const PUBLISHED: &str = "every order published and counted exactly once (one marker per order in the Customer service, in the state its events lead to)";
+pub const STATISTICS: &str = "each customer's statistics equal their orders not cancelled, less refunds (totalOrders, totalSpent, averageOrderValue, to the cent)";
+pub const PUBLISHED: &str = "every order published and counted exactly once (one marker per order in the Customer service, in the state its events lead to, each refund counted once)";
 pub const DRAINED: &str = "the order events queue drained";
 pub const DEAD_LETTERS: &str = "nothing dead-lettered (order events DLQ, the relay's and the bus's failures queues, the webhooks' dead letters)";
 pub const SHOP_COUNTS: &str =

@@ -7,7 +7,9 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use shop_domain::{CustomerId, Money, Order, OrderId, OrderStatus, ProductId};
+use shop_domain::{
+    CustomerId, Money, Order, OrderId, OrderStatus, PaymentStatus, ProductId, Timestamp,
+};
 
 /// The longest a client waits on one 429 before sending again.
 const LONGEST_RETRY_WAIT: Duration = Duration::from_secs(10);
@@ -51,6 +53,26 @@ pub struct Stats {
     pub total_orders: u64,
     pub total_spent: Money,
     pub average_order_value: Money,
+}
+
+/// An order's `payment` as the API shows it; what confirms it only to the order's customer,
+/// while it waits for them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentBody {
+    pub status: PaymentStatus,
+    pub captured: Money,
+    pub refunded: Money,
+    pub intent_id: Option<String>,
+    pub pay_by: Timestamp,
+    pub client_secret: Option<String>,
+    pub publishable_key: Option<String>,
+    pub confirm_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WithPayment {
+    payment: Option<PaymentBody>,
 }
 
 /// One line of `GET /orders`.
@@ -168,6 +190,64 @@ impl Shop {
         Ok(answer.json::<ProductBody>()?.stock)
     }
 
+    /// `GET /orders/{id}` as `token`'s holder: the order and its payment.
+    pub async fn order(
+        &self,
+        token: &str,
+        id: &OrderId,
+    ) -> Result<(Order, Option<PaymentBody>), String> {
+        let path = format!("/orders/{id}");
+        let answer = self
+            .call(Method::GET, &path, Some(token), None)
+            .await
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        if answer.status != 200 {
+            return Err(format!("GET {path}: {} {}", answer.status, answer.body));
+        }
+        Ok((order_of(&answer)?, payment_of(&answer)?))
+    }
+
+    /// A browser's confirmation of a payment at the provider (as Stripe.js sends it): the
+    /// publishable key as the bearer, the client secret and a payment method in a form.
+    pub async fn confirm_payment(
+        &self,
+        payment: &PaymentBody,
+        method: &str,
+    ) -> Result<Answer, String> {
+        let (Some(url), Some(key), Some(secret)) = (
+            &payment.confirm_url,
+            &payment.publishable_key,
+            &payment.client_secret,
+        ) else {
+            return Err(format!("nothing to confirm the payment with: {payment:?}"));
+        };
+        let sent = Instant::now();
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(key)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            // Test methods and Stripe's secrets are URL-safe as they are.
+            .body(format!("payment_method={method}&client_secret={secret}"))
+            .send()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        Ok(Answer {
+            status,
+            body,
+            elapsed: sent.elapsed(),
+            throttled: 0,
+        })
+    }
+
     /// `GET /customers/{id}/orders`; `None` while the shop has no record of the customer.
     pub async fn stats(&self, token: &str, customer: &CustomerId) -> Result<Option<Stats>, String> {
         let answer = self
@@ -251,4 +331,9 @@ impl Shop {
 /// The order a 201 or 200 carries.
 pub fn order_of(answer: &Answer) -> Result<Order, String> {
     answer.json()
+}
+
+/// The payment of the order a 201 or 200 carries (`Order` leaves it out when read).
+pub fn payment_of(answer: &Answer) -> Result<Option<PaymentBody>, String> {
+    Ok(answer.json::<WithPayment>()?.payment)
 }

@@ -62,7 +62,9 @@ pub struct PaymentFacts {
     pub authorized_cents: i64,
     /// What was captured, in cents (the largest reported).
     pub captured_cents: i64,
-    /// Each refund by the provider's id, in cents.
+    /// Each refund by the provider's id, in cents. Left out while there is none: an empty
+    /// map is not written (DynamoDB Local's stream records lose an empty map's type).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub refunds: BTreeMap<String, i64>,
     /// Why an attempt was declined, while none has succeeded since.
     pub decline: Option<String>,
@@ -410,6 +412,19 @@ mod tests {
         assert_eq!(refunded.with(&refund("re_1", 300)), refunded);
         assert_eq!(refunded.status(), PaymentStatus::PartiallyRefunded);
         assert_eq!(refunded.refundable_cents(), 400);
+    }
+
+    #[test]
+    fn facts_without_refunds_are_written_without_an_empty_map() {
+        let authorised = after(&[ProviderReport::Authorized { cents: 700 }]);
+        let written = serde_json::to_value(&authorised).unwrap();
+        assert!(written.get("refunds").is_none(), "{written}");
+        let read: PaymentFacts = serde_json::from_value(written).unwrap();
+        assert_eq!(read, authorised);
+        let refunded = after(&[ProviderReport::Captured { cents: 700 }, refund("re_1", 100)]);
+        let read: PaymentFacts =
+            serde_json::from_value(serde_json::to_value(&refunded).unwrap()).unwrap();
+        assert_eq!(read, refunded);
     }
 
     #[test]
