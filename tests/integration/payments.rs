@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use shop_domain::{CustomerId, OrderId};
+use shop_domain::CustomerId;
 use shop_payments::EndpointSecret;
 
 use crate::common::{Reply, Shop, assert_error_body, now, raw_number};
@@ -284,6 +284,12 @@ async fn shuffled_and_duplicated_webhooks_end_as_one_delivery_in_order() {
     for body in life_of(in_order) {
         let reply = deliver(&shop, &stripe, &body, now() as i64).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
+        // Stripe's few addresses send for every shopper: no per-client allowance counts them.
+        assert!(
+            reply.headers.get("x-ratelimit-limit").is_none(),
+            "{:?}",
+            reply.headers
+        );
     }
     // The same life, 100 deliveries: each event 20 times, shuffled, four at a time.
     let mut deliveries: Vec<String> = life_of(shuffled)
@@ -409,7 +415,6 @@ async fn bad_stale_and_forged_signatures_are_refused_and_write_nothing() {
         applied,
         "a replay writes nothing"
     );
-    assert!(OrderId::parse(id).is_some());
 }
 
 #[tokio::test]

@@ -18,7 +18,8 @@ mod scalars;
 pub mod testing;
 
 pub use edge::{
-    Admission, Authenticate, Authenticated, Edge, Public, RateLimit, Route, admin, caller, serve,
+    Admission, Authenticate, Authenticated, Edge, Public, RateLimit, Route, SignedByItsSender,
+    admin, caller, serve,
 };
 pub use error::{ApiError, AuthFailure, ErrorBody, ErrorCode};
 pub use lambda_http::{Body, Request, Response, http};

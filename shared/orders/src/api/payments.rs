@@ -85,12 +85,12 @@ pub async fn receive_stripe_webhook(
             };
             ApiError::new(ErrorCode::InvalidSignature, message)
         })?;
-    let Some(reported) = reported else {
-        return respond::json(StatusCode::OK, &serde_json::json!({ "received": true }));
-    };
-    tracing::info!(event = %reported.event_id, report = ?reported.report, "payment reported");
-    // An order id that is not one of ours is not ours to apply.
-    if let Some(id) = OrderId::parse(&reported.order_id) {
+    // An event about no payment, or about an order that is not one of ours, is taken as it is.
+    if let Some((reported, id)) = reported.and_then(|reported| {
+        let id = OrderId::parse(&reported.order_id)?;
+        Some((reported, id))
+    }) {
+        tracing::info!(event = %reported.event_id, report = ?reported.report, "payment reported");
         telemetry::record_order(&id);
         payments::apply_report(
             store,
