@@ -9,8 +9,9 @@
 # http://localhost:4566, say) the suite runs once, against that endpoint as it is.
 # Beside the suites, on a stack of its own (moto, ports 5300/9300): hostile input, the seeding
 # of a deployed stack and the storefront in a browser (`scripts/test.sh hostile` runs that part
-# alone). Beside them too, on another (moto, ports 5400/9400): unpaid orders expiring, with a
-# payment timeout of 6 s and the schedule every 2 s (`scripts/test.sh payments-expiry` alone).
+# alone). Beside them too, on stacks of their own (ports 5400/9400, each engine of its own:
+# DynamoDB Local on 8400, LocalStack on 4600): unpaid orders expiring, with a payment timeout
+# of 6 s and the schedule every 2 s, once per engine (`scripts/test.sh payments-expiry` alone).
 # Every stack runs a local Stripe (local/stripe_local.py) as its payment provider.
 # The RabbitMQ contract tests use the broker on 127.0.0.1:5672, or install and start one.
 set -euo pipefail
@@ -78,17 +79,64 @@ expiry_pass() (
   cargo test -p integration-tests --test payment_expiry -- --test-threads=4
 )
 
-# Its stack: a moto of its own, apart from the other stacks' ports, and no broker queue.
+# Its stacks: a moto of their own, apart from the other stacks' ports, and no broker queue;
+# on each engine but moto, an engine of their own too (the stacks' tables have fixed names).
 EXPIRY_STACK=(API_PORT="${TEST_EXPIRY_API_PORT:-9400}" MOTO_PORT="${TEST_EXPIRY_MOTO_PORT:-5400}"
   STACK_STATE="$ROOT/.local/test-expiry" PAYMENT_TIMEOUT_MINUTES=0.1 LOCAL_SCHEDULE_SECONDS=2)
+EXPIRY_DDB_PORT="${TEST_EXPIRY_DYNAMODB_PORT:-8400}" EXPIRY_LS_PORT="${TEST_EXPIRY_LOCALSTACK_PORT:-4600}"
+EXPIRY_ENGINE_STATE="$ROOT/.local/test-expiry-engine"
+
+# Runs "$@" with the stack's DynamoDB (and on LocalStack its SQS and EventBridge too) on the
+# engine $1 (moto, dynamodb-local, localstack), started on 127.0.0.1:$2 with its files in $3
+# and stopped after; moto serves the rest, as it does the whole stack on moto.
+on_engine() {
+  local engine=$1 port=$2 state=$3 url
+  shift 3
+  case "$engine" in
+    moto)
+      "$@"
+      return
+      ;;
+    dynamodb-local) scripts/dynamodb-local.sh start "$port" "$state" ;;
+    localstack) scripts/localstack.sh start "$port" "$state" ;;
+    *)
+      echo "unknown engine $engine (moto, dynamodb-local, localstack)" >&2
+      exit 2
+      ;;
+  esac
+  url="http://127.0.0.1:$port"
+  if [ "$engine" = localstack ]; then
+    # Queue URLs are LocalStack's own, from GetQueueUrl; its EventBridge delivers the rules
+    # to its own queues.
+    AWS_ENDPOINT_URL_DYNAMODB="$url" AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$url" \
+      AWS_ENDPOINT_URL_SQS="$url" AWS_ENDPOINT_URL_EVENTBRIDGE="$url" "$@"
+  else
+    AWS_ENDPOINT_URL_DYNAMODB="$url" AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$url" "$@"
+  fi
+  "scripts/$engine.sh" stop "$state"
+}
+
+# The expiry on a fresh stack; $1 names its engine.
+expiry_on_fresh_stack() {
+  step "starting a fresh local stack for the payment expiry ($1; ~30 s)"
+  scripts/stack.sh start
+  expiry_pass
+  scripts/stack.sh stop
+}
 
 if [ "$MODE" = payments-expiry ]; then
   export "${EXPIRY_STACK[@]}"
   unset LOCAL_RABBITMQ_URL LOCAL_RABBITMQ_QUEUE AWS_ENDPOINT_URL
-  trap 'scripts/stack.sh stop' EXIT
-  step "starting a fresh local stack for the payment expiry (moto; ~30 s)"
-  scripts/stack.sh start
-  expiry_pass
+  trap 'scripts/stack.sh stop; scripts/dynamodb-local.sh stop "$EXPIRY_ENGINE_STATE/dynamodb-local"
+    scripts/localstack.sh stop "$EXPIRY_ENGINE_STATE/localstack"' EXIT
+  for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
+    case "$engine" in
+      dynamodb-local) port=$EXPIRY_DDB_PORT ;;
+      localstack) port=$EXPIRY_LS_PORT ;;
+      *) port= ;;
+    esac
+    on_engine "$engine" "$port" "$EXPIRY_ENGINE_STATE/$engine" expiry_on_fresh_stack "$engine"
+  done
   exit 0
 elif [ "$MODE" = hostile ]; then
   export "${HOSTILE_STACK[@]}"
@@ -147,6 +195,8 @@ cleanup() {
   done
   env "${HOSTILE_STACK[@]}" scripts/stack.sh stop
   env "${EXPIRY_STACK[@]}" scripts/stack.sh stop
+  scripts/dynamodb-local.sh stop "$EXPIRY_ENGINE_STATE/dynamodb-local"
+  scripts/localstack.sh stop "$EXPIRY_ENGINE_STATE/localstack"
   scripts/stack.sh stop
   scripts/dynamodb-local.sh stop "$DDB_STATE"
   scripts/localstack.sh stop "$LS_STATE"
@@ -232,31 +282,16 @@ finish_expiry_pass() {
 
 for engine in ${TEST_ENGINES:-moto dynamodb-local localstack}; do
   case "$engine" in
-    moto)
-      integration_suite "moto"
-      ;;
+    moto) on_engine moto "" "" integration_suite "moto" ;;
     dynamodb-local)
-      scripts/dynamodb-local.sh start "$DDB_PORT" "$DDB_STATE"
-      AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT" \
-        AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$DDB_PORT" \
-        integration_suite "DynamoDB Local for DynamoDB, moto for SQS"
-      scripts/dynamodb-local.sh stop "$DDB_STATE"
+      on_engine dynamodb-local "$DDB_PORT" "$DDB_STATE" integration_suite "DynamoDB Local for DynamoDB, moto for SQS"
       ;;
     localstack)
       # First the LocalStack we run itself: loopback only, DynamoDB with streams, SQS (it starts
-      # one of its own on a free port, installing LocalStack on first use). The suite then
-      # runs with LocalStack's EventBridge too, so that its rules deliver to its own queues.
+      # one of its own on a free port, installing LocalStack on first use).
       step "LocalStack on this machine: listeners, DynamoDB streams, SQS (~30 s)"
       python "$ROOT/local/localstack/test_localstack.py"
-      scripts/localstack.sh start "$LS_PORT" "$LS_STATE"
-      # moto still serves whatever else the stack uses (AWS_ENDPOINT_URL); queue URLs are
-      # LocalStack's own, from GetQueueUrl.
-      AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$LS_PORT" \
-        AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$LS_PORT" \
-        AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$LS_PORT" \
-        AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$LS_PORT" \
-        integration_suite "LocalStack for DynamoDB, SQS and EventBridge"
-      scripts/localstack.sh stop "$LS_STATE"
+      on_engine localstack "$LS_PORT" "$LS_STATE" integration_suite "LocalStack for DynamoDB, SQS and EventBridge"
       ;;
     *)
       echo "unknown engine $engine (moto, dynamodb-local, localstack)" >&2
