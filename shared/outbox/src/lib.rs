@@ -212,3 +212,31 @@ fn stock_change(record: &EventRecord, stock: &StockMove) -> StockChange {
         reason: stock.reason.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_lambda_events::event::dynamodb::Event;
+
+    use super::*;
+
+    /// The stream readers' sample events (`events/`) are what `sam local invoke` and the
+    /// benchmark send them: each record must read as the order it was written for, so that a
+    /// field the stored order gains cannot leave them behind.
+    #[test]
+    fn the_sample_stream_events_read_as_placed_orders() {
+        for sample in [
+            include_str!("../../../events/order-events-relay.json"),
+            include_str!("../../../events/publish-to-event-bus.json"),
+        ] {
+            let event: Event = serde_json::from_str(sample).unwrap();
+            assert!(!event.records.is_empty());
+            for (index, record) in event.records.iter().enumerate() {
+                let (messages, _) = messages_of(index, record).expect("the record reads");
+                assert_eq!(messages.len(), 1);
+                assert_eq!(messages[0].sink, Sink::Orders);
+                let body: serde_json::Value = serde_json::from_str(&messages[0].body).unwrap();
+                assert_eq!(body["pattern"], "order_created", "{body}");
+            }
+        }
+    }
+}
