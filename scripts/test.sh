@@ -234,10 +234,7 @@ if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
   scripts/stack.sh start
   hostile_pass
   scripts/stack.sh stop
-  step "starting a fresh local stack for the payment expiry ($AWS_ENDPOINT_URL; ~30 s)"
-  PAYMENT_TIMEOUT_MINUTES=0.1 LOCAL_SCHEDULE_SECONDS=2 scripts/stack.sh start
-  expiry_pass
-  scripts/stack.sh stop
+  PAYMENT_TIMEOUT_MINUTES=0.1 LOCAL_SCHEDULE_SECONDS=2 expiry_on_fresh_stack "$AWS_ENDPOINT_URL"
   exit 0
 fi
 

@@ -118,6 +118,7 @@ async fn orders_of(shop: &Shop, customer: &CustomerId, count: usize) -> Vec<Stri
 fn reachable_broker_deadline() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(60)
 }
+
 #[tokio::test]
 async fn a_nestjs_customer_service_consumes_what_our_relay_publishes() {
     let shop = Shop::connect().await;
