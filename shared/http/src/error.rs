@@ -176,6 +176,27 @@ pub struct ErrorBody<'a> {
     pub errors: &'a [String],
 }
 
+/// Declares error responses that several routes document alike, each once: its status, and
+/// its description as the doc comment. A route names it among its `responses(...)` in
+/// `#[utoipa::path]`, in place of a `(status, description, body)` tuple.
+///
+/// ```text
+/// shop_http::error_responses! {
+///     /// No such endpoint
+///     NoSuchEndpoint = 404;
+/// }
+/// ```
+#[macro_export]
+macro_rules! error_responses {
+    ($($(#[doc = $doc:literal])+ $vis:vis $name:ident = $status:literal;)+) => {$(
+        $(#[doc = $doc])+
+        #[derive(utoipa::IntoResponses)]
+        #[response(status = $status)]
+        #[allow(dead_code)] // a response of the API document, never built
+        $vis struct $name($crate::ErrorBody<'static>);
+    )+};
+}
+
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {

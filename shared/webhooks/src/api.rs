@@ -107,6 +107,11 @@ fn not_found() -> ApiError {
     ApiError::new(ErrorCode::WebhookNotFound, "Webhook not found")
 }
 
+shop_http::error_responses! {
+    /// No such endpoint
+    NoSuchEndpoint = 404;
+}
+
 /// `POST /webhooks` (admin) `{url, events, description?}`: registers an endpoint; the answer
 /// holds its signing secret, shown this once. A URL that reaches an internal address (or is
 /// not https, in AWS) is refused.
@@ -173,7 +178,7 @@ pub async fn list_webhooks(store: &Webhooks, request: Request) -> HttpResult {
     params(("id" = WebhookId, Path, description = "The endpoint")),
     responses(
         (status = 200, description = "The endpoint, without its secret", body = EndpointView),
-        (status = 404, description = "No such endpoint", body = shop_http::ErrorBody),
+        NoSuchEndpoint,
     )
 )]
 pub async fn get_webhook(store: &Webhooks, request: Request) -> HttpResult {
@@ -190,7 +195,7 @@ pub async fn get_webhook(store: &Webhooks, request: Request) -> HttpResult {
     request_body = WebhookChangesBody,
     responses(
         (status = 200, description = "The endpoint as changed", body = EndpointView),
-        (status = 404, description = "No such endpoint", body = shop_http::ErrorBody),
+        NoSuchEndpoint,
     )
 )]
 pub async fn update_webhook(store: &Webhooks, request: Request) -> HttpResult {
@@ -217,7 +222,7 @@ pub async fn update_webhook(store: &Webhooks, request: Request) -> HttpResult {
     params(("id" = WebhookId, Path, description = "The endpoint")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such endpoint", body = shop_http::ErrorBody),
+        NoSuchEndpoint,
     )
 )]
 pub async fn delete_webhook(store: &Webhooks, request: Request) -> HttpResult {
@@ -239,7 +244,7 @@ pub async fn delete_webhook(store: &Webhooks, request: Request) -> HttpResult {
     params(("id" = WebhookId, Path, description = "The endpoint")),
     responses(
         (status = 200, description = "The endpoint, with its new secret (shown once)", body = EndpointWithSecret),
-        (status = 404, description = "No such endpoint", body = shop_http::ErrorBody),
+        NoSuchEndpoint,
     )
 )]
 pub async fn rotate_webhook_secret(store: &Webhooks, request: Request) -> HttpResult {
@@ -270,7 +275,7 @@ pub async fn rotate_webhook_secret(store: &Webhooks, request: Request) -> HttpRe
     params(("id" = WebhookId, Path, description = "The endpoint"), Paging),
     responses(
         (status = 200, description = "The deliveries, newest first", body = DeliveriesPage),
-        (status = 404, description = "No such endpoint", body = shop_http::ErrorBody),
+        NoSuchEndpoint,
     )
 )]
 pub async fn list_webhook_deliveries(store: &Webhooks, request: Request) -> HttpResult {

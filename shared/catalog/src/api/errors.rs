@@ -36,3 +36,10 @@ impl From<CatalogueError> for ApiError {
         }
     }
 }
+
+shop_http::error_responses! {
+    /// No such product on sale
+    pub(super) NoSuchProductOnSale = 404;
+    /// Item not found
+    pub(super) ItemNotFound = 404;
+}

@@ -13,6 +13,7 @@ use shop_http::{ApiError, ErrorCode, HttpResult, Request};
 use utoipa::ToSchema;
 
 use super::bodies::{InventoryItemBody, InventoryStockBody};
+use super::errors::ItemNotFound;
 use crate::Store;
 use crate::products::{self, CatalogueError};
 
@@ -87,7 +88,7 @@ pub async fn create_inventory_item(store: &Store, request: Request) -> HttpResul
     params(("productCode" = Sku, Path, description = "The item's product code (the product's sku)")),
     responses(
         (status = 200, description = "The item", body = InventoryItem),
-        (status = 404, description = "Item not found", body = shop_http::ErrorBody),
+        ItemNotFound,
     )
 )]
 pub async fn get_inventory_item(store: &Store, request: Request) -> HttpResult {
@@ -106,7 +107,7 @@ pub async fn get_inventory_item(store: &Store, request: Request) -> HttpResult {
     request_body = InventoryStockBody,
     responses(
         (status = 200, description = "The item with its new stock", body = InventoryItem),
-        (status = 404, description = "Item not found", body = shop_http::ErrorBody),
+        ItemNotFound,
     )
 )]
 pub async fn set_inventory_stock(store: &Store, request: Request) -> HttpResult {

@@ -12,6 +12,7 @@ use shop_http::{ApiError, Body, ErrorCode, HttpResult, Request, Response};
 use super::bodies::{
     NewProductBody, ProductChangesBody, ProductsQuery, StockAdjustmentBody, StockLevelBody,
 };
+use super::errors::NoSuchProductOnSale;
 use crate::Store;
 use crate::products;
 
@@ -66,7 +67,7 @@ pub async fn list_products(store: &Store, request: Request) -> HttpResult {
     params(("id" = ProductId, Path, description = "The product")),
     responses(
         (status = 200, description = "The product", body = shop_domain::Product),
-        (status = 404, description = "No such product on sale", body = shop_http::ErrorBody),
+        NoSuchProductOnSale,
     )
 )]
 pub async fn get_product(store: &Store, request: Request) -> HttpResult {
@@ -106,7 +107,7 @@ pub async fn create_product(store: &Store, request: Request) -> HttpResult {
     request_body = ProductChangesBody,
     responses(
         (status = 200, description = "The product as changed", body = shop_domain::Product),
-        (status = 404, description = "No such product on sale", body = shop_http::ErrorBody),
+        NoSuchProductOnSale,
     )
 )]
 pub async fn update_product(store: &Store, request: Request) -> HttpResult {
@@ -146,7 +147,7 @@ pub async fn retire_product(store: &Store, request: Request) -> HttpResult {
     request_body = StockLevelBody,
     responses(
         (status = 200, description = "The product with its new stock", body = shop_domain::Product),
-        (status = 404, description = "No such product on sale", body = shop_http::ErrorBody),
+        NoSuchProductOnSale,
         (status = 409, description = "The stock is no longer at `expectedQuantity`", body = shop_http::ErrorBody),
     )
 )]
@@ -169,7 +170,7 @@ pub async fn set_product_stock(store: &Store, request: Request) -> HttpResult {
     request_body = StockAdjustmentBody,
     responses(
         (status = 200, description = "The product with its new stock", body = shop_domain::Product),
-        (status = 404, description = "No such product on sale", body = shop_http::ErrorBody),
+        NoSuchProductOnSale,
         (status = 409, description = "Fewer units in stock than taken out (or the largest level passed)", body = shop_http::ErrorBody),
     )
 )]

@@ -63,6 +63,13 @@ fn not_found() -> ApiError {
     ApiError::new(ErrorCode::CustomerNotFound, "Customer not found")
 }
 
+shop_http::error_responses! {
+    /// Another customer
+    AnotherCustomer = 403;
+    /// No token, one that does not verify, or the customer's own from before they deleted their account
+    SignedOutByDeletion = 401;
+}
+
 impl From<CustomerError> for ApiError {
     fn from(error: CustomerError) -> Self {
         match error {
@@ -79,8 +86,8 @@ impl From<CustomerError> for ApiError {
     params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
     responses(
         (status = 200, description = "The customer's order statistics", body = shop_domain::CustomerStats),
-        (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
-        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+        SignedOutByDeletion,
+        AnotherCustomer,
         (status = 404, description = "No such customer", body = shop_http::ErrorBody),
     )
 )]
@@ -98,8 +105,8 @@ pub async fn get_customer_stats(customers: &Customers, request: Request) -> Http
     params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
     responses(
         (status = 200, description = "The profile", body = shop_domain::CustomerProfile),
-        (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
-        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+        SignedOutByDeletion,
+        AnotherCustomer,
         (status = 404, description = "No profile (or an erased one)", body = shop_http::ErrorBody),
     )
 )]
@@ -119,8 +126,8 @@ pub async fn get_customer(customers: &Customers, request: Request) -> HttpResult
     request_body = ProfileBody,
     responses(
         (status = 200, description = "The profile as changed", body = shop_domain::CustomerProfile),
-        (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
-        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+        SignedOutByDeletion,
+        AnotherCustomer,
         (status = 404, description = "No such customer (an admin's change), or an erased one", body = shop_http::ErrorBody),
     )
 )]
@@ -145,8 +152,8 @@ pub async fn update_customer(customers: &Customers, request: Request) -> HttpRes
     ),
     responses(
         (status = 200, description = "Everything held about the customer: this page of it", body = profiles::Export),
-        (status = 401, description = "No token, one that does not verify, or the customer's own from before they deleted their account", body = shop_http::ErrorBody),
-        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+        SignedOutByDeletion,
+        AnotherCustomer,
     )
 )]
 pub async fn export_customer(customers: &Customers, store: &Store, request: Request) -> HttpResult {
@@ -177,7 +184,7 @@ pub trait SignIns: Send + Sync {
     params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
     responses(
         (status = 204, description = "Erased (or nothing was held)"),
-        (status = 403, description = "Another customer", body = shop_http::ErrorBody),
+        AnotherCustomer,
     )
 )]
 pub async fn delete_customer(

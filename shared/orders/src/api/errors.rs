@@ -155,3 +155,14 @@ pub(super) fn payment_refusal(error: PaymentError) -> ApiError {
         PaymentError::Store(error) => error.into(),
     }
 }
+
+shop_http::error_responses! {
+    /// No such order
+    pub(super) NoSuchOrder = 404;
+    /// No such order (or another customer's)
+    pub(super) NoSuchOrderOfTheCaller = 404;
+    /// The payment provider could not be reached: retry
+    pub(super) ProviderUnreachable = 503;
+    /// The Idempotency-Key was used for a different request
+    pub(super) IdempotencyKeyReused = 422;
+}

@@ -19,6 +19,7 @@ use shop_http::{ApiError, ErrorCode, HttpResult, Request, caller};
 use shop_runtime::telemetry::{self, Metric};
 
 use bodies::{CancelOrderBody, OrderStatusBody, OrdersQuery, PlaceOrderBody};
+use errors::{IdempotencyKeyReused, NoSuchOrder, NoSuchOrderOfTheCaller, ProviderUnreachable};
 use shop_catalog::Store;
 
 use crate::{self as orders, Move, OrderRules, Payments, Placement, Scope};
@@ -77,7 +78,7 @@ const ORDERS_DEFAULT_LIMIT: u8 = shop_dynamo::DEFAULT_LIMIT;
         (status = 403, description = "Ordering for another customer", body = shop_http::ErrorBody),
         (status = 404, description = "A product does not exist", body = shop_http::ErrorBody),
         (status = 409, description = "Not enough stock, a product no longer sold, or too many units held in orders not yet processed", body = shop_http::ErrorBody),
-        (status = 422, description = "The Idempotency-Key was used for a different request", body = shop_http::ErrorBody),
+        IdempotencyKeyReused,
         (status = 503, description = "The products are in high demand: retry", body = shop_http::ErrorBody),
     )
 )]
@@ -252,7 +253,7 @@ pub async fn list_orders(store: &Store, request: Request) -> HttpResult {
     params(("id" = OrderId, Path, description = "The order")),
     responses(
         (status = 200, description = "The order, with every status it has had", body = shop_domain::Order),
-        (status = 404, description = "No such order (or another customer's)", body = shop_http::ErrorBody),
+        NoSuchOrderOfTheCaller,
     )
 )]
 pub async fn get_order(store: &Store, payments: &Payments, request: Request) -> HttpResult {
@@ -285,7 +286,7 @@ pub async fn get_order(store: &Store, payments: &Payments, request: Request) -> 
     request_body(content = CancelOrderBody, description = "Optional"),
     responses(
         (status = 200, description = "The order, cancelled, its stock released", body = shop_domain::Order),
-        (status = 404, description = "No such order (or another customer's)", body = shop_http::ErrorBody),
+        NoSuchOrderOfTheCaller,
         (status = 409, description = "The order can no longer be cancelled (by this caller)", body = shop_http::ErrorBody),
     )
 )]
@@ -321,9 +322,9 @@ pub async fn cancel_order(store: &Store, payments: &Payments, request: Request) 
     request_body = OrderStatusBody,
     responses(
         (status = 200, description = "The order in its new status", body = shop_domain::Order),
-        (status = 404, description = "No such order", body = shop_http::ErrorBody),
+        NoSuchOrder,
         (status = 409, description = "The lifecycle does not allow this move from where the order is; or its payment is not authorised (`payment_not_authorized`), or the provider refused to capture it (`payment_refused`)", body = shop_http::ErrorBody),
-        (status = 503, description = "The payment provider could not be reached: retry", body = shop_http::ErrorBody),
+        ProviderUnreachable,
     )
 )]
 pub async fn update_order_status(

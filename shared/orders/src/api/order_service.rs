@@ -17,7 +17,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use shop_catalog::Store;
 
-use super::errors::{order_service_refusal, order_service_unknown_code};
+use super::errors::{IdempotencyKeyReused, order_service_refusal, order_service_unknown_code};
 use super::{answer_placement, body_and_key, scope_of};
 use crate::{self as orders, OrderRules, Placement};
 
@@ -198,7 +198,7 @@ fn order_not_found() -> ApiError {
         (status = 400, description = "Input that is not valid (`message` lists every problem, `error` is `Bad Request`), a code no product on sale has (`Item not found in inventory`), or not enough stock (`Insufficient stock. Requested: 15, Available: 10`)", body = OrderServiceError),
         (status = 403, description = "The caller is not a customer", body = shop_http::ErrorBody),
         (status = 409, description = "The customer would hold too many units in orders not yet processed", body = shop_http::ErrorBody),
-        (status = 422, description = "The Idempotency-Key was used for a different request", body = shop_http::ErrorBody),
+        IdempotencyKeyReused,
         (status = 503, description = "The product is in high demand: retry", body = shop_http::ErrorBody),
     )
 )]

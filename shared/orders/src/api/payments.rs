@@ -10,7 +10,7 @@ use shop_payments::WebhookError;
 use shop_runtime::telemetry;
 
 use super::bodies::RefundBody;
-use super::errors::payment_refusal;
+use super::errors::{NoSuchOrder, ProviderUnreachable, payment_refusal};
 use crate::payments::{self, Payments};
 use shop_catalog::Store;
 
@@ -26,9 +26,9 @@ pub const STRIPE_SIGNATURE_HEADER: &str = "stripe-signature";
     request_body = RefundBody,
     responses(
         (status = 201, description = "The order with its payment refunded by the amount", body = shop_domain::Order),
-        (status = 404, description = "No such order", body = shop_http::ErrorBody),
+        NoSuchOrder,
         (status = 409, description = "More than captured and not yet refunded (`refund_exceeds_captured`), an order without a payment (`no_payment`), or the provider refused (`payment_refused`)", body = shop_http::ErrorBody),
-        (status = 503, description = "The payment provider could not be reached: retry", body = shop_http::ErrorBody),
+        ProviderUnreachable,
     )
 )]
 pub async fn refund_order(store: &Store, payments: &Payments, request: Request) -> HttpResult {
