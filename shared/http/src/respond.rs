@@ -24,19 +24,26 @@ pub fn created<T: Serialize>(location: &str, value: &T) -> HttpResult {
 
 /// A listing's body, as the NestJS services answer one: a page of items and where it stands,
 /// `{"data": [...], "meta": {"total", "page", "limit", "nextCursor"}}` (`total` null when the
-/// listing is not counted, `nextCursor` null on the last page).
-#[derive(Debug, Serialize)]
+/// listing is not counted, `nextCursor` null on the last page). The API document describes
+/// every listing by this type (`body = Listing<OrderSummary>`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Listing<T> {
     data: Vec<T>,
     meta: ListingMeta,
 }
 
-#[derive(Debug, Serialize)]
+/// Where a page stands in its listing.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ListingMeta {
+pub struct ListingMeta {
+    /// Items in the whole listing; null when the listing is not counted.
     total: Option<u64>,
+    #[schema(value_type = crate::params::PageNumber)]
     page: u32,
+    #[schema(value_type = crate::params::PageLimit)]
     limit: u8,
+    /// Pass as `cursor` for the next page; null on the last (or, for a page that ended
+    /// early, where its reading stopped).
     next_cursor: Option<String>,
 }
 

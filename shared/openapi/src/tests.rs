@@ -117,7 +117,7 @@ fn real_responses_match_their_schemas() {
     let samples = [
         ("Product", serde_json::to_value(&product).unwrap()),
         ("Order", serde_json::to_value(&order).unwrap()),
-        ("OrdersPage", serde_json::to_value(&page).unwrap()),
+        ("Listing_OrderSummary", serde_json::to_value(&page).unwrap()),
         ("CustomerStats", serde_json::to_value(&stats).unwrap()),
         (
             "ErrorBody",

@@ -86,23 +86,6 @@ impl WebhookChangesBody {
     }
 }
 
-/// A page of a listing (`{data, meta}`), for the API document.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct EndpointsPage {
-    data: Vec<EndpointView>,
-    #[schema(value_type = Object)]
-    meta: (),
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct DeliveriesPage {
-    data: Vec<Delivery>,
-    #[schema(value_type = Object)]
-    meta: (),
-}
-
 fn not_found() -> ApiError {
     ApiError::new(ErrorCode::WebhookNotFound, "Webhook not found")
 }
@@ -159,7 +142,7 @@ pub async fn create_webhook(
 #[utoipa::path(
     get, path = "/webhooks", tag = "webhooks", security(("bearer" = ["admin"])),
     params(Paging),
-    responses((status = 200, description = "The endpoints, without their secrets", body = EndpointsPage))
+    responses((status = 200, description = "The endpoints, without their secrets", body = respond::Listing<EndpointView>))
 )]
 pub async fn list_webhooks(store: &Webhooks, request: Request) -> HttpResult {
     shop_http::admin(&request)?;
@@ -274,7 +257,7 @@ pub async fn rotate_webhook_secret(store: &Webhooks, request: Request) -> HttpRe
     get, path = "/webhooks/{id}/deliveries", tag = "webhooks", security(("bearer" = ["admin"])),
     params(("id" = WebhookId, Path, description = "The endpoint"), Paging),
     responses(
-        (status = 200, description = "The deliveries, newest first", body = DeliveriesPage),
+        (status = 200, description = "The deliveries, newest first", body = respond::Listing<Delivery>),
         NoSuchEndpoint,
     )
 )]

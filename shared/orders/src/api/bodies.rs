@@ -219,29 +219,6 @@ pub struct OrdersQuery {
     pub paging: Paging,
 }
 
-/// `GET /orders`: a page of orders, newest first (the shape of `shop_http::respond::Listing`).
-#[derive(ToSchema)]
-#[allow(dead_code)] // describes the JSON of a `Listing<OrderSummary>`, checked in the tests
-pub struct OrdersPage {
-    data: Vec<shop_domain::OrderSummary>,
-    meta: PageMeta,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[schema(rename_all = "camelCase")]
-pub struct PageMeta {
-    /// Orders in the whole listing.
-    total: Option<u64>,
-    #[schema(value_type = shop_http::params::PageNumber)]
-    page: u32,
-    #[schema(value_type = shop_http::params::PageLimit)]
-    limit: u8,
-    /// Pass as `cursor` for the next page; absent on the last (or, for a page that ended
-    /// early, where its reading stopped).
-    next_cursor: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};

@@ -229,7 +229,7 @@ fn scope_of(caller: &Caller, asked: Option<CustomerId>) -> Result<Scope, ApiErro
     get, path = "/orders", tag = "orders", security(("bearer" = [])),
     params(OrdersQuery, shop_http::params::Paging),
     responses(
-        (status = 200, description = "Orders, newest first; `meta.total` counts the whole listing (for an admin's listing of everyone's, as of the last few seconds)", body = bodies::OrdersPage),
+        (status = 200, description = "Orders, newest first; `meta.total` counts the whole listing (for an admin's listing of everyone's, as of the last few seconds)", body = respond::Listing<shop_domain::OrderSummary>),
         (status = 403, description = "Another customer's orders", body = shop_http::ErrorBody),
     )
 )]
