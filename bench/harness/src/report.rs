@@ -562,6 +562,7 @@ impl Report {
                 "first_request",
                 "second_request",
                 "call_cpu",
+                "call_cpu_sdk_diagnostics",
             ];
             let _ = writeln!(
                 out,
@@ -570,14 +571,15 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "{:<22} {:>8} {:>8} {:>8} {:>14} {:>15} {:>14}",
+                "{:<22} {:>8} {:>8} {:>8} {:>14} {:>15} {:>14} {:>22}",
                 "variant",
                 "logging",
                 "config",
                 "client",
                 "first request",
                 "second request",
-                "CPU of a call"
+                "CPU of a call",
+                "with SDK diagnostics"
             );
             for variant in crate::INIT_STEP_VARIANTS {
                 let Some(figures) = self.init_steps_ms.get(variant) else {
@@ -593,8 +595,8 @@ impl Report {
                     .collect();
                 let _ = writeln!(
                     out,
-                    "{:<22} {:>8} {:>8} {:>8} {:>14} {:>15} {:>14}",
-                    variant, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
+                    "{:<22} {:>8} {:>8} {:>8} {:>14} {:>15} {:>14} {:>22}",
+                    variant, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]
                 );
             }
         }

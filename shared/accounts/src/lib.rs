@@ -27,7 +27,7 @@ impl UserPool {
 
     pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         Ok(Self::new(
-            Client::new(aws),
+            shop_runtime::aws_client!(aws_sdk_cognitoidentityprovider, aws),
             settings::required(USER_POOL_ID)?,
         ))
     }

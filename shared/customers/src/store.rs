@@ -180,7 +180,7 @@ impl Customers {
     /// The table named by `CUSTOMERS_TABLE`.
     pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         Ok(Self::new(
-            Client::new(aws),
+            shop_runtime::aws_client!(aws_sdk_dynamodb, aws),
             settings::required(CUSTOMERS_TABLE)?,
         ))
     }

@@ -45,7 +45,7 @@ impl EventBus {
     /// The bus named by `EVENT_BUS_NAME`.
     pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         Ok(Self::new(
-            aws_sdk_eventbridge::Client::new(aws),
+            shop_runtime::aws_client!(aws_sdk_eventbridge, aws),
             settings::required(EVENT_BUS_NAME)?,
         ))
     }

@@ -199,18 +199,22 @@ where
 {
     let handler = &handler;
     lambda_http::run(service_fn(|request: Request| {
-        let span = shop_runtime::work_span!(
-            "request",
-            method = %request.method(),
-            path = %request.uri().path()
-        );
+        // The method and path are said once, on the request's last line; the span holds only
+        // the ids a handler records (every line carries the runtime's request id anyway).
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let span = shop_runtime::work_span!("request");
         let response = edge
             .handle(&route, handler, request)
             .instrument(span.clone());
         async move {
             let response = response.await;
             span.in_scope(|| {
-                tracing::info!(status = response.status().as_u16(), "request handled")
+                tracing::info!(
+                    %method,
+                    path,
+                    status = response.status().as_u16(),
+                    "request handled"
+                )
             });
             Ok::<_, std::convert::Infallible>(response)
         }

@@ -99,7 +99,11 @@ impl RateLimiter {
         )?;
         Ok(Self {
             trusted_proxies,
-            ..Self::new(Client::new(aws), table, limit)
+            ..Self::new(
+                shop_runtime::aws_client!(aws_sdk_dynamodb, aws),
+                table,
+                limit,
+            )
         })
     }
 

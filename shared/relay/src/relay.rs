@@ -50,7 +50,7 @@ impl Sinks {
     pub async fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         match settings::optional(ORDER_EVENTS_TRANSPORT).as_deref() {
             None | Some("sqs") => {
-                let client = aws_sdk_sqs::Client::new(aws);
+                let client = shop_runtime::aws_client!(aws_sdk_sqs, aws);
                 Ok(Self::Sqs {
                     orders: EventQueue::new(
                         client.clone(),

@@ -8,7 +8,7 @@ pub mod settings;
 pub mod telemetry;
 pub mod web;
 
-pub use aws::{aws, https_client};
+pub use aws::{NoSdkDiagnostics, aws, https_client};
 pub use aws_config::SdkConfig;
 pub use settings::SettingError;
 

@@ -53,10 +53,10 @@ fn log_filter(directives: Option<&str>) -> Targets {
 /// The span of one request or message, with the business ids left to be recorded.
 #[macro_export]
 macro_rules! work_span {
-    ($name:expr, $($field:tt)*) => {
+    ($name:expr $(, $($field:tt)+)?) => {
         tracing::info_span!(
             $name,
-            $($field)*,
+            $($($field)+,)?
             customer_id = tracing::field::Empty,
             order_id = tracing::field::Empty
         )

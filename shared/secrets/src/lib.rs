@@ -95,7 +95,9 @@ pub async fn optional_json<T: DeserializeOwned>(
     match settings::optional(name) {
         None => Ok(None),
         Some(arn) => {
-            let value = Secrets::new(Client::new(aws)).read_json(name, &arn).await?;
+            let value = Secrets::new(shop_runtime::aws_client!(aws_sdk_secretsmanager, aws))
+                .read_json(name, &arn)
+                .await?;
             tracing::info!(setting = name, "secret read");
             Ok(Some(value))
         }

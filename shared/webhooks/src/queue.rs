@@ -32,7 +32,7 @@ impl DeliveryQueue {
 
     pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         Ok(Self::new(
-            aws_sdk_sqs::Client::new(aws),
+            shop_runtime::aws_client!(aws_sdk_sqs, aws),
             settings::required(DELIVERIES_QUEUE_URL)?,
         ))
     }

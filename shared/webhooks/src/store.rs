@@ -100,7 +100,7 @@ impl Webhooks {
 
     pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         Ok(Self::new(
-            Client::new(aws),
+            shop_runtime::aws_client!(aws_sdk_dynamodb, aws),
             settings::required(WEBHOOKS_TABLE)?,
         ))
     }

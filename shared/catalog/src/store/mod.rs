@@ -42,7 +42,7 @@ impl Store {
     /// The table named by `STORE_TABLE`.
     pub fn from_env(aws: &shop_runtime::SdkConfig) -> Result<Self, SettingError> {
         Ok(Self::new(
-            Client::new(aws),
+            shop_runtime::aws_client!(aws_sdk_dynamodb, aws),
             settings::required(STORE_TABLE)?,
         ))
     }
