@@ -1330,6 +1330,52 @@ class CancelledTransactionsStayOutOfTheStream(unittest.TestCase):
         self.assertEqual([r["dynamodb"]["Keys"]["pk"]["S"] for r in records], ["taken", "real"])
 
 
+class QueueCountsAreNotMadeForASend(unittest.TestCase):
+    """local/moto_server.py: a send to a queue does not walk the messages it holds (moto
+    alone counts them for every message sent), and the counts are still right when asked."""
+
+    def test_a_send_reads_no_message_of_the_queue(self):
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.sqs.models import Message, sqs_backends
+
+        import moto_server
+
+        moto_server.send_without_counting_the_queue()
+        backend = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        backend.create_queue("counted-apart")
+        for _ in range(20):
+            backend.send_message("counted-apart", "held")
+        visible = Message.visible
+        reads = []
+        Message.visible = property(lambda message: reads.append(message) or visible.fget(message))
+        self.addCleanup(setattr, Message, "visible", visible)
+        backend.send_message("counted-apart", "one more")
+        self.assertEqual(reads, [])
+        self.assertEqual(backend.get_queue("counted-apart").approximate_number_of_messages, 21)
+
+    def test_the_counts_are_right_when_asked(self):
+        import boto3
+
+        endpoint = start_moto(self)
+        sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint,
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        for _ in range(100):
+            try:
+                url = sqs.create_queue(QueueName="q")["QueueUrl"]
+                break
+            except Exception:
+                time.sleep(0.1)
+        for batch in range(3):
+            sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "MessageBody": f"{batch}.{i}"} for i in range(10)])
+        taken = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)["Messages"]
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        self.assertEqual(len(taken), 10)
+        self.assertEqual(counts["ApproximateNumberOfMessages"], "20")
+        self.assertEqual(counts["ApproximateNumberOfMessagesNotVisible"], "10")
+        self.assertEqual(counts["ApproximateNumberOfMessagesDelayed"], "0")
+
+
 def resolved(value, conditions=None):
     """A template value with its intrinsics spelled out: !GetAtt X.Arn as "arn:X", !Ref X as
     "ref:X", !If by the given conditions (each false unless named)."""

@@ -9,13 +9,14 @@
 #   scripts/bench.sh              the full run (~4 minutes once built; the arm64 packages first)
 #   scripts/bench.sh --quick      every phase with few repetitions, for working on the harness
 #   scripts/bench.sh --profiles [VARIANT...]
-#                                 the release-profile experiment: create-order as [profile.release]
-#                                 builds it, and built with each profile variant below (or only
-#                                 those named), then measured side by side; writes
-#                                 profiles.md and profiles.json to a profiles folder beside the
-#                                 run's results. Each variant is a build of its own from scratch
-#                                 (<target dir>/<variant>; ~7 minutes apiece on 2 cores).
-#                                 BENCH_QUICK=1: with few repetitions.
+#                                 the release-profile experiment: create-order (BENCH_FUNCTION
+#                                 names another) as [profile.release] builds it, and built with
+#                                 each profile variant below (or only those named), then measured
+#                                 side by side, the release binary once more last (the order's
+#                                 own effect); writes profiles.md and profiles.json to a profiles
+#                                 folder beside the run's results. Each variant is a build of its
+#                                 own from scratch (<target dir>/<variant>; ~7 minutes apiece on
+#                                 2 cores). BENCH_QUICK=1: with few repetitions.
 #
 # BENCH_ENGINE=moto: moto alone, for DynamoDB too (the figures are then moto's, which copies a
 #   table on every transaction: slow writes, and a long run).
@@ -27,18 +28,22 @@
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 
-PROFILE_FUNCTION=create-order
+PROFILE_FUNCTION="${BENCH_FUNCTION:-create-order}"
 # The profile experiment: each variant is the workspace's release profile with one choice
-# changed (the first: cargo's own defaults for every choice at once).
+# changed (the first: cargo's own defaults for every choice at once). `rustflags=` is a flag
+# for the function's own code and its dependencies, not for the build's tools (so such a
+# variant is built for the host's target named).
 PROFILE_VARIANTS=(
   'bench-cargo-defaults:opt-level=3 lto=false codegen-units=16 panic="unwind" strip="none"'
   'bench-oz:opt-level="z"'
   'bench-o3:opt-level=3'
+  'bench-o2:opt-level=2'
   'bench-lto-off:lto=false'
   'bench-lto-thin:lto="thin"'
   'bench-cu16:codegen-units=16'
   'bench-unwind:panic="unwind"'
   'bench-nostrip:strip="none"'
+  'bench-no-pie:rustflags=-Crelocation-model=static'
 )
 ENGINE="${BENCH_ENGINE:-dynamodb-local}"
 DDB_PORT="${BENCH_DYNAMODB_PORT:-8800}"
@@ -130,13 +135,30 @@ select_variants() {
 # One profile variant of $PROFILE_FUNCTION, the profile defined on the command line
 # (inheriting [profile.release]) so that the release binaries stay as they are.
 build_variant() {
-  local name=${1%%:*} settings=${1#*:} setting
+  local name=${1%%:*} settings=${1#*:} setting rustflags=""
   local config=(--config "profile.$name.inherits=\"release\"")
   for setting in $settings; do
-    config+=(--config "profile.$name.$setting")
+    case "$setting" in
+    rustflags=*) rustflags=${setting#rustflags=} ;;
+    *) config+=(--config "profile.$name.$setting") ;;
+    esac
   done
   step "building $PROFILE_FUNCTION with $name (${settings:-as [profile.release]})"
-  cargo build --quiet --profile "$name" -p "$PROFILE_FUNCTION" "${config[@]}"
+  if [ -n "$rustflags" ]; then
+    config+=(--target "$(host_target)")
+  fi
+  env ${rustflags:+RUSTFLAGS="$rustflags"} cargo build --quiet --profile "$name" -p "$PROFILE_FUNCTION" "${config[@]}"
+}
+
+host_target() { rustc -vV | sed -n 's/^host: //p'; }
+
+# Where a variant's binary is: under the host's target for a variant with rustflags.
+variant_binary() {
+  local name=${1%%:*} settings=${1#*:}
+  case " $settings" in
+  *" rustflags="*) echo "$TARGET_DIR/$(host_target)/$name/$PROFILE_FUNCTION" ;;
+  *) echo "$TARGET_DIR/$name/$PROFILE_FUNCTION" ;;
+  esac
 }
 
 # The engines, whatever AWS_ENDPOINT_URL* the shell has: moto for SQS (and the user pool
@@ -208,8 +230,12 @@ stop_engines() {
 profile_experiment() {
   local variant pairs=("release=$TARGET_DIR/release/$PROFILE_FUNCTION")
   for variant in "${PROFILE_VARIANTS[@]}"; do
-    pairs+=("${variant%%:*}=$TARGET_DIR/${variant%%:*}/$PROFILE_FUNCTION")
+    pairs+=("${variant%%:*}=$(variant_binary "$variant")")
   done
+  # The release binary again, last: what the order of the variants alone moves.
+  mkdir -p "$STATE/again"
+  cp "$TARGET_DIR/release/$PROFILE_FUNCTION" "$STATE/again/$PROFILE_FUNCTION"
+  pairs+=("release-again=$STATE/again/$PROFILE_FUNCTION")
   python "$ROOT/bench/package_sizes.py" "$STATE/sizes.json" "$STATE/dist" "${pairs[@]}"
   local quick=()
   # BENCH_QUICK=1: few repetitions (the sizes, the point of most variants, are exact anyway).

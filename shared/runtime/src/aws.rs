@@ -95,10 +95,13 @@ const AWS_ROOTS: &[u8] = include_bytes!("../roots/amazon-trust-services.pem");
 /// the first request: most of a cold start's instructions. Five roots compiled into the
 /// binary cost microseconds. The trade-off: this client can reach AWS endpoints only, which
 /// is all a function talks to; a TLS-intercepting proxy or an endpoint signed by another CA
-/// would be refused. So when an endpoint is overridden (`AWS_ENDPOINT_URL...`, a local engine
-/// or a test double over HTTPS), `None` keeps the SDK's default client and the system's roots.
+/// would be refused. So when an endpoint is overridden with anything but plain `http://`
+/// (`AWS_ENDPOINT_URL...`: a local engine or a test double over HTTPS), `None` keeps the SDK's
+/// default client and the system's roots. A plain `http://` engine (moto, DynamoDB Local)
+/// meets no certificate, and is reached by the client Lambda uses: the default one would read
+/// every system root for each service client made, at start.
 pub fn https_client() -> Option<SharedHttpClient> {
-    if endpoint_overridden() {
+    if endpoint_may_need_system_roots(std::env::vars()) {
         return None;
     }
     let mut roots = TrustStore::empty();
@@ -112,8 +115,15 @@ pub fn https_client() -> Option<SharedHttpClient> {
     )
 }
 
-fn endpoint_overridden() -> bool {
-    std::env::vars().any(|(name, value)| name.starts_with("AWS_ENDPOINT_URL") && !value.is_empty())
+fn endpoint_may_need_system_roots(mut env: impl Iterator<Item = (String, String)>) -> bool {
+    env.any(|(name, value)| {
+        let value = value.trim();
+        name.starts_with("AWS_ENDPOINT_URL")
+            && !value.is_empty()
+            && !value
+                .get(..7)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+    })
 }
 
 /// The region as the default chain's first source, the environment, gives it.
@@ -136,6 +146,30 @@ mod tests {
     use aws_smithy_http_client::test_util::capture_request;
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
+
+    #[test]
+    fn only_an_endpoint_that_may_speak_tls_keeps_the_system_roots() {
+        let needs = |vars: &[(&str, &str)]| {
+            endpoint_may_need_system_roots(
+                vars.iter()
+                    .map(|(name, value)| (name.to_string(), value.to_string())),
+            )
+        };
+        assert!(!needs(&[("AWS_REGION", "eu-west-1")]));
+        assert!(!needs(&[("AWS_ENDPOINT_URL", "")]));
+        assert!(!needs(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5100"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "HTTP://localhost:8000"),
+        ]));
+        assert!(needs(&[(
+            "AWS_ENDPOINT_URL",
+            "https://localhost.localstack.cloud:4566"
+        )]));
+        assert!(needs(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5100"),
+            ("AWS_ENDPOINT_URL_SQS", "https://sqs.internal.example"),
+        ]));
+    }
 
     #[test]
     fn the_bundle_holds_the_five_amazon_trust_services_roots_as_valid_certificates() {
