@@ -1338,8 +1338,16 @@ class QueueCountsAreNotMadeForASend(unittest.TestCase):
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.sqs.models import Message, sqs_backends
 
+        from moto.sqs.models import Queue, SQSBackend
+
         import moto_server
 
+        # The launcher's patch is for its own process: put moto back as it was after this test.
+        counts = ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
+                  "approximate_number_of_messages_not_visible")
+        for name, original in [(name, Queue.__dict__[name]) for name in counts]:
+            self.addCleanup(setattr, Queue, name, original)
+        self.addCleanup(setattr, SQSBackend, "send_message", SQSBackend.send_message)
         moto_server.send_without_counting_the_queue()
         backend = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         backend.create_queue("counted-apart")

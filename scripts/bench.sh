@@ -37,7 +37,6 @@ PROFILE_VARIANTS=(
   'bench-cargo-defaults:opt-level=3 lto=false codegen-units=16 panic="unwind" strip="none"'
   'bench-oz:opt-level="z"'
   'bench-o3:opt-level=3'
-  'bench-o2:opt-level=2'
   'bench-lto-off:lto=false'
   'bench-lto-thin:lto="thin"'
   'bench-cu16:codegen-units=16'
