@@ -8,12 +8,10 @@ write or a transaction without isolation, so two concurrent `SET stock = stock -
 launcher runs the same moto app with one lock around every request, except SQS long polls
 (which only wait), so concurrency tests see the engine behave as DynamoDB does.
 
-It also keeps a cancelled transaction out of the table's stream. moto undoes a cancelled
-transaction by putting back a copy of each table it touched, stream included; a shard
-iterator handed out before then still reads the discarded stream, with the cancelled writes
-in it, and the sequence numbers they held go to the next real writes, which a reader that
-has passed them never sees. DynamoDB never shows a cancelled write. Here the stream object
-outlives the undo, holding the records as they were before the transaction.
+It also undoes a cancelled transaction without copying tables, and keeps it out of the
+table's stream (`transactions_that_copy_no_table`), and sends to a queue without counting its
+messages (`send_without_counting_the_queue`): moto alone does work that grows with a table or
+a queue for each transaction or message, and every request waits for it.
 
 --iam: every request is authenticated and authorized against the IAM users and policies
 created in this moto, from the first request on, as AWS does. The administrator `local-admin`
@@ -37,6 +35,7 @@ user pool's (moto's Cognito, at /<pool id>/.well-known/jwks.json) and the local 
 """
 
 import argparse
+import copy
 import json
 import logging
 import os
@@ -50,6 +49,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.events.responses import EventsHandler
@@ -95,23 +95,76 @@ def serving_local_jwks(app, jwks_file):
     return handle
 
 
-def keep_streams_through_cancelled_transactions():
+def transactions_that_copy_no_table():
+    """moto backs up every table a transaction names before applying it, as a deep copy of
+    the table (every item, and every record its stream ever held), and puts the copy in the
+    table's place if the transaction is cancelled. The copy grows with the table, and every
+    request waits for it: late in a test run a transaction took most of a second, and the
+    outbox relay's reader of the stream fell a minute behind. Here the backup is the items
+    the transaction names, as they were, and the length of the table's stream; a cancelled
+    transaction gets those back and its stream records are dropped, on the same table and
+    stream objects, so a reader's iterator never sees a cancelled write (DynamoDB never shows
+    one) and the next real write takes the sequence number after the last one it read."""
     transact = DynamoDBBackend.transact_write_items
+    applying = threading.local()
+
+    def deepcopy(table, memo):
+        if getattr(applying, "active", False):
+            return table  # moto's backup: this wrapper keeps its own
+        copied = Table.__new__(Table)
+        memo[id(table)] = copied
+        for name, value in vars(table).items():
+            setattr(copied, name, copy.deepcopy(value, memo))
+        return copied
+
+    def backup(backend, transact_items):
+        items, streams = [], {}
+        for entry in transact_items:
+            op = next(iter(entry.values()), None)
+            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            if table is None:
+                continue  # moto refuses it, and nothing is written
+            key = op.get("Key") or {
+                name: op.get("Item", {})[name]
+                for name in (table.hash_key_attr, table.range_key_attr)
+                if name in op.get("Item", {})
+            }
+            try:
+                hash_key, range_key = backend.get_keys_value(table, key)
+                before = copy.deepcopy(table.get_item(hash_key, range_key))
+            except Exception:
+                continue  # a malformed key: moto refuses it before writing
+            items.append((table, hash_key, range_key, before))
+            if table.stream_shard is not None:
+                streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
+        return items, streams.values()
+
+    def put_back(table, hash_key, range_key, item):
+        if item is not None:
+            if range_key:
+                table.items[hash_key][range_key] = item
+            else:
+                table.items[hash_key] = item
+        elif range_key:
+            table.items.get(hash_key, {}).pop(range_key, None)
+        else:
+            table.items.pop(hash_key, None)
 
     def transact_write_items(self, transact_items):
-        shards = {name: table.stream_shard for name, table in self.tables.items()
-                  if getattr(table, "stream_shard", None) is not None}
+        items, streams = backup(self, transact_items)
+        applying.active = True
         try:
             return transact(self, transact_items)
         except Exception:
-            for name, shard in shards.items():
-                table = self.tables.get(name)
-                if table is not None and table.stream_shard is not shard:
-                    shard.items = table.stream_shard.items  # the records from before
-                    shard.table = table
-                    table.stream_shard = shard
+            for table, hash_key, range_key, item in reversed(items):
+                put_back(table, hash_key, range_key, item)
+            for shard, length in streams:
+                del shard.items[length:]
             raise
+        finally:
+            applying.active = False
 
+    Table.__deepcopy__ = deepcopy
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
@@ -400,7 +453,7 @@ def enforce_iam():
 
 
 def main():
-    keep_streams_through_cancelled_transactions()
+    transactions_that_copy_no_table()
     send_without_counting_the_queue()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-H", "--host", default="127.0.0.1")

@@ -1330,6 +1330,80 @@ class CancelledTransactionsStayOutOfTheStream(unittest.TestCase):
         self.assertEqual([r["dynamodb"]["Keys"]["pk"]["S"] for r in records], ["taken", "real"])
 
 
+class TransactionsCopyNoTable(unittest.TestCase):
+    """local/moto_server.py: a transaction backs up the items it names, not the tables (moto
+    alone deep-copies each table it names, every item and stream record, for every
+    transaction), and a cancelled one still leaves every item and the stream as they were."""
+
+    def test_a_cancelled_transaction_leaves_the_table_as_it_was_without_copying_it(self):
+        import copy
+
+        import moto_server
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+        from moto.dynamodb.models.table import Table
+
+        # The launcher's patch is for its own process: put moto back as it was after this test.
+        self.addCleanup(setattr, DynamoDBBackend, "transact_write_items", DynamoDBBackend.transact_write_items)
+        self.addCleanup(lambda: Table.__dict__.get("__deepcopy__") and delattr(Table, "__deepcopy__"))
+        moto_server.transactions_that_copy_no_table()
+        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        backend.create_table(
+            "copied-apart",
+            schema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            attr=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            throughput=None, billing_mode="PAY_PER_REQUEST",
+            streams={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            global_indexes=None, indexes=None, tags=[], deletion_protection_enabled=False,
+            sse_specification=None, warm_throughput=None,
+        )
+        table = backend.tables["copied-apart"]
+        key = lambda pk: {"pk": {"S": pk}, "sk": {"S": "item"}}  # noqa: E731
+        backend.put_item("copied-apart", {**key("stock"), "units": {"N": "5"}})
+        backend.put_item("copied-apart", {**key("gone"), "units": {"N": "1"}})
+        stream = table.stream_shard
+        records = len(stream.items)
+
+        copied = []
+        deepcopy = copy.deepcopy
+        self.addCleanup(setattr, copy, "deepcopy", deepcopy)
+
+        def spy(value, *rest):
+            result = deepcopy(value, *rest)
+            if isinstance(value, Table) and result is not value:
+                copied.append(value.name)
+            return result
+
+        copy.deepcopy = spy
+        with self.assertRaises(Exception):
+            backend.transact_write_items([
+                {"Update": {"TableName": "copied-apart", "Key": key("stock"), "UpdateExpression": "SET units = :u",
+                            "ExpressionAttributeValues": {":u": {"N": "4"}}}},
+                {"Put": {"TableName": "copied-apart", "Item": {**key("new"), "units": {"N": "1"}}}},
+                {"Delete": {"TableName": "copied-apart", "Key": key("gone")}},
+                {"ConditionCheck": {"TableName": "copied-apart", "Key": key("absent"),
+                                    "ConditionExpression": "attribute_exists(pk)"}},
+            ])
+        copy.deepcopy = deepcopy
+        self.assertEqual(copied, [], "a table was copied")
+
+        self.assertIs(backend.tables["copied-apart"], table)
+        self.assertIs(table.stream_shard, stream)
+        self.assertEqual(len(stream.items), records, "the cancelled writes left the stream")
+        units = lambda pk: backend.get_item("copied-apart", key(pk))  # noqa: E731
+        self.assertEqual(units("stock").attrs["units"].value, "5")
+        self.assertEqual(units("gone").attrs["units"].value, "1")
+        self.assertIsNone(units("new"))
+
+        # A transaction that goes through writes, and its records follow the real ones.
+        backend.transact_write_items([
+            {"Update": {"TableName": "copied-apart", "Key": key("stock"), "UpdateExpression": "SET units = :u",
+                        "ExpressionAttributeValues": {":u": {"N": "4"}}}},
+        ])
+        self.assertEqual(units("stock").attrs["units"].value, "4")
+        self.assertEqual(len(stream.items), records + 1)
+
+
 class QueueCountsAreNotMadeForASend(unittest.TestCase):
     """local/moto_server.py: a send to a queue does not walk the messages it holds (moto
     alone counts them for every message sent), and the counts are still right when asked."""

@@ -9,9 +9,13 @@ use aws_runtime::user_agent::UserAgentInterceptor;
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::{Intercept, disable_interceptor};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// The AWS SDK configuration: region, credentials and endpoints from the standard sources, so
@@ -107,12 +111,44 @@ pub fn https_client() -> Option<SharedHttpClient> {
     let mut roots = TrustStore::empty();
     roots.add_pem_certificate(AWS_ROOTS);
     let context = TlsContext::builder().with_trust_store(roots).build().ok()?;
-    Some(
-        Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(context)
-            .build_https(),
-    )
+    let client = Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https();
+    Some(SharedHttpClient::new(ConnectorOnFirstCall(client)))
+}
+
+/// An HTTP client that makes its connector when the first call needs it, and not also each
+/// time a service client is made on it.
+///
+/// The SDK's client builds a connector (a rustls configuration from the roots) when a
+/// service client is made, and drops it: that is how the default client reads the system's
+/// roots before the first request. Ours are compiled in, so that build is only work, once per
+/// service client at every cold start. Calls are unchanged: each gets its connector from the
+/// inner client, which makes it once and keeps it.
+#[derive(Debug)]
+struct ConnectorOnFirstCall(SharedHttpClient);
+
+impl HttpClient for ConnectorOnFirstCall {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 fn endpoint_may_need_system_roots(mut env: impl Iterator<Item = (String, String)>) -> bool {
@@ -144,8 +180,11 @@ mod tests {
     use super::*;
     use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
     use aws_smithy_http_client::test_util::capture_request;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn only_an_endpoint_that_may_speak_tls_keeps_the_system_roots() {
@@ -182,21 +221,78 @@ mod tests {
         }
     }
 
-    /// The headers of the `GetItem` a client made by `make` sends.
-    async fn headers_sent(
-        make: fn(&SdkConfig) -> aws_sdk_dynamodb::Client,
-    ) -> Vec<(String, String)> {
-        let (http, sent) = capture_request(None);
-        let config = SdkConfig::builder()
+    /// A configuration whose calls go to `http`.
+    fn config_on(http: SharedHttpClient) -> SdkConfig {
+        SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 "AKID", "secret", None, None, "test",
             )))
             .http_client(http)
-            .build();
+            .build()
+    }
+
+    /// Counts the connectors the SDK asks for when a service client is made; calls go to
+    /// `calls`.
+    #[derive(Debug)]
+    struct CountsEarlyConnectors {
+        early: Arc<AtomicUsize>,
+        calls: SharedHttpClient,
+    }
+
+    impl HttpClient for CountsEarlyConnectors {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            self.calls.http_connector(settings, components)
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.early.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_service_client_is_made_without_a_connector_and_its_calls_still_get_one() {
+        let early = Arc::new(AtomicUsize::new(0));
+        let (calls, sent) = capture_request(None);
+        let http = SharedHttpClient::new(CountsEarlyConnectors {
+            early: early.clone(),
+            calls: SharedHttpClient::new(calls),
+        });
+        let _ = aws_sdk_dynamodb::Client::new(&config_on(http.clone()));
+        assert_eq!(early.load(Ordering::SeqCst), 1, "the SDK asks for one");
+
+        let client = aws_sdk_dynamodb::Client::new(&config_on(SharedHttpClient::new(
+            ConnectorOnFirstCall(http),
+        )));
+        assert_eq!(early.load(Ordering::SeqCst), 1, "made without one");
+        let _ = client.get_item().table_name("t").send().await;
+        assert_eq!(
+            sent.expect_request().uri(),
+            "https://dynamodb.eu-west-1.amazonaws.com/"
+        );
+    }
+
+    /// The headers of the `GetItem` a client made by `make` sends.
+    async fn headers_sent(
+        make: fn(&SdkConfig) -> aws_sdk_dynamodb::Client,
+    ) -> Vec<(String, String)> {
+        let (http, sent) = capture_request(None);
         // The captured answer is not a GetItem's; only the request matters here.
-        let _ = make(&config).get_item().table_name("t").send().await;
+        let _ = make(&config_on(SharedHttpClient::new(http)))
+            .get_item()
+            .table_name("t")
+            .send()
+            .await;
         let request = sent.expect_request();
         request
             .headers()
