@@ -106,16 +106,6 @@ def transactions_that_copy_no_table():
     stream objects, so a reader's iterator never sees a cancelled write (DynamoDB never shows
     one) and the next real write takes the sequence number after the last one it read."""
     transact = DynamoDBBackend.transact_write_items
-    applying = threading.local()
-
-    def deepcopy(table, memo):
-        if getattr(applying, "active", False):
-            return table  # moto's backup: this wrapper keeps its own
-        copied = Table.__new__(Table)
-        memo[id(table)] = copied
-        for name, value in vars(table).items():
-            setattr(copied, name, copy.deepcopy(value, memo))
-        return copied
 
     def backup(backend, transact_items):
         items, streams = [], {}
@@ -152,7 +142,6 @@ def transactions_that_copy_no_table():
 
     def transact_write_items(self, transact_items):
         items, streams = backup(self, transact_items)
-        applying.active = True
         try:
             return transact(self, transact_items)
         except Exception:
@@ -161,10 +150,10 @@ def transactions_that_copy_no_table():
             for shard, length in streams:
                 del shard.items[length:]
             raise
-        finally:
-            applying.active = False
 
-    Table.__deepcopy__ = deepcopy
+    # moto deep-copies a table only for that backup, which this wrapper keeps instead: its
+    # "copy" is the table itself, so its own undo puts back the very table it holds.
+    Table.__deepcopy__ = lambda table, memo: table
     DynamoDBBackend.transact_write_items = transact_write_items
 
 

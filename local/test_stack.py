@@ -1340,6 +1340,7 @@ class TransactionsCopyNoTable(unittest.TestCase):
 
         import moto_server
         from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.exceptions import TransactionCanceledException
         from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
         from moto.dynamodb.models.table import Table
 
@@ -1375,7 +1376,7 @@ class TransactionsCopyNoTable(unittest.TestCase):
             return result
 
         copy.deepcopy = spy
-        with self.assertRaises(Exception):
+        with self.assertRaises(TransactionCanceledException):
             backend.transact_write_items([
                 {"Update": {"TableName": "copied-apart", "Key": key("stock"), "UpdateExpression": "SET units = :u",
                             "ExpressionAttributeValues": {":u": {"N": "4"}}}},
