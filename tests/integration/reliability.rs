@@ -99,6 +99,47 @@ async fn concurrent_multi_item_orders_reserve_all_or_nothing() {
 }
 
 #[tokio::test]
+async fn a_process_that_read_a_product_before_it_changed_orders_it_as_the_table_has_it() {
+    let shop = Shop::connect().await;
+    let product = shop.new_product("10.00", 10).await;
+    let store = &shop.store;
+    let one = OrderRequest {
+        delivery: None,
+        customer_id: CustomerId::new(),
+        lines: vec![(product.id, Quantity::new(1).unwrap())],
+    };
+    let payments = shop_orders::Payments::NONE;
+    let place = || place_order(store, &RULES, &payments, &one, None);
+    let first = place().await.expect("placed").order;
+    assert_eq!(first.total, "10.00".parse::<Money>().unwrap());
+
+    // Another process (the admin's update-product) changes the product this one has read.
+    let changed = shop
+        .patch_json(
+            &format!("/products/{}", product.id),
+            &json!({"price": 12.5, "name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let second = place().await.expect("placed").order;
+    assert_eq!(second.total, "12.50".parse::<Money>().unwrap());
+    assert_eq!(second.items[0].name.as_str(), "Renamed");
+
+    let retired = shop
+        .send(
+            shop.http
+                .delete(format!("{}/products/{}", shop.base, product.id)),
+        )
+        .await;
+    assert!(retired.status < 300, "{} {}", retired.status, retired.text);
+    assert!(matches!(
+        place().await,
+        Err(PlaceOrderError::Pricing(PricingError::Retired(_)))
+    ));
+    assert_eq!(shop.stock_of(&product.id).await, 8, "two orders, two units");
+}
+
+#[tokio::test]
 async fn a_retried_post_with_the_same_idempotency_key_returns_the_first_order() {
     let shop = Shop::connect().await;
     let product = shop.new_product("10.00", 10).await;

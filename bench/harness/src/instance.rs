@@ -13,7 +13,7 @@ use tokio::process::Command;
 use tokio::sync::{oneshot, watch};
 
 use crate::Error;
-use crate::runtime_api::{Invocation, RuntimeApi};
+use crate::runtime_api::{InitUsage, Invocation, RuntimeApi};
 
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,6 +34,8 @@ pub struct FunctionSpec {
 #[derive(Debug, Clone, Copy)]
 pub struct ColdStart {
     pub init: Duration,
+    /// What init used, read at the first `next`.
+    pub init_usage: Option<InitUsage>,
     pub first_invocation: Duration,
     /// Process start to the first result.
     pub total: Duration,
@@ -82,6 +84,7 @@ impl Instance {
             .spawn()
             .map_err(|error| format!("cannot start {}: {error}", spec.binary.display()))?;
         let pid = child.id().ok_or("the process ended at once")?;
+        api.serve_process(pid);
         let (exited_tx, exited) = watch::channel(None);
         let (kill, kill_rx) = oneshot::channel::<()>();
         // Owns the child: reports its exit, or kills it when told (or when the instance is
@@ -128,6 +131,7 @@ impl Instance {
         let invocation = instance.finish(first).await?;
         let cold = ColdStart {
             init: ready - instance.spawned,
+            init_usage: instance.api.init_usage(),
             first_invocation: invocation.finished - ready,
             total: invocation.finished - instance.spawned,
             engine: Duration::ZERO,

@@ -68,6 +68,10 @@ fn cpu_check(case: &str, cpu_us: f64, own_calls: usize) -> Option<(&'static str,
 pub struct FunctionFigures {
     pub name: String,
     pub init_ms: Option<Summary>,
+    /// Of init, the process's own CPU time (user + system), read at its first `next`.
+    pub init_cpu_ms: Option<Summary>,
+    /// The minor page faults of init.
+    pub init_minor_faults: Option<Summary>,
     pub first_invocation_ms: Option<Summary>,
     pub cold_total_ms: Option<Summary>,
     /// The engine's part of the cold total (answering the first request's calls, and the key
@@ -133,6 +137,20 @@ impl FunctionFigures {
         Self {
             name: result.name.clone(),
             init_ms: pick(|c| c.init),
+            init_cpu_ms: Summary::of(
+                &result
+                    .cold
+                    .iter()
+                    .filter_map(|c| c.init_usage.map(|usage| millis(usage.cpu)))
+                    .collect::<Vec<_>>(),
+            ),
+            init_minor_faults: Summary::of(
+                &result
+                    .cold
+                    .iter()
+                    .filter_map(|c| c.init_usage.map(|usage| usage.minor_faults as f64))
+                    .collect::<Vec<_>>(),
+            ),
             first_invocation_ms: pick(|c| c.first_invocation),
             cold_total_ms: pick(|c| c.total),
             cold_engine_ms: pick(|c| c.engine),
@@ -489,18 +507,29 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "\n{:<24} {:>10} {:>24} {:>14} {:>11} {:>11} {:>9}",
-            "case", "binary", "zip", "calls 1st/own", "limiter/req", "RCU / WCU", "$ per 1M"
+            "\n{:<24} {:>10} {:>24} {:>16} {:>14} {:>11} {:>11} {:>9}",
+            "case",
+            "binary",
+            "zip",
+            "init CPU/faults",
+            "calls 1st/own",
+            "limiter/req",
+            "RCU / WCU",
+            "$ per 1M"
         );
         for f in &rows {
             let binary = f.size["stripped_bytes"].as_f64();
             let _ = writeln!(
                 out,
-                "{:<24} {:>10} {:>24} {:>14} {:>11} {:>11} {:>9}",
+                "{:<24} {:>10} {:>24} {:>16} {:>14} {:>11} {:>11} {:>9}",
                 label(f),
                 binary.map_or("-".into(), |b| format!("{:.2} MiB", b / MIB)),
                 zip_of(&f.size)
                     .map_or("-".into(), |(b, arch)| format!("{:.2} MiB {arch}", b / MIB)),
+                match (f.init_cpu_ms, f.init_minor_faults) {
+                    (Some(cpu), Some(faults)) => format!("{:.2} / {:.0}", cpu.p50, faults.p50),
+                    _ => "-".into(),
+                },
                 match (f.aws_calls_first_request, f.aws_calls_own_max) {
                     (Some(first), Some(own)) => format!("{first} / {own}"),
                     _ => "-".into(),
@@ -518,7 +547,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "(calls: the most AWS calls of a cold first request / of the handler's own in a warm one; limiter/req: the rate\n limiter's calls per warm request at the bench's limit; capacity units as the engine reported them; cost: {})",
+            "(init CPU/faults: p50 of init's own CPU time, ms, and of its minor page faults, read at the first `next`;\n calls: the most AWS calls of a cold first request / of the handler's own in a warm one; limiter/req: the rate\n limiter's calls per warm request at the bench's limit; capacity units as the engine reported them; cost: {})",
             self.prices
         );
         for f in &rows {

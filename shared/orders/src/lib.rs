@@ -7,6 +7,8 @@
 pub mod api;
 pub mod payments;
 
+use std::collections::HashMap;
+
 pub use payments::{PaymentError, Payments};
 pub use shop_domain::Checkout;
 
@@ -19,7 +21,7 @@ use shop_dynamo::{Attempt, DynamoError, Page, PageRequest, with_retries};
 use shop_payments::ProviderError;
 use shop_runtime::settings::{self, SettingError};
 
-use shop_catalog::store::{OrderWrite, Placed, Store, Transition, TransitionWrite};
+use shop_catalog::store::{OrderWrite, Placed, Store, StoredProduct, Transition, TransitionWrite};
 
 /// How often an order is written again when other writes got in between.
 pub(crate) const MAX_ATTEMPTS: u32 = 6;
@@ -104,8 +106,10 @@ pub struct Placement {
 }
 
 /// Places an order: names and prices come from the catalogue, and the order is written with
-/// every stock reservation in one transaction, or not at all. Two DynamoDB calls: one read,
-/// one transaction (more only when other writes got in between).
+/// every stock reservation in one transaction, or not at all. One DynamoDB call, the
+/// transaction, when this process has read every product before (the transaction holds each
+/// line to the product as the table has it); else two: one read, one transaction. More only
+/// when the products changed or other writes got in between.
 pub async fn place_order(
     store: &Store,
     rules: &OrderRules,
@@ -122,7 +126,29 @@ pub async fn place_order(
     let key_pk = key.map(|key| format!("IDEMPOTENCY#{}#{}", request.customer_id, key.as_str()));
     let fingerprint = request.fingerprint();
     let products: Vec<ProductId> = request.lines.iter().map(|(id, _)| *id).collect();
+    let placing = Placing {
+        store,
+        rules,
+        payments,
+        request,
+        idempotency: key_pk.as_ref().map(|pk| (pk.clone(), fingerprint.clone())),
+    };
     with_retries(MAX_ATTEMPTS, |_| async {
+        // Known products only ever get an order written: any other answer (a product that
+        // changed, a key already used, a refusal) is decided again on what the table holds.
+        // A failed call is not tried again here: it may have been written.
+        if let Some(known) = store.known_for_order(&products) {
+            match placing.write(&known).await {
+                Ok((order, Placed::Written)) => {
+                    return Ok(Attempt::Done(Placement {
+                        order,
+                        replayed: false,
+                    }));
+                }
+                Err(PlaceOrderError::Store(error)) => return Err(error.into()),
+                Ok(_) | Err(_) => store.forget_for_order(&products),
+            }
+        }
         let (catalogue, remembered) = store.read_for_order(&products, key_pk.as_deref()).await?;
         if let Some(remembered) = remembered {
             if remembered.fingerprint != fingerprint {
@@ -135,19 +161,8 @@ pub async fn place_order(
                 replayed: true,
             }));
         }
-        let offer = |id: &ProductId| match catalogue.get(id) {
-            Some(stored) if stored.retired => Offer::Retired(&stored.product),
-            Some(stored) => Offer::OnSale(&stored.product),
-            None => Offer::Unknown,
-        };
-        let mut order = price_order(request, offer, Timestamp::now())?;
-        order.payment = payments.for_new_order(&order.created_at, order.shipping_address.is_some());
-        let write = OrderWrite {
-            order: &order,
-            max_reserved_units: rules.max_reserved_units,
-            idempotency: key_pk.clone().map(|pk| (pk, fingerprint.clone())),
-        };
-        match store.write_order(&write).await? {
+        let (order, placed) = placing.write(&catalogue).await?;
+        match placed {
             Placed::Written => Ok(Attempt::Done(Placement {
                 order,
                 replayed: false,
@@ -169,6 +184,41 @@ pub async fn place_order(
         }
     })
     .await
+}
+
+/// One order being placed: what pricing it from a catalogue and writing it needs.
+struct Placing<'a> {
+    store: &'a Store,
+    rules: &'a OrderRules,
+    payments: &'a Payments,
+    request: &'a OrderRequest,
+    /// The idempotency key's item and the request's fingerprint, if a key was given.
+    idempotency: Option<(String, String)>,
+}
+
+impl Placing<'_> {
+    /// The order priced from `catalogue`, and what the table said to writing it.
+    async fn write(
+        &self,
+        catalogue: &HashMap<ProductId, StoredProduct>,
+    ) -> Result<(Order, Placed), PlaceOrderError> {
+        let offer = |id: &ProductId| match catalogue.get(id) {
+            Some(stored) if stored.retired => Offer::Retired(&stored.product),
+            Some(stored) => Offer::OnSale(&stored.product),
+            None => Offer::Unknown,
+        };
+        let mut order = price_order(self.request, offer, Timestamp::now())?;
+        order.payment = self
+            .payments
+            .for_new_order(&order.created_at, order.shipping_address.is_some());
+        let write = OrderWrite {
+            order: &order,
+            max_reserved_units: self.rules.max_reserved_units,
+            idempotency: self.idempotency.clone(),
+        };
+        let placed = self.store.write_order(&write).await?;
+        Ok((order, placed))
+    }
 }
 
 /// Places an order of `quantity` units of the one product whose code (sku) is `code`, as the

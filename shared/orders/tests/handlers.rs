@@ -9,12 +9,17 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsInput, TransactWriteItemsOutput,
+};
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::error::ResourceNotFoundException;
 use aws_smithy_mocks::mock;
 use serde_json::{Value, json};
 use shop_catalog::Store;
-use shop_domain::{Caller, Checkout, CustomerId, Order, OrderId, OrderStatus, Product, ProductId};
+use shop_domain::{
+    Caller, Checkout, CustomerId, Order, OrderId, OrderStatus, Product, ProductId, ProductName,
+};
 use shop_dynamo::{number, string};
 use shop_http::testing::{admin, customer, error_json, request, response_json, routed};
 use shop_http::{HttpResult, Request};
@@ -158,6 +163,163 @@ async fn an_order_is_one_read_and_one_transaction() {
     let location = format!("/orders/{}", order["id"].as_str().unwrap());
     assert_eq!(response.headers()["location"], location.as_str());
     assert_eq!((read.num_calls(), write.num_calls()), (1, 1));
+}
+
+/// Transactions that reserve `product` at `price` under `name`, held to both: the line
+/// holds the product as the table has it.
+fn reserves_at(
+    product: &ProductId,
+    price: i64,
+    name: &str,
+) -> impl Fn(&TransactWriteItemsInput) -> bool + Send + Sync + 'static {
+    let (product, name) = (format!("PRODUCT#{product}"), name.to_owned());
+    move |request| {
+        request
+            .transact_items()
+            .get(1)
+            .and_then(TransactWriteItem::update)
+            .is_some_and(|update| {
+                let values = update.expression_attribute_values();
+                pk(Some(update.key())) == Some(product.as_str())
+                    && update.condition_expression().is_some_and(|condition| {
+                        condition.contains("priceCents = :price")
+                            && condition.contains("#name = :name")
+                    })
+                    && update
+                        .expression_attribute_names()
+                        .and_then(|names| names.get("#name"))
+                        == Some(&"name".to_owned())
+                    && gives(values, ":price", number(price))
+                    && gives(values, ":name", string(name.as_str()))
+            })
+    }
+}
+
+/// Every read of the catalogue for an order of `product`, finding it.
+fn reads_for_order_of(product: &Product) -> aws_smithy_mocks::Rule {
+    let key = format!("PRODUCT#{}", product.id);
+    let item = item_of(product);
+    mock!(Client::batch_get_item)
+        .match_requests(move |request| {
+            request.request_items().is_some_and(|tables| {
+                tables["store"]
+                    .keys()
+                    .iter()
+                    .any(|read| pk(Some(read)) == Some(key.as_str()))
+            })
+        })
+        .then_output(move || {
+            BatchGetItemOutput::builder()
+                .responses("store", vec![item.clone()])
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn an_order_of_products_this_process_has_read_is_one_transaction() {
+    let (known, other) = (product("19.99", 10), product("5.00", 10));
+    let (read_known, read_other) = (reads_for_order_of(&known), reads_for_order_of(&other));
+    let write_known = mock!(Client::transact_write_items)
+        .match_requests(reserves_at(&known.id, 1999, "Smartphone"))
+        .then_output(|| TransactWriteItemsOutput::builder().build());
+    let write_other = mock!(Client::transact_write_items)
+        .match_requests(reserves_at(&other.id, 500, "Smartphone"))
+        .then_output(|| TransactWriteItemsOutput::builder().build());
+    let store = store(&[&read_known, &read_other, &write_known, &write_other]);
+    let buyer = Some(customer(&CustomerId::new()));
+    for (units, total) in [(1, json!(19.99)), (2, json!(39.98)), (3, json!(59.97))] {
+        let response = place(&store, placement_of(&known.id, units, buyer.clone()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        assert_eq!(response_json(&response)["total"], total);
+    }
+    assert_eq!((read_known.num_calls(), write_known.num_calls()), (1, 3));
+    // A product this process has not read is read first.
+    let response = place(&store, placement_of(&other.id, 1, buyer))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!((read_other.num_calls(), write_other.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_call_that_failed_for_an_order_of_known_products_is_not_made_again() {
+    // It may have been written: placing the order again could place it twice.
+    let on_sale = product("19.99", 10);
+    let read = reads_for_order_of(&on_sale);
+    let write = mock!(Client::transact_write_items)
+        .sequence()
+        .output(|| TransactWriteItemsOutput::builder().build())
+        .error(|| {
+            TransactWriteItemsError::ResourceNotFoundException(
+                ResourceNotFoundException::builder().message("gone").build(),
+            )
+        })
+        .build();
+    let store = store(&[&read, &write]);
+    let buyer = Some(customer(&CustomerId::new()));
+    let first = place(&store, placement_of(&on_sale.id, 1, buyer.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 201);
+    let failed = place(&store, placement_of(&on_sale.id, 1, buyer)).await;
+    assert!(failed.is_err_and(|error| error_json(&error)["statusCode"] == 500));
+    assert_eq!((read.num_calls(), write.num_calls()), (1, 2));
+}
+
+#[tokio::test]
+async fn an_order_of_a_product_changed_since_this_process_read_it_is_priced_as_the_table_has_it() {
+    let before = product("19.99", 10);
+    let mut after = before.clone();
+    after.price = "24.99".parse().unwrap();
+    after.name = ProductName::parse("Smartphone 2").unwrap();
+    let (first, second) = (item_of(&before), item_of(&after));
+    let read = mock!(Client::batch_get_item)
+        .sequence()
+        .output(move || {
+            BatchGetItemOutput::builder()
+                .responses("store", vec![first.clone()])
+                .build()
+        })
+        .output(move || {
+            BatchGetItemOutput::builder()
+                .responses("store", vec![second.clone()])
+                .build()
+        })
+        .build();
+    // The table's product changed after the first order: a line held to what was read
+    // before is refused, with stock enough.
+    let at_old_price = mock!(Client::transact_write_items)
+        .match_requests(reserves_at(&before.id, 1999, "Smartphone"))
+        .sequence()
+        .output(|| TransactWriteItemsOutput::builder().build())
+        .error(|| stock_taken_meanwhile(10))
+        .build();
+    let at_new_price = mock!(Client::transact_write_items)
+        .match_requests(reserves_at(&after.id, 2499, "Smartphone 2"))
+        .then_output(|| TransactWriteItemsOutput::builder().build());
+    let store = store(&[&read, &at_old_price, &at_new_price]);
+    let buyer = Some(customer(&CustomerId::new()));
+    let first = place(&store, placement_of(&before.id, 2, buyer.clone()))
+        .await
+        .unwrap();
+    assert_eq!(response_json(&first)["total"], json!(39.98));
+    let second = place(&store, placement_of(&before.id, 2, buyer))
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 201);
+    let order = response_json(&second);
+    assert_eq!(order["total"], json!(49.98));
+    assert_eq!(order["items"][0]["name"], "Smartphone 2");
+    assert_eq!(
+        (
+            read.num_calls(),
+            at_old_price.num_calls(),
+            at_new_price.num_calls()
+        ),
+        (2, 2, 1)
+    );
 }
 
 #[tokio::test]

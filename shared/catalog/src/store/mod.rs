@@ -3,6 +3,7 @@
 //! recognise as a rule; it stores what the use cases decided, atomically.
 
 pub mod items;
+mod known;
 mod orders;
 mod products;
 mod stock_requests;
@@ -29,6 +30,7 @@ pub const BY_PAYMENT_DUE_INDEX: &str = "gsi4";
 pub struct Store {
     client: Client,
     table: String,
+    known: known::KnownProducts,
 }
 
 impl Store {
@@ -36,6 +38,7 @@ impl Store {
         Self {
             client,
             table: table.into(),
+            known: known::KnownProducts::default(),
         }
     }
 

@@ -120,7 +120,23 @@ impl Store {
                 }
             }
         }
+        self.known.learn(found.values());
         Ok((found, remembered))
+    }
+
+    /// The ordered products as this process last read them for an order, if it knows every
+    /// one (see [`known`](super::known)): an order priced from them is written as any other,
+    /// held by its transaction to the products as the table has them.
+    pub fn known_for_order(
+        &self,
+        products: &[ProductId],
+    ) -> Option<HashMap<ProductId, StoredProduct>> {
+        self.known.all(products)
+    }
+
+    /// Forgets the products an order could not be written from: the next order reads them.
+    pub fn forget_for_order(&self, products: &[ProductId]) {
+        self.known.forget(products);
     }
 
     /// Writes an order, every stock reservation, the customer's counts (within their
@@ -138,12 +154,15 @@ impl Store {
                 .table_name(&self.table)
                 .set_key(Some(key(product_pk(&line.product_id), PRODUCT)))
                 .update_expression("SET stock = stock - :quantity, stockReason = :reason")
-                // The customer pays the price just read, for a product still on sale.
+                // The line holds the product as the table has it now: the price the customer
+                // pays and the name the order shows, of a product still on sale.
                 .condition_expression(
-                    "stock >= :quantity AND priceCents = :price AND attribute_not_exists(retiredAt)",
+                    "stock >= :quantity AND priceCents = :price AND #name = :name AND attribute_not_exists(retiredAt)",
                 )
+                .expression_attribute_names("#name", "name")
                 .expression_attribute_values(":quantity", number(line.quantity.get()))
                 .expression_attribute_values(":price", number(line.price.cents()))
+                .expression_attribute_values(":name", string(line.name.as_str()))
                 .expression_attribute_values(":reason", string(format!("order {} placed", order.id)))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()?;
@@ -206,8 +225,8 @@ impl Store {
                     index: index - 1,
                     available: Some(available),
                 },
-                // Enough stock but the condition failed: the price changed or the product
-                // was retired. Engines that do not return the item make us read again,
+                // Enough stock but the condition failed: the price or name changed or the
+                // product was retired. Engines that do not return the item make us read again,
                 // which finds the shortage too.
                 _ => Placed::Retry,
             });
