@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,7 +14,7 @@ use tokio::process::Command;
 use tokio::sync::{oneshot, watch};
 
 use crate::Error;
-use crate::runtime_api::{InitUsage, Invocation, RuntimeApi};
+use crate::runtime_api::{Invocation, RuntimeApi};
 
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,6 +29,31 @@ pub struct FunctionSpec {
     pub env: BTreeMap<String, String>,
     /// Where its stdout and stderr (its JSON logs) are appended.
     pub log: PathBuf,
+}
+
+/// What the process had used when it first asked for an event, read while it waited for the
+/// answer: its init's own CPU time (user + system, all threads) and its minor page faults
+/// (pages of the binary and heap mapped in, from the page cache or zeroed).
+#[derive(Debug, Clone, Copy)]
+pub struct InitUsage {
+    pub cpu: Duration,
+    pub minor_faults: u64,
+}
+
+impl InitUsage {
+    fn of(pid: u32) -> Option<Self> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command's closing parenthesis: state is the 3rd, minflt the 10th.
+        let minor_faults = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(7)?
+            .parse()
+            .ok()?;
+        let cpu = cpu_time(pid).ok()?;
+        Some(Self { cpu, minor_faults })
+    }
 }
 
 /// A cold start: process start to the first `next`, then the first event.
@@ -48,6 +74,8 @@ pub struct Instance {
     pub pid: u32,
     api: RuntimeApi,
     spawned: Instant,
+    /// What init used, once the process has asked for its first event.
+    init_usage: Arc<OnceLock<InitUsage>>,
     exited: watch::Receiver<Option<String>>,
     kill: Option<oneshot::Sender<()>>,
     log: PathBuf,
@@ -84,7 +112,13 @@ impl Instance {
             .spawn()
             .map_err(|error| format!("cannot start {}: {error}", spec.binary.display()))?;
         let pid = child.id().ok_or("the process ended at once")?;
-        api.serve_process(pid);
+        let init_usage = Arc::new(OnceLock::new());
+        let usage = init_usage.clone();
+        api.at_first_next(move || {
+            if let Some(read) = InitUsage::of(pid) {
+                let _ = usage.set(read);
+            }
+        });
         let (exited_tx, exited) = watch::channel(None);
         let (kill, kill_rx) = oneshot::channel::<()>();
         // Owns the child: reports its exit, or kills it when told (or when the instance is
@@ -113,6 +147,7 @@ impl Instance {
             pid,
             api,
             spawned,
+            init_usage,
             exited,
             kill: Some(kill),
             log: spec.log.clone(),
@@ -131,7 +166,7 @@ impl Instance {
         let invocation = instance.finish(first).await?;
         let cold = ColdStart {
             init: ready - instance.spawned,
-            init_usage: instance.api.init_usage(),
+            init_usage: instance.init_usage.get().copied(),
             first_invocation: invocation.finished - ready,
             total: invocation.finished - instance.spawned,
             engine: Duration::ZERO,

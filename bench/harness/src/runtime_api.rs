@@ -27,31 +27,6 @@ const PREFIX: &str = "/2018-06-01/runtime";
 /// The deadline handed to the function with each event (template.yaml's `Timeout`).
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What the process had used when it first asked for an event, read while it waited for the
-/// answer: its init's own CPU time (user + system, all threads) and its minor page faults
-/// (pages of the binary and heap mapped in, from the page cache or zeroed).
-#[derive(Debug, Clone, Copy)]
-pub struct InitUsage {
-    pub cpu: Duration,
-    pub minor_faults: u64,
-}
-
-impl InitUsage {
-    fn of(pid: u32) -> Option<Self> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command's closing parenthesis: state is the 3rd, minflt the 10th.
-        let minor_faults = stat
-            .rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .nth(7)?
-            .parse()
-            .ok()?;
-        let cpu = crate::instance::cpu_time(pid).ok()?;
-        Some(Self { cpu, minor_faults })
-    }
-}
-
 /// One finished invocation.
 #[derive(Debug)]
 pub struct Invocation {
@@ -79,9 +54,8 @@ struct State {
     queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Submitted>>,
     in_flight: Mutex<HashMap<String, (Instant, oneshot::Sender<Invocation>)>>,
     first_next: OnceLock<Instant>,
-    /// The function's process, once started.
-    process: OnceLock<u32>,
-    init_usage: OnceLock<InitUsage>,
+    /// Run when the first `next` arrives, before it is answered: the process waits then.
+    at_first_next: OnceLock<Box<dyn Fn() + Send + Sync>>,
     init_error: OnceLock<String>,
     changed: Notify,
     next_id: Mutex<u64>,
@@ -105,8 +79,7 @@ impl RuntimeApi {
             queue: tokio::sync::Mutex::new(queue),
             in_flight: Mutex::new(HashMap::new()),
             first_next: OnceLock::new(),
-            process: OnceLock::new(),
-            init_usage: OnceLock::new(),
+            at_first_next: OnceLock::new(),
             init_error: OnceLock::new(),
             changed: Notify::new(),
             next_id: Mutex::new(0),
@@ -128,14 +101,10 @@ impl RuntimeApi {
         receiver
     }
 
-    /// The process this API serves, whose init is measured at its first `next`.
-    pub fn serve_process(&self, pid: u32) {
-        let _ = self.state.process.set(pid);
-    }
-
-    /// What the process had used by its first `next`, if it has asked and could be read.
-    pub fn init_usage(&self) -> Option<InitUsage> {
-        self.state.init_usage.get().copied()
+    /// Runs `hook` when the function first asks for an event, before it is answered, so
+    /// that what the process has used by then is its init's alone.
+    pub fn at_first_next(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.state.at_first_next.set(Box::new(hook));
     }
 
     /// Waits for the end of init: the first `next` request, or the function's init error.
@@ -213,9 +182,8 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Reply, 
 /// Blocks until an event is submitted, then hands it out with Lambda's headers.
 async fn next(state: &State, arrived: Instant) -> Reply {
     if state.first_next.set(arrived).is_ok() {
-        // The process waits for this answer, so what it has used is its init's alone.
-        if let Some(usage) = state.process.get().and_then(|pid| InitUsage::of(*pid)) {
-            let _ = state.init_usage.set(usage);
+        if let Some(hook) = state.at_first_next.get() {
+            hook();
         }
         state.changed.notify_waiters();
     }
