@@ -295,7 +295,13 @@ impl Report {
                     let steps = steps
                         .iter()
                         .filter_map(|(step, micros)| {
-                            let ms: Vec<f64> = micros.iter().map(|us| us / 1000.0).collect();
+                            // A step's page faults are a count, kept as it is.
+                            let unit = if step.ends_with("_faults") {
+                                1.0
+                            } else {
+                                1000.0
+                            };
+                            let ms: Vec<f64> = micros.iter().map(|us| us / unit).collect();
                             Summary::of(&ms).map(|summary| (step.clone(), summary))
                         })
                         .collect();
@@ -585,9 +591,11 @@ impl Report {
 
         if !self.init_steps_ms.is_empty() {
             let steps = [
+                "before_main",
                 "telemetry",
                 "config",
                 "client",
+                "second_client",
                 "first_request",
                 "second_request",
                 "call_cpu",
@@ -600,11 +608,13 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "{:<22} {:>8} {:>8} {:>8} {:>14} {:>15} {:>14} {:>22}",
+                "{:<22} {:>11} {:>8} {:>8} {:>8} {:>14} {:>14} {:>15} {:>14} {:>22}",
                 "variant",
+                "before main",
                 "logging",
                 "config",
                 "client",
+                "second client",
                 "first request",
                 "second request",
                 "CPU of a call",
@@ -624,8 +634,36 @@ impl Report {
                     .collect();
                 let _ = writeln!(
                     out,
-                    "{:<22} {:>8} {:>8} {:>8} {:>14} {:>15} {:>14} {:>22}",
-                    variant, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]
+                    "{:<22} {:>11} {:>8} {:>8} {:>8} {:>14} {:>14} {:>15} {:>14} {:>22}",
+                    variant,
+                    cells[0],
+                    cells[1],
+                    cells[2],
+                    cells[3],
+                    cells[4],
+                    cells[5],
+                    cells[6],
+                    cells[7],
+                    cells[8]
+                );
+                let faults: Vec<String> = steps[..6]
+                    .iter()
+                    .map(|step| {
+                        figures
+                            .get(&format!("{step}_faults"))
+                            .map_or("-".into(), |s| format!("{:.0}", s.p50))
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{:<22} {:>11} {:>8} {:>8} {:>8} {:>14} {:>14}",
+                    "  page faults",
+                    faults[0],
+                    faults[1],
+                    faults[2],
+                    faults[3],
+                    faults[4],
+                    faults[5]
                 );
             }
         }

@@ -1,7 +1,9 @@
 //! Where a function's start goes: `init-steps <variant>` performs the steps a function with a
-//! DynamoDB client takes before and at its first request, timing each, and prints them as one
-//! JSON line (microseconds). One variant per process, since part of the cost is paid once per
-//! process (the root certificates, the endpoint rules); the harness runs each many times.
+//! DynamoDB client takes before and at its first request, timing each and counting its minor
+//! page faults (`<step>_faults`, and `before_main_faults` for those of its start before its
+//! first step), and prints them as one JSON line (microseconds). One variant per process,
+//! since part of the cost is paid once per process (the root certificates, the endpoint
+//! rules); the harness runs each many times.
 //!
 //! The engine's address comes from a profile file (`AWS_CONFIG_FILE`, `endpoint_url`), not
 //! from `AWS_ENDPOINT_URL`, so that `shop_runtime::aws` takes the path it takes in Lambda
@@ -24,14 +26,24 @@ use aws_config::{BehaviorVersion, Region};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The pages the process touched before its first step: the kernel starting it, the
+    // dynamic loader relocating it and the async runtime made. (Not its CPU time: a thread's
+    // own scheduler figures are brought up to date only when it is switched out.)
+    let before_main = minor_faults();
     let variant = std::env::args().nth(1).unwrap_or_default();
     let mut steps = serde_json::Map::new();
-    let mut clock = Instant::now();
+    steps.insert(
+        format!("before_main{FAULTS}"),
+        serde_json::json!(before_main),
+    );
+    let mut clock = (Instant::now(), minor_faults());
     let mut lap = |name: &str| {
-        let now = Instant::now();
-        let micros = (now - clock).as_secs_f64() * 1e6;
+        let now = (Instant::now(), minor_faults());
+        let micros = (now.0 - clock.0).as_secs_f64() * 1e6;
         steps.insert(name.to_owned(), serde_json::json!(micros.round()));
-        clock = now;
+        let faults = now.1.saturating_sub(clock.1);
+        steps.insert(format!("{name}{FAULTS}"), serde_json::json!(faults));
+        clock = (Instant::now(), minor_faults());
     };
 
     shop_runtime::telemetry::init();
@@ -57,6 +69,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => aws_sdk_dynamodb::Client::new(&config),
     };
     lap("client");
+    // Every API function makes a second client on the same configuration, its rate limiter's.
+    let _limiter = match variant.as_str() {
+        "shop-runtime" => shop_runtime::aws_client!(aws_sdk_dynamodb, &config),
+        _ => aws_sdk_dynamodb::Client::new(&config),
+    };
+    lap("second_client");
     client.list_tables().limit(1).send().await?;
     lap("first_request");
     client.list_tables().limit(1).send().await?;
@@ -80,6 +98,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{}", serde_json::Value::Object(steps));
     Ok(())
+}
+
+/// The suffix of a step's name under which its minor page faults are reported.
+const FAULTS: &str = "_faults";
+
+/// The process's minor page faults so far (pages mapped in from the page cache or zeroed).
+fn minor_faults() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command's closing parenthesis: minflt is the 8th of them.
+            let after_command = stat.rsplit_once(')')?.1.to_owned();
+            after_command.split_whitespace().nth(7)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// The CPU time, in nanoseconds, of `calls` warm `GetItem`s through `client`.
