@@ -125,7 +125,7 @@ impl Store {
     }
 
     /// The ordered products as this process last read them for an order, if it knows every
-    /// one (see [`known`](super::known)): an order priced from them is written as any other,
+    /// one (the store's `known` module): an order priced from them is written as any other,
     /// held by its transaction to the products as the table has them.
     pub fn known_for_order(
         &self,
