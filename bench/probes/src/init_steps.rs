@@ -36,14 +36,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         format!("before_main{FAULTS}"),
         serde_json::json!(before_main),
     );
-    let mut clock = (Instant::now(), minor_faults());
+    // A step's time starts after its first count of faults and ends before its last, so
+    // that neither read of /proc is timed.
+    let start = || {
+        let faults = minor_faults();
+        (Instant::now(), faults)
+    };
+    let mut clock = start();
     let mut lap = |name: &str| {
-        let now = (Instant::now(), minor_faults());
-        let micros = (now.0 - clock.0).as_secs_f64() * 1e6;
+        let ended = Instant::now();
+        let micros = (ended - clock.0).as_secs_f64() * 1e6;
+        let faults = minor_faults().saturating_sub(clock.1);
         steps.insert(name.to_owned(), serde_json::json!(micros.round()));
-        let faults = now.1.saturating_sub(clock.1);
         steps.insert(format!("{name}{FAULTS}"), serde_json::json!(faults));
-        clock = (Instant::now(), minor_faults());
+        clock = start();
     };
 
     shop_runtime::telemetry::init();

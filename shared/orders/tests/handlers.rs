@@ -116,14 +116,24 @@ fn placement_of(product: &ProductId, units: u32, caller: Option<Caller>) -> Requ
     request("POST", "/orders", Some(body), caller)
 }
 
-/// Every read of the catalogue for an order, finding `product`.
+/// Every read of the catalogue for an order of `product`, finding it.
 fn reads_for_order(product: &Product) -> aws_smithy_mocks::Rule {
+    let key = format!("PRODUCT#{}", product.id);
     let item = item_of(product);
-    mock!(Client::batch_get_item).then_output(move || {
-        BatchGetItemOutput::builder()
-            .responses("store", vec![item.clone()])
-            .build()
-    })
+    mock!(Client::batch_get_item)
+        .match_requests(move |request| {
+            request.request_items().is_some_and(|tables| {
+                tables["store"]
+                    .keys()
+                    .iter()
+                    .any(|read| pk(Some(read)) == Some(key.as_str()))
+            })
+        })
+        .then_output(move || {
+            BatchGetItemOutput::builder()
+                .responses("store", vec![item.clone()])
+                .build()
+        })
 }
 
 #[tokio::test]
@@ -195,30 +205,10 @@ fn reserves_at(
     }
 }
 
-/// Every read of the catalogue for an order of `product`, finding it.
-fn reads_for_order_of(product: &Product) -> aws_smithy_mocks::Rule {
-    let key = format!("PRODUCT#{}", product.id);
-    let item = item_of(product);
-    mock!(Client::batch_get_item)
-        .match_requests(move |request| {
-            request.request_items().is_some_and(|tables| {
-                tables["store"]
-                    .keys()
-                    .iter()
-                    .any(|read| pk(Some(read)) == Some(key.as_str()))
-            })
-        })
-        .then_output(move || {
-            BatchGetItemOutput::builder()
-                .responses("store", vec![item.clone()])
-                .build()
-        })
-}
-
 #[tokio::test]
 async fn an_order_of_products_this_process_has_read_is_one_transaction() {
     let (known, other) = (product("19.99", 10), product("5.00", 10));
-    let (read_known, read_other) = (reads_for_order_of(&known), reads_for_order_of(&other));
+    let (read_known, read_other) = (reads_for_order(&known), reads_for_order(&other));
     let write_known = mock!(Client::transact_write_items)
         .match_requests(reserves_at(&known.id, 1999, "Smartphone"))
         .then_output(|| TransactWriteItemsOutput::builder().build());
@@ -247,7 +237,7 @@ async fn an_order_of_products_this_process_has_read_is_one_transaction() {
 async fn a_call_that_failed_for_an_order_of_known_products_is_not_made_again() {
     // It may have been written: placing the order again could place it twice.
     let on_sale = product("19.99", 10);
-    let read = reads_for_order_of(&on_sale);
+    let read = reads_for_order(&on_sale);
     let write = mock!(Client::transact_write_items)
         .sequence()
         .output(|| TransactWriteItemsOutput::builder().build())
