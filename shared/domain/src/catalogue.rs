@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::Type;
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
 
+use crate::RequestBody;
 use crate::ids::ProductId;
 use crate::money::Money;
 use crate::text::{Category, Description, ProductName, Sku};
@@ -28,13 +29,18 @@ pub struct Product {
     pub description: Description,
 }
 
-/// A product to add, without its id (and without its sku when one is to be generated).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A product to add, without its id, and without its sku when one is to be generated. Numbers
+/// are read exactly, never through a float.
+#[derive(Debug, Clone, PartialEq, Eq, RequestBody, ToSchema)]
 pub struct NewProduct {
+    /// Generated (`INV-` and nine digits) when absent.
     pub sku: Option<Sku>,
     pub name: ProductName,
+    /// Empty when absent.
+    #[body(default)]
+    #[schema(required = false)]
     pub description: Description,
-    pub price: Money,
+    pub price: Price,
     pub stock: StockLevel,
     pub category: Category,
 }
@@ -45,7 +51,7 @@ impl NewProduct {
         Product {
             id,
             name: self.name,
-            price: self.price,
+            price: self.price.amount(),
             stock: self.stock,
             category: self.category,
             sku,
@@ -54,23 +60,16 @@ impl NewProduct {
     }
 }
 
-/// An admin's change to a product's catalogue entry: only the fields given change. Orders
-/// already placed keep the name and price they were sold at.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// An admin's change to a product's catalogue entry: only the fields given change, at least one.
+/// Orders already placed keep the name and price they were sold at.
+#[derive(Debug, Clone, PartialEq, Eq, Default, RequestBody, ToSchema)]
+#[body(at_least_one)]
+#[schema(min_properties = 1)]
 pub struct ProductChanges {
     pub name: Option<ProductName>,
     pub description: Option<Description>,
-    pub price: Option<Money>,
+    pub price: Option<Price>,
     pub category: Option<Category>,
-}
-
-impl ProductChanges {
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.description.is_none()
-            && self.price.is_none()
-            && self.category.is_none()
-    }
 }
 
 /// Whether an amount may be a unit price: more than zero, at most [`MAX_PRICE_CENTS`].

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::Type;
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
 
+use crate::RequestBody;
 use crate::catalogue::MAX_PRICE_CENTS;
 use crate::money::Money;
 use crate::text::{AddressLine, PersonName, ShippingMethodName};
@@ -85,7 +86,7 @@ impl utoipa::PartialSchema for Country {
 impl ToSchema for Country {}
 
 /// Where an order is shipped to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, RequestBody, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryAddress {
     pub full_name: PersonName,

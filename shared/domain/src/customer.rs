@@ -3,12 +3,13 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::RequestBody;
 use crate::clock::Timestamp;
 use crate::ids::CustomerId;
 use crate::money::Money;
 use crate::text::{AddressLine, Email, PersonName};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, RequestBody, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingAddress {
     pub street: AddressLine,
@@ -58,23 +59,69 @@ pub struct CustomerProfile {
     pub updated_at: Option<Timestamp>,
 }
 
-/// A change to a profile: only the fields present change.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A change to a profile: only the fields given change, at least one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, RequestBody, ToSchema)]
+#[body(at_least_one)]
+#[schema(rename_all = "camelCase", min_properties = 1)]
 pub struct ProfileUpdate {
     pub name: Option<PersonName>,
     pub email: Option<Email>,
     pub shipping_address: Option<ShippingAddress>,
 }
 
-impl ProfileUpdate {
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.email.is_none() && self.shipping_address.is_none()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
+
+    fn parse(body: Value) -> Result<ProfileUpdate, Vec<String>> {
+        crate::read::from_text(&body.to_string())
+    }
+
+    #[test]
+    fn a_change_reads_as_the_customer_services_example_sends_it() {
+        let update = parse(json!({"email": "updated@example.com", "shippingAddress": {"street": "456 Oak Ave", "city": "Los Angeles", "zipCode": "90001"}})).unwrap();
+        assert_eq!(update.email.unwrap().as_str(), "updated@example.com");
+        assert_eq!(update.shipping_address.unwrap().zip_code.as_str(), "90001");
+        assert!(update.name.is_none());
+    }
+
+    #[test]
+    fn a_change_lists_every_problem() {
+        let errors =
+            parse(json!({"email": "nope", "shippingAddress": {"street": "", "zipCode": 5}}))
+                .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                "email must be an email",
+                "shippingAddress.street must be a string of 1 to 200 characters",
+                "shippingAddress.city is required",
+                "shippingAddress.zipCode must be a string of 1 to 200 characters",
+            ]
+        );
+        assert_eq!(
+            parse(json!({})).unwrap_err(),
+            vec!["at least one of name, email or shippingAddress must be given"]
+        );
+        assert_eq!(
+            parse(json!({"shippingAddress": "home"})).unwrap_err(),
+            vec!["shippingAddress must be an object"]
+        );
+    }
+
+    #[test]
+    fn a_change_refuses_control_characters_in_text() {
+        assert_eq!(
+            parse(json!({"name": "Ada\u{0}Lovelace"})).unwrap_err(),
+            vec!["name must not contain control characters"]
+        );
+        let errors =
+            parse(json!({"shippingAddress": {"street": "1\nMain", "city": "X", "zipCode": "1"}}))
+                .unwrap_err();
+        assert!(errors[0].contains("control characters"), "{errors:?}");
+    }
 
     #[test]
     fn statistics_average_to_the_cent() {

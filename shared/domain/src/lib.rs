@@ -1,7 +1,10 @@
 //! The shop's own language, shared by both services and every function: ids, exact money,
 //! time, the catalogue, orders with their lifecycle and pricing, customers and who is acting.
-//! Every type here is parsed once at the edge and cannot hold an invalid value after; nothing
-//! here knows about AWS, HTTP or JSON bodies.
+//! Every type here is parsed once at the edge and cannot hold an invalid value after, and reads
+//! itself from JSON ([`read`]); nothing here knows about AWS or HTTP.
+
+// The derive names this crate by its path, here as in the service crates.
+extern crate self as shop_domain;
 
 mod caller;
 mod catalogue;
@@ -12,7 +15,7 @@ mod ids;
 mod money;
 mod order;
 mod payment;
-mod read;
+pub mod read;
 mod text;
 
 pub use caller::Caller;
@@ -37,6 +40,7 @@ pub use payment::{
     Confirmation, Payment, PaymentFacts, PaymentNews, PaymentProvider, PaymentStatus, PaymentView,
     ProviderReport, Stage,
 };
+pub use shop_read_derive::RequestBody;
 pub use text::{
     AddressLine, Category, Description, Email, IdempotencyKey, PersonName, ProductName, Reason,
     ShippingMethodName, Sku, TextError, TrackingReference,

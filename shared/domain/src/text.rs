@@ -101,6 +101,13 @@ bounded_text!(
     /// A product's description; may be empty.
     Description, 0, 2000, "A product's description", "Over-ear, 30 h battery"
 );
+
+/// A product described by nothing yet.
+impl Default for Description {
+    fn default() -> Self {
+        Self(String::new())
+    }
+}
 bounded_text!(
     /// A person's name as they give it.
     PersonName, 1, 200, "A person's name", "Ada Lovelace"

@@ -1,173 +1,22 @@
 //! Request bodies and query strings, read into the handler's typed values. A body is a
-//! struct of domain types deriving [`RequestBody`](crate::RequestBody): each field is read by
-//! its own type ([`FromJson`]; a domain type by its own `Deserialize`), and every problem of a
-//! request is listed at once with its path, in the NestJS services' words
-//! (`items.3.quantity must be a positive integer`). A handler gets a value that is valid and
-//! complete, or the 400 that lists why not.
+//! struct of domain types deriving [`RequestBody`](shop_domain::RequestBody), read as
+//! [`shop_domain::read`] says: every problem of a request is listed at once with its path, in
+//! the NestJS services' words (`items.3.quantity must be a positive integer`). A handler gets a
+//! value that is valid and complete, or the 400 that lists why not.
 //!
 //! Before any field is read, a body must be one JSON object of an accepted size and content
 //! type, with no key given twice at any depth.
 
-use std::collections::HashMap;
-use std::fmt;
-
 use lambda_http::http::header;
 use lambda_http::{Request, RequestExt};
-use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
-pub use serde_json::value::RawValue;
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use shop_domain::read::{FromJson, from_raw};
 
 use crate::error::{ApiError, ErrorCode};
 
 /// Largest request body accepted, in bytes. The largest valid order is well under 8 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Where a value is in a request: field names and indexes from the root (`items.3.quantity`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Path(String);
-
-impl Path {
-    pub fn field(&self, name: &str) -> Path {
-        if self.0.is_empty() {
-            Path(name.to_owned())
-        } else {
-            Path(format!("{}.{name}", self.0))
-        }
-    }
-
-    pub fn index(&self, index: usize) -> Path {
-        self.field(&index.to_string())
-    }
-}
-
-/// Every problem of a request, each said with its path.
-#[derive(Debug, Default)]
-pub struct Problems(Vec<String>);
-
-impl Problems {
-    pub fn add(&mut self, at: &Path, problem: impl fmt::Display) {
-        self.0.push(if at.0.is_empty() {
-            problem.to_string()
-        } else {
-            format!("{} {problem}", at.0)
-        });
-    }
-
-    pub fn into_vec(self) -> Vec<String> {
-        self.0
-    }
-}
-
-/// A value read from one place of a request. `raw` is `None` when the field is absent; the
-/// value is `None` when something was wrong, every problem noted.
-pub trait FromJson: Sized {
-    fn from_json(raw: Option<&RawValue>, at: &Path, problems: &mut Problems) -> Option<Self>;
-}
-
-/// A struct read from the fields of one JSON object: what [`RequestBody`](crate::RequestBody)
-/// derives, and what a `#[body(flatten)]` field reads.
-pub trait FromFields: Sized {
-    fn from_fields(fields: &Fields<'_>, at: &Path, problems: &mut Problems) -> Option<Self>;
-}
-
-/// The fields of a JSON object, as their JSON text.
-pub struct Fields<'a>(HashMap<String, &'a RawValue>);
-
-impl<'a> Fields<'a> {
-    pub fn get(&self, name: &str) -> Option<&'a RawValue> {
-        self.0.get(name).copied()
-    }
-}
-
-/// The fields of the object at `at`; `None`, with the problem noted, when it is absent or
-/// not an object.
-pub fn object<'a>(
-    raw: Option<&'a RawValue>,
-    at: &Path,
-    problems: &mut Problems,
-) -> Option<Fields<'a>> {
-    let Some(raw) = raw else {
-        problems.add(at, "is required");
-        return None;
-    };
-    let fields = raw
-        .get()
-        .starts_with('{')
-        .then(|| serde_json::from_str(raw.get()).ok())
-        .flatten();
-    if fields.is_none() {
-        problems.add(at, "must be an object");
-    }
-    fields.map(Fields)
-}
-
-/// A value that reads itself from JSON: a domain type, whose `Deserialize` says what it must
-/// be when it is not (`must be a UUID`).
-pub trait Scalar: DeserializeOwned {}
-
-impl<T: Scalar> FromJson for T {
-    fn from_json(raw: Option<&RawValue>, at: &Path, problems: &mut Problems) -> Option<Self> {
-        let Some(raw) = raw else {
-            problems.add(at, "is required");
-            return None;
-        };
-        serde_json::from_str(raw.get())
-            .map_err(|error| problems.add(at, message_of(&error)))
-            .ok()
-    }
-}
-
-/// A field that may be left out (but, when given, must be valid: `null` is not left out).
-impl<T: FromJson> FromJson for Option<T> {
-    fn from_json(raw: Option<&RawValue>, at: &Path, problems: &mut Problems) -> Option<Self> {
-        match raw {
-            None => Some(None),
-            Some(raw) => T::from_json(Some(raw), at, problems).map(Some),
-        }
-    }
-}
-
-/// What a value's own reader said, without the position serde_json adds for a document.
-fn message_of(error: &serde_json::Error) -> String {
-    let message = error.to_string();
-    let position = format!(" at line {} column {}", error.line(), error.column());
-    match message.strip_suffix(&position) {
-        Some(message) => message.to_owned(),
-        None => message,
-    }
-}
-
-/// The elements of the array at `at`, each read on its own (a wrong one is reported at its
-/// index), `min..=max` of them; `what` names the elements for the problems.
-pub fn list<T: FromJson>(
-    raw: Option<&RawValue>,
-    at: &Path,
-    problems: &mut Problems,
-    (min, max): (usize, usize),
-    what: (&str, &str),
-) -> Option<Vec<T>> {
-    let (one, shape) = what;
-    let elements: Option<Vec<&RawValue>> = raw
-        .filter(|raw| raw.get().starts_with('['))
-        .and_then(|raw| serde_json::from_str(raw.get()).ok());
-    let Some(elements) = elements else {
-        problems.add(at, format_args!("must be an array of {shape}"));
-        return None;
-    };
-    if elements.len() < min {
-        problems.add(at, format_args!("must contain at least {min} {one}"));
-        return None;
-    }
-    if elements.len() > max {
-        problems.add(at, format_args!("must contain at most {max} {one}s"));
-        return None;
-    }
-    let read: Vec<Option<T>> = elements
-        .into_iter()
-        .enumerate()
-        .map(|(index, element)| T::from_json(Some(element), &at.index(index), problems))
-        .collect();
-    read.into_iter().collect()
-}
 
 /// The request's JSON body as a `T`: 415 for another content type, 400 listing every
 /// problem for anything else that is wrong.
@@ -176,7 +25,7 @@ pub fn json_body<T: FromJson>(request: &Request) -> Result<T, ApiError> {
     let raw: &RawValue = serde_json::from_slice(body).map_err(|error| {
         ApiError::validation(vec![format!("request body is not valid JSON ({error})")])
     })?;
-    read_all(Some(raw))
+    read_all(raw)
 }
 
 /// Like [`json_body`], for a body that may be left out entirely (no content or an empty one):
@@ -185,7 +34,7 @@ pub fn optional_json_body<T: FromJson>(request: &Request) -> Result<T, ApiError>
     let bytes: &[u8] = request.body().as_ref();
     if bytes.iter().all(u8::is_ascii_whitespace) {
         let empty: &RawValue = serde_json::from_str("{}").unwrap_or_else(|_| unreachable!());
-        return read_all(Some(empty));
+        return read_all(empty);
     }
     json_body(request)
 }
@@ -204,26 +53,11 @@ pub fn query_string<T: FromJson>(request: &Request) -> Result<T, ApiError> {
     }
     let text = serde_json::Value::Object(object).to_string();
     let raw: &RawValue = serde_json::from_str(&text).map_err(|error| ApiError::internal(&error))?;
-    read_all(Some(raw))
+    read_all(raw)
 }
 
-fn read_all<T: FromJson>(raw: Option<&RawValue>) -> Result<T, ApiError> {
-    read_value(raw).map_err(ApiError::validation)
-}
-
-fn read_value<T: FromJson>(raw: Option<&RawValue>) -> Result<T, Vec<String>> {
-    let mut problems = Problems::default();
-    match T::from_json(raw, &Path::default(), &mut problems) {
-        Some(value) if problems.0.is_empty() => Ok(value),
-        _ => Err(problems.into_vec()),
-    }
-}
-
-/// A `T` from JSON text (a body already checked, or a test's), or every problem of it.
-pub fn from_text<T: FromJson>(text: &str) -> Result<T, Vec<String>> {
-    let raw: &RawValue = serde_json::from_str(text)
-        .map_err(|error| vec![format!("request body is not valid JSON ({error})")])?;
-    read_value(Some(raw))
+fn read_all<T: FromJson>(raw: &RawValue) -> Result<T, ApiError> {
+    from_raw(raw).map_err(ApiError::validation)
 }
 
 /// The body's bytes, once they are known to be one JSON object of an accepted size and
@@ -319,8 +153,10 @@ mod tests {
     use lambda_http::http::StatusCode;
     use shop_domain::{ProductId, Quantity, Reason};
 
+    use shop_domain::RequestBody;
+    use shop_domain::read::{Path, Problems, list};
+
     use super::*;
-    use crate::RequestBody;
 
     fn request(content_type: Option<&str>, body: &str) -> Request {
         let mut builder = lambda_http::http::Request::builder()

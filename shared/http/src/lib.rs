@@ -5,15 +5,11 @@
 //! Handlers read their input through [`body`] (bodies and query strings,
 //! `#[derive(RequestBody)]`) and [`params`] into typed values, and answer with [`respond`].
 
-// The derive names this crate by its path, here as in the service crates.
-extern crate self as shop_http;
-
 pub mod body;
 mod edge;
 mod error;
 pub mod params;
 pub mod respond;
-mod scalars;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -23,7 +19,6 @@ pub use edge::{
 };
 pub use error::{ApiError, AuthFailure, ErrorBody, ErrorCode};
 pub use lambda_http::{Body, Request, Response, http};
-pub use shop_http_derive::RequestBody;
 
 /// What a handler returns.
 pub type HttpResult = Result<Response<Body>, ApiError>;

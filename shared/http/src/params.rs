@@ -8,9 +8,9 @@ use shop_dynamo::{Cursor, MAX_LIMIT, MAX_PAGE, PageRequest, PageStart};
 use utoipa::openapi::schema::Type;
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
 
-use crate::RequestBody;
-use crate::body::Scalar;
 use crate::error::ApiError;
+use shop_domain::RequestBody;
+use shop_domain::read::Scalar;
 
 /// A path parameter parsed into its type, or 400 `"{name} must be a UUID"` (every path
 /// parameter of this API is an id, except product codes, read with [`path_text`]).

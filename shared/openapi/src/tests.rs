@@ -185,7 +185,7 @@ fn the_order_services_responses_match_their_schemas() {
     }
     let read = |quantity: u32| {
         let body = json!({"productCode": "PROD-1", "quantity": quantity});
-        let read = shop_http::body::from_text::<
+        let read = shop_domain::read::from_text::<
             shop_orders::api::order_service::OrderServiceOrderBody,
         >(&body.to_string());
         (
@@ -201,7 +201,7 @@ fn the_order_services_responses_match_their_schemas() {
 #[test]
 fn documented_limits_are_the_parsers_limits() {
     let read = |body: &Value| -> bool {
-        shop_http::body::from_text::<shop_orders::api::bodies::PlaceOrderBody>(&body.to_string())
+        shop_domain::read::from_text::<shop_orders::api::bodies::PlaceOrderBody>(&body.to_string())
             .is_ok()
     };
     let lines: Vec<Value> = (0..MAX_LINES_PER_ORDER)

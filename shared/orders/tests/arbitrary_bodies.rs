@@ -4,14 +4,12 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use shop_domain::{Checkout, CustomerId};
+use shop_domain::read::FromJson;
+use shop_domain::{Checkout, CustomerId, NewProduct, ProductChanges};
 
 use shop_catalog::api::bodies::{
-    InventoryItemBody, InventoryStockBody, NewProductBody, ProductChangesBody, StockAdjustmentBody,
-    StockLevelBody,
+    InventoryItemBody, InventoryStockBody, StockAdjustmentBody, StockLevelBody,
 };
-use shop_domain::{NewProduct, ProductChanges};
-use shop_http::body::FromJson;
 use shop_orders::api::bodies::{CancelOrderBody, OrderStatusBody, PlaceOrderBody};
 
 const NAMES: &[&str] = &[
@@ -78,7 +76,7 @@ fn json() -> impl Strategy<Value = Value> {
 }
 
 fn read<T: FromJson>(body: &Value) -> Option<T> {
-    shop_http::body::from_text(&body.to_string()).ok()
+    shop_domain::read::from_text(&body.to_string()).ok()
 }
 
 proptest! {
@@ -90,12 +88,8 @@ proptest! {
         if let Some(order) = read::<PlaceOrderBody>(&body) {
             let _ = order.into_request(customer, &Checkout::standard());
         }
-        if let Some(product) = read::<NewProductBody>(&body) {
-            let _ = NewProduct::from(product);
-        }
-        if let Some(changes) = read::<ProductChangesBody>(&body) {
-            let _ = ProductChanges::from(changes);
-        }
+        let _ = read::<NewProduct>(&body);
+        let _ = read::<ProductChanges>(&body);
         if let Some(item) = read::<InventoryItemBody>(&body) {
             let _ = NewProduct::from(item);
         }

@@ -1,11 +1,12 @@
 //! The webhooks' HTTP API (admin only), one handler per Lambda function: the endpoints, their
 //! secrets, and the log of their deliveries with a retry.
 
-use shop_domain::{Description, Timestamp, WebhookId};
-use shop_http::body::{Scalar, json_body, query_string};
+use shop_domain::read::Scalar;
+use shop_domain::{Description, RequestBody, Timestamp, WebhookId};
+use shop_http::body::{json_body, query_string};
 use shop_http::http::StatusCode;
 use shop_http::params::{Paging, path_id, path_text};
-use shop_http::{ApiError, Body, ErrorCode, HttpResult, Request, RequestBody, Response, respond};
+use shop_http::{ApiError, Body, ErrorCode, HttpResult, Request, Response, respond};
 use utoipa::ToSchema;
 
 use crate::address::AddressPolicy;
@@ -61,29 +62,6 @@ pub struct NewWebhookBody {
     pub url: WebhookUrl,
     pub events: EventTypes,
     pub description: Option<Description>,
-}
-
-/// `PATCH /webhooks/{id}`: the fields given change, at least one.
-#[derive(Debug, RequestBody, ToSchema)]
-#[body(check = WebhookChangesBody::changes_something)]
-#[schema(min_properties = 1)]
-pub struct WebhookChangesBody {
-    pub events: Option<EventTypes>,
-    pub description: Option<Description>,
-    /// `false` pauses every delivery; `true` resumes them and closes the breaker.
-    #[schema(value_type = Option<bool>)]
-    pub enabled: Option<Switch>,
-}
-
-impl WebhookChangesBody {
-    fn changes_something(&self) -> Result<(), Vec<String>> {
-        match (&self.events, &self.description, &self.enabled) {
-            (None, None, None) => Err(vec![
-                "at least one of events, description or enabled must be given".into(),
-            ]),
-            _ => Ok(()),
-        }
-    }
 }
 
 fn not_found() -> ApiError {
@@ -175,7 +153,7 @@ pub async fn get_webhook(store: &Webhooks, request: Request) -> HttpResult {
 #[utoipa::path(
     patch, path = "/webhooks/{id}", tag = "webhooks", security(("bearer" = ["admin"])),
     params(("id" = WebhookId, Path, description = "The endpoint")),
-    request_body = WebhookChangesBody,
+    request_body = EndpointChanges,
     responses(
         (status = 200, description = "The endpoint as changed", body = EndpointView),
         NoSuchEndpoint,
@@ -184,12 +162,7 @@ pub async fn get_webhook(store: &Webhooks, request: Request) -> HttpResult {
 pub async fn update_webhook(store: &Webhooks, request: Request) -> HttpResult {
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", WebhookId::parse)?;
-    let body: WebhookChangesBody = json_body(&request)?;
-    let changes = EndpointChanges {
-        events: body.events,
-        description: body.description,
-        enabled: body.enabled.map(|Switch(enabled)| enabled),
-    };
+    let changes: EndpointChanges = json_body(&request)?;
     let now = Timestamp::now();
     let endpoint = store
         .change_endpoint(&id, &changes, now)

@@ -15,15 +15,16 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use shop_domain::{Timestamp, WebhookId};
+use shop_domain::{RequestBody, Timestamp, WebhookId};
 use shop_dynamo::{
     DynamoError, Item, KeyShape, Page, PageRequest, Partition, conditional, from_item, key, number,
     string, to_item,
 };
 use shop_runtime::settings::{self, SettingError};
+use utoipa::ToSchema;
 
 use crate::delivery::{AttemptRecord, Delivery, DeliveryId, DeliveryStatus, KEPT_DAYS};
-use crate::endpoint::{BREAKER_THRESHOLD, Endpoint, EventTypes, Secret};
+use crate::endpoint::{BREAKER_THRESHOLD, Endpoint, EventTypes, Secret, Switch};
 
 pub const WEBHOOKS_TABLE: &str = "WEBHOOKS_TABLE";
 const ENDPOINTS: &str = "ENDPOINTS";
@@ -68,12 +69,16 @@ const DELIVERIES_SHAPE: KeyShape = KeyShape {
     },
 };
 
-/// What an admin's change of an endpoint says (only what is given changes).
-#[derive(Debug, Default)]
+/// What an admin's change of an endpoint says: only the fields given change, at least one.
+#[derive(Debug, Default, RequestBody, ToSchema)]
+#[body(at_least_one)]
+#[schema(min_properties = 1)]
 pub struct EndpointChanges {
     pub events: Option<EventTypes>,
     pub description: Option<shop_domain::Description>,
-    pub enabled: Option<bool>,
+    /// `false` pauses every delivery; `true` resumes them and closes the breaker.
+    #[schema(value_type = Option<bool>)]
+    pub enabled: Option<Switch>,
 }
 
 /// What became of a claim on an attempt.
@@ -210,7 +215,7 @@ impl Webhooks {
             update =
                 update.expression_attribute_values(":description", string(description.as_str()));
         }
-        if let Some(enabled) = changes.enabled {
+        if let Some(Switch(enabled)) = changes.enabled {
             set.push("enabled = :enabled");
             update = update.expression_attribute_values(":enabled", AttributeValue::Bool(enabled));
             if enabled {

@@ -3,81 +3,14 @@
 //! types' own words), and the API document is derived from the same structs.
 
 use serde::{Deserialize, Deserializer};
+use shop_domain::read::Scalar;
 use shop_domain::{
-    Category, Description, MAX_STOCK, NewProduct, Price, ProductChanges, ProductName, Reason, Sku,
+    Category, Description, MAX_STOCK, NewProduct, Price, ProductName, Reason, RequestBody, Sku,
     StockDelta, StockLevel,
 };
-use shop_http::RequestBody;
-use shop_http::body::Scalar;
 use shop_http::params::Paging;
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
 use utoipa::{IntoParams, ToSchema};
-
-/// `POST /products` (admin). Numbers are read exactly, never through a float.
-#[derive(Debug, RequestBody, ToSchema)]
-pub struct NewProductBody {
-    /// Generated (`INV-` and nine digits) when absent.
-    pub sku: Option<Sku>,
-    pub name: ProductName,
-    pub description: Option<Description>,
-    pub price: Price,
-    pub stock: StockLevel,
-    pub category: Category,
-}
-
-impl From<NewProductBody> for NewProduct {
-    fn from(body: NewProductBody) -> Self {
-        NewProduct {
-            sku: body.sku,
-            name: body.name,
-            description: body.description.unwrap_or_else(empty_description),
-            price: body.price.amount(),
-            stock: body.stock,
-            category: body.category,
-        }
-    }
-}
-
-pub fn empty_description() -> Description {
-    Description::parse("").unwrap_or_else(|_| unreachable!("the empty description is valid"))
-}
-
-/// `PATCH /products/{id}` (admin): the fields given change, at least one.
-#[derive(Debug, RequestBody, ToSchema)]
-#[body(check = ProductChangesBody::changes_something)]
-#[schema(min_properties = 1)]
-pub struct ProductChangesBody {
-    pub name: Option<ProductName>,
-    pub description: Option<Description>,
-    pub price: Option<Price>,
-    pub category: Option<Category>,
-}
-
-impl ProductChangesBody {
-    fn changes_something(&self) -> Result<(), Vec<String>> {
-        let nothing = self.name.is_none()
-            && self.description.is_none()
-            && self.price.is_none()
-            && self.category.is_none();
-        match nothing {
-            true => Err(vec![
-                "at least one of name, description, price or category must be given".into(),
-            ]),
-            false => Ok(()),
-        }
-    }
-}
-
-impl From<ProductChangesBody> for ProductChanges {
-    fn from(body: ProductChangesBody) -> Self {
-        ProductChanges {
-            name: body.name,
-            description: body.description,
-            price: body.price.map(Price::amount),
-            category: body.category,
-        }
-    }
-}
 
 /// `GET /products`: which category, which page.
 #[derive(Debug, RequestBody, IntoParams)]
@@ -154,8 +87,8 @@ impl From<InventoryItemBody> for NewProduct {
         NewProduct {
             sku: body.product_code,
             name: body.name,
-            description: body.description.unwrap_or_else(empty_description),
-            price: body.price.amount(),
+            description: body.description.unwrap_or_default(),
+            price: body.price,
             stock: body.quantity.0,
             category: body.category.unwrap_or_else(uncategorized),
         }
@@ -176,16 +109,18 @@ pub struct InventoryStockBody {
 mod tests {
     use serde_json::{Value, json};
 
-    use shop_http::body::FromJson;
+    use shop_domain::read::FromJson;
+
+    use shop_domain::ProductChanges;
 
     use super::*;
 
     fn read<T: FromJson>(body: Value) -> Result<T, Vec<String>> {
-        shop_http::body::from_text(&body.to_string())
+        shop_domain::read::from_text(&body.to_string())
     }
 
     fn product(body: Value) -> Result<NewProduct, Vec<String>> {
-        Ok(read::<NewProductBody>(body)?.into())
+        read(body)
     }
 
     #[test]
@@ -196,7 +131,7 @@ mod tests {
         assert_eq!(product.sku, None);
         assert_eq!(product.name.as_str(), "Yoga Mat");
         assert_eq!(product.description.as_str(), "");
-        assert_eq!(product.price.to_string(), "45.99");
+        assert_eq!(product.price.amount().to_string(), "45.99");
         assert_eq!(product.stock.get(), 70);
     }
 
@@ -237,13 +172,12 @@ mod tests {
     #[test]
     fn changes_need_at_least_one_field() {
         assert_eq!(
-            read::<ProductChangesBody>(json!({"unknown": 1})).unwrap_err(),
+            read::<ProductChanges>(json!({"unknown": 1})).unwrap_err(),
             ["at least one of name, description, price or category must be given"]
         );
-        let body: ProductChangesBody = read(json!({"price": "12.50"})).unwrap();
-        let changes: ProductChanges = body.into();
-        assert_eq!(changes.price.unwrap().to_string(), "12.50");
-        assert!(read::<ProductChangesBody>(json!({"price": 0})).is_err());
+        let changes: ProductChanges = read(json!({"price": "12.50"})).unwrap();
+        assert_eq!(changes.price.unwrap().amount().to_string(), "12.50");
+        assert!(read::<ProductChanges>(json!({"price": 0})).is_err());
     }
 
     #[test]

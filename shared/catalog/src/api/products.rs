@@ -2,16 +2,14 @@
 //! `GET /products/{id}`, `POST /products`, `PATCH /products/{id}`, `DELETE /products/{id}`,
 //! `PUT /products/{id}/stock`, `POST /products/{id}/stock-adjustments`.
 
-use shop_domain::{Category, ProductId};
+use shop_domain::{Category, NewProduct, ProductChanges, ProductId};
 use shop_http::body::{json_body, query_string};
 use shop_http::http::{StatusCode, header};
 use shop_http::params::path_id;
 use shop_http::respond;
 use shop_http::{ApiError, Body, ErrorCode, HttpResult, Request, Response};
 
-use super::bodies::{
-    NewProductBody, ProductChangesBody, ProductsQuery, StockAdjustmentBody, StockLevelBody,
-};
+use super::bodies::{ProductsQuery, StockAdjustmentBody, StockLevelBody};
 use super::errors::NoSuchProductOnSale;
 use crate::Store;
 use crate::products;
@@ -85,7 +83,7 @@ pub async fn get_product(store: &Store, request: Request) -> HttpResult {
 /// the body has none. 409 when the sku belongs to another product.
 #[utoipa::path(
     post, path = "/products", tag = "inventory", security(("bearer" = ["admin"])),
-    request_body = NewProductBody,
+    request_body = NewProduct,
     responses(
         (status = 201, description = "The product, added to the catalogue", body = shop_domain::Product),
         (status = 409, description = "The sku is taken", body = shop_http::ErrorBody),
@@ -93,8 +91,8 @@ pub async fn get_product(store: &Store, request: Request) -> HttpResult {
 )]
 pub async fn create_product(store: &Store, request: Request) -> HttpResult {
     shop_http::admin(&request)?;
-    let body: NewProductBody = json_body(&request)?;
-    let product = products::create_product(store, &body.into()).await?;
+    let new: NewProduct = json_body(&request)?;
+    let product = products::create_product(store, &new).await?;
     tracing::info!(product_id = %product.id, sku = %product.sku, "product created");
     respond::created(&format!("/products/{}", product.id), &product)
 }
@@ -104,7 +102,7 @@ pub async fn create_product(store: &Store, request: Request) -> HttpResult {
 #[utoipa::path(
     patch, path = "/products/{id}", tag = "inventory", security(("bearer" = ["admin"])),
     params(("id" = ProductId, Path, description = "The product")),
-    request_body = ProductChangesBody,
+    request_body = ProductChanges,
     responses(
         (status = 200, description = "The product as changed", body = shop_domain::Product),
         NoSuchProductOnSale,
@@ -113,8 +111,8 @@ pub async fn create_product(store: &Store, request: Request) -> HttpResult {
 pub async fn update_product(store: &Store, request: Request) -> HttpResult {
     shop_http::admin(&request)?;
     let id = path_id(&request, "id", ProductId::parse)?;
-    let body: ProductChangesBody = json_body(&request)?;
-    let product = products::update_product(store, &id, &body.into()).await?;
+    let changes: ProductChanges = json_body(&request)?;
+    let product = products::update_product(store, &id, &changes).await?;
     tracing::info!(product_id = %product.id, "product changed");
     respond::json(StatusCode::OK, &product)
 }

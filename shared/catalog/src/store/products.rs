@@ -246,7 +246,7 @@ impl Store {
         }
         if let Some(price) = &changes.price {
             sets.push("priceCents = :price");
-            update = update.expression_attribute_values(":price", number(price.cents()));
+            update = update.expression_attribute_values(":price", number(price.amount().cents()));
         }
         let result = update
             .update_expression(format!("SET {}", sets.join(", ")))

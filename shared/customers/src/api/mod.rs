@@ -15,7 +15,7 @@ use shop_http::respond;
 use shop_http::{ApiError, AuthFailure, Body, ErrorCode, HttpResult, Request, Response, caller};
 use shop_runtime::telemetry;
 
-pub use bodies::{ExportQuery, ProfileBody, ShippingAddressBody};
+pub use bodies::ExportQuery;
 
 use crate::Customers;
 use crate::profiles::CustomerError;
@@ -123,7 +123,7 @@ pub async fn get_customer(customers: &Customers, request: Request) -> HttpResult
 #[utoipa::path(
     patch, path = "/customers/{id}", tag = "customers", security(("bearer" = [])),
     params(("id" = CustomerId, Path, description = "The customer (a customer may name only themselves)")),
-    request_body = ProfileBody,
+    request_body = ProfileUpdate,
     responses(
         (status = 200, description = "The profile as changed", body = shop_domain::CustomerProfile),
         SignedOutByDeletion,
@@ -133,8 +133,7 @@ pub async fn get_customer(customers: &Customers, request: Request) -> HttpResult
 )]
 pub async fn update_customer(customers: &Customers, request: Request) -> HttpResult {
     let (caller, customer) = customer_of(&request)?;
-    let body: ProfileBody = json_body(&request)?;
-    let update = ProfileUpdate::from(body);
+    let update: ProfileUpdate = json_body(&request)?;
     match profiles::update_profile(customers, &customer, &update, &caller).await? {
         Some(profile) => respond::json(StatusCode::OK, &profile),
         None => Err(not_found()),

@@ -4,13 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use shop_domain::read::{FromJson, Path, Problems, RawValue, list};
 use shop_domain::{
-    AddressLine, Checkout, Country, CustomerId, DeliveryAddress, MAX_LINES_PER_ORDER, MAX_QUANTITY,
-    OrderRequest, OrderStatus, PersonName, Price, ProductId, Quantity, Reason, ShippingMethodId,
+    Checkout, CustomerId, DeliveryAddress, MAX_LINES_PER_ORDER, MAX_QUANTITY, OrderRequest,
+    OrderStatus, Price, ProductId, Quantity, Reason, RequestBody, ShippingMethodId,
     TrackingReference, UnknownShippingMethod,
 };
-use shop_http::RequestBody;
-use shop_http::body::{FromJson, Path, Problems, RawValue, list};
 use shop_http::params::Paging;
 use utoipa::openapi::{ArrayBuilder, RefOr, Schema};
 use utoipa::{IntoParams, ToSchema};
@@ -27,31 +26,9 @@ pub struct PlaceOrderBody {
     /// A product named twice is one line with the quantities added up.
     pub items: OrderLines,
     /// Where the order ships to; given with `shippingMethod`.
-    pub shipping_address: Option<DeliveryAddressBody>,
+    pub shipping_address: Option<DeliveryAddress>,
     /// One of `GET /shipping-methods`; given with `shippingAddress`.
     pub shipping_method: Option<ShippingMethodId>,
-}
-
-#[derive(Debug, RequestBody, ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct DeliveryAddressBody {
-    pub full_name: PersonName,
-    pub street: AddressLine,
-    pub city: AddressLine,
-    pub zip_code: AddressLine,
-    pub country: Country,
-}
-
-impl From<DeliveryAddressBody> for DeliveryAddress {
-    fn from(body: DeliveryAddressBody) -> Self {
-        DeliveryAddress {
-            full_name: body.full_name,
-            street: body.street,
-            city: body.city,
-            zip_code: body.zip_code,
-            country: body.country,
-        }
-    }
 }
 
 #[derive(Debug, RequestBody, ToSchema)]
@@ -156,7 +133,7 @@ impl PlaceOrderBody {
             .filter_map(|(product, units)| Some((product, Quantity::new(units)?)))
             .collect();
         let delivery = match (self.shipping_address, &self.shipping_method) {
-            (Some(address), Some(method)) => Some(checkout.delivery(address.into(), method)?),
+            (Some(address), Some(method)) => Some(checkout.delivery(address, method)?),
             _ => None,
         };
         Ok(OrderRequest {
@@ -229,7 +206,7 @@ mod tests {
     const CUSTOMER: &str = "550e8400-e29b-41d4-a716-446655440000";
 
     fn read<T: FromJson>(body: Value) -> Result<T, Vec<String>> {
-        shop_http::body::from_text(&body.to_string())
+        shop_domain::read::from_text(&body.to_string())
     }
 
     fn order(body: Value) -> Result<OrderRequest, Vec<String>> {

@@ -10,8 +10,9 @@ pub mod order_service;
 pub mod payments;
 
 use serde::Serialize;
+use shop_domain::read::FromJson;
 use shop_domain::{Actor, Caller, Checkout, CustomerId, IdempotencyKey, OrderId, OrderStatus};
-use shop_http::body::{FromJson, json_body, optional_json_body, query_string};
+use shop_http::body::{json_body, optional_json_body, query_string};
 use shop_http::http::{HeaderValue, StatusCode};
 use shop_http::params::path_id;
 use shop_http::respond;

@@ -5,12 +5,14 @@
 //! the Order service's shape.
 
 use serde::{Deserialize, Serialize};
-use shop_domain::{MAX_QUANTITY, Money, Order, OrderId, OrderStatus, Quantity, Sku, Timestamp};
-use shop_http::body::Scalar;
+use shop_domain::read::Scalar;
+use shop_domain::{
+    MAX_QUANTITY, Money, Order, OrderId, OrderStatus, Quantity, RequestBody, Sku, Timestamp,
+};
 use shop_http::http::StatusCode;
 use shop_http::params::path_text;
 use shop_http::respond;
-use shop_http::{ApiError, ErrorCode, HttpResult, Request, RequestBody, caller};
+use shop_http::{ApiError, ErrorCode, HttpResult, Request, caller};
 use shop_runtime::telemetry;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
@@ -261,7 +263,7 @@ mod tests {
     use super::*;
 
     fn read(body: Value) -> Result<OrderServiceOrderBody, Vec<String>> {
-        shop_http::body::from_text(&body.to_string())
+        shop_domain::read::from_text(&body.to_string())
     }
 
     #[test]
