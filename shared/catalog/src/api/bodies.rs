@@ -125,14 +125,22 @@ mod tests {
 
     #[test]
     fn a_product_without_sku_or_description_is_accepted() {
-        let product =
+        let added =
             product(json!({"name":"Yoga Mat","price":45.99,"stock":70,"category":"Fitness"}))
                 .unwrap();
-        assert_eq!(product.sku, None);
-        assert_eq!(product.name.as_str(), "Yoga Mat");
-        assert_eq!(product.description.as_str(), "");
-        assert_eq!(product.price.amount().to_string(), "45.99");
-        assert_eq!(product.stock.get(), 70);
+        assert_eq!(added.sku, None);
+        assert_eq!(added.name.as_str(), "Yoga Mat");
+        assert_eq!(added.description.as_str(), "");
+        assert_eq!(added.price.amount().to_string(), "45.99");
+        assert_eq!(added.stock.get(), 70);
+        // Left out is not the same as null.
+        assert_eq!(
+            product(
+                json!({"name":"Yoga Mat","description":null,"price":1,"stock":1,"category":"F"})
+            )
+            .unwrap_err(),
+            ["description must be a string of 0 to 2000 characters"]
+        );
     }
 
     #[test]
