@@ -103,6 +103,15 @@ impl FunctionFigures {
         let pick = |f: fn(&crate::instance::ColdStart) -> Duration| {
             Summary::of(&result.cold.iter().map(|c| millis(f(c))).collect::<Vec<_>>())
         };
+        // Of the starts whose usage was read at their first `next`.
+        let of_usage = |f: fn(crate::instance::InitUsage) -> f64| {
+            let read: Vec<f64> = result
+                .cold
+                .iter()
+                .filter_map(|c| c.init_usage.map(f))
+                .collect();
+            Summary::of(&read)
+        };
         let warm = result.warm.as_ref();
         let warm_ms = warm.and_then(|w| Summary::of(&w.durations_ms));
         let calls = result.calls.as_ref();
@@ -137,20 +146,8 @@ impl FunctionFigures {
         Self {
             name: result.name.clone(),
             init_ms: pick(|c| c.init),
-            init_cpu_ms: Summary::of(
-                &result
-                    .cold
-                    .iter()
-                    .filter_map(|c| c.init_usage.map(|usage| millis(usage.cpu)))
-                    .collect::<Vec<_>>(),
-            ),
-            init_minor_faults: Summary::of(
-                &result
-                    .cold
-                    .iter()
-                    .filter_map(|c| c.init_usage.map(|usage| usage.minor_faults as f64))
-                    .collect::<Vec<_>>(),
-            ),
+            init_cpu_ms: of_usage(|usage| millis(usage.cpu)),
+            init_minor_faults: of_usage(|usage| usage.minor_faults as f64),
             first_invocation_ms: pick(|c| c.first_invocation),
             cold_total_ms: pick(|c| c.total),
             cold_engine_ms: pick(|c| c.engine),

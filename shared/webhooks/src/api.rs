@@ -1,7 +1,6 @@
 //! The webhooks' HTTP API (admin only), one handler per Lambda function: the endpoints, their
 //! secrets, and the log of their deliveries with a retry.
 
-use shop_domain::read::Scalar;
 use shop_domain::{Description, RequestBody, Timestamp, WebhookId};
 use shop_http::body::{json_body, query_string};
 use shop_http::http::StatusCode;
@@ -11,9 +10,7 @@ use utoipa::ToSchema;
 
 use crate::address::AddressPolicy;
 use crate::delivery::{Delivery, DeliveryId, DeliveryStatus, Due};
-use crate::endpoint::{
-    Endpoint, EndpointView, EndpointWithSecret, EventTypes, Secret, Switch, WebhookUrl,
-};
+use crate::endpoint::{Endpoint, EndpointView, EndpointWithSecret, EventTypes, Secret, WebhookUrl};
 use crate::queue::DeliveryQueue;
 use crate::store::{EndpointChanges, MOST_ENDPOINTS, RetryError, Webhooks};
 
@@ -21,10 +18,6 @@ use crate::store::{EndpointChanges, MOST_ENDPOINTS, RetryError, Webhooks};
 pub const ROTATION_OVERLAP_SECONDS: i64 = 24 * 3600;
 /// A page of a listing holds this many unless `limit` says otherwise.
 const DEFAULT_LIMIT: u8 = 20;
-
-impl Scalar for WebhookUrl {}
-impl Scalar for EventTypes {}
-impl Scalar for Switch {}
 
 /// Each handler's route, for the edge: `Route::of::<routes::create_webhook>()`.
 pub mod routes {

@@ -7,6 +7,7 @@ use std::fmt;
 
 use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize};
+use shop_domain::read::Scalar;
 use shop_domain::{Description, Timestamp, WebhookId};
 use url::Url;
 use utoipa::ToSchema;
@@ -155,6 +156,11 @@ impl<'de> Deserialize<'de> for Switch {
             .map_err(|_| serde::de::Error::custom("must be a boolean value"))
     }
 }
+
+// What an admin sends of an endpoint reads itself, as the domain's own types do.
+impl Scalar for WebhookUrl {}
+impl Scalar for EventTypes {}
+impl Scalar for Switch {}
 
 /// A signing secret, `whsec_` and 32 random bytes in base64, as the Standard Webhooks
 /// libraries take it. Shown once, when made; never logged.
